@@ -1,0 +1,51 @@
+// Typed errors of the server. `code` is the gRPC status the edge (grpc-errors.ts) answers with.
+import { status } from '@grpc/grpc-js';
+
+export abstract class RaftkvError extends Error {
+  abstract readonly code: status;
+}
+
+/** Bad client input: answered with INVALID_ARGUMENT and a message naming the field. */
+export class InvalidArgumentError extends RaftkvError {
+  override readonly name = 'InvalidArgumentError';
+  readonly code = status.INVALID_ARGUMENT;
+}
+
+/**
+ * No leader or no quorum reachable, or this node is shutting down. `leaderId` is the leader this node
+ * knows of (or ''). `notProposed` is true when the command certainly never entered the log, so a
+ * forwarding node may safely retry it elsewhere.
+ */
+export class UnavailableError extends RaftkvError {
+  override readonly name = 'UnavailableError';
+  readonly code = status.UNAVAILABLE;
+  constructor(
+    message: string,
+    readonly leaderId = '',
+    readonly notProposed = false,
+  ) {
+    super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`);
+  }
+}
+
+/** The caller's deadline passed before the answer was known. */
+export class DeadlineExceededError extends RaftkvError {
+  override readonly name = 'DeadlineExceededError';
+  readonly code = status.DEADLINE_EXCEEDED;
+}
+
+/** A configuration value is missing or wrong; `flag` names it (e.g. "--peers"). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly flag: string,
+    reason: string,
+  ) {
+    super(`${flag}: ${reason}`);
+  }
+}
+
+/** The disk or database failed: the node must stop rather than diverge. */
+export class StorageFailure extends Error {
+  override readonly name = 'StorageFailure';
+}

@@ -1,0 +1,149 @@
+import type { Entry } from '@raftkv/consensus';
+import { ProposeRequest } from '@raftkv/proto';
+import { openDatabase, type Db } from '../src/db.js';
+import { KvStateMachine, type ApplyOutcome } from '../src/state-machine.js';
+import { removeDir, tempDir } from './tmp.js';
+
+type Cmd = NonNullable<ProposeRequest['command']>;
+const put = (key: string, value: string): Cmd => ({ $case: 'put', put: { key, value: Buffer.from(value) } });
+const del = (key: string): Cmd => ({ $case: 'delete', delete: { key } });
+const cas = (key: string, expected: string | null, next: string): Cmd => ({
+  $case: 'compareAndSwap',
+  compareAndSwap: { key, expectedValue: Buffer.from(expected ?? ''), expectAbsent: expected === null, newValue: Buffer.from(next) },
+});
+
+describe('KvStateMachine', () => {
+  let dir: string;
+  let db: Db;
+  let sm: KvStateMachine;
+  let index: number;
+  const entry = (command: Cmd, clientId = '', sequence = 0): Entry => ({
+    index: ++index,
+    term: 1,
+    type: 'normal',
+    data: ProposeRequest.encode({ command, clientId, sequence }).finish(),
+  });
+  const apply1 = (e: Entry): ApplyOutcome => db.transaction(() => sm.apply([e]))()[0]!;
+  const ok = (o: ApplyOutcome) => {
+    if (o === null || !o.ok) throw new Error(`expected success, got ${JSON.stringify(o)}`);
+    return o.response;
+  };
+
+  beforeEach(() => {
+    dir = tempDir();
+    db = openDatabase(dir);
+    sm = new KvStateMachine(db);
+    index = 0;
+  });
+  afterEach(() => {
+    if (db.open) db.close();
+    removeDir(dir);
+  });
+
+  test('put, get, delete report the previous value', () => {
+    const r1 = ok(apply1(entry(put('a', '1'))));
+    expect(r1).toMatchObject({ succeeded: true, previousFound: false, index: 1, term: 1 });
+    const r2 = ok(apply1(entry(put('a', '2'))));
+    expect(r2.previousFound).toBe(true);
+    expect(r2.previousValue.toString()).toBe('1');
+    expect(sm.get('a')?.toString()).toBe('2');
+    const r3 = ok(apply1(entry(del('a'))));
+    expect(r3.previousValue.toString()).toBe('2');
+    expect(sm.get('a')).toBeUndefined();
+    expect(sm.appliedIndex()).toBe(3);
+  });
+
+  test('compare-and-swap succeeds only when the expectation holds', () => {
+    expect(ok(apply1(entry(cas('k', null, 'v1')))).succeeded).toBe(true);
+    const fail = ok(apply1(entry(cas('k', null, 'v2'))));
+    expect(fail.succeeded).toBe(false);
+    expect(fail.previousValue.toString()).toBe('v1');
+    const wrong = ok(apply1(entry(cas('k', 'nope', 'v2'))));
+    expect(wrong).toMatchObject({ succeeded: false, previousFound: true });
+    expect(ok(apply1(entry(cas('k', 'v1', 'v2')))).succeeded).toBe(true);
+    expect(sm.get('k')?.toString()).toBe('v2');
+    expect(ok(apply1(entry(cas('missing', 'x', 'y')))).succeeded).toBe(false);
+    expect(sm.get('missing')).toBeUndefined();
+  });
+
+  test('a retried (client_id, sequence) returns the first answer without applying again', () => {
+    const first = ok(apply1(entry(put('c', 'one'), 'client-1', 7)));
+    ok(apply1(entry(put('c', 'other'))));
+    const retry = ok(apply1(entry(put('c', 'one'), 'client-1', 7)));
+    expect(retry).toEqual(first);
+    expect(sm.get('c')?.toString()).toBe('other');
+    // A new sequence applies.
+    ok(apply1(entry(put('c', 'two'), 'client-1', 8)));
+    expect(sm.get('c')?.toString()).toBe('two');
+  });
+
+  test('sessions survive a restart and expire deterministically', () => {
+    db.close();
+    db = openDatabase(dir);
+    sm = new KvStateMachine(db, { retainEntries: 4, sweepEvery: 2 });
+    const first = ok(apply1(entry(put('s', '1'), 'c', 1)));
+    db.close();
+    db = openDatabase(dir);
+    sm = new KvStateMachine(db, { retainEntries: 4, sweepEvery: 2 });
+    expect(sm.appliedIndex()).toBe(1);
+    expect(ok(apply1(entry(put('s', '1'), 'c', 1)))).toEqual(first);
+    for (let i = 0; i < 6; i++) apply1(entry(put('x', String(i))));
+    // Expired: the retry is now a new command.
+    const again = ok(apply1(entry(put('s', '1'), 'c', 1)));
+    expect(again.index).toBe(index);
+  });
+
+  test('skips entries already applied and keeps state and applied index together', () => {
+    const e1 = entry(put('a', '1'));
+    const e2 = entry(put('b', '2'));
+    db.transaction(() => sm.apply([e1, e2]))();
+    // Replayed after a restart: no effect, no outcome.
+    const out = db.transaction(() => sm.apply([e1, e2, entry(put('c', '3'))]))();
+    expect(out[0]).toBeNull();
+    expect(ok(out[2]!).index).toBe(3);
+    // A failed transaction rolls the state and the applied index back together.
+    expect(() =>
+      db.transaction(() => {
+        sm.apply([entry(put('d', '4'))]);
+        throw new Error('disk');
+      })(),
+    ).toThrow('disk');
+    db.close();
+    db = openDatabase(dir);
+    sm = new KvStateMachine(db);
+    expect(sm.appliedIndex()).toBe(3);
+    expect(sm.get('d')).toBeUndefined();
+  });
+
+  test('no-ops, garbage and invalid commands are applied deterministically', () => {
+    const out = db.transaction(() =>
+      sm.apply([
+        { index: ++index, term: 2, type: 'normal', data: new Uint8Array() },
+        { index: ++index, term: 2, type: 'normal', data: Buffer.from([0xff, 0xff, 0xff]) },
+        entry(put('', 'x')),
+      ]),
+    )();
+    expect(out[0]).toBeNull();
+    expect(out[1]).toMatchObject({ ok: false });
+    expect(out[2]).toMatchObject({ ok: false });
+    expect(sm.appliedIndex()).toBe(3);
+    expect(sm.appliedTerm()).toBe(1);
+  });
+
+  test('digest depends on content only and counts keys', () => {
+    const d0 = sm.digest();
+    expect(d0.keyCount).toBe(0);
+    apply1(entry(put('b', '2')));
+    apply1(entry(put('a', '1')));
+    const d1 = sm.digest();
+    const dir2 = tempDir();
+    const db2 = openDatabase(dir2);
+    const sm2 = new KvStateMachine(db2);
+    index = 0;
+    db2.transaction(() => sm2.apply([entry(put('a', '1')), entry(put('b', '2'))]))();
+    expect(sm2.digest()).toEqual({ appliedIndex: 2, digest: d1.digest, keyCount: 2 });
+    db2.close();
+    removeDir(dir2);
+    expect(d1.digest).not.toBe(d0.digest);
+  });
+});
