@@ -25,6 +25,11 @@ export interface RaftConfig {
   readonly random: () => number;
   /** The clock reading (ms) at construction; later readings come through tick(now). */
   readonly nowMs: number;
+  /**
+   * The state machine's applied index at start: committed entries after it are handed out again.
+   * Must not exceed the persisted commit index.
+   */
+  readonly applied: number;
 }
 
 export const DEFAULT_CONFIG = {
@@ -36,6 +41,7 @@ export const DEFAULT_CONFIG = {
   maxInflightMessages: 256,
   maxMessageBytes: 1 << 20,
   maxCommittedBytesPerReady: 16 << 20,
+  applied: 0,
 } as const;
 
 export type RaftOptions = Pick<RaftConfig, 'id' | 'peers' | 'random' | 'nowMs'> &
@@ -62,6 +68,7 @@ export function resolveConfig(opts: RaftOptions): RaftConfig {
   if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMinMs) {
     throw new ConfigError('heartbeatIntervalMs', `must be at most half of electionTimeoutMinMs (${c.electionTimeoutMinMs}), got ${c.heartbeatIntervalMs}`);
   }
+  if (!Number.isInteger(c.applied) || c.applied < 0) throw new ConfigError('applied', `must be a non-negative integer, got ${c.applied}`);
   if (!Number.isFinite(c.nowMs)) throw new ConfigError('nowMs', `must be a finite number, got ${c.nowMs}`);
   return c;
 }

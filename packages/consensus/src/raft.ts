@@ -1,24 +1,635 @@
-// STUB: the public surface of the Raft core; the implementation is being written.
+// A Raft node as a deterministic state machine (Ongaro & Ousterhout, Figure 2; thesis ch. 3, 6, 9).
+// Inputs: step(message), tick(now), propose(data), readIndex(id). Output: Ready batches. The node
+// never performs I/O, reads a clock or draws randomness on its own: time arrives through tick() and
+// randomness through config.random, so one seed reproduces a whole simulated run.
 import { resolveConfig, type RaftConfig, type RaftOptions } from './config.js';
-import type { Message, Ready, Status, Storage } from './types.js';
+import { ConfigError, NotLeaderError } from './errors.js';
+import { RaftLog } from './log.js';
+import { malformed, message } from './message.js';
+import { Progress } from './progress.js';
+import { committedIndex, hasQuorum, voteResult } from './quorum.js';
+import { ReadOnly } from './read-only.js';
+import {
+  NONE,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type Progress as ProgressView,
+  type RaftEvent,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SoftState,
+  type Status,
+  type Storage,
+} from './types.js';
+
+/** `context` on a vote request whose campaign a leadership transfer forced: it bypasses leases. */
+const CAMPAIGN_TRANSFER = 1;
+
+type CampaignKind = 'pre-vote' | 'vote';
 
 export class RaftNode {
   readonly config: RaftConfig;
-  constructor(options: RaftOptions, readonly storage: Storage) {
+  readonly id: NodeId;
+
+  // Persistent state (Figure 2), mirrored to storage through Ready.hardState.
+  private term: number;
+  private vote: NodeId;
+  private readonly log: RaftLog;
+
+  // Volatile state.
+  private role: Role = 'follower';
+  private leaderId: NodeId = NONE;
+  private voters: readonly NodeId[];
+  private learners: readonly NodeId[];
+  /** Leader only: replication progress of every other member. */
+  private prs = new Map<NodeId, Progress>();
+  /** Candidate and pre-candidate: votes heard in this campaign. */
+  private votes = new Map<NodeId, boolean>();
+  private readonly readOnly = new ReadOnly();
+  /** Leader only: reads that wait for the first commit of this term (thesis §6.4, step 1). */
+  private readsAwaitingCommit: number[] = [];
+
+  // Clock.
+  private now: number;
+  private electionDeadline = 0;
+  private heartbeatDeadline = 0;
+  private checkQuorumDeadline = 0;
+  /** Last time we heard from a live leader (or, on a leader, confirmed a quorum): the lease. */
+  private lastLeaderContact = -Infinity;
+
+  // Output accumulated for the next Ready.
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private events: RaftEvent[] = [];
+  /** Leader: new entries or a new commit index wait to be sent to followers at the next Ready. */
+  private appendsPending = false;
+  private commitAdvanced = false;
+  private prevSoft: SoftState = { role: 'follower', leaderId: NONE };
+  private prevHard: HardState;
+  /** Highest committed index handed out in a Ready (applied once that Ready is advanced). */
+  private handedOut: number;
+
+  constructor(
+    options: RaftOptions,
+    readonly storage: Storage,
+  ) {
     this.config = resolveConfig(options);
+    this.id = this.config.id;
+    const { hardState, confState } = storage.initialState();
+    this.voters = confState?.voters ?? this.config.peers;
+    this.learners = confState?.learners ?? [];
+    if (hardState.commit > storage.lastIndex()) {
+      throw new ConfigError('storage', `commit ${hardState.commit} is beyond the last stored index ${storage.lastIndex()}`);
+    }
+    if (this.config.applied > hardState.commit) {
+      throw new ConfigError('applied', `${this.config.applied} is beyond the persisted commit index ${hardState.commit}`);
+    }
+    this.log = new RaftLog(storage, hardState.commit);
+    this.log.applied = this.config.applied;
+    this.handedOut = this.config.applied;
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.prevHard = hardState;
+    this.now = this.config.nowMs;
+    this.resetElectionTimer();
   }
-  /** Advance the logical clock to nowMs (monotonic): fires election timeouts and heartbeats. */
-  tick(nowMs: number): void { void nowMs; throw new Error('not implemented'); }
-  /** Handle a message from a peer. Malformed or stale messages are dropped, never thrown. */
-  step(msg: Message): void { void msg; throw new Error('not implemented'); }
-  /** Leader only: append commands; returns the index of the first and the term. Throws NotLeaderError. */
-  propose(data: readonly Uint8Array[]): { firstIndex: number; term: number } { void data; throw new Error('not implemented'); }
-  /** Leader only: start a ReadIndex round; a ReadState with this requestId comes out in a later Ready. Throws NotLeaderError. */
-  readIndex(requestId: number): void { void requestId; throw new Error('not implemented'); }
-  /** Start an election now (tests, leadership transfer). */
-  campaign(): void { throw new Error('not implemented'); }
-  hasReady(): boolean { throw new Error('not implemented'); }
-  ready(): Ready { throw new Error('not implemented'); }
-  advance(ready: Ready): void { void ready; throw new Error('not implemented'); }
-  status(): Status { throw new Error('not implemented'); }
+
+  // ---- Inputs -------------------------------------------------------------------------------
+
+  /** Advance the logical clock to nowMs: fires election timeouts, heartbeats and CheckQuorum. */
+  tick(nowMs: number): void {
+    if (nowMs > this.now) this.now = nowMs;
+    if (this.role === 'leader') this.tickLeader();
+    else if (this.now >= this.electionDeadline) {
+      if (this.promotable()) this.campaign(this.config.preVote ? 'pre-vote' : 'vote');
+      else this.resetElectionTimer();
+    }
+  }
+
+  /** Handle a message from a peer. Malformed, misaddressed or stale messages are dropped. */
+  step(m: Message): void {
+    const bad = malformed(m) ?? (m.to !== this.id ? `addressed to ${m.to}` : undefined) ?? (this.isMember(m.from) ? undefined : `from unknown node ${m.from}`);
+    if (bad !== undefined) {
+      this.events.push({ kind: 'message-dropped', from: String(m.from), reason: bad });
+      return;
+    }
+    if (!this.stepTerm(m)) return;
+    if (m.type === 'vote' || m.type === 'pre-vote') return this.handleVoteRequest(m);
+    switch (this.role) {
+      case 'leader':
+        return this.stepLeader(m);
+      case 'candidate':
+      case 'pre-candidate':
+        return this.stepCandidate(m);
+      case 'follower':
+        return this.stepFollower(m);
+    }
+  }
+
+  /** Leader only: append commands to the log. Entries are firstIndex, firstIndex+1, … in `term`. */
+  propose(data: readonly Uint8Array[]): { firstIndex: number; term: number } {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+    const firstIndex = this.log.lastIndex() + 1;
+    this.appendEntries(data, 'normal');
+    return { firstIndex, term: this.term };
+  }
+
+  /**
+   * Leader only: a linearizable read (thesis §6.4). A ReadState with this requestId comes out in a
+   * later Ready once leadership is confirmed; if leadership is lost first, none ever comes.
+   */
+  readIndex(requestId: number): void {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+    if (this.log.term(this.log.committed) !== this.term) {
+      this.readsAwaitingCommit.push(requestId);
+    } else {
+      this.addRead(requestId);
+    }
+  }
+
+  /** Start an election now, as if the election timeout had fired. */
+  campaign(kind: CampaignKind = this.config.preVote ? 'pre-vote' : 'vote', transfer = false): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    let voteTerm: number;
+    if (kind === 'pre-vote') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (this.pollVotes(transfer)) return;
+    for (const to of this.voters) {
+      if (to === this.id) continue;
+      this.send({
+        type: kind,
+        to,
+        term: voteTerm,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+        context: transfer ? CAMPAIGN_TRANSFER : 0,
+      });
+    }
+  }
+
+  // ---- Output -------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return (
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.events.length > 0 ||
+      this.appendsPending ||
+      this.commitAdvanced ||
+      this.readOnly.unsent !== undefined ||
+      this.log.hasUnstable() ||
+      this.log.committed > this.handedOut ||
+      !sameSoft(this.softState(), this.prevSoft) ||
+      !sameHard(this.hardState(), this.prevHard)
+    );
+  }
+
+  /** The batch of work for the driver; see the ordering rule on `Ready`. Call advance() after it. */
+  ready(): Ready {
+    this.flushLeaderMessages();
+    const soft = this.softState();
+    const hard = this.hardState();
+    const hardChanged = !sameHard(hard, this.prevHard);
+    const entries = this.log.unstableEntries();
+    const committedEntries =
+      this.log.committed > this.handedOut
+        ? this.log.entries(this.handedOut + 1, this.log.committed + 1, this.config.maxCommittedBytesPerReady)
+        : [];
+    this.handedOut = committedEntries.at(-1)?.index ?? this.handedOut;
+    const rd: Ready = {
+      softState: sameSoft(soft, this.prevSoft) ? null : soft,
+      hardState: hardChanged ? hard : null,
+      entries,
+      committedEntries,
+      messages: this.msgs,
+      readStates: this.readStates,
+      events: this.events,
+      mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+    };
+    this.msgs = [];
+    this.readStates = [];
+    this.events = [];
+    return rd;
+  }
+
+  /** The driver has persisted, sent and applied `rd`. */
+  advance(rd: Ready): void {
+    if (rd.softState) this.prevSoft = rd.softState;
+    if (rd.hardState) this.prevHard = rd.hardState;
+    const lastEntry = rd.entries.at(-1);
+    if (lastEntry) this.log.stableTo(lastEntry.index, lastEntry.term);
+    const lastApplied = rd.committedEntries.at(-1);
+    if (lastApplied) this.log.appliedTo(lastApplied.index);
+    // The leader's own persist may complete a quorum (always so in a one-node cluster).
+    if (this.role === 'leader' && lastEntry) this.maybeCommit();
+  }
+
+  status(): Status {
+    const progress: Record<NodeId, ProgressView> = {};
+    if (this.role === 'leader') for (const [id, pr] of this.prs) progress[id] = pr.view();
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leaderId: this.leaderId,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      conf: { voters: [...this.voters], learners: [...this.learners] },
+      progress,
+    };
+  }
+
+  // ---- Term rules common to every role (Figure 2 "Rules for Servers", thesis §9.6) ------------
+
+  /** Applies the term rules; returns false when the message is consumed (or ignored) here. */
+  private stepTerm(m: Message): boolean {
+    if (m.term > this.term) {
+      if ((m.type === 'vote' || m.type === 'pre-vote') && m.context !== CAMPAIGN_TRANSFER && this.inLease()) {
+        // We heard from a live leader within the minimum election timeout: a node that asks for our
+        // vote is partitioned or slow, and must not depose a healthy leader (thesis §4.2.3).
+        return false;
+      }
+      if (m.type === 'pre-vote' || (m.type === 'pre-vote-response' && !m.reject)) {
+        // A pre-vote is for a future term and changes nothing here.
+        return true;
+      }
+      this.events.push({ kind: 'term-changed', from: this.term, to: m.term, cause: m.from });
+      this.becomeFollower(m.term, m.type === 'append' || m.type === 'heartbeat' ? m.from : NONE);
+      return true;
+    }
+    if (m.term < this.term) {
+      if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A stale leader, cut off by a partition: our term tells it to step down. Without this a
+        // node that never bumps its term (PreVote) could leave that leader in place for good.
+        this.send({ type: 'append-response', to: m.from, term: this.term });
+      } else if (m.type === 'pre-vote') {
+        this.send({ type: 'pre-vote-response', to: m.from, term: this.term, reject: true });
+      }
+      return false;
+    }
+    return true;
+  }
+
+  private inLease(): boolean {
+    return (
+      this.config.checkQuorum &&
+      this.leaderId !== NONE &&
+      this.now - this.lastLeaderContact < this.config.electionTimeoutMinMs
+    );
+  }
+
+  // ---- Elections (§5.2, §5.4.1; PreVote thesis §9.6) ------------------------------------------
+
+  private handleVoteRequest(m: Message): void {
+    const pre = m.type === 'pre-vote';
+    const responseType: MessageType = pre ? 'pre-vote-response' : 'vote-response';
+    // One vote per term; a pre-vote is for a future term and binds nothing.
+    const canVote = this.vote === m.from || (this.vote === NONE && this.leaderId === NONE) || (pre && m.term > this.term);
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      this.send({ type: responseType, to: m.from, term: m.term });
+      if (!pre) {
+        this.vote = m.from;
+        this.resetElectionTimer();
+        this.events.push({ kind: 'vote-granted', term: m.term, to: m.from });
+      }
+    } else {
+      this.send({ type: responseType, to: m.from, term: this.term, reject: true });
+      if (!pre) {
+        const reason = canVote ? 'candidate log is not up to date' : `already voted for ${this.vote || this.leaderId}`;
+        this.events.push({ kind: 'vote-rejected', term: m.term, to: m.from, reason });
+      }
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const responseType: MessageType = this.role === 'pre-candidate' ? 'pre-vote-response' : 'vote-response';
+    switch (m.type) {
+      case 'append':
+        // §5.2: a leader of our term exists.
+        this.becomeFollower(this.term, m.from);
+        return this.handleAppend(m);
+      case 'heartbeat':
+        this.becomeFollower(this.term, m.from);
+        return this.handleHeartbeat(m);
+      case responseType: {
+        if (this.role === 'pre-candidate' && !m.reject && m.term !== this.term + 1) return;
+        this.votes.set(m.from, !m.reject);
+        this.pollVotes(false);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Acts on the votes so far; returns true when the campaign is decided. */
+  private pollVotes(transfer: boolean): boolean {
+    switch (voteResult(this.voters, this.votes)) {
+      case 'won':
+        if (this.role === 'pre-candidate') this.campaign('vote', transfer);
+        else this.becomeLeader();
+        return true;
+      case 'lost':
+        this.becomeFollower(this.term, NONE);
+        return true;
+      case 'pending':
+        return false;
+    }
+  }
+
+  // ---- Followers (§5.3) -----------------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.heardFromLeader(m.from);
+        return this.handleAppend(m);
+      case 'heartbeat':
+        this.heardFromLeader(m.from);
+        return this.handleHeartbeat(m);
+      case 'timeout-now':
+        // Leadership transfer (thesis §3.10): campaign at once, skipping PreVote and leases.
+        return this.campaign('vote', true);
+      default:
+        return;
+    }
+  }
+
+  private heardFromLeader(from: NodeId): void {
+    this.leaderId = from;
+    this.lastLeaderContact = this.now;
+    this.resetElectionTimer();
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      // Everything up to our commit index matches the leader's log already (Log Matching).
+      this.send({ type: 'append-response', to: m.from, term: this.term, index: this.log.committed });
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send({ type: 'append-response', to: m.from, term: this.term, index: lastNew });
+      return;
+    }
+    // Consistency check failed. Hint where we might match so that the leader skips a whole term of
+    // conflicting entries per round trip instead of one entry (§5.3, "fast back-up").
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.send({
+      type: 'append-response',
+      to: m.from,
+      term: this.term,
+      index: m.index,
+      reject: true,
+      rejectHint: hint,
+      hintTerm: this.log.term(hint) ?? 0,
+    });
+  }
+
+  private handleHeartbeat(m: Message): void {
+    // The leader sends min(match, commit): never past where our log is known to match its log.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: 'heartbeat-response', to: m.from, term: this.term, context: m.context });
+  }
+
+  // ---- Leaders (§5.3, §5.4.2, thesis §6.2, §6.4) ------------------------------------------------
+
+  private tickLeader(): void {
+    if (this.config.checkQuorum && this.now >= this.checkQuorumDeadline) {
+      this.checkQuorumDeadline = this.now + this.config.electionTimeoutMinMs;
+      const active = hasQuorum(this.voters, (v) => v === this.id || this.prs.get(v)?.recentActive === true);
+      for (const pr of this.prs.values()) pr.recentActive = false;
+      if (!active) {
+        this.events.push({ kind: 'step-down', term: this.term, reason: 'no quorum heard within an election timeout' });
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+      this.lastLeaderContact = this.now;
+    }
+    if (this.now >= this.heartbeatDeadline) {
+      this.heartbeatDeadline = this.now + this.config.heartbeatIntervalMs;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.prs.get(m.from);
+    if (pr === undefined) return;
+    switch (m.type) {
+      case 'append-response':
+        pr.recentActive = true;
+        return this.handleAppendResponse(m, pr);
+      case 'heartbeat-response': {
+        pr.recentActive = true;
+        pr.probeSent = false; // a lost probe is retried after each heartbeat round
+        if (pr.match < this.log.lastIndex()) this.appendsPending = true;
+        this.readStates.push(...this.readOnly.ack(m.from, m.context, this.voters));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private handleAppendResponse(m: Message, pr: Progress): void {
+    if (m.reject) {
+      const hint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.rejectHint, m.hintTerm) : m.rejectHint;
+      if (pr.maybeDecrTo(m.index, hint)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.appendsPending = true;
+      }
+      return;
+    }
+    if (pr.maybeUpdate(m.index)) {
+      if (pr.state === 'probe') pr.becomeReplicate();
+      else pr.inflights.freeLE(m.index);
+      this.maybeCommit();
+      this.appendsPending = true;
+    } else if (pr.state === 'replicate') {
+      pr.inflights.freeLE(m.index);
+    }
+  }
+
+  /** §5.3/§5.4.2: commit the highest index stored on a majority, if it is of our term (Figure 8). */
+  private maybeCommit(): void {
+    const index = committedIndex(this.voters, (v) => (v === this.id ? this.log.persistedIndex() : (this.prs.get(v)?.match ?? 0)));
+    if (!this.log.maybeCommit(index, this.term)) return;
+    this.commitAdvanced = true;
+    this.appendsPending = true;
+    // The first commit of our term makes our commit index current: queued reads can proceed.
+    const waiting = this.readsAwaitingCommit;
+    this.readsAwaitingCommit = [];
+    for (const id of waiting) this.addRead(id);
+  }
+
+  private addRead(requestId: number): void {
+    if (this.voters.length === 1 && this.voters[0] === this.id) {
+      this.readStates.push({ requestId, index: this.log.committed });
+    } else {
+      this.readOnly.add(requestId, this.log.committed, this.id);
+    }
+  }
+
+  private appendEntries(data: readonly Uint8Array[], type: EntryType): void {
+    const last = this.log.lastIndex();
+    const entries: Entry[] = data.map((d, i) => ({ index: last + 1 + i, term: this.term, type, data: d }));
+    this.log.append(entries);
+    this.appendsPending = true;
+  }
+
+  /**
+   * Sends what each follower is missing, as far as its window allows: proposals made since the last
+   * Ready travel together (batching), and replicating followers get new entries without waiting
+   * for earlier acks (pipelining, bounded by maxInflightMessages).
+   */
+  private flushLeaderMessages(): void {
+    if (this.role !== 'leader') return;
+    if (this.appendsPending) {
+      for (const [to, pr] of this.prs) {
+        let sent = false;
+        while (this.sendAppend(to, pr, false)) sent = true;
+        // Followers learn the commit index from the next append (§5.3); send an empty one if needed.
+        if (!sent && this.commitAdvanced) this.sendAppend(to, pr, true);
+      }
+      this.appendsPending = false;
+      this.commitAdvanced = false;
+    }
+    if (this.readOnly.unsent !== undefined) this.broadcastHeartbeat();
+  }
+
+  private sendAppend(to: NodeId, pr: Progress, sendIfEmpty: boolean): boolean {
+    if (pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) return false; // compacted away: needs a snapshot (not yet supported)
+    const entries = this.log.entries(pr.next, this.log.lastIndex() + 1, this.config.maxMessageBytes);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({ type: 'append', to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    const last = entries.at(-1);
+    if (last) pr.sentTo(last.index);
+    else if (pr.state === 'probe') pr.probeSent = true;
+    return true;
+  }
+
+  private broadcastHeartbeat(): void {
+    const context = this.readOnly.latestCtx();
+    this.readOnly.unsent = undefined;
+    for (const [to, pr] of this.prs) {
+      this.send({ type: 'heartbeat', to, term: this.term, commit: Math.min(pr.match, this.log.committed), context });
+    }
+  }
+
+  // ---- Role transitions -----------------------------------------------------------------------
+
+  private becomeFollower(term: number, leaderId: NodeId): void {
+    const wasLeader = this.role === 'leader';
+    const changed = this.role !== 'follower' || term !== this.term || leaderId !== this.leaderId;
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.role = 'follower';
+    this.leaderId = leaderId;
+    if (leaderId !== NONE) this.lastLeaderContact = this.now;
+    this.resetElectionTimer();
+    this.resetLeaderState();
+    if (wasLeader) this.events.push({ kind: 'step-down', term, reason: 'stepped down to follower' });
+    if (changed) this.events.push({ kind: 'became-follower', term, leaderId });
+  }
+
+  private becomePreCandidate(): void {
+    this.role = 'pre-candidate';
+    this.leaderId = NONE;
+    this.votes.clear();
+    this.resetElectionTimer();
+    this.events.push({ kind: 'became-pre-candidate', term: this.term });
+  }
+
+  private becomeCandidate(): void {
+    this.term += 1;
+    this.vote = this.id;
+    this.role = 'candidate';
+    this.leaderId = NONE;
+    this.votes.clear();
+    this.resetElectionTimer();
+    this.events.push({ kind: 'became-candidate', term: this.term });
+  }
+
+  private becomeLeader(): void {
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.votes.clear();
+    this.prs = new Map();
+    const next = this.log.lastIndex() + 1;
+    for (const id of [...this.voters, ...this.learners]) {
+      if (id === this.id) continue;
+      const pr = new Progress(next, this.config.maxInflightMessages);
+      pr.recentActive = true; // give every follower a full CheckQuorum round to answer
+      this.prs.set(id, pr);
+    }
+    this.lastLeaderContact = this.now;
+    this.checkQuorumDeadline = this.now + this.config.electionTimeoutMinMs;
+    this.heartbeatDeadline = this.now + this.config.heartbeatIntervalMs;
+    this.events.push({ kind: 'became-leader', term: this.term });
+    // A no-op of our term: committing it commits everything before it (§5.4.2) and makes our
+    // commit index current for ReadIndex (thesis §6.4).
+    this.appendEntries([new Uint8Array(0)], 'normal');
+  }
+
+  private resetLeaderState(): void {
+    this.prs = new Map();
+    this.votes.clear();
+    this.readOnly.reset();
+    this.readsAwaitingCommit = [];
+    this.appendsPending = false;
+    this.commitAdvanced = false;
+  }
+
+  private resetElectionTimer(): void {
+    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
+    this.electionDeadline = this.now + min + Math.floor(this.config.random() * (max - min));
+  }
+
+  // ---- Helpers --------------------------------------------------------------------------------
+
+  private promotable(): boolean {
+    return this.voters.includes(this.id);
+  }
+
+  private isMember(id: NodeId): boolean {
+    return id !== this.id && (this.voters.includes(id) || this.learners.includes(id));
+  }
+
+  private send(fields: Parameters<typeof message>[0] extends infer F ? Omit<F, 'from'> : never): void {
+    this.msgs.push(message({ ...fields, from: this.id }));
+  }
+
+  private softState(): SoftState {
+    return { role: this.role, leaderId: this.leaderId };
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+}
+
+function sameSoft(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leaderId === b.leaderId;
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }

@@ -91,7 +91,6 @@ export type RaftEvent =
   | { readonly kind: 'vote-rejected'; readonly term: number; readonly to: NodeId; readonly reason: string }
   | { readonly kind: 'step-down'; readonly term: number; readonly reason: string }
   | { readonly kind: 'log-truncated'; readonly fromIndex: number }
-  | { readonly kind: 'commit-advanced'; readonly commit: number }
   | { readonly kind: 'message-dropped'; readonly from: NodeId; readonly reason: string };
 
 /**
