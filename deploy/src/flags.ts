@@ -1,0 +1,37 @@
+// The server's flag contract (team brief, "Server flags"): every flag --kebab-name is also read from env
+// RAFTKV_KEBAB_NAME, flags winning. The manifests may only set names from this list.
+
+export const SERVER_FLAGS = [
+  'id',
+  'listen',
+  'peers',
+  'data-dir',
+  'advertise',
+  'replicas',
+  'peer-domain',
+  'peer-port',
+  'dial-overrides',
+  'election-timeout-min-ms',
+  'election-timeout-max-ms',
+  'heartbeat-ms',
+  'cluster-id',
+  'log-level',
+] as const;
+
+export type ServerFlag = (typeof SERVER_FLAGS)[number];
+
+/** `data-dir` → `RAFTKV_DATA_DIR`. */
+export function envName(flag: ServerFlag): string {
+  return 'RAFTKV_' + flag.toUpperCase().replaceAll('-', '_');
+}
+
+export const SERVER_ENV_NAMES: ReadonlySet<string> = new Set(SERVER_FLAGS.map(envName));
+
+/** Flags that tune a node without changing who it is: the only ones the tuning ConfigMap may carry. */
+export const TUNING_FLAGS: readonly ServerFlag[] = [
+  'election-timeout-min-ms',
+  'election-timeout-max-ms',
+  'heartbeat-ms',
+  'cluster-id',
+  'log-level',
+];

@@ -1,0 +1,4 @@
+export * from './flags.js';
+export * from './quorum.js';
+export * from './render.js';
+export * from './pod-env.js';
