@@ -24,6 +24,12 @@ export class ProposalDroppedError extends RaftError {
   }
 }
 
+/** A request the core cannot carry out as asked (e.g. transfer leadership to a non-voter). */
+export class InvalidRequestError extends RaftError {
+  override readonly name = 'InvalidRequestError';
+  readonly code = 'INVALID_ARGUMENT';
+}
+
 /** A configuration value is out of range; `field` names it. */
 export class ConfigError extends RaftError {
   override readonly name = 'ConfigError';

@@ -1,14 +1,18 @@
 // The Raft log as the core sees it: the durable prefix (Storage) plus an unstable tail of entries not
 // yet handed to or acknowledged by the driver (cf. etcd raft log.go / log_unstable.go).
 import { limitSize } from './storage.js';
-import type { Entry, Storage } from './types.js';
+import type { Entry, SnapshotMeta, Storage } from './types.js';
 
 export class SafetyViolation extends Error {
   override readonly name = 'SafetyViolation';
 }
 
-/** Entries not yet persisted. Invariant: entries[i].index === offset + i. */
+/**
+ * What is not yet persisted: perhaps a snapshot from the leader, then entries.
+ * Invariants: entries[i].index === offset + i; with a snapshot, offset === snapshot.index + 1.
+ */
 class Unstable {
+  snapshot: SnapshotMeta | undefined;
   constructor(
     public offset: number,
     public entries: Entry[] = [],
@@ -60,11 +64,13 @@ export class RaftLog {
   }
 
   firstIndex(): number {
-    return this.storage.firstIndex();
+    const snap = this.unstable.snapshot;
+    return snap ? snap.index + 1 : this.storage.firstIndex();
   }
 
   lastIndex(): number {
-    return this.unstable.lastIndex() ?? this.storage.lastIndex();
+    const snap = this.unstable.snapshot;
+    return this.unstable.lastIndex() ?? (snap ? snap.index : this.storage.lastIndex());
   }
 
   /** Highest index known durable: a leader counts itself in quorums only up to here. */
@@ -74,6 +80,8 @@ export class RaftLog {
 
   /** Term of the entry at index, or undefined when it is compacted away or beyond the end. */
   term(index: number): number | undefined {
+    const snap = this.unstable.snapshot;
+    if (snap && index <= snap.index) return index === snap.index ? snap.term : undefined;
     if (index >= this.unstable.offset) return this.unstable.term(index);
     if (index < this.storage.firstIndex() - 1 || index > this.storage.lastIndex()) return undefined;
     return this.storage.term(index);
@@ -166,6 +174,27 @@ export class RaftLog {
   /** Figure 8: a leader commits by counting replicas only entries of its own term. */
   maybeCommit(index: number, term: number): boolean {
     return index > this.committed && this.term(index) === term && this.commitTo(index);
+  }
+
+  /**
+   * Replace the log with a snapshot from the leader (thesis §5.3): everything up to its index is
+   * committed, and whatever we held is discarded when the driver installs it.
+   */
+  restore(snap: SnapshotMeta): void {
+    this.unstable.snapshot = snap;
+    this.unstable.offset = snap.index + 1;
+    this.unstable.entries = [];
+    this.committed = snap.index;
+  }
+
+  unstableSnapshot(): SnapshotMeta | undefined {
+    return this.unstable.snapshot;
+  }
+
+  /** The driver installed the snapshot: its index is now both durable and applied. */
+  snapshotInstalled(snap: SnapshotMeta): void {
+    if (this.unstable.snapshot?.index === snap.index) this.unstable.snapshot = undefined;
+    if (snap.index > this.applied) this.applied = snap.index;
   }
 
   hasUnstable(): boolean {

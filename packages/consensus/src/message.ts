@@ -28,6 +28,7 @@ const TYPES: ReadonlySet<string> = new Set<MessageType>([
   'heartbeat',
   'heartbeat-response',
   'timeout-now',
+  'snapshot',
 ]);
 
 const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
@@ -43,6 +44,11 @@ export function malformed(m: Message): string | undefined {
     if (!isIndex(m[k])) return `bad ${k}: ${String(m[k])}`;
   }
   if (!Array.isArray(m.entries)) return 'bad entries';
+  if (m.type === 'snapshot') {
+    const s = m.snapshot;
+    if (s === undefined || !isIndex(s.index) || !isIndex(s.term) || s.index === 0) return 'snapshot message without a snapshot';
+    if (!Array.isArray(s.conf?.voters) || !Array.isArray(s.conf.learners)) return 'snapshot without membership';
+  }
   if (m.entries.length > 0 && m.type !== 'append') return `entries on a ${m.type} message`;
   let prevTerm = m.logTerm;
   for (let i = 0; i < m.entries.length; i++) {

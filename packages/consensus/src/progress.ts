@@ -24,6 +24,11 @@ export class Inflights {
     this.lastIndexes.length = 0;
   }
 
+  /** Presume the oldest message lost, to reopen a window that would otherwise stay full. */
+  freeFirst(): void {
+    this.lastIndexes.shift();
+  }
+
   full(): boolean {
     return this.lastIndexes.length >= this.capacity;
   }
@@ -34,13 +39,16 @@ export class Inflights {
 }
 
 /**
+ * Snapshot: the follower is behind our first log entry and is being sent a snapshot.
  * Probe: we do not know where the follower's log matches; send one append at a time and back up on
  * rejection. Replicate: it matches at `match`; stream entries optimistically, bounded by inflights.
  * Invariant: 0 <= match < next.
  */
 export class Progress {
   match = 0;
-  state: 'probe' | 'replicate' = 'probe';
+  state: 'probe' | 'replicate' | 'snapshot' = 'probe';
+  /** Snapshot state: the index of the snapshot being sent. */
+  pendingSnapshot = 0;
   /** Probe only: an append is outstanding; wait for its answer or the next heartbeat response. */
   probeSent = false;
   /** Heard from since the last CheckQuorum round. */
@@ -58,6 +66,13 @@ export class Progress {
     this.state = 'probe';
     this.probeSent = false;
     this.next = this.match + 1;
+    this.inflights.reset();
+  }
+
+  /** The follower needs entries we compacted away: it gets a snapshot, and nothing else until it lands. */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
     this.inflights.reset();
   }
 
@@ -106,6 +121,7 @@ export class Progress {
   }
 
   isPaused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflights.full();
   }
 

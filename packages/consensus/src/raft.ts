@@ -3,7 +3,7 @@
 // never performs I/O, reads a clock or draws randomness on its own: time arrives through tick() and
 // randomness through config.random, so one seed reproduces a whole simulated run.
 import { resolveConfig, type RaftConfig, type RaftOptions } from './config.js';
-import { ConfigError, NotLeaderError } from './errors.js';
+import { ConfigError, InvalidRequestError, NotLeaderError, ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
 import { malformed, message } from './message.js';
 import { Progress } from './progress.js';
@@ -11,6 +11,8 @@ import { committedIndex, hasQuorum, voteResult } from './quorum.js';
 import { ReadOnly } from './read-only.js';
 import {
   NONE,
+  type ConfChange,
+  type ConfState,
   type Entry,
   type EntryType,
   type HardState,
@@ -53,6 +55,14 @@ export class RaftNode {
   private readonly readOnly = new ReadOnly();
   /** Leader only: reads that wait for the first commit of this term (thesis §6.4, step 1). */
   private readsAwaitingCommit: number[] = [];
+  /** Leader only: the node we are handing leadership to (thesis §3.10), or NONE. */
+  private transferee: NodeId = NONE;
+  private transferDeadline = 0;
+  /**
+   * Leader only: index of the latest configuration change proposed; another may be proposed only
+   * once it is applied (one change at a time, thesis §4.1).
+   */
+  private pendingConfIndex = 0;
 
   // Clock.
   private now: number;
@@ -69,6 +79,8 @@ export class RaftNode {
   /** Leader: new entries or a new commit index wait to be sent to followers at the next Ready. */
   private appendsPending = false;
   private commitAdvanced = false;
+  /** Leader: followers that get an append at the next Ready even if it carries no entries (a probe). */
+  private probeNeeded = new Set<NodeId>();
   private prevSoft: SoftState = { role: 'follower', leaderId: NONE };
   private prevHard: HardState;
   /** Highest committed index handed out in a Ready (applied once that Ready is advanced). */
@@ -88,6 +100,9 @@ export class RaftNode {
     }
     if (this.config.applied > hardState.commit) {
       throw new ConfigError('applied', `${this.config.applied} is beyond the persisted commit index ${hardState.commit}`);
+    }
+    if (this.config.applied < storage.firstIndex() - 1) {
+      throw new ConfigError('applied', `${this.config.applied} is behind the snapshot at ${storage.firstIndex() - 1}`);
     }
     this.log = new RaftLog(storage, hardState.commit);
     this.log.applied = this.config.applied;
@@ -113,7 +128,12 @@ export class RaftNode {
 
   /** Handle a message from a peer. Malformed, misaddressed or stale messages are dropped. */
   step(m: Message): void {
-    const bad = malformed(m) ?? (m.to !== this.id ? `addressed to ${m.to}` : undefined) ?? (this.isMember(m.from) ? undefined : `from unknown node ${m.from}`);
+    const bad =
+      malformed(m) ??
+      (m.to !== this.id ? `addressed to ${m.to}` : undefined) ??
+      (m.from === this.id ? 'from ourselves' : undefined) ??
+      // A node outside the configuration (e.g. removed) must not disrupt the cluster with elections.
+      ((m.type === 'vote' || m.type === 'pre-vote') && !this.voters.includes(m.from) ? `vote request from non-voter ${m.from}` : undefined);
     if (bad !== undefined) {
       this.events.push({ kind: 'message-dropped', from: String(m.from), reason: bad });
       return;
@@ -133,10 +153,60 @@ export class RaftNode {
 
   /** Leader only: append commands to the log. Entries are firstIndex, firstIndex+1, … in `term`. */
   propose(data: readonly Uint8Array[]): { firstIndex: number; term: number } {
-    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+    this.checkProposable();
     const firstIndex = this.log.lastIndex() + 1;
     this.appendEntries(data, 'normal');
     return { firstIndex, term: this.term };
+  }
+
+  /**
+   * Leader only: propose a membership change, encoded by the driver as `data` (with the membership
+   * it leads to, from changeConf). It takes effect when the driver applies the committed entry and
+   * calls applyConf. One change at a time: the
+   * previous one must be applied, and this leader must have committed an entry of its term (which
+   * closes the single-server-change hazard Ongaro described in 2015).
+   */
+  proposeConfChange(data: Uint8Array): { index: number; term: number } {
+    this.checkProposable();
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ProposalDroppedError(`a configuration change (index ${this.pendingConfIndex}) is still in progress`);
+    }
+    const index = this.log.lastIndex() + 1;
+    this.appendEntries([data], 'conf-change');
+    this.pendingConfIndex = index;
+    return { index, term: this.term };
+  }
+
+  /**
+   * The driver applies a committed configuration-change entry. The entry carries the whole new
+   * membership (computed with changeConf when it was proposed), so that a node that joins knowing
+   * no one learns the configuration from its log; the driver persists it with the applied index.
+   */
+  applyConf(conf: ConfState): void {
+    if (conf.voters.length === 0) return; // cannot be proposed (changeConf refuses it); never adopt it
+    this.voters = [...conf.voters];
+    this.learners = [...conf.learners];
+    this.events.push({ kind: 'conf-changed', conf: this.confState() });
+    if (this.role === 'leader') this.leaderConfChanged();
+  }
+
+  /**
+   * Leader only: hand leadership to `to` (thesis §3.10): bring its log up to date, then tell it to
+   * campaign at once. New proposals are refused meanwhile; the attempt is abandoned after an
+   * election timeout.
+   */
+  transferLeadership(to: NodeId): void {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+    if (to === this.id) return;
+    if (!this.voters.includes(to)) throw new InvalidRequestError(`cannot transfer leadership to ${to}: not a voter`);
+    if (this.transferee === to) return;
+    if (this.transferee !== NONE) this.abortTransfer('superseded by a transfer to ' + to);
+    this.transferee = to;
+    this.transferDeadline = this.now + this.config.electionTimeoutMinMs;
+    this.events.push({ kind: 'transfer-started', term: this.term, to });
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'timeout-now', to, term: this.term });
+    else this.appendsPending = true;
   }
 
   /**
@@ -149,6 +219,19 @@ export class RaftNode {
       this.readsAwaitingCommit.push(requestId);
     } else {
       this.addRead(requestId);
+    }
+  }
+
+  /**
+   * Leader's driver: how sending a snapshot to `to` ended. On failure the follower is probed again
+   * (and gets the snapshot again if it still needs it); on success its answer moves it on.
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.prs.get(to);
+    if (this.role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return;
+    if (!ok) {
+      pr.becomeProbe();
+      pr.probeSent = true; // wait for the next heartbeat round before trying again
     }
   }
 
@@ -187,8 +270,10 @@ export class RaftNode {
       this.events.length > 0 ||
       this.appendsPending ||
       this.commitAdvanced ||
+      this.probeNeeded.size > 0 ||
       this.readOnly.unsent !== undefined ||
       this.log.hasUnstable() ||
+      this.log.unstableSnapshot() !== undefined ||
       this.log.committed > this.handedOut ||
       !sameSoft(this.softState(), this.prevSoft) ||
       !sameHard(this.hardState(), this.prevHard)
@@ -202,6 +287,8 @@ export class RaftNode {
     const hard = this.hardState();
     const hardChanged = !sameHard(hard, this.prevHard);
     const entries = this.log.unstableEntries();
+    const snapshot = this.log.unstableSnapshot() ?? null;
+    if (snapshot && snapshot.index > this.handedOut) this.handedOut = snapshot.index;
     const committedEntries =
       this.log.committed > this.handedOut
         ? this.log.entries(this.handedOut + 1, this.log.committed + 1, this.config.maxCommittedBytesPerReady)
@@ -209,13 +296,14 @@ export class RaftNode {
     this.handedOut = committedEntries.at(-1)?.index ?? this.handedOut;
     const rd: Ready = {
       softState: sameSoft(soft, this.prevSoft) ? null : soft,
+      snapshot,
       hardState: hardChanged ? hard : null,
       entries,
       committedEntries,
       messages: this.msgs,
       readStates: this.readStates,
       events: this.events,
-      mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      mustSync: entries.length > 0 || snapshot !== null || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
     this.msgs = [];
     this.readStates = [];
@@ -227,6 +315,7 @@ export class RaftNode {
   advance(rd: Ready): void {
     if (rd.softState) this.prevSoft = rd.softState;
     if (rd.hardState) this.prevHard = rd.hardState;
+    if (rd.snapshot) this.log.snapshotInstalled(rd.snapshot);
     const lastEntry = rd.entries.at(-1);
     if (lastEntry) this.log.stableTo(lastEntry.index, lastEntry.term);
     const lastApplied = rd.committedEntries.at(-1);
@@ -247,7 +336,9 @@ export class RaftNode {
       commit: this.log.committed,
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
-      conf: { voters: [...this.voters], learners: [...this.learners] },
+      conf: this.confState(),
+      transferee: this.transferee,
+      pendingConfIndex: this.pendingConfIndex > this.log.applied ? this.pendingConfIndex : 0,
       progress,
     };
   }
@@ -324,6 +415,9 @@ export class RaftNode {
       case 'heartbeat':
         this.becomeFollower(this.term, m.from);
         return this.handleHeartbeat(m);
+      case 'snapshot':
+        this.becomeFollower(this.term, m.from);
+        return this.handleSnapshot(m);
       case responseType: {
         if (this.role === 'pre-candidate' && !m.reject && m.term !== this.term + 1) return;
         this.votes.set(m.from, !m.reject);
@@ -360,6 +454,9 @@ export class RaftNode {
       case 'heartbeat':
         this.heardFromLeader(m.from);
         return this.handleHeartbeat(m);
+      case 'snapshot':
+        this.heardFromLeader(m.from);
+        return this.handleSnapshot(m);
       case 'timeout-now':
         // Leadership transfer (thesis §3.10): campaign at once, skipping PreVote and leases.
         return this.campaign('vote', true);
@@ -399,6 +496,22 @@ export class RaftNode {
     });
   }
 
+  private handleSnapshot(m: Message): void {
+    const snap = m.snapshot!;
+    if (snap.index <= this.log.committed) {
+      // Old news (a duplicate, or we caught up meanwhile).
+    } else if (this.log.matchTerm(snap.index, snap.term)) {
+      // Our log already holds the snapshot's last entry: keep the log, learn the commit.
+      this.log.commitTo(snap.index);
+    } else {
+      this.log.restore(snap);
+      this.voters = [...snap.conf.voters];
+      this.learners = [...snap.conf.learners];
+      this.events.push({ kind: 'conf-changed', conf: this.confState() });
+    }
+    this.send({ type: 'append-response', to: m.from, term: this.term, index: this.log.committed });
+  }
+
   private handleHeartbeat(m: Message): void {
     // The leader sends min(match, commit): never past where our log is known to match its log.
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
@@ -419,10 +532,41 @@ export class RaftNode {
       }
       this.lastLeaderContact = this.now;
     }
+    if (this.transferee !== NONE && this.now >= this.transferDeadline) {
+      this.abortTransfer('the target did not take over within an election timeout');
+    }
     if (this.now >= this.heartbeatDeadline) {
       this.heartbeatDeadline = this.now + this.config.heartbeatIntervalMs;
       this.broadcastHeartbeat();
     }
+  }
+
+  private abortTransfer(reason: string): void {
+    this.events.push({ kind: 'transfer-aborted', term: this.term, to: this.transferee, reason });
+    this.transferee = NONE;
+  }
+
+  /** Membership changed under a leader: track new members, forget removed ones, re-count quorums. */
+  private leaderConfChanged(): void {
+    const members = new Set([...this.voters, ...this.learners]);
+    if (!this.voters.includes(this.id)) {
+      // Our own removal is committed: step down so that the remaining voters elect a leader (§4.2.2).
+      this.events.push({ kind: 'step-down', term: this.term, reason: 'removed from the configuration' });
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    for (const id of members) {
+      if (id !== this.id && !this.prs.has(id)) {
+        const pr = new Progress(this.log.lastIndex() + 1, this.config.maxInflightMessages);
+        pr.recentActive = true;
+        this.prs.set(id, pr);
+        this.probeNeeded.add(id);
+      }
+    }
+    for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
+    if (this.transferee !== NONE && !this.voters.includes(this.transferee)) this.abortTransfer('the target was removed');
+    this.maybeCommit();
+    this.appendsPending = true;
   }
 
   private stepLeader(m: Message): void {
@@ -434,8 +578,12 @@ export class RaftNode {
         return this.handleAppendResponse(m, pr);
       case 'heartbeat-response': {
         pr.recentActive = true;
-        pr.probeSent = false; // a lost probe is retried after each heartbeat round
-        if (pr.match < this.log.lastIndex()) this.appendsPending = true;
+        // The follower is reachable: retry a lost probe, and unclog a window of appends that were
+        // lost on the way (their acks will never come). If the follower lacks what we think is in
+        // flight, the probe is rejected and we back up (§5.3).
+        pr.probeSent = false;
+        if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
+        if (pr.match < this.log.lastIndex()) this.probeNeeded.add(m.from);
         this.readStates.push(...this.readOnly.ack(m.from, m.context, this.voters));
         return;
       }
@@ -455,9 +603,14 @@ export class RaftNode {
     }
     if (pr.maybeUpdate(m.index)) {
       if (pr.state === 'probe') pr.becomeReplicate();
-      else pr.inflights.freeLE(m.index);
+      else if (pr.state === 'snapshot') {
+        if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
+      } else pr.inflights.freeLE(m.index);
       this.maybeCommit();
       this.appendsPending = true;
+      if (m.from === this.transferee && pr.match === this.log.lastIndex()) {
+        this.send({ type: 'timeout-now', to: m.from, term: this.term });
+      }
     } else if (pr.state === 'replicate') {
       pr.inflights.freeLE(m.index);
     }
@@ -497,15 +650,18 @@ export class RaftNode {
    */
   private flushLeaderMessages(): void {
     if (this.role !== 'leader') return;
-    if (this.appendsPending) {
+    if (this.appendsPending || this.probeNeeded.size > 0) {
       for (const [to, pr] of this.prs) {
+        const probe = this.probeNeeded.has(to);
+        if (!this.appendsPending && !probe) continue;
         let sent = false;
         while (this.sendAppend(to, pr, false)) sent = true;
         // Followers learn the commit index from the next append (§5.3); send an empty one if needed.
-        if (!sent && this.commitAdvanced) this.sendAppend(to, pr, true);
+        if (!sent && (this.commitAdvanced || probe)) this.sendAppend(to, pr, true);
       }
       this.appendsPending = false;
       this.commitAdvanced = false;
+      this.probeNeeded.clear();
     }
     if (this.readOnly.unsent !== undefined) this.broadcastHeartbeat();
   }
@@ -514,7 +670,13 @@ export class RaftNode {
     if (pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    if (prevTerm === undefined) return false; // compacted away: needs a snapshot (not yet supported)
+    if (prevTerm === undefined || pr.next < this.log.firstIndex()) {
+      // What the follower needs next was compacted away: only a snapshot can bring it up to date.
+      const snapshot = this.storage.snapshotMeta();
+      this.send({ type: 'snapshot', to, term: this.term, snapshot });
+      pr.becomeSnapshot(snapshot.index);
+      return true;
+    }
     const entries = this.log.entries(pr.next, this.log.lastIndex() + 1, this.config.maxMessageBytes);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
@@ -587,6 +749,7 @@ export class RaftNode {
     // A no-op of our term: committing it commits everything before it (§5.4.2) and makes our
     // commit index current for ReadIndex (thesis §6.4).
     this.appendEntries([new Uint8Array(0)], 'normal');
+    this.pendingConfIndex = this.log.lastIndex();
   }
 
   private resetLeaderState(): void {
@@ -596,6 +759,9 @@ export class RaftNode {
     this.readsAwaitingCommit = [];
     this.appendsPending = false;
     this.commitAdvanced = false;
+    this.probeNeeded.clear();
+    this.transferee = NONE;
+    this.pendingConfIndex = 0;
   }
 
   private resetElectionTimer(): void {
@@ -609,8 +775,13 @@ export class RaftNode {
     return this.voters.includes(this.id);
   }
 
-  private isMember(id: NodeId): boolean {
-    return id !== this.id && (this.voters.includes(id) || this.learners.includes(id));
+  private confState(): ConfState {
+    return { voters: [...this.voters], learners: [...this.learners] };
+  }
+
+  private checkProposable(): void {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
+    if (this.transferee !== NONE) throw new ProposalDroppedError(`leadership is being transferred to ${this.transferee}`);
   }
 
   private send(fields: Parameters<typeof message>[0] extends infer F ? Omit<F, 'from'> : never): void {
@@ -632,4 +803,31 @@ function sameSoft(a: SoftState, b: SoftState): boolean {
 
 function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/**
+ * The membership after one single-server change (thesis §4.1). Throws InvalidRequestError for a
+ * change that would leave no voter or that changes nothing.
+ */
+export function changeConf(conf: ConfState, cc: ConfChange): ConfState {
+  const voters = new Set(conf.voters);
+  const learners = new Set(conf.learners);
+  switch (cc.type) {
+    case 'add-learner':
+      if (voters.has(cc.nodeId) || learners.has(cc.nodeId)) throw new InvalidRequestError(`${cc.nodeId} is already a member`);
+      learners.add(cc.nodeId);
+      break;
+    case 'add-voter':
+      if (voters.has(cc.nodeId)) throw new InvalidRequestError(`${cc.nodeId} is already a voter`);
+      learners.delete(cc.nodeId);
+      voters.add(cc.nodeId);
+      break;
+    case 'remove':
+      if (!voters.has(cc.nodeId) && !learners.has(cc.nodeId)) throw new InvalidRequestError(`${cc.nodeId} is not a member`);
+      voters.delete(cc.nodeId);
+      learners.delete(cc.nodeId);
+      if (voters.size === 0) throw new InvalidRequestError(`cannot remove ${cc.nodeId}: it is the last voter`);
+      break;
+  }
+  return { voters: [...voters], learners: [...learners] };
 }

@@ -18,7 +18,8 @@ export type MessageType =
   | 'append-response'
   | 'heartbeat'
   | 'heartbeat-response'
-  | 'timeout-now';
+  | 'timeout-now'
+  | 'snapshot';
 
 export type EntryType = 'normal' | 'conf-change';
 
@@ -44,6 +45,22 @@ export interface ConfState {
   readonly learners: readonly NodeId[];
 }
 
+/** What a snapshot covers: the state machine after applying `index` (of `term`), and the membership then. */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly conf: ConfState;
+}
+
+/**
+ * A single-server membership change (thesis ch. 4). Adding a voter goes through 'add-learner' first
+ * so the new node catches up without counting toward quorums; 'add-voter' then promotes it.
+ */
+export interface ConfChange {
+  readonly type: 'add-learner' | 'add-voter' | 'remove';
+  readonly nodeId: NodeId;
+}
+
 /**
  * One Raft message. Every field is always present (zero when unused) so it maps 1:1 onto the peer
  * protobuf `raftkv.v1.Message`.
@@ -66,6 +83,11 @@ export interface Message {
   readonly hintTerm: number;
   /** heartbeat/heartbeat-response: the ReadIndex round this heartbeat confirms (0: none). */
   readonly context: number;
+  /**
+   * snapshot: which snapshot to install. The driver streams the snapshot's data alongside and steps
+   * this message into the receiving core only once the data has arrived whole.
+   */
+  readonly snapshot?: SnapshotMeta;
 }
 
 /** A linearizable read that may be served once the state machine has applied `index`. */
@@ -91,12 +113,17 @@ export type RaftEvent =
   | { readonly kind: 'vote-rejected'; readonly term: number; readonly to: NodeId; readonly reason: string }
   | { readonly kind: 'step-down'; readonly term: number; readonly reason: string }
   | { readonly kind: 'log-truncated'; readonly fromIndex: number }
-  | { readonly kind: 'message-dropped'; readonly from: NodeId; readonly reason: string };
+  | { readonly kind: 'message-dropped'; readonly from: NodeId; readonly reason: string }
+  | { readonly kind: 'transfer-started'; readonly term: number; readonly to: NodeId }
+  | { readonly kind: 'transfer-aborted'; readonly term: number; readonly to: NodeId; readonly reason: string }
+  | { readonly kind: 'conf-changed'; readonly conf: ConfState };
 
 /**
  * The batch of work the driver takes from the core, then acknowledges with `advance(ready)`.
  *
  * The ordering rule (the driver's contract):
+ *   0. If `snapshot` is set: replace the state machine with that snapshot's data, discard the whole
+ *      log and remember the snapshot's index, term and membership (Storage.snapshotMeta).
  *   1. Persist: if `entries` is non-empty, first discard every stored entry with index >=
  *      entries[0].index, then append `entries`; store `hardState` if set. Both in one durable write
  *      (fsync when `mustSync`), before anything else.
@@ -108,6 +135,8 @@ export type RaftEvent =
  */
 export interface Ready {
   readonly softState: SoftState | null;
+  /** A snapshot received from the leader: install its data (replacing the state machine and the log) first. */
+  readonly snapshot: SnapshotMeta | null;
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly committedEntries: readonly Entry[];
@@ -124,7 +153,7 @@ export interface Ready {
 export interface Storage {
   /** Hard state and membership as they were persisted. */
   initialState(): { hardState: HardState; confState: ConfState | null };
-  /** Index of the first entry still held (1 on a log that was never compacted). */
+  /** Index of the first entry still held (1 on a log never compacted); term(firstIndex - 1) is still known. */
   firstIndex(): number;
   /** Index of the last entry held (firstIndex - 1 when empty). */
   lastIndex(): number;
@@ -132,12 +161,14 @@ export interface Storage {
   term(index: number): number;
   /** Entries in [lo, hi), at least one if lo < hi, then stopping before maxBytes of data are exceeded. */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /** The latest snapshot (index 0 when there is none): what a follower that fell behind the log gets. */
+  snapshotMeta(): SnapshotMeta;
 }
 
 export interface Progress {
   readonly match: number;
   readonly next: number;
-  readonly state: 'probe' | 'replicate';
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   readonly recentActive: boolean;
   readonly inflight: number;
 }
@@ -152,6 +183,10 @@ export interface Status {
   readonly applied: number;
   readonly lastIndex: number;
   readonly conf: ConfState;
+  /** Leader: the node leadership is being transferred to, or NONE. */
+  readonly transferee: NodeId;
+  /** Leader: a configuration change at this index is not yet applied (0 when none). */
+  readonly pendingConfIndex: number;
   /** Only on a leader: replication progress per peer. */
   readonly progress: Readonly<Record<NodeId, Progress>>;
 }
