@@ -13,8 +13,8 @@ export class InvalidArgumentError extends RaftkvError {
 
 /**
  * No leader or no quorum reachable, or this node is shutting down. `leaderId` is the leader this node
- * knows of (or ''). `notProposed` is true when the command certainly never entered the log, so a
- * forwarding node may safely retry it elsewhere.
+ * knows of (or ''). `safeToRetry` is true when the command certainly was not and will not be applied
+ * (it never entered the log, or its entry was overwritten), so a forwarding node may retry it.
  */
 export class UnavailableError extends RaftkvError {
   override readonly name = 'UnavailableError';
@@ -22,7 +22,7 @@ export class UnavailableError extends RaftkvError {
   constructor(
     message: string,
     readonly leaderId = '',
-    readonly notProposed = false,
+    readonly safeToRetry = false,
   ) {
     super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`);
   }

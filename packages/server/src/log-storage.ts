@@ -97,6 +97,10 @@ export class SqliteLogStorage implements Storage {
   lastIndex(): number {
     return this.last;
   }
+  /** No snapshot yet: the log is never compacted. */
+  snapshotMeta(): { index: number; term: number; conf: ConfState } {
+    return { index: 0, term: 0, conf: { voters: [], learners: [] } };
+  }
   hardState(): HardState {
     return this.hard;
   }

@@ -1,0 +1,49 @@
+// raftkv.v1.Admin: Status (this node's view of the cluster) and Digest (state machine fingerprint).
+import { Role, type AdminServer, type DigestResponse, type StatusResponse } from '@raftkv/proto';
+import type { RaftNode, Role as CoreRole } from '@raftkv/consensus';
+import type { RaftDriver } from './driver.js';
+import { toStatus } from './grpc-errors.js';
+import type { KvStateMachine } from './state-machine.js';
+
+const ROLE: Record<CoreRole, Role> = {
+  follower: Role.ROLE_FOLLOWER,
+  'pre-candidate': Role.ROLE_CANDIDATE,
+  candidate: Role.ROLE_CANDIDATE,
+  leader: Role.ROLE_LEADER,
+};
+
+export function statusOf(id: string, node: RaftNode, driver: RaftDriver, peers: ReadonlyMap<string, string>, lastIndex: number): StatusResponse {
+  const v = driver.view();
+  const st = node.status();
+  return {
+    id,
+    role: ROLE[v.role],
+    term: v.term,
+    leaderId: v.leaderId,
+    commitIndex: Math.max(v.commit, st.commit),
+    appliedIndex: v.applied,
+    lastLogIndex: lastIndex,
+    members: [...peers].map(([mid, address]) => ({ id: mid, address, voter: !st.conf.learners.includes(mid) })),
+  };
+}
+
+export function adminService(status: () => StatusResponse, sm: KvStateMachine): AdminServer {
+  return {
+    status(_call, cb) {
+      try {
+        cb(null, status());
+      } catch (e) {
+        cb(toStatus(e));
+      }
+    },
+    digest(_call, cb) {
+      try {
+        const d = sm.digest();
+        const res: DigestResponse = { appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount };
+        cb(null, res);
+      } catch (e) {
+        cb(toStatus(e));
+      }
+    },
+  };
+}

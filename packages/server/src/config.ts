@@ -1,0 +1,155 @@
+// Server flags (the contract shared with deploy/, scripts/ and tests). Every flag can also come from
+// the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win. Errors name the flag.
+import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+export interface ServerConfig {
+  readonly id: string;
+  readonly listen: string;
+  readonly advertise: string;
+  /** Every voter (this node included): id -> address peers dial. */
+  readonly peers: ReadonlyMap<string, string>;
+  readonly dataDir: string;
+  readonly clusterId: string;
+  readonly electionTimeoutMinMs: number;
+  readonly electionTimeoutMaxMs: number;
+  readonly heartbeatMs: number;
+  readonly logLevel: LogLevel;
+  /** When dialing address A, dial B instead (tests standing in for cluster DNS). */
+  readonly dialOverrides: ReadonlyMap<string, string>;
+}
+
+const FLAGS = [
+  'id',
+  'listen',
+  'advertise',
+  'peers',
+  'data-dir',
+  'cluster-id',
+  'election-timeout-min-ms',
+  'election-timeout-max-ms',
+  'heartbeat-ms',
+  'log-level',
+  'replicas',
+  'peer-domain',
+  'peer-port',
+  'dial-overrides',
+] as const;
+type Flag = (typeof FLAGS)[number];
+
+export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
+       raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
+options: ${FLAGS.map((f) => `--${f}`).join(' ')}
+every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
+
+const envName = (f: Flag): string => `RAFTKV_${f.toUpperCase().replace(/-/g, '_')}`;
+
+/** Parses argv (without node and script) and env; throws ConfigError naming the offending flag. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const given = new Map<Flag, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new ConfigError(a, 'unexpected argument (flags look like --name value)');
+    const eq = a.indexOf('=');
+    const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as Flag;
+    if (!FLAGS.includes(name)) throw new ConfigError(`--${name}`, 'unknown flag');
+    let value: string | undefined;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else {
+      value = argv[++i];
+      if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
+    }
+    given.set(name, value);
+  }
+  const get = (f: Flag): string | undefined => {
+    const v = given.get(f) ?? env[envName(f)];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const need = (f: Flag): string => {
+    const v = get(f);
+    if (v === undefined) throw new ConfigError(`--${f}`, `is required (or set ${envName(f)})`);
+    return v;
+  };
+  const int = (f: Flag, dflt: number, min = 1): number => {
+    const v = get(f);
+    if (v === undefined) return dflt;
+    if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) {
+      throw new ConfigError(`--${f}`, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+    return Number(v);
+  };
+  const address = (f: string, v: string): string => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(f, `${JSON.stringify(v)} is not HOST:PORT`);
+    return v;
+  };
+
+  const id = need('id');
+  const peers = new Map<string, string>();
+  const replicasRaw = get('replicas');
+  if (get('peers') !== undefined) {
+    if (replicasRaw !== undefined) throw new ConfigError('--replicas', 'cannot be combined with --peers');
+    for (const part of need('peers').split(',')) {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new ConfigError('--peers', `${JSON.stringify(part)} is not ID=HOST:PORT`);
+      const pid = part.slice(0, eq).trim();
+      if (peers.has(pid)) throw new ConfigError('--peers', `lists ${pid} twice`);
+      peers.set(pid, address('--peers', part.slice(eq + 1).trim()));
+    }
+  } else if (replicasRaw !== undefined) {
+    const replicas = int('replicas', 3);
+    const domain = need('peer-domain');
+    const port = int('peer-port', 7001);
+    if (port > 65535) throw new ConfigError('--peer-port', `must be <= 65535, got ${port}`);
+    const m = /^(.+)-(\d+)$/.exec(id);
+    if (!m) throw new ConfigError('--id', `must be <name>-<ordinal> (the pod name) with --replicas, got ${JSON.stringify(id)}`);
+    if (Number(m[2]) >= replicas) throw new ConfigError('--id', `ordinal ${m[2]} is not below --replicas ${replicas}`);
+    for (let i = 0; i < replicas; i++) peers.set(`${m[1]}-${i}`, `${m[1]}-${i}.${domain}:${port}`);
+  } else {
+    throw new ConfigError('--peers', 'is required (or --replicas with --peer-domain)');
+  }
+  const own = peers.get(id);
+  if (own === undefined) throw new ConfigError('--peers', `does not include this node's id ${JSON.stringify(id)}`);
+
+  const listenRaw = get('listen');
+  const listen = listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', 7001)}` : own;
+  const advertiseRaw = get('advertise');
+  const advertise = advertiseRaw !== undefined ? address('--advertise', advertiseRaw) : own;
+
+  const dialOverrides = new Map<string, string>();
+  const dialRaw = get('dial-overrides');
+  if (dialRaw !== undefined) {
+    for (const part of dialRaw.split(',')) {
+      const [a, b, ...rest] = part.split('=');
+      if (a === undefined || b === undefined || rest.length > 0) throw new ConfigError('--dial-overrides', `${JSON.stringify(part)} is not ADDR=ADDR`);
+      dialOverrides.set(address('--dial-overrides', a.trim()), address('--dial-overrides', b.trim()));
+    }
+  }
+
+  const electionTimeoutMinMs = int('election-timeout-min-ms', 150);
+  const electionTimeoutMaxMs = int('election-timeout-max-ms', Math.max(300, electionTimeoutMinMs * 2));
+  const heartbeatMs = int('heartbeat-ms', Math.min(50, Math.floor(electionTimeoutMinMs / 3)));
+  if (electionTimeoutMaxMs <= electionTimeoutMinMs) {
+    throw new ConfigError('--election-timeout-max-ms', `must exceed --election-timeout-min-ms (${electionTimeoutMinMs}), got ${electionTimeoutMaxMs}`);
+  }
+  if (heartbeatMs * 2 > electionTimeoutMinMs) {
+    throw new ConfigError('--heartbeat-ms', `must be at most half of --election-timeout-min-ms (${electionTimeoutMinMs}), got ${heartbeatMs}`);
+  }
+  const logLevel = (get('log-level') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  const clusterId = get('cluster-id') ?? 'raftkv';
+
+  return {
+    id,
+    listen,
+    advertise,
+    peers,
+    dataDir: need('data-dir'),
+    clusterId,
+    electionTimeoutMinMs,
+    electionTimeoutMaxMs,
+    heartbeatMs,
+    logLevel,
+    dialOverrides,
+  };
+}

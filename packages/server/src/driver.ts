@@ -1,0 +1,403 @@
+// The driver: owns the clock and the event loop around the pure Raft core. Inputs (peer messages,
+// proposals, read requests, ticks) are fed to the core as they arrive and coalesced with setImmediate,
+// so everything that arrived meanwhile lands in one Ready. Each Ready is handled per the core's
+// contract: persist entries + hard state AND apply committed entries in one SQLite transaction (one
+// fsync), then send messages, then answer proposals and reads, then advance.
+import { NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
+import type { ProposeResponse } from '@raftkv/proto';
+import { performance } from 'node:perf_hooks';
+import type { Db } from './db.js';
+import { RaftkvError, StorageFailure, UnavailableError } from './errors.js';
+import type { LogContext, Logger } from './logger.js';
+import type { SqliteLogStorage } from './log-storage.js';
+import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+interface PendingProposal extends Waiter<ProposeResponse> {
+  readonly term: number;
+}
+
+/** Called once the read may be served: the state machine has applied at least the read index. */
+export type ReadCallback = (err: Error | null) => void;
+
+interface ReadRound {
+  readonly term: number;
+  readonly callbacks: ReadCallback[];
+}
+
+export interface DriverDeps {
+  readonly id: string;
+  readonly node: RaftNode;
+  readonly db: Db;
+  readonly log: SqliteLogStorage;
+  readonly sm: KvStateMachine;
+  readonly logger: Logger;
+  readonly logContext: LogContext;
+  /** Sends messages to peers; must not block. */
+  readonly send: (messages: readonly Message[]) => void;
+  /** The node can no longer make progress safely (disk failure): stop it. */
+  readonly onFatal: (err: Error) => void;
+  readonly tickIntervalMs?: number;
+}
+
+export interface DriverView {
+  readonly role: Role;
+  readonly term: number;
+  readonly leaderId: string;
+  readonly commit: number;
+  readonly applied: number;
+}
+
+export class RaftDriver {
+  private role: Role = 'follower';
+  private term = 0;
+  private leader = '';
+  private commit = 0;
+  private scheduled = false;
+  private stopped = false;
+  private accepting = true;
+  private fatal = false;
+  private tickTimer: NodeJS.Timeout | null = null;
+
+  private proposeQueue: { data: Uint8Array; waiter: Waiter<ProposeResponse> }[] = [];
+  private readonly pending = new Map<number, PendingProposal>();
+  private readQueue: ReadCallback[] = [];
+  private readonly readRounds = new Map<number, ReadRound>();
+  /** Confirmed read indexes waiting for the state machine to catch up, in index order. */
+  private readsAwaitingApply: { index: number; callbacks: ReadCallback[] }[] = [];
+  private nextReadId = 1;
+  private readonly leaderWatchers = new Set<() => void>();
+  private readonly stateWatchers = new Set<() => void>();
+
+  constructor(private readonly d: DriverDeps) {
+    const hs = d.log.hardState();
+    this.term = hs.term;
+    this.commit = hs.commit;
+    this.updateContext();
+  }
+
+  start(): void {
+    const every = this.d.tickIntervalMs ?? 10;
+    this.tickTimer = setInterval(() => {
+      if (this.stopped) return;
+      try {
+        this.d.node.tick(performance.now());
+      } catch (e) {
+        this.die(e as Error);
+        return;
+      }
+      this.schedule();
+    }, every);
+    this.schedule();
+  }
+
+  // ---- inputs ----
+
+  /** A message from a peer (already validated by the transport). */
+  step(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.d.node.step(m);
+    } catch (e) {
+      this.d.logger.warn('core refused a peer message', { from: m.from, type: m.type, error: (e as Error).message });
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Leader only: replicates an encoded ProposeRequest; resolves with the state machine's answer once applied. */
+  propose(data: Uint8Array): Promise<ProposeResponse> {
+    return new Promise((resolve, reject) => {
+      const refusal = this.refusal();
+      if (refusal) return reject(refusal);
+      this.proposeQueue.push({ data, waiter: { resolve, reject } });
+      this.schedule();
+    });
+  }
+
+  /** Leader only: a ReadIndex round; `cb` runs (synchronously, in the driver loop) once a linearizable read may be served locally. */
+  readIndex(cb: ReadCallback): void {
+    const refusal = this.refusal();
+    if (refusal) return cb(refusal);
+    this.readQueue.push(cb);
+    this.schedule();
+  }
+
+  private refusal(): UnavailableError | null {
+    if (!this.accepting || this.fatal) return new UnavailableError('node is shutting down', this.leader === this.d.id ? '' : this.leader, true);
+    if (this.role !== 'leader') return new UnavailableError('not the leader', this.leader, true);
+    return null;
+  }
+
+  // ---- the loop ----
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    if (this.stopped) return;
+    try {
+      this.flushProposals();
+      this.flushReads();
+      for (let n = 0; this.d.node.hasReady(); n++) {
+        if (n === 64) {
+          this.schedule(); // let I/O in
+          return;
+        }
+        const rd = this.d.node.ready();
+        this.handleReady(rd);
+        this.d.node.advance(rd);
+      }
+    } catch (e) {
+      this.die(e as Error);
+    }
+  };
+
+  private flushProposals(): void {
+    const q = this.proposeQueue;
+    if (q.length === 0) return;
+    this.proposeQueue = [];
+    let first: { firstIndex: number; term: number };
+    try {
+      first = this.d.node.propose(q.map((p) => p.data));
+    } catch (e) {
+      const err = this.refusalFor(e);
+      for (const p of q) p.waiter.reject(err);
+      return;
+    }
+    for (let i = 0; i < q.length; i++) {
+      const w = q[i]!.waiter;
+      this.pending.set(first.firstIndex + i, { term: first.term, resolve: w.resolve, reject: w.reject });
+    }
+  }
+
+  private flushReads(): void {
+    const q = this.readQueue;
+    if (q.length === 0) return;
+    this.readQueue = [];
+    const id = this.nextReadId++;
+    try {
+      this.d.node.readIndex(id);
+    } catch (e) {
+      const err = this.refusalFor(e);
+      for (const cb of q) cb(err);
+      return;
+    }
+    this.readRounds.set(id, { term: this.term, callbacks: q });
+  }
+
+  private refusalFor(e: unknown): Error {
+    if (e instanceof NotLeaderError) return new UnavailableError('not the leader', e.leaderId, true);
+    if (e instanceof ProposalDroppedError) return new UnavailableError(e.message, this.leader, true);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  private handleReady(rd: Ready): void {
+    if ((rd as { snapshot?: unknown }).snapshot) {
+      // Never expected: this server does not compact its log, so no leader sends snapshots.
+      throw new Error('received a snapshot to install, which this server does not support yet');
+    }
+    const prevRole = this.role;
+    const prevTerm = this.term;
+    if (rd.softState) {
+      this.role = rd.softState.role;
+      this.leader = rd.softState.leaderId;
+    }
+    if (rd.hardState) {
+      this.term = rd.hardState.term;
+      this.commit = rd.hardState.commit;
+    }
+    this.updateContext();
+    if (rd.events.length > 0) this.logEvents(rd.events);
+
+    // 1 + 3: persist and apply, atomically, one fsync.
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = this.persistAndApply(rd);
+    } catch (e) {
+      throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`);
+    }
+    // 2: only now may messages that promise what we persisted leave.
+    if (rd.messages.length > 0) this.d.send(rd.messages);
+
+    // Answer proposals whose entries were applied.
+    const committed = rd.committedEntries;
+    if (this.pending.size > 0) {
+      for (let i = 0; i < committed.length; i++) {
+        const e = committed[i]!;
+        const p = this.pending.get(e.index);
+        if (p === undefined) continue;
+        this.pending.delete(e.index);
+        const o = outcomes[i];
+        if (p.term !== e.term) p.reject(new UnavailableError('the entry was replaced by a new leader; not applied', this.leader, true));
+        else if (o === null || o === undefined) p.reject(new UnavailableError('the entry was applied without an outcome', this.leader));
+        else if (o.ok) p.resolve({ ...o.response, leaderId: this.leader });
+        else p.reject(o.error);
+      }
+    }
+    for (const rs of rd.readStates) {
+      const round = this.readRounds.get(rs.requestId);
+      if (round === undefined) continue;
+      this.readRounds.delete(rs.requestId);
+      const q = this.readsAwaitingApply;
+      q.push({ index: rs.index, callbacks: round.callbacks });
+      if (q.length > 1 && q[q.length - 2]!.index > rs.index) q.sort((a, b) => a.index - b.index);
+    }
+    if (this.readsAwaitingApply.length > 0) this.serveReads();
+
+    if (prevRole === 'leader' && (this.role !== 'leader' || this.term !== prevTerm)) this.failLeaderWork();
+    if (rd.softState) this.notify(this.leaderWatchers);
+    this.notify(this.stateWatchers);
+  }
+
+  private persistAndApply(rd: Ready): ApplyOutcome[] {
+    const hasWrite = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
+    if (!hasWrite) return [];
+    let outcomes: ApplyOutcome[] = [];
+    this.tx(() => {
+      if (rd.entries.length > 0) this.d.log.append(rd.entries);
+      if (rd.hardState) this.d.log.setHardState(rd.hardState);
+      if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
+    });
+    return outcomes;
+  }
+
+  private readonly txFn = (fn: () => void): void => fn();
+  private tx(fn: () => void): void {
+    this.d.db.transaction(this.txFn)(fn);
+  }
+
+  private serveReads(): void {
+    const applied = this.d.sm.appliedIndex();
+    let n = 0;
+    while (n < this.readsAwaitingApply.length && this.readsAwaitingApply[n]!.index <= applied) n++;
+    if (n === 0) return;
+    const ready = this.readsAwaitingApply.splice(0, n);
+    for (const r of ready) for (const cb of r.callbacks) cb(null);
+  }
+
+  /** Leadership lost: every proposal and read still waiting on this leader fails now, not at its deadline. */
+  private failLeaderWork(): void {
+    const leader = this.leader === this.d.id ? '' : this.leader;
+    for (const p of this.pending.values()) p.reject(new UnavailableError('leadership lost; the command may or may not be applied', leader));
+    this.pending.clear();
+    const readErr = new UnavailableError('leadership lost before the read was confirmed', leader, true);
+    for (const r of this.readRounds.values()) for (const cb of r.callbacks) cb(readErr);
+    this.readRounds.clear();
+    for (const cb of this.readQueue) cb(readErr);
+    this.readQueue = [];
+    const propErr = new UnavailableError('leadership lost before the command was proposed', leader, true);
+    for (const p of this.proposeQueue) p.waiter.reject(propErr);
+    this.proposeQueue = [];
+  }
+
+  private logEvents(events: readonly RaftEvent[]): void {
+    const log = this.d.logger;
+    for (const ev of events) {
+      switch (ev.kind) {
+        case 'became-leader':
+        case 'became-candidate':
+        case 'became-pre-candidate':
+        case 'became-follower':
+        case 'term-changed':
+        case 'step-down':
+        case 'vote-granted':
+        case 'vote-rejected':
+        case 'log-truncated':
+          log.info(ev.kind, ev);
+          break;
+        default:
+          if (log.isDebugEnabled()) log.debug(ev.kind, ev);
+          break;
+      }
+    }
+  }
+
+  private updateContext(): void {
+    this.d.logContext.term = this.term;
+    this.d.logContext.role = this.role;
+  }
+
+  private notify(set: Set<() => void>): void {
+    for (const f of [...set]) f();
+  }
+
+  // ---- views and waits ----
+
+  view(): DriverView {
+    return { role: this.role, term: this.term, leaderId: this.leader, commit: this.commit, applied: this.d.sm.appliedIndex() };
+  }
+  get leaderId(): string {
+    return this.leader;
+  }
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  /** Resolves on the next leader change (or when a leader becomes known), or at `deadlineMs` (Date.now() clock). */
+  waitForLeaderChange(deadlineMs: number): Promise<void> {
+    return this.waitOn(this.leaderWatchers, deadlineMs);
+  }
+  /** Resolves after the next handled Ready, or at the deadline. */
+  waitForProgress(deadlineMs: number): Promise<void> {
+    return this.waitOn(this.stateWatchers, deadlineMs);
+  }
+  private waitOn(set: Set<() => void>, deadlineMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        set.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, Math.max(0, deadlineMs - Date.now()));
+      set.add(done);
+    });
+  }
+
+  // ---- shutdown ----
+
+  /** Refuse new work; in-flight proposals and reads may still finish. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  get inFlight(): number {
+    return this.pending.size + this.proposeQueue.length + this.readQueue.length + this.readRounds.size + this.readsAwaitingApply.length;
+  }
+
+  /** Stops the loop and fails whatever is still waiting. */
+  stop(reason = 'node is shutting down'): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    const err = new UnavailableError(reason, this.leader === this.d.id ? '' : this.leader);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const p of this.proposeQueue) p.waiter.reject(err);
+    this.proposeQueue = [];
+    for (const cb of this.readQueue) cb(err);
+    this.readQueue = [];
+    for (const r of this.readRounds.values()) for (const cb of r.callbacks) cb(err);
+    this.readRounds.clear();
+    for (const r of this.readsAwaitingApply) for (const cb of r.callbacks) cb(err);
+    this.readsAwaitingApply = [];
+    this.notify(this.leaderWatchers);
+    this.notify(this.stateWatchers);
+  }
+
+  private die(e: Error): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    this.d.logger.error('fatal: the node stops to avoid diverging', { error: e.message, kind: e.name, stack: e instanceof RaftkvError ? undefined : e.stack });
+    this.stop(e instanceof StorageFailure ? 'storage failure' : 'internal error');
+    this.d.onFatal(e);
+  }
+}

@@ -1,0 +1,59 @@
+// raftkv.v1.KV on every node: validation, then the leader router (Propose, linearizable Read) or the
+// local state machine (stale Read).
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import { ProposeRequest, ReadConsistency, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
+import type { RaftDriver } from './driver.js';
+import { InvalidArgumentError } from './errors.js';
+import { toStatus } from './grpc-errors.js';
+import { FORWARDED_HEADER, type LeaderRouter } from './router.js';
+import type { KvStateMachine } from './state-machine.js';
+import { validateKey, validatePropose } from './validation.js';
+
+const EMPTY = Buffer.alloc(0);
+
+function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
+}
+const isForwarded = (call: ServerUnaryCall<unknown, unknown>): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
+
+/** Settles a unary call from a promise; errors become statuses. */
+function answer<T>(p: Promise<T>, cb: sendUnaryData<T>): void {
+  p.then(
+    (r) => cb(null, r),
+    (e: unknown) => cb(toStatus(e)),
+  );
+}
+
+export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter): KVServer {
+  const readLocal = (key: string): ReadResponse => {
+    const v = sm.get(key);
+    return { found: v !== undefined, value: v ?? EMPTY, index: sm.appliedIndex(), leaderId: driver.leaderId };
+  };
+  return {
+    propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, cb: sendUnaryData<ProposeResponse>) {
+      const run = async (): Promise<ProposeResponse> => {
+        const req = call.request;
+        validatePropose(req);
+        return router.propose(req, ProposeRequest.encode(req).finish(), deadlineOf(call), isForwarded(call));
+      };
+      answer(run(), cb);
+    },
+    read(call: ServerUnaryCall<ReadRequest, ReadResponse>, cb: sendUnaryData<ReadResponse>) {
+      const run = async (): Promise<ReadResponse> => {
+        const req = call.request;
+        validateKey(req.key);
+        if (req.consistency === ReadConsistency.READ_CONSISTENCY_STALE) return readLocal(req.key);
+        if (req.consistency !== ReadConsistency.READ_CONSISTENCY_LINEARIZABLE) {
+          throw new InvalidArgumentError(`unknown consistency ${String(req.consistency)}`);
+        }
+        const local = () =>
+          new Promise<ReadResponse>((resolve, reject) => {
+            driver.readIndex((err) => (err ? reject(err) : resolve(readLocal(req.key))));
+          });
+        return router.readLinearizable(req, deadlineOf(call), isForwarded(call), local);
+      };
+      answer(run(), cb);
+    },
+  };
+}

@@ -1,0 +1,147 @@
+// Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
+// and the gRPC server with every service on one port.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { RaftNode, type RaftOptions } from '@raftkv/consensus';
+import { AdminService, KVService, RaftService } from '@raftkv/proto';
+import { performance } from 'node:perf_hooks';
+import { adminService, statusOf } from './admin-service.js';
+import type { ServerConfig } from './config.js';
+import { openDatabase, type Db } from './db.js';
+import { RaftDriver } from './driver.js';
+import { SERVER_OPTIONS } from './grpc-options.js';
+import { addReflection, Health } from './introspection.js';
+import { kvService } from './kv-service.js';
+import { createLogger, type LogContext, type Logger } from './logger.js';
+import { SqliteLogStorage } from './log-storage.js';
+import { LeaderRouter } from './router.js';
+import { KvStateMachine } from './state-machine.js';
+import { PeerTransport } from './transport.js';
+
+export class RaftkvServer {
+  readonly logger: Logger;
+  private readonly ctx: LogContext;
+  private readonly db: Db;
+  private readonly log: SqliteLogStorage;
+  private readonly sm: KvStateMachine;
+  private readonly node: RaftNode;
+  readonly driver: RaftDriver;
+  private readonly transport: PeerTransport;
+  private readonly router: LeaderRouter;
+  private readonly health = new Health();
+  private readonly grpc: Server;
+  private closing: Promise<void> | null = null;
+
+  /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
+  constructor(
+    readonly config: ServerConfig,
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    this.ctx = { node: config.id, term: 0, role: 'follower' };
+    this.logger = createLogger(this.ctx, config.logLevel);
+    this.db = openDatabase(config.dataDir);
+    this.log = new SqliteLogStorage(this.db);
+    this.sm = new KvStateMachine(this.db);
+    // `applied` lets the core resume handing out committed entries after the state machine's index.
+    const options = {
+      id: config.id,
+      peers: [...config.peers.keys()],
+      electionTimeoutMinMs: config.electionTimeoutMinMs,
+      electionTimeoutMaxMs: config.electionTimeoutMaxMs,
+      heartbeatIntervalMs: config.heartbeatMs,
+      random: Math.random,
+      nowMs: performance.now(),
+      applied: this.sm.appliedIndex(),
+    };
+    this.node = new RaftNode(options as RaftOptions, this.log);
+    this.transport = new PeerTransport({
+      self: config.id,
+      clusterId: config.clusterId,
+      peers: config.peers,
+      dialOverrides: config.dialOverrides,
+      logger: this.logger,
+      deliver: (m) => this.driver.step(m),
+    });
+    this.driver = new RaftDriver({
+      id: config.id,
+      node: this.node,
+      db: this.db,
+      log: this.log,
+      sm: this.sm,
+      logger: this.logger,
+      logContext: this.ctx,
+      send: (msgs) => this.transport.send(msgs),
+      onFatal: (e) => this.onFatal(e),
+    });
+    this.router = new LeaderRouter({ self: config.id, peers: config.peers, dialOverrides: config.dialOverrides, driver: this.driver });
+    this.grpc = new Server(SERVER_OPTIONS);
+    this.grpc.addService(RaftService, this.transport.service);
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router));
+    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm));
+    this.health.addToServer(this.grpc);
+    addReflection(this.grpc);
+    this.watchHealth();
+  }
+
+  status() {
+    return statusOf(this.config.id, this.node, this.driver, this.config.peers, this.log.lastIndex());
+  }
+
+  /** Serving: a leader is known and everything this node knows to be committed is applied. */
+  private watchHealth(): void {
+    const check = (): void => {
+      if (this.closing) return;
+      const v = this.driver.view();
+      this.health.set(v.leaderId !== '' && v.applied >= v.commit);
+      void this.driver.waitForProgress(Date.now() + 1000).then(check);
+    };
+    check();
+  }
+
+  async start(): Promise<void> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.grpc.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.driver.start();
+    this.logger.info('raftkv node started', {
+      listen: this.config.listen,
+      port,
+      advertise: this.config.advertise,
+      peers: Object.fromEntries(this.config.peers),
+      dataDir: this.config.dataDir,
+      appliedIndex: this.sm.appliedIndex(),
+      lastLogIndex: this.log.lastIndex(),
+    });
+  }
+
+  /**
+   * Clean shutdown: refuse new calls, give in-flight ones up to `graceMs` to finish, fail the rest,
+   * close peer streams and the database.
+   */
+  close(graceMs = 2000): Promise<void> {
+    this.closing ??= this.doClose(graceMs);
+    return this.closing;
+  }
+
+  private async doClose(graceMs: number): Promise<void> {
+    this.logger.info('shutting down');
+    this.health.set(false);
+    this.driver.stopAccepting();
+    const until = Date.now() + graceMs;
+    while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
+    this.driver.stop();
+    this.transport.close();
+    this.router.close();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.grpc.forceShutdown();
+        resolve();
+      }, Math.max(100, until - Date.now()));
+      this.grpc.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    if (this.db.open) this.db.close();
+    this.logger.info('stopped');
+  }
+}

@@ -1,0 +1,189 @@
+// Peer transport: one long-lived client-streaming Raft/Send call per peer carries MessageBatches in the
+// order the core produced them. Sending never blocks the core: while a peer is unreachable or its
+// stream is backed up, messages to it are dropped (Raft retransmits), and the stream is reopened with
+// backoff. Inbound batches are checked (cluster id, sender, shape) before anything reaches the core.
+import { credentials, status, type ClientWritableStream, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import type { Message as CoreMessage } from '@raftkv/consensus';
+import { MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
+import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
+import { dialAddress, PEER_CHANNEL_OPTIONS } from './grpc-options.js';
+import type { Logger } from './logger.js';
+
+export interface TransportOptions {
+  readonly self: string;
+  readonly clusterId: string;
+  /** Every node id -> address (this node included). */
+  readonly peers: ReadonlyMap<string, string>;
+  readonly dialOverrides: ReadonlyMap<string, string>;
+  readonly logger: Logger;
+  /** Called for every valid inbound message, in arrival order. */
+  readonly deliver: (m: CoreMessage) => void;
+}
+
+/** Batches queued in grpc-js for one peer before further messages are dropped. */
+const MAX_QUEUED_BATCHES = 512;
+/** Entry bytes per MessageBatch (well under the receive limit). */
+const MAX_BATCH_BYTES = 8 << 20;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+/** Streams are renewed now and then so every call has a deadline. */
+const STREAM_LIFETIME_MS = 10 * 60_000;
+
+class PeerStream {
+  private stream: ClientWritableStream<MessageBatch> | null = null;
+  private queued = 0;
+  private backoffMs = 0;
+  private retryAt = 0;
+  private dropped = 0;
+  private closed = false;
+  private readonly client: RaftClient;
+
+  constructor(
+    readonly peer: string,
+    address: string,
+    private readonly clusterId: string,
+    private readonly logger: Logger,
+  ) {
+    this.client = new RaftClient(address, credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+  }
+
+  send(messages: WireMessage[]): void {
+    if (this.closed) return;
+    const s = this.stream ?? this.open();
+    if (s === null || this.queued >= MAX_QUEUED_BATCHES) {
+      this.dropped += messages.length;
+      return;
+    }
+    this.queued++;
+    s.write({ clusterId: this.clusterId, messages }, () => {
+      this.queued--;
+    });
+  }
+
+  private open(): ClientWritableStream<MessageBatch> | null {
+    const now = Date.now();
+    if (now < this.retryAt) return null;
+    const s = this.client.send({ deadline: now + STREAM_LIFETIME_MS }, (err: ServiceError | null, _res?: SendResponse) => {
+      if (this.stream === s) this.stream = null;
+      this.queued = 0;
+      if (this.closed) return;
+      if (err === null || err.code === status.DEADLINE_EXCEEDED) {
+        this.backoffMs = 0; // a normal renewal
+        return;
+      }
+      this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
+      this.retryAt = Date.now() + this.backoffMs;
+      const dropped = this.dropped;
+      this.dropped = 0;
+      if (err.code === status.FAILED_PRECONDITION || err.code === status.PERMISSION_DENIED) {
+        this.logger.error('peer refused our stream', { peer: this.peer, error: err.details });
+      } else {
+        this.logger.debug('peer stream failed; retrying with backoff', { peer: this.peer, error: err.details, backoffMs: this.backoffMs, dropped });
+      }
+    });
+    s.on('error', () => {}); // reported through the callback above
+    this.stream = s;
+    return s;
+  }
+
+  /** A healthy exchange resets the backoff (called when the peer's messages reach us). */
+  heard(): void {
+    this.backoffMs = 0;
+    this.retryAt = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.end();
+    this.stream = null;
+    this.client.close();
+  }
+}
+
+export class PeerTransport {
+  private readonly streams = new Map<string, PeerStream>();
+  private readonly inbound = new Set<{ call: ServerReadableStream<MessageBatch, SendResponse>; done: sendUnaryData<SendResponse> }>();
+  private readonly peerIds: ReadonlySet<string>;
+  private rejected = 0;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.peerIds = new Set(opts.peers.keys());
+    for (const [id, addr] of opts.peers) {
+      if (id !== opts.self) this.streams.set(id, new PeerStream(id, dialAddress(addr, opts.dialOverrides), opts.clusterId, opts.logger));
+    }
+  }
+
+  /** Sends messages, keeping the core's order per destination; one batch per peer per call. */
+  send(messages: readonly CoreMessage[]): void {
+    if (messages.length === 0) return;
+    if (messages.length === 1) {
+      const m = messages[0]!;
+      this.streams.get(m.to)?.send([messageToWire(m)]);
+      return;
+    }
+    const byPeer = new Map<string, WireMessage[]>();
+    const bytes = new Map<string, number>();
+    for (const m of messages) {
+      const w = messageToWire(m);
+      let list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, (list = []));
+      let size = bytes.get(m.to) ?? 0;
+      for (const e of w.entries) size += e.data.length + 16;
+      if (size > MAX_BATCH_BYTES && list.length > 0) {
+        this.streams.get(m.to)?.send(list);
+        byPeer.set(m.to, (list = []));
+        size = 0;
+      }
+      list.push(w);
+      bytes.set(m.to, size);
+    }
+    for (const [to, list] of byPeer) this.streams.get(to)?.send(list);
+  }
+
+  /** The Raft service implementation for the gRPC server. */
+  readonly service: RaftServer = {
+    send: (call, done) => {
+      const entry = { call, done };
+      this.inbound.add(entry);
+      let finished = false;
+      const finish = (err: Partial<ServiceError> | null) => {
+        if (finished) return;
+        finished = true;
+        this.inbound.delete(entry);
+        done(err, err ? undefined : {});
+      };
+      call.on('data', (batch: MessageBatch) => {
+        if (finished) return;
+        if (batch.clusterId !== this.opts.clusterId) {
+          this.opts.logger.warn('refused a peer stream from another cluster', { clusterId: batch.clusterId, peerAddress: call.getPeer() });
+          finish({ code: status.FAILED_PRECONDITION, details: `cluster id ${JSON.stringify(batch.clusterId)} is not ${JSON.stringify(this.opts.clusterId)}` });
+          return;
+        }
+        for (const w of batch.messages) this.receive(w);
+      });
+      call.on('end', () => finish(null));
+      call.on('error', () => finish({ code: status.CANCELLED }));
+      call.on('cancelled', () => finish({ code: status.CANCELLED }));
+    },
+  };
+
+  private receive(w: WireMessage): void {
+    let m: CoreMessage;
+    try {
+      m = messageFromWire(w, this.opts.self, this.peerIds);
+    } catch (e) {
+      if (!(e instanceof PeerMessageError)) throw e;
+      // Log the first and then every 1000th, so a hostile peer cannot flood the log.
+      if (this.rejected++ % 1000 === 0) this.opts.logger.warn('dropped a malformed peer message', { error: e.message, from: w.from, count: this.rejected });
+      return;
+    }
+    this.streams.get(m.from)?.heard();
+    this.opts.deliver(m);
+  }
+
+  close(): void {
+    for (const s of this.streams.values()) s.close();
+    for (const { done } of this.inbound) done({ code: status.UNAVAILABLE, details: 'node shutting down' });
+    this.inbound.clear();
+  }
+}
