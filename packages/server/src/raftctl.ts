@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// raftctl: a small client for raftkv. Tries each endpoint in turn (any node accepts every call and
+// forwards to the leader), readable output by default, --json for scripts.
+import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import {
+  AdminClient,
+  KVClient,
+  ProposeRequest,
+  ReadConsistency,
+  Role,
+  roleToJSON,
+  type ProposeResponse,
+  type ReadResponse,
+  type StatusResponse,
+} from '@raftkv/proto';
+
+const USAGE = `usage: raftctl [--endpoints host:port,...] [--json] [--timeout ms] <command>
+commands:
+  put <key> <value>                    write a value
+  get <key> [--stale]                  read (linearizable unless --stale)
+  delete <key>                         remove a key
+  cas <key> <new> (--expect <old> | --expect-absent)
+                                       compare-and-swap
+  status                               every endpoint's view of the cluster
+options:
+  --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
+                env RAFTCTL_ENDPOINTS)
+  --client-id, --sequence   make a write retry-safe (applied at most once)
+  --json        print the raw response as JSON
+  --timeout     per-call deadline in ms (default 5000)`;
+
+class UsageError extends Error {}
+
+interface Args {
+  endpoints: string[];
+  json: boolean;
+  timeoutMs: number;
+  stale: boolean;
+  expect: string | undefined;
+  expectAbsent: boolean;
+  clientId: string;
+  sequence: number;
+  rest: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    endpoints: (process.env['RAFTCTL_ENDPOINTS'] ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003').split(','),
+    json: false,
+    timeoutMs: 5000,
+    stale: false,
+    expect: undefined,
+    expectAbsent: false,
+    clientId: '',
+    sequence: 0,
+    rest: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${x} needs a value`);
+      return v;
+    };
+    switch (x) {
+      case '--endpoints':
+        a.endpoints = val().split(',').map((s) => s.trim()).filter((s) => s !== '');
+        break;
+      case '--json':
+        a.json = true;
+        break;
+      case '--timeout':
+        a.timeoutMs = Number(val());
+        if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
+        break;
+      case '--stale':
+        a.stale = true;
+        break;
+      case '--expect':
+        a.expect = val();
+        break;
+      case '--expect-absent':
+        a.expectAbsent = true;
+        break;
+      case '--client-id':
+        a.clientId = val();
+        break;
+      case '--sequence':
+        a.sequence = Number(val());
+        break;
+      case '-h':
+      case '--help':
+        throw new UsageError('');
+      default:
+        if (x.startsWith('--')) throw new UsageError(`unknown option ${x}`);
+        a.rest.push(x);
+    }
+  }
+  if (a.endpoints.length === 0) throw new UsageError('--endpoints is empty');
+  return a;
+}
+
+
+/** Calls each endpoint in turn until one answers (or fails with something other than UNAVAILABLE). */
+async function firstAnswer<C, Res>(a: Args, make: (addr: string) => C, call: (c: C) => Promise<Res>): Promise<Res> {
+  let last: unknown;
+  for (const addr of a.endpoints) {
+    try {
+      return await call(make(addr));
+    } catch (e) {
+      last = e;
+      const code = (e as ServiceError).code;
+      if (code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED) throw e;
+    }
+  }
+  throw last;
+}
+
+function unary<Res>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: Res) => void) => void, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+const show = (b: Buffer): string => {
+  const s = b.toString('utf8');
+  return Buffer.from(s, 'utf8').equals(b) && !/[\x00-\x08\x0e-\x1f]/.test(s) ? s : `0x${b.toString('hex')}`;
+};
+
+function jsonOf(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer' ? Buffer.from((x as { data: number[] }).data).toString('base64') : x), 2);
+}
+
+async function main(): Promise<number> {
+  let a: Args;
+  try {
+    a = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      if (e.message) process.stderr.write(`raftctl: ${e.message}\n`);
+      process.stderr.write(USAGE + '\n');
+      return 2;
+    }
+    throw e;
+  }
+  const [cmd, ...args] = a.rest;
+  const kv = (addr: string) => new KVClient(addr, credentials.createInsecure());
+  const need = (n: number, what: string): string[] => {
+    if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);
+    return args;
+  };
+  const propose = async (req: ProposeRequest): Promise<ProposeResponse> =>
+    firstAnswer(a, kv, (c) => unary<ProposeResponse>((md, o, cb) => c.propose({ ...req, clientId: a.clientId, sequence: a.sequence }, md, o, cb), a.timeoutMs));
+  const out = (s: string) => process.stdout.write(s + '\n');
+  try {
+    switch (cmd) {
+      case 'put': {
+        const [key, value] = need(2, '<key> <value>');
+        const r = await propose({ command: { $case: 'put', put: { key: key!, value: Buffer.from(value!) } }, clientId: '', sequence: 0 });
+        out(a.json ? jsonOf(r) : `OK (index ${r.index}, term ${r.term}${r.previousFound ? `, previous ${show(r.previousValue)}` : ''})`);
+        return 0;
+      }
+      case 'delete': {
+        const [key] = need(1, '<key>');
+        const r = await propose({ command: { $case: 'delete', delete: { key: key! } }, clientId: '', sequence: 0 });
+        out(a.json ? jsonOf(r) : r.previousFound ? `deleted (index ${r.index}, was ${show(r.previousValue)})` : `not found (index ${r.index})`);
+        return 0;
+      }
+      case 'cas': {
+        const [key, next] = need(2, '<key> <new> (--expect <old> | --expect-absent)');
+        if ((a.expect === undefined) === !a.expectAbsent) throw new UsageError('cas needs exactly one of --expect <old> or --expect-absent');
+        const r = await propose({
+          command: {
+            $case: 'compareAndSwap',
+            compareAndSwap: { key: key!, expectedValue: Buffer.from(a.expect ?? ''), expectAbsent: a.expectAbsent, newValue: Buffer.from(next!) },
+          },
+          clientId: '',
+          sequence: 0,
+        });
+        if (a.json) out(jsonOf(r));
+        else out(r.succeeded ? `swapped (index ${r.index})` : `not swapped: current value ${r.previousFound ? show(r.previousValue) : '(absent)'}`);
+        return r.succeeded ? 0 : 1;
+      }
+      case 'get': {
+        const [key] = need(1, '<key>');
+        const consistency = a.stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
+        const r = await firstAnswer(a, kv, (c) => unary<ReadResponse>((md, o, cb) => c.read({ key: key!, consistency }, md, o, cb), a.timeoutMs));
+        if (a.json) out(jsonOf(r));
+        else if (r.found) out(show(r.value));
+        else process.stderr.write(`not found (index ${r.index})\n`);
+        return r.found ? 0 : 1;
+      }
+      case 'status': {
+        need(0, 'no arguments');
+        const rows = await Promise.all(
+          a.endpoints.map(async (addr) => {
+            const c = new AdminClient(addr, credentials.createInsecure());
+            try {
+              return { endpoint: addr, status: await unary<StatusResponse>((md, o, cb) => c.status({}, md, o, cb), a.timeoutMs) };
+            } catch (e) {
+              return { endpoint: addr, error: (e as ServiceError).details ?? String(e) };
+            } finally {
+              c.close();
+            }
+          }),
+        );
+        if (a.json) {
+          out(jsonOf(rows.map((r) => ('status' in r ? { endpoint: r.endpoint, ...r.status, role: roleToJSON(r.status!.role) } : r))));
+        } else {
+          const table = [['ENDPOINT', 'ID', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAST']];
+          for (const r of rows) {
+            if ('status' in r && r.status) {
+              const s = r.status;
+              const role = s.role === Role.ROLE_LEADER ? 'leader' : s.role === Role.ROLE_FOLLOWER ? 'follower' : s.role === Role.ROLE_CANDIDATE ? 'candidate' : '?';
+              table.push([r.endpoint, s.id, role, String(s.term), s.leaderId || '-', String(s.commitIndex), String(s.appliedIndex), String(s.lastLogIndex)]);
+            } else table.push([r.endpoint, '-', `unreachable: ${'error' in r ? r.error : ''}`, '', '', '', '', '']);
+          }
+          const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+          for (const row of table) out(row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+        }
+        return rows.some((r) => 'error' in r) ? 1 : 0;
+      }
+      default:
+        throw new UsageError(cmd === undefined ? 'no command' : `unknown command ${cmd}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`raftctl: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    const se = e as ServiceError;
+    if (typeof se.code === 'number') {
+      if (a.json) out(jsonOf({ error: grpcStatus[se.code], message: se.details }));
+      else process.stderr.write(`raftctl: ${grpcStatus[se.code]}: ${se.details}\n`);
+      return 3;
+    }
+    throw e;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`raftctl: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
