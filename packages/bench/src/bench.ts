@@ -1,0 +1,227 @@
+// The benchmark run: start (or attach to) the clusters, then for every workload and level drive each
+// system in turn with the same closed-loop generator, measuring throughput, latency and the CPU the
+// cluster spent; optionally profile raftkv's leader.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchOptions, SystemName, Workload } from './args.js';
+import { externalCluster, type Cluster } from './cluster.js';
+import { etcdClient } from './etcd-client.js';
+import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
+import { channelsFor, runLoad, type KeySpace } from './generator.js';
+import { keepTemporaryFiles } from './processes.js';
+import { rssBytes, totalCpuSeconds } from './proc.js';
+import { summarizeProfileFile } from './profile.js';
+import { ProgressBar } from './progress.js';
+import { raftkvClient, raftkvStatus } from './raftkv-client.js';
+import { startRaftkvCluster, type RaftkvCluster } from './raftkv-cluster.js';
+import type { BenchReport, RunRecord } from './report.js';
+import type { Connection, SystemClient } from './target.js';
+
+const CLIENTS: Record<SystemName, SystemClient> = { raftkv: raftkvClient, etcd: etcdClient };
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface BenchIo {
+  progress: ProgressBar;
+  /** The command line to record in the report. */
+  command: string;
+}
+
+function needsPreload(w: Workload, opts: BenchOptions): boolean {
+  return opts.keys === 'hot' || w.mix.read > 0 || w.mix.stale > 0;
+}
+
+async function putAll(conn: Connection, keys: string[], value: Buffer, inflight = 32): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(inflight, keys.length) }, async (_, w) => {
+      while (next < keys.length) {
+        const key = keys[next++] ?? '';
+        await conn.put(w, key, value);
+      }
+    }),
+  );
+}
+
+function versionOf(system: SystemName, etcdBinary: string | undefined): string {
+  try {
+    if (system === 'etcd') {
+      const out = execFileSync(etcdBinary ?? 'etcd', ['--version'], { encoding: 'utf8' });
+      return /etcd Version: (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
+    }
+    return `git ${execFileSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchReport> {
+  keepTemporaryFiles(opts.keep);
+  const say = (line: string): void => io.progress.say(line);
+  const clusters = new Map<SystemName, Cluster>();
+  let etcdBinary: string | undefined;
+  const profileDir = opts.profile
+    ? resolve('.bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
+    : undefined;
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memGB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+    },
+    command: io.command,
+    settings: {
+      durationMs: opts.durationMs,
+      countPerRun: opts.countPerRun,
+      warmupMs: opts.warmupMs,
+      valueBytes: opts.valueBytes,
+      keys: opts.keys === 'hot' ? `hot (${opts.hotKeys})` : 'unique',
+      inflightPerChannel: opts.inflightPerChannel,
+      to: opts.to,
+      client: opts.client,
+    },
+    versions: {},
+    runs: [],
+  };
+
+  try {
+    // Clusters first, all up before any load, so both run side by side under the same conditions.
+    for (const system of opts.systems) {
+      const given = opts.endpoints[system];
+      if (given !== undefined) {
+        clusters.set(system, externalCluster(system, given));
+        continue;
+      }
+      if (system === 'etcd') {
+        etcdBinary = ensureEtcd(opts.etcdBinary, say);
+        say(`bench: starting a 3-member etcd cluster (${etcdBinary})`);
+        clusters.set(system, await startEtcdCluster({ binary: etcdBinary }));
+      } else {
+        say('bench: starting a 3-node raftkv cluster' + (profileDir ? ` with --cpu-prof into ${profileDir}` : ''));
+        if (profileDir) mkdirSync(profileDir, { recursive: true });
+        clusters.set(system, await startRaftkvCluster({ serverMain: opts.serverMain, cpuProfileDir: profileDir }));
+      }
+    }
+    for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary);
+
+    const preloaded = new Set<string>();
+    for (const [wi, workload] of opts.workloads.entries()) {
+      for (const inflight of opts.levels) {
+        for (const system of opts.systems) {
+          const cluster = clusters.get(system);
+          if (cluster === undefined) continue;
+          const client = CLIENTS[system];
+          const label = `[${system} ${workload.name} ${inflight} in flight]`;
+          const leader = await client.findLeader(cluster.endpoints, 2000);
+          if (leader === undefined && opts.to === 'leader') say(`bench: ${system}: no leader found; spreading over all members`);
+          const endpoints = opts.to === 'leader' && leader !== undefined ? [leader] : cluster.endpoints;
+          const channels = channelsFor(inflight, opts.inflightPerChannel);
+          const conn = client.connect(opts.client, endpoints, channels, opts.opTimeoutMs);
+          try {
+            const keys: KeySpace = {
+              runPrefix: `bench/w${wi}-c${inflight}/`,
+              mode: opts.keys,
+              hotPrefix: 'bench/hot/',
+              hotKeys: opts.hotKeys,
+              preloadPrefix: 'bench/pre/',
+              preloaded: opts.keys === 'unique' ? opts.preloadKeys : 0,
+            };
+            if (needsPreload(workload, opts) && !preloaded.has(system)) {
+              io.progress.say(`${label} preloading ${opts.preloadKeys} + ${opts.hotKeys} keys`);
+              const pre = Array.from({ length: opts.preloadKeys }, (_, i) => `${keys.preloadPrefix}${i}`);
+              const hot = Array.from({ length: opts.hotKeys }, (_, i) => `${keys.hotPrefix}${i}`);
+              await putAll(conn, [...pre, ...hot], Buffer.alloc(opts.valueBytes, 0x62), Math.min(32, channels * 16));
+              preloaded.add(system);
+            }
+            const pids = cluster.processes.map((p) => p.pid);
+            let cpuBefore: number | undefined;
+            let cpuAfter: number | undefined;
+            const result = await runLoad(
+              conn,
+              {
+                inflight,
+                perChannel: opts.inflightPerChannel,
+                mix: workload.mix,
+                valueBytes: opts.valueBytes,
+                keys,
+                warmupMs: opts.warmupMs,
+                durationMs: opts.durationMs,
+                count: opts.countPerRun,
+                opTimeoutMs: opts.opTimeoutMs,
+              },
+              {
+                onWindowStart: () => (cpuBefore = pids.length > 0 ? totalCpuSeconds(pids) : undefined),
+                onWindowEnd: () => (cpuAfter = pids.length > 0 ? totalCpuSeconds(pids) : undefined),
+                onProgress: (p) => io.progress.update(label, p),
+              },
+            );
+            const h = result.latencyNs;
+            const ms = (ns: number): number => ns / 1e6;
+            const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+            const rss = pids.map(rssBytes).filter((r): r is number => r !== undefined);
+            const rec: RunRecord = {
+              system,
+              workload: workload.name,
+              inflight,
+              channels,
+              ops: result.ops,
+              writes: result.writes,
+              elapsedMs: result.elapsedMs,
+              opsPerSec: result.elapsedMs > 0 ? (result.ops * 1000) / result.elapsedMs : 0,
+              latencyMs: {
+                p50: ms(h.quantile(0.5)),
+                p99: ms(h.quantile(0.99)),
+                p999: ms(h.quantile(0.999)),
+                mean: ms(h.mean),
+                max: ms(h.max),
+              },
+              errors: result.errors,
+              errorsByCode: result.errorsByCode,
+              firstError: result.firstError,
+              casFailed: result.casFailed,
+              clusterCpuSeconds: cpu,
+              cpuSecondsPer1kOps: cpu !== undefined && result.ops > 0 ? (cpu * 1000) / result.ops : undefined,
+              cpuSecondsPer1kWrites: cpu !== undefined && result.writes > 0 ? (cpu * 1000) / result.writes : undefined,
+              maxMemberRssMB: rss.length > 0 ? Math.max(...rss) / 2 ** 20 : undefined,
+              generatorCpuSeconds: result.generatorCpuSeconds,
+            };
+            report.runs.push(rec);
+            io.progress.done(
+              label,
+              `${Math.round(rec.opsPerSec)} ops/s p50 ${rec.latencyMs.p50.toFixed(2)} ms p99 ${rec.latencyMs.p99.toFixed(2)} ms` +
+                (rec.errors > 0 ? ` ${rec.errors} errors` : ''),
+            );
+          } finally {
+            conn.close();
+          }
+        }
+      }
+    }
+
+    if (profileDir) {
+      const raftkv = clusters.get('raftkv') as RaftkvCluster | undefined;
+      if (raftkv !== undefined) {
+        const statuses = await Promise.allSettled(raftkv.endpoints.map((e) => raftkvStatus(e, 2000)));
+        const leaderId = statuses.flatMap((s) => (s.status === 'fulfilled' ? [s.value.leaderId] : [])).find((id) => id !== '');
+        say('bench: stopping raftkv so the nodes write their CPU profiles');
+        await raftkv.stop();
+        if (leaderId === undefined) say('bench: no raftkv leader at the end; no profile summary');
+        else {
+          try {
+            report.profile = summarizeProfileFile(join(profileDir, `${leaderId}.cpuprofile`));
+          } catch (err) {
+            say(`bench: could not read the leader's profile: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all([...clusters.values()].map((c) => c.stop()));
+  }
+  return report;
+}

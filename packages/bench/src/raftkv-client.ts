@@ -1,0 +1,64 @@
+// raftkv through its public API: KV.Propose (put, compare-and-swap), KV.Read, Admin.Status.
+import { AdminService, KVService, ReadConsistency, Role, type ProposeRequest } from '@raftkv/proto';
+import { openChannels, type Channels, type ClientKind } from './transport.js';
+import { type CasResult, type Connection, type SystemClient } from './target.js';
+
+const EMPTY = Buffer.alloc(0);
+
+class RaftkvConnection implements Connection {
+  constructor(private readonly channels: Channels) {}
+
+  async put(channel: number, key: string, value: Buffer): Promise<void> {
+    const req: ProposeRequest = { command: { $case: 'put', put: { key, value } }, clientId: '', sequence: 0 };
+    await this.channels.call(channel, KVService.propose, req);
+  }
+
+  async read(channel: number, key: string, linearizable: boolean): Promise<void> {
+    const consistency = linearizable ? ReadConsistency.READ_CONSISTENCY_LINEARIZABLE : ReadConsistency.READ_CONSISTENCY_STALE;
+    await this.channels.call(channel, KVService.read, { key, consistency });
+  }
+
+  async cas(channel: number, key: string, expected: Buffer | undefined, next: Buffer): Promise<CasResult> {
+    const req: ProposeRequest = {
+      command: {
+        $case: 'compareAndSwap',
+        compareAndSwap: { key, expectedValue: expected ?? EMPTY, expectAbsent: expected === undefined, newValue: next },
+      },
+      clientId: '',
+      sequence: 0,
+    };
+    const res = await this.channels.call(channel, KVService.propose, req);
+    return { succeeded: res.succeeded, current: res.succeeded || !res.previousFound ? undefined : res.previousValue };
+  }
+
+  close(): void {
+    this.channels.close();
+  }
+}
+
+export interface RaftkvStatus {
+  endpoint: string;
+  id: string;
+  role: Role;
+  term: number;
+  leaderId: string;
+}
+
+export function raftkvStatus(endpoint: string, timeoutMs: number): Promise<RaftkvStatus> {
+  const channels = openChannels('grpc-js', [endpoint], 1, timeoutMs);
+  return channels
+    .call(0, AdminService.status, {})
+    .then((res) => ({ endpoint, id: res.id, role: res.role, term: res.term, leaderId: res.leaderId }))
+    .finally(() => channels.close());
+}
+
+export const raftkvClient: SystemClient = {
+  name: 'raftkv',
+  connect: (kind: ClientKind, endpoints, count, opTimeoutMs) =>
+    new RaftkvConnection(openChannels(kind, endpoints, count, opTimeoutMs)),
+  async findLeader(endpoints, timeoutMs) {
+    const answers = await Promise.allSettled(endpoints.map((e) => raftkvStatus(e, timeoutMs)));
+    const statuses = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    return statuses.find((s) => s.role === Role.ROLE_LEADER)?.endpoint;
+  },
+};
