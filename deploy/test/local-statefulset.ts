@@ -1,0 +1,166 @@
+// Runs a rendered StatefulSet as local node processes, the way the kubelet would run its pods: the same
+// env (resolved from the manifest: fieldRefs, ConfigMap, $(VAR) expansion), pod-style ids, the image's
+// entry point (node dist/main.js in the server package). Only what a pod gets from its surroundings is
+// replaced: its own IP (a loopback port per pod), its PVC (a temp dir) and cluster DNS (--dial-overrides
+// mapping raftkv-i.<peer domain>:7001 to that loopback port).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { containerEnv, only, type K8sObject } from '../src/index.js';
+import { repoRoot } from './paths.js';
+
+export const serverDir = join(repoRoot, 'packages', 'server');
+const serverBin = (() => {
+  const pkg = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  return join(serverDir, pkg.bin['raftkv'] ?? 'dist/main.js');
+})();
+export { serverBin };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class LocalPod {
+  proc: ChildProcess | undefined;
+  private exited: Promise<Exit> | undefined;
+  private log: WriteStream | undefined;
+
+  constructor(
+    readonly name: string,
+    /** 127.0.0.1:<port>: this pod's IP and gRPC port stand-in. */
+    readonly address: string,
+    readonly env: Readonly<Record<string, string>>,
+    readonly logPath: string,
+  ) {}
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  start(): void {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    this.log ??= createWriteStream(this.logPath, { flags: 'a' });
+    this.log.write(`--- start ${new Date().toISOString()}\n`);
+    // A pod's environment is exactly its container env (plus PATH, which the image sets).
+    const proc = spawn(process.execPath, [serverBin], {
+      cwd: serverDir,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout?.pipe(this.log, { end: false });
+    proc.stderr?.pipe(this.log, { end: false });
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.proc = proc;
+  }
+
+  /** Sends `signal` and waits for the exit; SIGKILLs and reports a timeout after `graceMs`. */
+  async stop(signal: NodeJS.Signals, graceMs: number): Promise<Exit & { ms: number; timedOut: boolean }> {
+    const t0 = Date.now();
+    if (!this.running || !this.exited) return { code: null, signal: null, ms: 0, timedOut: false };
+    this.proc?.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.exited.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.proc?.kill('SIGKILL');
+    const exit = await this.exited;
+    return { ...exit, ms: Date.now() - t0, timedOut };
+  }
+
+  tail(lines = 30): string {
+    try {
+      return readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  closeLog(): void {
+    this.log?.end();
+  }
+}
+
+export interface LocalStatefulSetOptions {
+  namespace: string;
+}
+
+export class LocalStatefulSet {
+  readonly pods: LocalPod[];
+  readonly graceMs: number;
+
+  private constructor(
+    readonly dir: string,
+    pods: LocalPod[],
+    graceMs: number,
+  ) {
+    this.pods = pods;
+    this.graceMs = graceMs;
+  }
+
+  /** One LocalPod per replica of the rendered StatefulSet `raftkv`. */
+  static async create(objects: readonly K8sObject[], opts: LocalStatefulSetOptions): Promise<LocalStatefulSet> {
+    const sts = only<IStatefulSet>(objects, 'StatefulSet', 'raftkv');
+    const name = sts.metadata?.name ?? 'raftkv';
+    const replicas = sts.spec?.replicas ?? 1;
+    const podSpec = sts.spec?.template.spec;
+    const container = podSpec?.containers.find((c) => c.name === 'raftkv');
+    if (!container) throw new Error('no raftkv container');
+    const configMaps = new Map(
+      objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, (o as IConfigMap).data ?? {}]),
+    );
+    const podName = (i: number) => `${name}-${i}`;
+    const envOf = (i: number) =>
+      containerEnv(container, { fields: { 'metadata.name': podName(i), 'metadata.namespace': opts.namespace }, configMaps });
+
+    const dir = mkdtempSync(join(tmpdir(), 'raftkv-sts-'));
+    const ports: number[] = [];
+    for (let i = 0; i < replicas; i++) ports.push(await freePort());
+    // Cluster DNS stand-in: what each pod's peer name resolves to.
+    const dialOverrides = ports
+      .map((port, i) => {
+        const e = envOf(i);
+        return `${podName(i)}.${e['RAFTKV_PEER_DOMAIN']}:${e['RAFTKV_PEER_PORT']}=127.0.0.1:${port}`;
+      })
+      .join(',');
+    const pods = ports.map((port, i) => {
+      const address = `127.0.0.1:${port}`;
+      const env = {
+        ...envOf(i),
+        RAFTKV_LISTEN: address, // the pod's own IP
+        RAFTKV_DATA_DIR: join(dir, podName(i)), // its PVC
+        RAFTKV_DIAL_OVERRIDES: dialOverrides, // cluster DNS
+      };
+      return new LocalPod(podName(i), address, env, join(dir, `${podName(i)}.log`));
+    });
+    return new LocalStatefulSet(dir, pods, (podSpec?.terminationGracePeriodSeconds ?? 30) * 1000);
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.pods.map((p) => p.stop('SIGKILL', 5_000)));
+    for (const p of this.pods) p.closeLog();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort for process exit handlers. */
+  killAll(): void {
+    for (const p of this.pods) if (p.running) p.proc?.kill('SIGKILL');
+  }
+}
