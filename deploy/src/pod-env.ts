@@ -2,7 +2,9 @@
 // order, then env entries in order (later wins), fieldRef values from the pod, and $(VAR) expansion
 // against what is defined so far ($$ escapes, unknown references stay verbatim). This is what lets a
 // one-machine test start node processes exactly as the StatefulSet would.
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { K8sObject } from './render.js';
 
 export interface PodContext {
   /** fieldRef values by field path, e.g. { 'metadata.name': 'raftkv-0', 'metadata.namespace': 'default' }. */
@@ -56,4 +58,9 @@ export function containerEnv(container: IContainer, ctx: PodContext): Record<str
     }
   }
   return env;
+}
+
+/** The data of every ConfigMap among rendered objects, by name (for PodContext.configMaps). */
+export function configMapsOf(objects: readonly K8sObject[]): Map<string, Record<string, string>> {
+  return new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, (o as IConfigMap).data ?? {}]));
 }

@@ -8,9 +8,8 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import { containerEnv, only, type K8sObject } from '../src/index.js';
+import { configMapsOf, containerEnv, only, type K8sObject } from '../src/index.js';
 import { repoRoot } from './paths.js';
 
 export const serverDir = join(repoRoot, 'packages', 'server');
@@ -123,9 +122,7 @@ export class LocalStatefulSet {
     const podSpec = sts.spec?.template.spec;
     const container = podSpec?.containers.find((c) => c.name === 'raftkv');
     if (!container) throw new Error('no raftkv container');
-    const configMaps = new Map(
-      objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, (o as IConfigMap).data ?? {}]),
-    );
+    const configMaps = configMapsOf(objects);
     const podName = (i: number) => `${name}-${i}`;
     const envOf = (i: number) =>
       containerEnv(container, { fields: { 'metadata.name': podName(i), 'metadata.namespace': opts.namespace }, configMaps });

@@ -14,6 +14,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import {
   SERVER_ENV_NAMES,
   TUNING_FLAGS,
+  configMapsOf,
   containerEnv,
   envName,
   findKubectl,
@@ -23,6 +24,7 @@ import {
   renderKustomization,
   type K8sObject,
 } from '../src/index.js';
+import { parseConfig } from '@raftkv/server';
 import { overlays } from './paths.js';
 
 const GRPC_PORT = 7001;
@@ -118,9 +120,7 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
     expect(byName.has(envName('dial-overrides'))).toBe(false);
 
     // What a pod actually sees, resolved as the kubelet would.
-    const configMaps = new Map(
-      objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, (o as IConfigMap).data ?? {}]),
-    );
+    const configMaps = configMapsOf(objects);
     const env = containerEnv(c, { fields: { 'metadata.name': 'raftkv-2', 'metadata.namespace': 'team-a' }, configMaps });
     expect(env).toMatchObject({
       RAFTKV_ID: 'raftkv-2',
@@ -135,6 +135,26 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
     expect(env['RAFTKV_PEER_DOMAIN']?.split('.')[0]).toBe(sts().spec?.serviceName);
     // Service links would inject RAFTKV_PORT etc. from the Service named raftkv.
     expect(podSpec().enableServiceLinks).toBe(false);
+  });
+
+  test("every pod's env parses with the server's own config parser into the intended cluster", () => {
+    const configMaps = configMapsOf(objects);
+    const ns = 'prod';
+    const dns = (i: number) => `raftkv-${i}.raftkv-peer.${ns}.svc.cluster.local:${GRPC_PORT}`;
+    for (let i = 0; i < replicas; i++) {
+      const env = containerEnv(container(), { fields: { 'metadata.name': `raftkv-${i}`, 'metadata.namespace': ns }, configMaps });
+      const config = parseConfig([], env);
+      expect(config.id).toBe(`raftkv-${i}`);
+      expect([...config.peers.entries()]).toEqual(Array.from({ length: replicas }, (_, j) => [`raftkv-${j}`, dns(j)]));
+      expect(config.listen).toBe(`0.0.0.0:${GRPC_PORT}`);
+      expect(config.advertise).toBe(dns(i));
+      expect(config.dataDir).toBe(DATA_DIR);
+      expect(config.dialOverrides.size).toBe(0);
+      expect(config.electionTimeoutMinMs).toBe(Number(env['RAFTKV_ELECTION_TIMEOUT_MIN_MS']));
+      expect(config.electionTimeoutMaxMs).toBe(Number(env['RAFTKV_ELECTION_TIMEOUT_MAX_MS']));
+      expect(config.heartbeatMs).toBe(Number(env['RAFTKV_HEARTBEAT_MS']));
+      expect(config.clusterId).toBe(env['RAFTKV_CLUSTER_ID']);
+    }
   });
 
   test('tuning flags come from the generated ConfigMap and only tuning flags', () => {
