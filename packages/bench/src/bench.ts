@@ -3,7 +3,7 @@
 // cluster spent; optionally profile raftkv's leader.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, SystemName, Workload } from './args.js';
@@ -74,6 +74,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       kernel: release(),
       node: process.version,
     },
+    loadAverage: { start: loadavg()[0] ?? 0, end: 0 },
     command: io.command,
     settings: {
       durationMs: opts.durationMs,
@@ -110,6 +111,9 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary);
 
     const preloaded = new Set<string>();
+    // Measured windows of raftkv runs on the monotonic clock V8 stamps profile samples with.
+    const raftkvWindows: [number, number][] = [];
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     for (const [wi, workload] of opts.workloads.entries()) {
       for (const inflight of opts.levels) {
         for (const system of opts.systems) {
@@ -155,8 +159,15 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
                 opTimeoutMs: opts.opTimeoutMs,
               },
               {
-                onWindowStart: () => (cpuBefore = pids.length > 0 ? totalCpuSeconds(pids) : undefined),
-                onWindowEnd: () => (cpuAfter = pids.length > 0 ? totalCpuSeconds(pids) : undefined),
+                onWindowStart: () => {
+                  cpuBefore = pids.length > 0 ? totalCpuSeconds(pids) : undefined;
+                  if (system === 'raftkv') raftkvWindows.push([nowUs(), Infinity]);
+                },
+                onWindowEnd: () => {
+                  cpuAfter = pids.length > 0 ? totalCpuSeconds(pids) : undefined;
+                  const w = raftkvWindows.at(-1);
+                  if (system === 'raftkv' && w !== undefined) w[1] = nowUs();
+                },
                 onProgress: (p) => io.progress.update(label, p),
               },
             );
@@ -213,7 +224,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
         if (leaderId === undefined) say('bench: no raftkv leader at the end; no profile summary');
         else {
           try {
-            report.profile = summarizeProfileFile(join(profileDir, `${leaderId}.cpuprofile`));
+            report.profile = summarizeProfileFile(join(profileDir, `${leaderId}.cpuprofile`), 10, raftkvWindows);
           } catch (err) {
             say(`bench: could not read the leader's profile: ${err instanceof Error ? err.message : String(err)}`);
           }
@@ -221,6 +232,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       }
     }
   } finally {
+    report.loadAverage.end = loadavg()[0] ?? 0;
     await Promise.all([...clusters.values()].map((c) => c.stop()));
   }
   return report;

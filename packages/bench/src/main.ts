@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
   } else {
     const m = report.machine;
     process.stdout.write(
-      `\n${report.date}, ${m.cpus} x ${m.cpuModel}, ${m.memGB} GB, Linux ${m.kernel}, Node ${m.node}\n` +
+      `\n${report.date}, ${m.cpus} x ${m.cpuModel}, ${m.memGB} GB, Linux ${m.kernel}, Node ${m.node}, ` +
+        `load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end\n` +
         `${report.command}\n` +
         `versions: ${Object.entries(report.versions).map(([s, v]) => `${s} ${v}`).join(', ')}\n` +
         `${opts.valueBytes} B values, ${report.settings.keys} keys, ${opts.countPerRun ?? `${opts.durationMs / 1000} s`} per run ` +

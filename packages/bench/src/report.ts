@@ -29,6 +29,8 @@ export interface RunRecord {
 export interface BenchReport {
   date: string;
   machine: { cpus: number; cpuModel: string; memGB: number; kernel: string; node: string };
+  /** 1-minute load average when the run started and ended: other work on the machine skews results. */
+  loadAverage: { start: number; end: number };
   command: string;
   settings: {
     durationMs: number;
