@@ -1,0 +1,5 @@
+export * from './history.js';
+export * from './search.js';
+export * from './minimize.js';
+export * from './check.js';
+export { renderOp, renderHistory } from './render.js';
