@@ -43,10 +43,14 @@ export interface BenchOptions {
   opTimeoutMs: number;
   json: boolean;
   svgPath: string | undefined;
+  /** Render tables (and --svg) from a saved --json report instead of running. */
+  fromJson: string | undefined;
   profile: boolean;
   progress: boolean;
   keep: boolean;
   serverMain: string | undefined;
+  /** Extra flags for every raftkv node (e.g. timing: --heartbeat-ms 100). */
+  serverArgs: string[];
   etcdBinary: string | undefined;
 }
 
@@ -75,10 +79,12 @@ export const USAGE = `usage: scripts/bench [options]
   --timeout 10s               deadline of each operation
   --json                      print the results as JSON on stdout instead of tables
   --svg FILE                  write a throughput-vs-p99-latency plot
+  --from-json FILE            print the tables (and --svg) of a saved --json report; runs nothing
   --profile                   run raftkv nodes with node --cpu-prof; print the leader's top functions
   --no-progress               no progress bar on stderr
   --keep                      keep the temporary data directories and logs
   --server FILE               raftkv server entry point (default packages/server/dist/main.js)
+  --server-args='...'        extra flags for every raftkv node, e.g. --server-args='--heartbeat-ms 100'
   --etcd FILE                 etcd binary (default: etcd on PATH, installed with apt-get if missing)`;
 
 /** Parses "5s", "500ms", "2m", "1.5" (seconds) into milliseconds. */
@@ -156,10 +162,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         timeout: { type: 'string', default: '10s' },
         json: { type: 'boolean', default: false },
         svg: { type: 'string' },
+        'from-json': { type: 'string' },
         profile: { type: 'boolean', default: false },
         'no-progress': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         server: { type: 'string' },
+        'server-args': { type: 'string' },
         etcd: { type: 'string' },
       },
     });
@@ -212,10 +220,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     opTimeoutMs: parseDurationMs('timeout', v.timeout),
     json: v.json,
     svgPath: v.svg,
+    fromJson: v['from-json'],
     profile,
     progress: !v['no-progress'],
     keep: v.keep,
     serverMain: v.server,
+    serverArgs: (v['server-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
     etcdBinary: v.etcd,
   };
 }

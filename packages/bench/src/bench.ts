@@ -15,7 +15,7 @@ import { keepTemporaryFiles } from './processes.js';
 import { rssBytes, totalCpuSeconds } from './proc.js';
 import { summarizeProfileFile } from './profile.js';
 import { ProgressBar } from './progress.js';
-import { raftkvClient, raftkvStatus } from './raftkv-client.js';
+import { raftkvClient } from './raftkv-client.js';
 import { startRaftkvCluster, type RaftkvCluster } from './raftkv-cluster.js';
 import type { BenchReport, RunRecord } from './report.js';
 import type { Connection, SystemClient } from './target.js';
@@ -105,7 +105,11 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       } else {
         say('bench: starting a 3-node raftkv cluster' + (profileDir ? ` with --cpu-prof into ${profileDir}` : ''));
         if (profileDir) mkdirSync(profileDir, { recursive: true });
-        clusters.set(system, await startRaftkvCluster({ serverMain: opts.serverMain, cpuProfileDir: profileDir }));
+        clusters.set(system, await startRaftkvCluster({
+            serverMain: opts.serverMain,
+            cpuProfileDir: profileDir,
+            extraArgs: opts.serverArgs,
+          }));
       }
     }
     for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary);
@@ -114,6 +118,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     // Measured windows of raftkv runs on the monotonic clock V8 stamps profile samples with.
     const raftkvWindows: [number, number][] = [];
     const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+    const raftkvLeaders: string[] = []; // leader endpoint at the start of each raftkv run
     for (const [wi, workload] of opts.workloads.entries()) {
       for (const inflight of opts.levels) {
         for (const system of opts.systems) {
@@ -171,6 +176,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
                 onProgress: (p) => io.progress.update(label, p),
               },
             );
+            const leaderAfter = await client.findLeader(cluster.endpoints, 2000);
+            if (system === 'raftkv' && leader !== undefined) raftkvLeaders.push(leader);
             const h = result.latencyNs;
             const ms = (ns: number): number => ns / 1e6;
             const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
@@ -200,12 +207,15 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
               cpuSecondsPer1kWrites: cpu !== undefined && result.writes > 0 ? (cpu * 1000) / result.writes : undefined,
               maxMemberRssMB: rss.length > 0 ? Math.max(...rss) / 2 ** 20 : undefined,
               generatorCpuSeconds: result.generatorCpuSeconds,
+              leaderBefore: leader,
+              leaderAfter,
             };
             report.runs.push(rec);
             io.progress.done(
               label,
               `${Math.round(rec.opsPerSec)} ops/s p50 ${rec.latencyMs.p50.toFixed(2)} ms p99 ${rec.latencyMs.p99.toFixed(2)} ms` +
-                (rec.errors > 0 ? ` ${rec.errors} errors` : ''),
+                (rec.errors > 0 ? ` ${rec.errors} errors` : '') +
+              (leaderAfter !== leader ? ` (leader changed: ${leader ?? 'none'} -> ${leaderAfter ?? 'none'})` : ''),
             );
           } finally {
             conn.close();
@@ -217,12 +227,16 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
     if (profileDir) {
       const raftkv = clusters.get('raftkv') as RaftkvCluster | undefined;
       if (raftkv !== undefined) {
-        const statuses = await Promise.allSettled(raftkv.endpoints.map((e) => raftkvStatus(e, 2000)));
-        const leaderId = statuses.flatMap((s) => (s.status === 'fulfilled' ? [s.value.leaderId] : [])).find((id) => id !== '');
+        // The node that led most runs; its profile shows the leader's work (a follower's is lighter).
+        const counts = new Map<string, number>();
+        for (const e of raftkvLeaders) counts.set(e, (counts.get(e) ?? 0) + 1);
+        const leaderEndpoint = [...counts.entries()].sort((x, y) => y[1] - x[1])[0]?.[0];
+        const leaderId = leaderEndpoint === undefined ? undefined : raftkv.ids[raftkv.endpoints.indexOf(leaderEndpoint)];
         say('bench: stopping raftkv so the nodes write their CPU profiles');
         await raftkv.stop();
-        if (leaderId === undefined) say('bench: no raftkv leader at the end; no profile summary');
+        if (leaderId === undefined) say('bench: no raftkv leader was found during the runs; no profile summary');
         else {
+          if (counts.size > 1) say(`bench: leadership moved during the runs; summarising ${leaderId}, leader of most runs`);
           try {
             report.profile = summarizeProfileFile(join(profileDir, `${leaderId}.cpuprofile`), 10, raftkvWindows);
           } catch (err) {

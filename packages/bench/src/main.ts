@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // scripts/bench: raftkv and etcd side by side. Tables (or --json) on stdout, progress on stderr.
-import { writeFileSync } from 'node:fs';
-import { parseOptions, USAGE, UsageError } from './args.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseOptions, parseWorkload, USAGE, UsageError } from './args.js';
 import { runBench } from './bench.js';
 import { formatProfileSummary } from './profile.js';
 import { ProgressBar } from './progress.js';
-import { formatTables, renderSvg } from './report.js';
+import { formatTables, renderSvg, type BenchReport } from './report.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -23,24 +23,29 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const progress = new ProgressBar(opts.progress);
-  const report = await runBench(opts, { progress, command: ['scripts/bench', ...argv].join(' ') });
+  const report: BenchReport =
+    opts.fromJson !== undefined
+      ? (JSON.parse(readFileSync(opts.fromJson, 'utf8')) as BenchReport)
+      : await runBench(opts, { progress, command: ['scripts/bench', ...argv].join(' ') });
+  const workloads = opts.fromJson !== undefined ? [...new Set(report.runs.map((r) => r.workload))].map(parseWorkload) : opts.workloads;
 
   if (opts.svgPath !== undefined) {
     writeFileSync(opts.svgPath, renderSvg(report));
     progress.say(`bench: plot written to ${opts.svgPath}`);
   }
-  if (opts.json) {
+  if (opts.json && opts.fromJson === undefined) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const m = report.machine;
+    const st = report.settings;
     process.stdout.write(
       `\n${report.date}, ${m.cpus} x ${m.cpuModel}, ${m.memGB} GB, Linux ${m.kernel}, Node ${m.node}, ` +
         `load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end\n` +
         `${report.command}\n` +
         `versions: ${Object.entries(report.versions).map(([s, v]) => `${s} ${v}`).join(', ')}\n` +
-        `${opts.valueBytes} B values, ${report.settings.keys} keys, ${opts.countPerRun ?? `${opts.durationMs / 1000} s`} per run ` +
-        `after ${opts.warmupMs / 1000} s warm-up, ${opts.inflightPerChannel} in flight per channel, to ${opts.to}, ${opts.client} client\n\n` +
-        formatTables(report, opts.workloads),
+        `${st.valueBytes} B values, ${st.keys} keys, ${st.countPerRun ?? `${st.durationMs / 1000} s`} per run ` +
+        `after ${st.warmupMs / 1000} s warm-up, ${st.inflightPerChannel} in flight per channel, to ${st.to}, ${st.client} client\n\n` +
+        formatTables(report, workloads),
     );
     if (report.profile) process.stdout.write(`\n${formatProfileSummary(report.profile, 'raftkv leader CPU profile')}\n`);
   }

@@ -15,6 +15,8 @@ export interface RaftkvClusterOptions {
   /** Write each node's CPU profile to this directory as <id>.cpuprofile when it exits. */
   cpuProfileDir?: string | undefined;
   logLevel?: string;
+  /** Extra flags appended to every node's command line. */
+  extraArgs?: readonly string[];
 }
 
 export interface RaftkvCluster extends Cluster {
@@ -48,6 +50,7 @@ export async function startRaftkvCluster(opts: RaftkvClusterOptions = {}): Promi
         '--peers', peers,
         '--data-dir', join(dataDir, id),
         '--log-level', opts.logLevel ?? 'warn',
+        ...(opts.extraArgs ?? []),
       ],
       join(dataDir, `${id}.log`),
     );

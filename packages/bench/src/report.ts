@@ -24,6 +24,9 @@ export interface RunRecord {
   /** Largest resident set of one member at the end of the run. */
   maxMemberRssMB: number | undefined;
   generatorCpuSeconds: number;
+  /** Leader endpoint found before and after the run: a change means an election happened under load. */
+  leaderBefore: string | undefined;
+  leaderAfter: string | undefined;
 }
 
 export interface BenchReport {
@@ -103,6 +106,9 @@ export function formatTables(report: BenchReport, workloads: readonly Workload[]
     out.push('');
     for (const r of runs.filter((r) => r.errors > 0)) {
       out.push(`  ${r.system} at ${r.inflight} in flight: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}, first: ${r.firstError ?? ''}`);
+    }
+    for (const r of runs.filter((r) => r.leaderAfter !== r.leaderBefore)) {
+      out.push(`  ${r.system} at ${r.inflight} in flight: leader changed during the run (${r.leaderBefore ?? 'none'} -> ${r.leaderAfter ?? 'none'})`);
     }
     for (const r of runs.filter((r) => r.casFailed > 0)) {
       out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps did not match (contention)`);
