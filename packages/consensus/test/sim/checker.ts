@@ -1,0 +1,273 @@
+// Raft's safety properties (Figure 3 of the paper), checked incrementally on every Ready the
+// simulator handles, plus the driver-contract and durability properties a real deployment relies on.
+// Every check throws a SafetyViolation naming the property.
+//
+// The global record of what is committed is built from observation: whenever any node persists a
+// higher commit index, the entries up to it (from that node's persisted log) are committed. The term
+// the observing node was in bounds the term the entry was committed in from above, which is what the
+// Leader Completeness check needs (leaders of strictly later terms must hold the entry).
+import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role } from '../../src/index.js';
+import { entryKey, isNoop } from './commands.js';
+import type { SimNode } from './node.js';
+import { violated } from './violation.js';
+
+interface PendingRead {
+  readonly node: NodeId;
+  readonly incarnation: number;
+  /** The highest index known committed when the read was issued: a linearizable read sees at least this. */
+  readonly minIndex: number;
+}
+
+export class SafetyChecker {
+  readonly quorum: number;
+  /** Election Safety: the one leader of each term. */
+  readonly leaderOfTerm = new Map<number, NodeId>();
+  /** Committed entries by index (slot 0 unused): term, payload key, and the term they were first seen committed in. */
+  private readonly committedTerm: number[] = [0];
+  private readonly committedKey: string[] = [''];
+  private readonly committedSeenInTerm: number[] = [0];
+  /** Log Matching: every (index, term) ever persisted anywhere, with its payload and its predecessor's term. */
+  private readonly entryByIndexTerm = new Map<string, string>();
+  /** Commands clients proposed; every committed command must be one, committed once. */
+  private readonly proposed = new Set<string>();
+  private readonly committedCommandAt = new Map<string, number>();
+  private readonly pendingReads = new Map<number, PendingRead>();
+  /** Every read state released so far, by request id. */
+  readonly released = new Map<number, { readonly node: NodeId; readonly index: number; readonly atMs: number }>();
+
+  constructor(private readonly nodes: readonly SimNode[]) {
+    this.quorum = Math.floor(nodes.length / 2) + 1;
+  }
+
+  /** Highest index ever seen committed. */
+  get commitIndex(): number {
+    return this.committedTerm.length - 1;
+  }
+
+  committedEntryTerm(index: number): number | undefined {
+    return this.committedTerm[index];
+  }
+
+  committedEntryKey(index: number): string | undefined {
+    return this.committedKey[index];
+  }
+
+  noteProposed(key: string): void {
+    this.proposed.add(key);
+  }
+
+  /** Where a command was committed, if it was. */
+  committedIndexOf(key: string): number | undefined {
+    return this.committedCommandAt.get(key);
+  }
+
+  noteReadIssued(requestId: number, node: SimNode): void {
+    this.pendingReads.set(requestId, { node: node.id, incarnation: node.incarnation, minIndex: this.commitIndex });
+  }
+
+  // --- Ready step 1: persist -------------------------------------------------------------------
+
+  onPersist(node: SimNode, rd: Ready, prevHard: HardState, prevRole: Role, removedTerms: readonly number[]): void {
+    const hs = node.hardState;
+    const st = node.storage;
+    if (rd.hardState) {
+      if (hs.term < prevHard.term) violated('Term monotonic', `${node.id} persisted term ${hs.term} after ${prevHard.term}`);
+      if (hs.term === prevHard.term && prevHard.vote !== NONE && hs.vote !== prevHard.vote) {
+        violated('One vote per term', `${node.id} voted for ${prevHard.vote} then ${hs.vote || 'nobody'} in term ${hs.term}`);
+      }
+      if (hs.commit < prevHard.commit) violated('Commit monotonic', `${node.id} persisted commit ${hs.commit} after ${prevHard.commit}`);
+    }
+    if (hs.commit > st.lastIndex()) violated('Commit within log', `${node.id} commit ${hs.commit} > last index ${st.lastIndex()}`);
+
+    const first = rd.entries[0];
+    if (first !== undefined) {
+      const s = first.index;
+      if (prevRole === 'leader' && node.role === 'leader' && removedTerms.length > 0) {
+        violated('Leader Append-Only', `leader ${node.id} (term ${hs.term}) overwrote its log from index ${s}`);
+      }
+      // A node never rewrites what it already knew to be committed.
+      for (let k = 0; k < removedTerms.length; k++) {
+        const i = s + k;
+        if (i > prevHard.commit) break;
+        if (i > st.lastIndex() || st.term(i) !== removedTerms[k]) {
+          violated('No committed entry lost', `${node.id} rewrote index ${i} at or below its own commit ${prevHard.commit}`);
+        }
+      }
+      // A committed entry must stay on a majority of persisted logs.
+      for (let k = 0; k < removedTerms.length; k++) {
+        const i = s + k;
+        if (i > this.commitIndex) break;
+        const oldTerm = removedTerms[k]!;
+        if (oldTerm === this.committedTerm[i] && (i > st.lastIndex() || st.term(i) !== oldTerm)) {
+          const holders = this.holders(i, oldTerm);
+          if (holders < this.quorum) {
+            violated('No committed entry lost', `${node.id} truncated committed index ${i}; now on ${holders} of ${this.nodes.length} logs`);
+          }
+        }
+      }
+      let prevTerm = st.term(s - 1);
+      for (const e of rd.entries) {
+        if (e.term < prevTerm) violated('Log terms monotonic', `${node.id} index ${e.index} has term ${e.term} after term ${prevTerm}`);
+        if (e.term > hs.term) violated('Entry term <= current term', `${node.id} persisted index ${e.index} term ${e.term} in term ${hs.term}`);
+        const id = `${e.index}/${e.term}`;
+        const content = `${prevTerm}|${entryKey(e)}`;
+        const seen = this.entryByIndexTerm.get(id);
+        if (seen === undefined) this.entryByIndexTerm.set(id, content);
+        else if (seen !== content) {
+          violated('Log Matching', `two logs hold index ${e.index} term ${e.term} with different content or predecessor (${node.id})`);
+        }
+        prevTerm = e.term;
+      }
+    }
+    if (hs.commit > prevHard.commit) this.onCommitAdvance(node, prevHard.commit, hs.commit);
+  }
+
+  private onCommitAdvance(node: SimNode, from: number, to: number): void {
+    const st = node.storage;
+    for (let i = Math.min(from, this.commitIndex) + 1; i <= to; i++) {
+      const e = st.entries(i, i + 1, Infinity)[0]!;
+      const key = entryKey(e);
+      if (i <= this.commitIndex) {
+        if (this.committedTerm[i] !== e.term || this.committedKey[i] !== key) {
+          violated('State Machine Safety', `${node.id} committed index ${i} term ${e.term}, but term ${this.committedTerm[i]} was committed there`);
+        }
+        continue;
+      }
+      const holders = this.holders(i, e.term);
+      if (holders < this.quorum) {
+        violated('Commit needs a quorum', `${node.id} committed index ${i} held by only ${holders} of ${this.nodes.length} persisted logs`);
+      }
+      this.committedTerm.push(e.term);
+      this.committedKey.push(key);
+      this.committedSeenInTerm.push(node.hardState.term);
+      if (!isNoop(e)) {
+        if (!this.proposed.has(key)) violated('No phantom commands', `index ${i} holds a command no client proposed`);
+        const at = this.committedCommandAt.get(key);
+        if (at !== undefined) violated('Commands committed once', `command committed at ${at} and again at ${i}`);
+        this.committedCommandAt.set(key, i);
+      }
+      // Leaders of later terms must already hold it (Leader Completeness, §5.4).
+      for (const other of this.nodes) {
+        if (other.up && other.role === 'leader' && other.hardState.term > node.hardState.term) this.checkHolds(other, i, 'Leader Completeness');
+      }
+    }
+  }
+
+  /** Persisted logs (crashed nodes included) holding the entry (index, term). */
+  private holders(index: number, term: number): number {
+    let n = 0;
+    for (const x of this.nodes) if (x.storage.lastIndex() >= index && x.storage.term(index) === term) n++;
+    return n;
+  }
+
+  private checkHolds(node: SimNode, index: number, property: string): void {
+    const st = node.storage;
+    if (st.lastIndex() < index || st.term(index) !== this.committedTerm[index]) {
+      violated(property, `leader ${node.id} of term ${node.hardState.term} lacks committed index ${index} (term ${this.committedTerm[index]})`);
+    }
+  }
+
+  onRole(node: SimNode, prevRole: Role): void {
+    if (node.role !== 'leader' || prevRole === 'leader') return;
+    const term = node.hardState.term;
+    const other = this.leaderOfTerm.get(term);
+    if (other !== undefined && other !== node.id) violated('Election Safety', `${other} and ${node.id} both leaders of term ${term}`);
+    this.leaderOfTerm.set(term, node.id);
+    if (node.hardState.vote !== node.id) violated('Leader voted for itself', `${node.id} leads term ${term} with persisted vote ${node.hardState.vote || 'none'}`);
+    // Reference: §5.4.1 — the election restriction gives a new leader every entry committed before its term.
+    for (let i = 1; i <= this.commitIndex; i++) {
+      if (this.committedSeenInTerm[i]! < term) this.checkHolds(node, i, 'Leader Completeness');
+    }
+  }
+
+  // --- Ready step 2: send ----------------------------------------------------------------------
+
+  onSend(node: SimNode, msg: Message): void {
+    const hs = node.hardState;
+    if (msg.from !== node.id) violated('Message sender', `${node.id} sent a message from ${msg.from}`);
+    if (msg.to === node.id || !node.peers.includes(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
+    const preVote = msg.type === 'pre-vote' || msg.type === 'pre-vote-response';
+    if (!preVote && msg.term > hs.term) violated('Persist before send', `${node.id} sent ${msg.type} for term ${msg.term} with term ${hs.term} persisted`);
+    if (msg.type === 'vote-response' && !msg.reject && (hs.term !== msg.term || hs.vote !== msg.to)) {
+      violated('Persist before send', `${node.id} granted its term-${msg.term} vote to ${msg.to} before persisting it (persisted: term ${hs.term} vote ${hs.vote || 'none'})`);
+    }
+    if (msg.type === 'append-response' && !msg.reject && msg.index > node.storage.lastIndex()) {
+      violated('Persist before send', `${node.id} acknowledged index ${msg.index} with only ${node.storage.lastIndex()} persisted`);
+    }
+    if (msg.type === 'append' && msg.term === hs.term) {
+      for (const e of msg.entries) {
+        if (e.index > node.storage.lastIndex() || node.storage.term(e.index) !== e.term) {
+          violated('Leader sends its own log', `${node.id} sent index ${e.index} term ${e.term} not in its persisted log`);
+        }
+      }
+    }
+  }
+
+  // --- Ready step 3: apply ---------------------------------------------------------------------
+
+  onApply(node: SimNode, e: Entry): void {
+    if (e.index !== node.applied + 1) violated('Apply in order', `${node.id} applied index ${e.index} after ${node.applied}`);
+    if (e.index > node.hardState.commit) violated('Apply only committed', `${node.id} applied index ${e.index} beyond its commit ${node.hardState.commit}`);
+    if (e.index > this.commitIndex || this.committedTerm[e.index] !== e.term || this.committedKey[e.index] !== entryKey(e)) {
+      violated('State Machine Safety', `${node.id} applied index ${e.index} term ${e.term}, which differs from the committed entry (term ${this.committedTerm[e.index] ?? 'none'})`);
+    }
+  }
+
+  get readsReleased(): number {
+    return this.released.size;
+  }
+
+  onReadState(node: SimNode, rs: ReadState, nowMs: number): void {
+    const p = this.pendingReads.get(rs.requestId);
+    if (p === undefined || p.node !== node.id || p.incarnation !== node.incarnation) {
+      violated('ReadIndex', `${node.id} released read ${rs.requestId} it was never asked (or released it twice)`);
+    }
+    this.pendingReads.delete(rs.requestId);
+    if (rs.index < p.minIndex) {
+      violated('Linearizable reads', `${node.id} released read ${rs.requestId} at index ${rs.index}, but ${p.minIndex} was committed before it was issued`);
+    }
+    if (rs.index > node.hardState.commit) violated('ReadIndex', `${node.id} read index ${rs.index} beyond its commit ${node.hardState.commit}`);
+    this.released.set(rs.requestId, { node: node.id, index: rs.index, atMs: nowMs });
+  }
+
+  // --- Whole-cluster checks, run periodically and at the end -----------------------------------
+
+  /** Cross-checks the incremental bookkeeping against the nodes themselves. */
+  checkAll(): void {
+    const up = this.nodes.filter((n) => n.up);
+    for (const n of up) {
+      const s = n.raft!.status();
+      if (s.role !== n.role) violated('Soft state reported', `${n.id} is ${s.role} but its last softState said ${n.role}`);
+      if (s.term !== n.hardState.term || s.vote !== n.hardState.vote) {
+        violated('Persist before send', `${n.id} runs in term ${s.term} vote ${s.vote || 'none'} with term ${n.hardState.term} vote ${n.hardState.vote || 'none'} persisted`);
+      }
+      if (s.lastIndex !== n.storage.lastIndex()) violated('Ready drained', `${n.id} last index ${s.lastIndex}, persisted ${n.storage.lastIndex()}`);
+      if (s.commit < n.hardState.commit) violated('Commit monotonic', `${n.id} commit ${s.commit} below persisted ${n.hardState.commit}`);
+      if (s.applied !== n.applied) violated('Applied tracked', `${n.id} reports applied ${s.applied}, driver applied ${n.applied}`);
+    }
+    // Log Matching (§5.3), pairwise over persisted logs: if two logs agree on the term at an index,
+    // they agree on everything up to it.
+    for (let a = 0; a < this.nodes.length; a++) {
+      for (let b = a + 1; b < this.nodes.length; b++) this.checkLogMatching(this.nodes[a]!, this.nodes[b]!);
+    }
+  }
+
+  private checkLogMatching(a: SimNode, b: SimNode): void {
+    const last = Math.min(a.storage.lastIndex(), b.storage.lastIndex());
+    let agree = 0;
+    for (let i = last; i >= 1; i--) {
+      if (a.storage.term(i) === b.storage.term(i)) {
+        agree = i;
+        break;
+      }
+    }
+    if (agree === 0) return;
+    const ea = a.storage.entries(1, agree + 1, Infinity);
+    const eb = b.storage.entries(1, agree + 1, Infinity);
+    for (let i = 0; i < agree; i++) {
+      if (ea[i]!.term !== eb[i]!.term || entryKey(ea[i]!) !== entryKey(eb[i]!)) {
+        violated('Log Matching', `${a.id} and ${b.id} agree on index ${agree} term ${ea[agree - 1]!.term} but differ at index ${i + 1}`);
+      }
+    }
+  }
+}

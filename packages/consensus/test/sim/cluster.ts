@@ -1,0 +1,267 @@
+// A simulated cluster: nodes, a network and a clock, run as a discrete-event loop. Within one
+// millisecond, arrivals are handled before ticks, each in a fixed order, so a run depends only on
+// its seed. Every input to a node is followed by draining its Readies through the checker.
+import { NotLeaderError, type Message, type NodeId } from '../../src/index.js';
+import { SafetyChecker } from './checker.js';
+import { bytesKey, encodeCommand } from './commands.js';
+import { SimNetwork, type NetworkOptions } from './network.js';
+import { SimNode, type NodeEnv, type RaftTuning } from './node.js';
+import { Rng } from './rng.js';
+import { SafetyViolation, violated } from './violation.js';
+
+export interface ClusterOptions {
+  /** Number of nodes (ids n1..nN) unless `ids` is given. */
+  readonly size?: number;
+  readonly ids?: readonly NodeId[];
+  readonly seed: number;
+  readonly raft?: RaftTuning;
+  readonly network?: Partial<NetworkOptions>;
+  /** How often each node's driver calls tick(); per node, so nodes drift apart. Default 1 ms. */
+  readonly tickIntervalMs?: number | ((id: NodeId, rng: Rng) => number);
+  /** Run the whole-cluster cross-check every this many simulated ms (0: only when asked). */
+  readonly fullCheckEveryMs?: number;
+  /** Keep the last `traceLines` events in memory, for printing when a run fails. */
+  readonly traceLines?: number;
+  /** Keep every message sent in `sent` (scenario tests that count round trips). */
+  readonly recordMessages?: boolean;
+}
+
+export interface Proposal {
+  readonly key: string;
+  readonly node: NodeId;
+  readonly index: number;
+  readonly term: number;
+}
+
+export class Cluster {
+  nowMs = 0;
+  readonly rng: Rng;
+  readonly network: SimNetwork;
+  readonly checker: SafetyChecker;
+  readonly nodes: readonly SimNode[];
+  readonly ids: readonly NodeId[];
+  private readonly byId = new Map<NodeId, SimNode>();
+  private readonly traceBuf: string[] = [];
+  private readonly traceLines: number;
+  private readonly fullCheckEveryMs: number;
+  private nextFullCheckMs: number;
+  private commandSeq = 0;
+  private readSeq = 0;
+  /** Faults injected so far (a torn crash counts when it strikes). */
+  readonly faults = { crashes: 0, partitions: 0, oneWayCuts: 0 };
+  /** Every message sent, when recordMessages is on. */
+  readonly sent: Message[] = [];
+  private readonly env: NodeEnv;
+
+  constructor(opts: ClusterOptions) {
+    this.rng = new Rng(opts.seed);
+    this.ids = opts.ids ?? Array.from({ length: opts.size ?? 3 }, (_, i) => `n${i + 1}`);
+    this.network = new SimNetwork(this.ids, this.rng.fork(), opts.network ?? {});
+    const tick = opts.tickIntervalMs ?? 1;
+    this.nodes = this.ids.map((id) => {
+      const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
+      const node = new SimNode(id, this.ids, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1));
+      this.byId.set(id, node);
+      return node;
+    });
+    this.checker = new SafetyChecker(this.nodes);
+    this.traceLines = opts.traceLines ?? 0;
+    this.fullCheckEveryMs = opts.fullCheckEveryMs ?? 0;
+    this.nextFullCheckMs = this.fullCheckEveryMs || Infinity;
+    const cluster = this;
+    this.env = {
+      get nowMs() {
+        return cluster.nowMs;
+      },
+      checker: this.checker,
+      send: (msg) => {
+        if (opts.recordMessages) this.sent.push(msg);
+        this.network.send(msg, this.nowMs);
+      },
+      trace: (line) => this.trace(line),
+      onTornCrash: () => this.faults.crashes++,
+    };
+    for (const n of this.nodes) this.guard(n, () => n.start(this.nowMs));
+  }
+
+  node(id: NodeId): SimNode {
+    const n = this.byId.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  // --- Time -----------------------------------------------------------------------------------
+
+  /** Run every event up to and including simulated time `untilMs`. */
+  runUntilTime(untilMs: number): void {
+    for (;;) {
+      let next = this.network.nextArrivalMs();
+      for (const n of this.nodes) if (n.up && n.nextTickMs < next) next = n.nextTickMs;
+      if (next > untilMs) break;
+      this.nowMs = Math.max(this.nowMs, next);
+      for (let msg = this.network.receive(this.nowMs); msg !== undefined; msg = this.network.receive(this.nowMs)) this.deliver(msg);
+      for (const n of this.nodes) {
+        if (!n.up || n.nextTickMs > this.nowMs) continue;
+        n.nextTickMs += n.tickIntervalMs;
+        this.guard(n, () => n.raft!.tick(this.nowMs));
+      }
+      if (this.nowMs >= this.nextFullCheckMs) {
+        this.nextFullCheckMs = this.nowMs + this.fullCheckEveryMs;
+        this.checker.checkAll();
+      }
+    }
+    this.nowMs = Math.max(this.nowMs, untilMs);
+  }
+
+  runFor(ms: number): void {
+    this.runUntilTime(this.nowMs + ms);
+  }
+
+  /** Run until `pred` holds (checked after every simulated ms with activity); false on timeout. */
+  runUntil(pred: () => boolean, maxMs: number, stepMs = 1): boolean {
+    const deadline = this.nowMs + maxMs;
+    while (!pred()) {
+      if (this.nowMs >= deadline) return false;
+      this.runUntilTime(Math.min(deadline, this.nowMs + stepMs));
+    }
+    return true;
+  }
+
+  private deliver(msg: Message): void {
+    const n = this.byId.get(msg.to);
+    if (n === undefined || !n.up) return;
+    this.guard(n, () => n.raft!.step(msg));
+  }
+
+  /** Run one input on a node, then drain its Readies; a core exception is a violation. */
+  private guard<T>(n: SimNode, input: () => T): T {
+    let out: T;
+    try {
+      out = input();
+    } catch (e) {
+      if (e instanceof SafetyViolation || e instanceof NotLeaderError) throw e;
+      violated('Core never throws on valid input', `${n.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    n.drain(this.env);
+    return out;
+  }
+
+  // --- Faults ---------------------------------------------------------------------------------
+
+  crash(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.up) return;
+    this.trace(`${id} CRASH`);
+    this.faults.crashes++;
+    n.crash();
+  }
+
+  restart(id: NodeId): void {
+    const n = this.node(id);
+    if (n.up) return;
+    this.trace(`${id} RESTART`);
+    n.nextTickMs = this.nowMs + this.rng.int(0, n.tickIntervalMs - 1);
+    this.guard(n, () => n.start(this.nowMs));
+  }
+
+  /** Cut the link from → to only. */
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.trace(`CUT ${from}->${to}`);
+    this.faults.oneWayCuts++;
+    this.network.cutOneWay(from, to);
+  }
+
+  /** Cut a node off in both directions. */
+  isolate(id: NodeId): void {
+    this.trace(`ISOLATE ${id}`);
+    this.faults.partitions++;
+    this.network.isolate(id);
+  }
+
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    this.trace(`PARTITION ${groups.map((g) => `{${g.join(',')}}`).join(' ')}`);
+    this.faults.partitions++;
+    this.network.partition(groups);
+  }
+
+  heal(): void {
+    this.trace('HEAL');
+    this.network.heal();
+  }
+
+  // --- Clients --------------------------------------------------------------------------------
+
+  /** Nodes that currently believe they lead (more than one during a partition). */
+  leaders(): SimNode[] {
+    return this.nodes.filter((n) => n.up && n.role === 'leader');
+  }
+
+  /** The leader of the highest term among up nodes, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.leaders()) if (best === undefined || n.hardState.term > best.hardState.term) best = n;
+    return best;
+  }
+
+  /** A fresh, unique command. */
+  nextCommand(): string {
+    return `${this.rng.seed}.${++this.commandSeq}`;
+  }
+
+  /** Propose a unique command at `id`; throws NotLeaderError if it does not lead. */
+  propose(id: NodeId, command = this.nextCommand()): Proposal {
+    const n = this.node(id);
+    if (!n.up) throw new NotLeaderError('');
+    const data = encodeCommand(command);
+    const key = `normal:${bytesKey(data)}`;
+    this.checker.noteProposed(key);
+    const { firstIndex, term } = this.guard(n, () => n.raft!.propose([data]));
+    this.trace(`${id} propose ${command} -> ${firstIndex}@${term}`);
+    // A torn crash may have lost it before it was written; otherwise it sits where propose said.
+    if (n.up && (n.storage.lastIndex() < firstIndex || n.storage.term(firstIndex) !== term)) {
+      violated('Proposal placement', `${id} said ${command} went to ${firstIndex}@${term}, but its log disagrees`);
+    }
+    return { key, node: id, index: firstIndex, term };
+  }
+
+  /** Start a ReadIndex round at `id`; the released ReadState lands in readStates. */
+  readIndex(id: NodeId): number {
+    const n = this.node(id);
+    if (!n.up) throw new NotLeaderError('');
+    const requestId = ++this.readSeq;
+    this.checker.noteReadIssued(requestId, n);
+    this.guard(n, () => n.raft!.readIndex(requestId));
+    return requestId;
+  }
+
+  /** Call campaign() on a node (an election "now", as a test or a leadership transfer would). */
+  campaign(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.up) return;
+    this.guard(n, () => n.raft!.campaign());
+  }
+
+  // --- Inspection -----------------------------------------------------------------------------
+
+  /** Whether every up node has applied the committed entry holding `key`. */
+  appliedEverywhere(key: string): boolean {
+    const at = this.checker.committedIndexOf(key);
+    return at !== undefined && this.nodes.every((n) => !n.up || n.applied >= at);
+  }
+
+  /** Persisted log of a node as "index@term" strings, for readable assertions. */
+  logOf(id: NodeId): string[] {
+    const st = this.node(id).storage;
+    return st.lastIndex() === 0 ? [] : st.entries(1, st.lastIndex() + 1, Infinity).map((e) => `${e.index}@${e.term}`);
+  }
+
+  trace(line: string): void {
+    if (this.traceLines === 0) return;
+    this.traceBuf.push(`${String(this.nowMs).padStart(7)}ms ${line}`);
+    if (this.traceBuf.length > this.traceLines) this.traceBuf.shift();
+  }
+
+  traceTail(): string[] {
+    return [...this.traceBuf];
+  }
+}
