@@ -39,6 +39,9 @@ export interface Operation {
   readonly outcome: Outcome;
   /** Present exactly when outcome is 'ok'. */
   readonly output?: Output;
+  /** For reports only: the node the client called, and the error it got. */
+  readonly via?: string;
+  readonly error?: string;
 }
 
 /** Splits a history by key: a register per key is P-compositional, so each key is checked alone. */

@@ -3,3 +3,4 @@ export * from './search.js';
 export * from './minimize.js';
 export * from './check.js';
 export { renderOp, renderHistory } from './render.js';
+export * from './lost-writes.js';

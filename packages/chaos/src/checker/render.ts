@@ -37,7 +37,9 @@ export function renderOp(op: Operation): string {
         break;
     }
   }
-  return `${interval} client ${String(op.client).padStart(3)} #${op.id} ${JSON.stringify(op.key)} ${what.padEnd(30)} ${result}`;
+  const via = op.via === undefined ? '' : ` via ${op.via}`;
+  const err = op.error === undefined ? '' : ` [${op.error}]`;
+  return `${interval} client ${String(op.client).padStart(3)}${via} #${op.id} ${JSON.stringify(op.key)} ${what.padEnd(30)} ${result}${err}`;
 }
 
 /** A history, sorted by invocation, as lines. */

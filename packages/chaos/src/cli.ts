@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// scripts/chaos: a Jepsen-style run against real raftkv nodes. With partitions (root + iproute2 +
+// iptables), this process is a supervisor: it builds the network namespaces, re-runs itself inside
+// the client namespace (where the bridge is), and removes everything when that child ends, however
+// it ends. Without them it runs directly on loopback, with kill and pause faults only.
+// Exit codes: 0 all checks passed, 1 a check failed, 2 usage or harness error, 3 checker undecided.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAllNodeProcesses } from './harness/cluster.js';
+import type { FaultFamily } from './harness/nemesis.js';
+import { createTopology, destroyTopology, netnsSupport, removeStaleNamespaces, topologyFor } from './harness/netns.js';
+import { runChaos, type ChaosOptions } from './harness/run.js';
+import { formatSummary } from './harness/summary.js';
+
+const USAGE = `usage: scripts/chaos [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+  [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
+  [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
+  [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]`;
+
+interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' | 'partitionsSkipped'> {
+  readonly keep: boolean;
+  readonly json?: string;
+  readonly requirePartitions: boolean;
+  readonly inside?: string;
+  readonly workDir?: string;
+  readonly partitionsSkipped?: string;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: readonly string[]): CliOptions {
+  const v = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    if (['keep', 'require-partitions', 'help'].includes(name)) flags.add(name);
+    else if (inline !== undefined) v.set(name, inline);
+    else if (argv[i + 1] !== undefined) v.set(name, argv[++i]!);
+    else throw new UsageError(`--${name} needs a value`);
+  }
+  if (flags.has('help')) throw new UsageError('');
+  const known = ['duration', 'nodes', 'seed', 'clients', 'keys', 'ops-per-key', 'op-timeout-ms', 'think-ms', 'faults', 'gap-ms', 'fault-ms', 'election-timeout-min-ms', 'election-timeout-max-ms', 'heartbeat-ms', 'server', 'json', 'checker-timeout-s', 'inside', 'work-dir', 'partitions-skipped'];
+  for (const k of v.keys()) if (!known.includes(k)) throw new UsageError(`--${k}: unknown flag`);
+  const num = (k: string, d: number, min = 0): number => {
+    const s = v.get(k);
+    if (s === undefined) return d;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${k}: expected a number >= ${min}, got ${s}`);
+    return n;
+  };
+  const range = (k: string, d: [number, number]): [number, number] => {
+    const s = v.get(k);
+    if (s === undefined) return d;
+    const m = /^(\d+)-(\d+)$/.exec(s);
+    if (!m || Number(m[1]) > Number(m[2])) throw new UsageError(`--${k}: expected MIN-MAX in ms, got ${s}`);
+    return [Number(m[1]), Number(m[2])];
+  };
+  const nodes = num('nodes', 3, 1);
+  if (![3, 5].includes(nodes)) throw new UsageError(`--nodes: 3 or 5, got ${nodes}`);
+  const families = (v.get('faults') ?? 'kill,pause,partition').split(',').filter(Boolean);
+  for (const f of families) if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
+  const serverDefault = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
+  const o: CliOptions = {
+    durationS: num('duration', 60, 1),
+    nodes,
+    seed: num('seed', Math.floor(Math.random() * 2 ** 31)) >>> 0,
+    clients: num('clients', 2 * nodes, 1),
+    activeKeys: num('keys', 4, 1),
+    opsPerKey: num('ops-per-key', 400, 10),
+    opTimeoutMs: num('op-timeout-ms', 2000, 100),
+    thinkMs: num('think-ms', 10),
+    families: families as FaultFamily[],
+    gapMs: range('gap-ms', [1000, 4000]),
+    faultMs: range('fault-ms', [1000, 6000]),
+    electionTimeoutMinMs: num('election-timeout-min-ms', 150, 1),
+    electionTimeoutMaxMs: num('election-timeout-max-ms', 300, 2),
+    heartbeatMs: num('heartbeat-ms', 50, 1),
+    serverMain: v.get('server') ?? serverDefault,
+    checkerTimeoutMs: num('checker-timeout-s', 600, 1) * 1000,
+    keep: flags.has('keep'),
+    requirePartitions: flags.has('require-partitions'),
+  };
+  const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
+  return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped') };
+}
+
+const log = (line: string): void => {
+  process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+};
+
+/** Runs in this process (loopback, or inside the client namespace) and reports. */
+async function runHere(o: CliOptions, workDir: string): Promise<number> {
+  const summary = await runChaos({ ...o, workDir, log, ...(o.inside === undefined ? {} : { netnsTag: o.inside }) });
+  process.stdout.write(formatSummary(summary) + '\n');
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify(summary, null, 2));
+  return summary.verdict === 'ok' ? 0 : summary.verdict === 'unknown' ? 3 : 1;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  let o: CliOptions;
+  try {
+    o = parse(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message ? `chaos: ${e.message}\n${USAGE}\n` : `${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.inside !== undefined) {
+    // The child inside the client namespace: the supervisor owns the namespaces and the work dir.
+    const stop = (): void => {
+      killAllNodeProcesses();
+      process.exit(130);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return runHere(o, o.workDir ?? mkdtempSync(join(tmpdir(), 'raftkv-chaos-')));
+  }
+
+  const workDir = mkdtempSync(join(tmpdir(), 'raftkv-chaos-'));
+  const cleanDir = (): void => {
+    if (o.keep) log(`chaos: kept ${workDir} (node logs and data)`);
+    else rmSync(workDir, { recursive: true, force: true });
+  };
+  let skipped: string | undefined;
+  if (o.families.includes('partition')) {
+    const support = await netnsSupport();
+    if (support.ok) {
+      const tag = String(process.pid);
+      await removeStaleNamespaces();
+      const t = topologyFor(tag, o.nodes);
+      try {
+        await createTopology(t);
+      } catch (e) {
+        await destroyTopology(t);
+        skipped = `could not build the network namespaces: ${(e as Error).message}`;
+      }
+      if (skipped === undefined) return supervise(argv, tag, workDir, () => destroyTopology(t), cleanDir);
+    } else skipped = support.reason;
+    if (o.requirePartitions) {
+      process.stderr.write(`chaos: partitions required but unavailable: ${skipped}\n`);
+      cleanDir();
+      return 2;
+    }
+  }
+  const stop = (): void => {
+    killAllNodeProcesses();
+    cleanDir();
+    process.exit(130);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await runHere({ ...o, ...(skipped === undefined ? {} : { partitionsSkipped: skipped }) }, workDir);
+  } finally {
+    cleanDir();
+  }
+}
+
+/** Re-runs this CLI inside the client namespace and tears the namespaces down when it ends. */
+async function supervise(argv: readonly string[], tag: string, workDir: string, destroy: () => Promise<void>, cleanDir: () => void): Promise<number> {
+  const self = fileURLToPath(import.meta.url);
+  const t = topologyFor(tag, 1);
+  const child = spawn('ip', ['netns', 'exec', t.clientNs, process.execPath, self, ...argv, '--inside', tag, '--work-dir', workDir], { stdio: 'inherit' });
+  let killTimer: NodeJS.Timeout | undefined;
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+    killTimer ??= setTimeout(() => child.kill('SIGKILL'), 15_000);
+  };
+  process.on('SIGINT', () => forward('SIGINT'));
+  process.on('SIGTERM', () => forward('SIGTERM'));
+  const code = await new Promise<number>((resolve) => {
+    child.on('error', (e) => {
+      log(`chaos: could not start the run inside the namespace: ${e.message}`);
+      resolve(2);
+    });
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 2)));
+  });
+  if (killTimer) clearTimeout(killTimer);
+  await destroy();
+  cleanDir();
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`chaos: ${(e as Error).stack ?? String(e)}\n`);
+    killAllNodeProcesses();
+    process.exit(2);
+  },
+);

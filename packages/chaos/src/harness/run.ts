@@ -1,0 +1,209 @@
+// One chaos run: start the cluster, run clients and the nemesis for the duration, heal, settle, read
+// every key, compare the nodes' state digests, and check the history.
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Operation } from '../checker/index.js';
+import { Cluster, nodeSpecs, type UnexpectedExit } from './cluster.js';
+import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
+import { topologyFor } from './netns.js';
+import { sleep } from './proc.js';
+import { Random } from './random.js';
+import { Workload } from './workload.js';
+
+export interface ChaosOptions {
+  readonly durationS: number;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly clients: number;
+  readonly activeKeys: number;
+  readonly opsPerKey: number;
+  readonly opTimeoutMs: number;
+  readonly thinkMs: number;
+  readonly families: readonly FaultFamily[];
+  readonly gapMs: readonly [number, number];
+  readonly faultMs: readonly [number, number];
+  readonly electionTimeoutMinMs: number;
+  readonly electionTimeoutMaxMs: number;
+  readonly heartbeatMs: number;
+  readonly serverMain: string;
+  readonly workDir: string;
+  /** Network-namespace topology tag when running inside one (partitions possible). */
+  readonly netnsTag?: string;
+  /** Why partitions are off, when they were asked for but cannot be done here. */
+  readonly partitionsSkipped?: string;
+  readonly checkerTimeoutMs: number;
+  readonly log: (line: string) => void;
+}
+
+export interface ChaosSummary {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly durationS: number;
+  readonly partitions: string;
+  readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
+  readonly faults: Record<string, number>;
+  readonly nemesis: readonly NemesisEvent[];
+  readonly unexpectedExits: readonly (UnexpectedExit & { log: string[] })[];
+  readonly keys: number;
+  readonly unreadKeys: readonly string[];
+  readonly digests: { equal: boolean; perNode: { node: string; appliedIndex: number; digest: string; keyCount: number }[]; error?: string };
+  readonly checker: { verdict: CheckResult['verdict']; elapsedMs: number; violations: { key: string; report: string }[] };
+  readonly lostWrites: readonly { key: string; report: string }[];
+  /** 'ok' only if every check passed. */
+  readonly verdict: 'ok' | 'fail' | 'unknown';
+  readonly problems: readonly string[];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
+  const t0 = performance.now();
+  const clock = (): number => performance.now() - t0;
+  const rand = new Random(o.seed);
+  const topology = o.netnsTag === undefined ? undefined : topologyFor(o.netnsTag, o.nodes);
+  const addresses = topology ? topology.nodeAddr.map((a) => `${a}:7001`) : await Promise.all(Array.from({ length: o.nodes }, async () => `127.0.0.1:${await freePort()}`));
+  const cluster = new Cluster(
+    {
+      serverMain: o.serverMain,
+      nodes: nodeSpecs(o.workDir, addresses, topology?.nodeNs),
+      electionTimeoutMinMs: o.electionTimeoutMinMs,
+      electionTimeoutMaxMs: o.electionTimeoutMaxMs,
+      heartbeatMs: o.heartbeatMs,
+    },
+    clock,
+  );
+  const families = o.families.filter((f) => f !== 'partition' || topology !== undefined);
+  const workload = new Workload(cluster, rand.fork(1), clock, o);
+  const nemesis = new Nemesis(cluster, topology, rand.fork(2), clock, { families, gapMs: o.gapMs, faultMs: o.faultMs }, o.log);
+  const problems: string[] = [];
+  let progress: NodeJS.Timeout | undefined;
+  try {
+    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${o.durationS} s, faults: ${families.join(', ') || 'none'}`);
+    if (o.partitionsSkipped) o.log(`chaos: partitions SKIPPED: ${o.partitionsSkipped}`);
+    cluster.startAll();
+    const leader = await cluster.waitForLeader(30_000);
+    o.log(`chaos: leader ${cluster.id(leader)} elected at ${(clock() / 1000).toFixed(1)} s; starting ${o.clients} clients and the nemesis`);
+
+    workload.start();
+    nemesis.start();
+    const startedAt = clock();
+    progress = setInterval(() => {
+      const h = workload.history;
+      const c = { ok: 0, info: 0, fail: 0 };
+      for (const op of h) c[op.outcome]++;
+      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${h.length} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}`);
+    }, 10_000);
+    await sleep(o.durationS * 1000);
+
+    o.log('chaos: stopping the nemesis and the clients; healing');
+    await nemesis.stop();
+    await workload.stop();
+    clearInterval(progress);
+    await nemesis.healAll();
+    await settle(cluster, 60_000, o.log);
+    o.log(`chaos: reading all ${workload.keys.length} keys`);
+    const unread = await workload.finalReads(60_000);
+    if (unread.length > 0) problems.push(`final reads failed for ${unread.length} keys: ${unread.slice(0, 10).join(', ')}`);
+    const digests = await compareDigests(cluster, 30_000);
+    if (!digests.equal) problems.push(`node state digests differ: ${digests.error ?? ''}`);
+    await cluster.stopAll();
+
+    const exits = cluster.unexpectedExits.map((e) => ({ ...e, log: cluster.logTail(Number(e.node.slice(1)) - 1, 15) }));
+    for (const e of exits) problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
+
+    o.log(`chaos: checking ${workload.history.length} operations for linearizability`);
+    const history: Operation[] = workload.history;
+    const check = checkHistory(history, { timeoutMs: o.checkerTimeoutMs });
+    if (check.verdict === 'violation') problems.push(`linearizability violated on ${check.violations.length} key(s)`);
+    if (check.verdict === 'unknown') problems.push('the checker ran out of time on some keys');
+    const lost: LostWrite[] = findLostWrites(history);
+    if (lost.length > 0) problems.push(`${lost.length} acknowledged write(s) lost`);
+
+    const ops = { total: history.length, ok: 0, fail: 0, info: 0, byType: {} as Record<string, number> };
+    for (const op of history) {
+      ops[op.outcome]++;
+      ops.byType[op.input.f] = (ops.byType[op.input.f] ?? 0) + 1;
+    }
+    return {
+      seed: o.seed,
+      nodes: o.nodes,
+      durationS: o.durationS,
+      partitions: topology ? 'enabled (network namespaces + iptables)' : `skipped: ${o.partitionsSkipped ?? 'not requested'}`,
+      ops,
+      faults: nemesis.counts(),
+      nemesis: nemesis.events,
+      unexpectedExits: exits,
+      keys: workload.keys.length,
+      unreadKeys: unread,
+      digests,
+      checker: {
+        verdict: check.verdict,
+        elapsedMs: check.elapsedMs,
+        violations: check.violations.map((v) => ({ key: v.key, report: v.report + nemesisDuring(nemesis.events, v.minimal) })),
+      },
+      lostWrites: lost.map((l) => ({ key: l.key, report: l.report })),
+      verdict: problems.length === 0 ? 'ok' : check.verdict === 'unknown' && problems.length === 1 ? 'unknown' : 'fail',
+      problems,
+    };
+  } finally {
+    if (progress) clearInterval(progress);
+    await nemesis.stop().catch(() => undefined);
+    await cluster.stopAll(2000).catch(() => undefined);
+  }
+}
+
+/** Faults active during the failing sub-history's span, to read next to it. */
+function nemesisDuring(events: readonly NemesisEvent[], ops: readonly Operation[]): string {
+  if (ops.length === 0) return '';
+  const from = Math.min(...ops.map((o) => o.call));
+  const to = Math.max(...ops.map((o) => (o.outcome === 'ok' ? o.ret : o.call)));
+  const hits = events.filter((e) => e.at <= to && (e.end ?? Number.POSITIVE_INFINITY) >= from);
+  if (hits.length === 0) return '\n  No fault was active during this window.';
+  return '\n  Faults active during this window:\n' + hits.map((e) => `    [${e.at.toFixed(1)} .. ${e.end?.toFixed(1) ?? 'end'}] ${e.kind} ${e.detail}`).join('\n');
+}
+
+/** Waits until a leader exists and every node has applied what the leader committed. */
+async function settle(cluster: Cluster, timeoutMs: number, log: (l: string) => void): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await cluster.statuses(1000);
+    const leader = st.find((s) => s?.role === 3);
+    if (leader && st.every((s) => s !== undefined && s.appliedIndex >= leader.commitIndex && s.leaderId === leader.id)) return;
+    if (Date.now() > end) {
+      log(`chaos: cluster did not settle within ${timeoutMs} ms: ${st.map((s, i) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`);
+      return;
+    }
+    await sleep(200);
+  }
+}
+
+/** Polls every node's digest until all have applied the same index, then compares digests. */
+async function compareDigests(cluster: Cluster, timeoutMs: number): Promise<ChaosSummary['digests']> {
+  const end = Date.now() + timeoutMs;
+  let last: ChaosSummary['digests']['perNode'] = [];
+  let error = '';
+  for (;;) {
+    try {
+      const ds = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.digest(i)));
+      last = ds.map((d, i) => ({ node: cluster.id(i), appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount }));
+      if (last.every((d) => d.appliedIndex === last[0]!.appliedIndex)) {
+        const equal = last.every((d) => d.digest === last[0]!.digest);
+        return equal ? { equal, perNode: last } : { equal, perNode: last, error: `at applied index ${last[0]!.appliedIndex}: ${last.map((d) => `${d.node}=${d.digest.slice(0, 12)} (${d.keyCount} keys)`).join(' ')}` };
+      }
+      error = `applied indexes never converged: ${last.map((d) => `${d.node}=${d.appliedIndex}`).join(' ')}`;
+    } catch (e) {
+      error = `Digest call failed: ${(e as Error).message}`;
+    }
+    if (Date.now() > end) return { equal: false, perNode: last, error };
+    await sleep(200);
+  }
+}

@@ -1,0 +1,29 @@
+import type { ChaosSummary } from './run.js';
+
+/** The run's summary as text: counts, faults, verdicts, and on a violation the evidence and the seed. */
+export function formatSummary(s: ChaosSummary): string {
+  const faults = Object.entries(s.faults)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const byType = Object.entries(s.ops.byType)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const lines = [
+    '',
+    '==== chaos summary ====',
+    `seed ${s.seed}   nodes ${s.nodes}   duration ${s.durationS} s   partitions: ${s.partitions}`,
+    `operations: ${s.ops.total} (ok ${s.ops.ok}, failed ${s.ops.fail}, indeterminate ${s.ops.info}; ${byType}) over ${s.keys} keys`,
+    `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
+    `linearizability: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
+    `acknowledged writes lost: ${s.lostWrites.length}`,
+    `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
+    `unexpected node exits: ${s.unexpectedExits.length}`,
+  ];
+  for (const v of s.checker.violations) lines.push('', v.report);
+  for (const l of s.lostWrites) lines.push('', l.report);
+  for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
+  lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
+  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}`);
+  return lines.join('\n');
+}

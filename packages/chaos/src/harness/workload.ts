@@ -1,0 +1,207 @@
+// Concurrent clients doing linearizable reads, puts, deletes and compare-and-swaps on a few keys,
+// every written value unique, recording each operation's invocation, completion and outcome.
+// Keys are retired after a number of operations (Jepsen's "independent" keys), which keeps every
+// key's history short enough to check quickly however long the run.
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ReadConsistency, type KVClient, type ProposeRequest, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
+import type { Input, Operation, Outcome, Output, Value } from '../checker/index.js';
+import type { Cluster } from './cluster.js';
+import type { Random } from './random.js';
+import { sleep } from './proc.js';
+
+export interface WorkloadOptions {
+  readonly clients: number;
+  /** Keys in use at any moment. */
+  readonly activeKeys: number;
+  /** Operations on a key before it is retired for a fresh one. */
+  readonly opsPerKey: number;
+  /** Deadline of each call. */
+  readonly opTimeoutMs: number;
+  /** Pause between a client's operations (ms), to leave CPU to the nodes on a small machine. */
+  readonly thinkMs: number;
+}
+
+/** Trailer the server sets when a command certainly did not and will not enter the log. */
+const RETRY_HEADER = 'raftkv-retry';
+
+const str = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('utf8');
+
+export class Workload {
+  readonly history: Operation[] = [];
+  private readonly active: { key: string; ops: number }[] = [];
+  private readonly allKeys: string[] = [];
+  private nextKey = 0;
+  private nextId = 0;
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly rand: Random,
+    private readonly clock: () => number,
+    private readonly o: WorkloadOptions,
+  ) {
+    for (let i = 0; i < o.activeKeys; i++) this.active.push({ key: this.freshKey(), ops: 0 });
+  }
+
+  get keys(): readonly string[] {
+    return this.allKeys;
+  }
+
+  private freshKey(): string {
+    const k = `k${this.nextKey++}`;
+    this.allKeys.push(k);
+    return k;
+  }
+
+  start(): void {
+    for (let c = 0; c < this.o.clients; c++) this.loops.push(this.client(c, this.rand.fork(1000 + c)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+
+  private pickKey(r: Random): string {
+    const slot = r.int(0, this.active.length - 1);
+    const a = this.active[slot]!;
+    if (++a.ops >= this.o.opsPerKey) this.active[slot] = { key: this.freshKey(), ops: 0 };
+    return a.key;
+  }
+
+  /** A node to call: usually a running one (clients mostly know who is down), sometimes any. */
+  private pickNode(r: Random): number {
+    const running = Array.from({ length: this.cluster.size }, (_, i) => i).filter((i) => this.cluster.isRunning(i));
+    return running.length > 0 && r.next() < 0.9 ? r.pick(running) : r.int(0, this.cluster.size - 1);
+  }
+
+  private async client(c: number, r: Random): Promise<void> {
+    const seen = new Map<string, Value>(); // last value this client saw per key, for CAS expectations
+    let seq = 0;
+    while (!this.stopping) {
+      const key = this.pickKey(r);
+      const node = this.pickNode(r);
+      const x = r.next();
+      let input: Input;
+      if (x < 0.4) input = { f: 'read' };
+      else if (x < 0.7) input = { f: 'put', value: `${c}-${++seq}` };
+      else if (x < 0.75) input = { f: 'delete' };
+      else input = { f: 'cas', expected: seen.get(key) ?? null, value: `${c}-${++seq}` };
+      const op = await this.invoke(c, node, key, input);
+      if (op.outcome === 'ok') seen.set(key, observedAfter(op));
+      if (this.o.thinkMs > 0) await sleep(r.int(0, this.o.thinkMs));
+    }
+  }
+
+  /** Performs one operation through node `node` and records it. */
+  async invoke(client: number, node: number, key: string, input: Input): Promise<Operation> {
+    const kv = this.cluster.kv[node]!;
+    const id = this.nextId++;
+    const call = this.clock();
+    const deadline = Date.now() + this.o.opTimeoutMs;
+    let outcome: Outcome;
+    let output: Output | undefined;
+    let error: string | undefined;
+    try {
+      output = input.f === 'read' ? await read(kv, key, deadline) : await propose(kv, key, input, deadline);
+      outcome = 'ok';
+    } catch (e) {
+      const err = e as ServiceError;
+      error = `${status[err.code] ?? err.code}: ${err.details ?? err.message}`;
+      outcome = classify(input, err);
+    }
+    const ret = this.clock();
+    const base = { id, client, key, input, call, ret, via: this.cluster.id(node) };
+    const op: Operation = outcome === 'ok' ? { ...base, outcome, output: output! } : { ...base, outcome, error: error! };
+    this.history.push(op);
+    return op;
+  }
+
+  /** Reads every key ever used, through random nodes, until each read succeeds (or time runs out). */
+  async finalReads(timeoutMs: number): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    const unread: string[] = [];
+    for (const key of this.allKeys) {
+      for (;;) {
+        const op = await this.invoke(-1, this.rand.int(0, this.cluster.size - 1), key, { f: 'read' });
+        if (op.outcome === 'ok') break;
+        if (Date.now() > end) {
+          unread.push(key);
+          break;
+        }
+        await sleep(50);
+      }
+    }
+    return unread;
+  }
+}
+
+/**
+ * Writes: only an explicit "certainly not applied" from the server (its retry trailer) or a rejected
+ * request counts as failed; anything else may have happened. Reads change nothing: a failed read is
+ * simply dropped.
+ */
+function classify(input: Input, err: ServiceError): Outcome {
+  if (input.f === 'read') return 'fail';
+  if (err.code === status.INVALID_ARGUMENT) return 'fail';
+  if (err.code === status.UNAVAILABLE && err.metadata?.get(RETRY_HEADER)[0] === '1') return 'fail';
+  return 'info';
+}
+
+/** The register value right after an acknowledged operation (what a CAS should expect next). */
+function observedAfter(op: Operation): Value {
+  const out = op.output!;
+  switch (op.input.f) {
+    case 'read':
+      return out.f === 'read' ? out.value : null;
+    case 'put':
+      return op.input.value;
+    case 'delete':
+      return null;
+    case 'cas':
+      return out.f === 'cas' && out.succeeded ? op.input.value : out.f === 'cas' ? (out.current ?? null) : null;
+  }
+}
+
+function unary<T>(start: (md: Metadata, cb: (e: ServiceError | null, r?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start(new Metadata(), (e, r) => (e ? reject(e) : resolve(r as T))));
+}
+
+async function read(kv: KVClient, key: string, deadline: number): Promise<Output> {
+  const r = await unary<ReadResponse>((md, cb) => kv.read({ key, consistency: ReadConsistency.READ_CONSISTENCY_LINEARIZABLE }, md, { deadline }, cb));
+  return { f: 'read', value: r.found ? str(r.value) : null };
+}
+
+async function propose(kv: KVClient, key: string, input: Exclude<Input, { f: 'read' }>, deadline: number): Promise<Output> {
+  let req: ProposeRequest;
+  switch (input.f) {
+    case 'put':
+      req = { command: { $case: 'put', put: { key, value: Buffer.from(input.value) } }, clientId: '', sequence: 0 };
+      break;
+    case 'delete':
+      req = { command: { $case: 'delete', delete: { key } }, clientId: '', sequence: 0 };
+      break;
+    case 'cas':
+      req = {
+        command: {
+          $case: 'compareAndSwap',
+          compareAndSwap: { key, expectedValue: Buffer.from(input.expected ?? ''), expectAbsent: input.expected === null, newValue: Buffer.from(input.value) },
+        },
+        clientId: '',
+        sequence: 0,
+      };
+      break;
+  }
+  const r = await unary<ProposeResponse>((md, cb) => kv.propose(req, md, { deadline }, cb));
+  // The server reports the value each write found: the checker holds it to that.
+  const previous: Value = r.previousFound ? str(r.previousValue) : null;
+  switch (input.f) {
+    case 'put':
+      return { f: 'put', previous };
+    case 'delete':
+      return { f: 'delete', previous };
+    case 'cas':
+      return { f: 'cas', succeeded: r.succeeded, current: previous };
+  }
+}
