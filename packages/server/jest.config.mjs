@@ -1,3 +1,4 @@
 import { jestConfig } from '../../jest.preset.mjs';
 
-export default jestConfig();
+// Integration tests start real node processes: generous timeouts only to avoid hangs.
+export default jestConfig({ testTimeout: 180_000 });

@@ -12,6 +12,9 @@ import type { LogContext, Logger } from './logger.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
 
+/** A persist slower than this is logged: it delays heartbeats and can cost leadership. */
+const SLOW_PERSIST_MS = 100;
+
 interface Waiter<T> {
   resolve(v: T): void;
   reject(e: Error): void;
@@ -86,11 +89,10 @@ export class RaftDriver {
       if (this.stopped) return;
       try {
         this.d.node.tick(performance.now());
+        if (this.d.node.hasReady()) this.schedule();
       } catch (e) {
         this.die(e as Error);
-        return;
       }
-      this.schedule();
     }, every);
     this.schedule();
   }
@@ -262,11 +264,16 @@ export class RaftDriver {
     const hasWrite = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
     if (!hasWrite) return [];
     let outcomes: ApplyOutcome[] = [];
+    const t0 = performance.now();
     this.tx(() => {
       if (rd.entries.length > 0) this.d.log.append(rd.entries);
       if (rd.hardState) this.d.log.setHardState(rd.hardState);
       if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
     });
+    const ms = performance.now() - t0;
+    if (ms > SLOW_PERSIST_MS) {
+      this.d.logger.warn('slow disk: persisting a Ready blocked the node', { ms: Math.round(ms), entries: rd.entries.length, applied: rd.committedEntries.length });
+    }
     return outcomes;
   }
 

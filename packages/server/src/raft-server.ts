@@ -3,7 +3,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminService, KVService, RaftService } from '@raftkv/proto';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './admin-service.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase, type Db } from './db.js';
@@ -97,11 +97,25 @@ export class RaftkvServer {
     check();
   }
 
+  /** Warns when the event loop stalls long enough to threaten elections (a starved or overloaded node). */
+  private watchEventLoop(): void {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    h.enable();
+    const limitMs = this.config.electionTimeoutMinMs / 2;
+    const t = setInterval(() => {
+      const maxMs = h.max / 1e6;
+      if (maxMs > limitMs) this.logger.warn('event loop stalled', { maxDelayMs: Math.round(maxMs), p99DelayMs: Math.round(h.percentile(99) / 1e6) });
+      h.reset();
+    }, 1000);
+    t.unref();
+  }
+
   async start(): Promise<void> {
     const port = await new Promise<number>((resolve, reject) => {
       this.grpc.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
     this.driver.start();
+    this.watchEventLoop();
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
       port,

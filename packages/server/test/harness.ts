@@ -1,0 +1,258 @@
+// Real multi-process clusters for integration tests: node processes on free loopback ports, data in
+// temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
+import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { AdminClient, KVClient, ReadConsistency, Role, type ProposeRequest, type ProposeResponse, type ReadResponse, type StatusResponse } from '@raftkv/proto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { removeDir, tempDir } from './tmp.js';
+
+export const SERVER_PKG = fileURLToPath(new URL('..', import.meta.url));
+export const MAIN = join(SERVER_PKG, 'dist', 'main.js');
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `f` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(50);
+  }
+}
+
+export function unary<T>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as T)));
+  });
+}
+
+export interface TestNode {
+  readonly id: string;
+  readonly address: string;
+  readonly dataDir: string;
+  proc: ChildProcess | null;
+  output: string[];
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null;
+}
+
+export interface ClusterOptions {
+  readonly size?: number;
+  readonly electionTimeoutMinMs?: number;
+  readonly electionTimeoutMaxMs?: number;
+  readonly heartbeatMs?: number;
+  readonly extraFlags?: readonly string[];
+}
+
+export class TestCluster {
+  readonly nodes: TestNode[] = [];
+  private readonly root = tempDir('raftkv-cluster-');
+  private readonly kv = new Map<string, KVClient>();
+  private readonly admin = new Map<string, AdminClient>();
+  readonly peers: string;
+
+  private constructor(
+    ports: number[],
+    private readonly o: ClusterOptions,
+  ) {
+    ports.forEach((p, i) => this.nodes.push({ id: `n${i + 1}`, address: `127.0.0.1:${p}`, dataDir: join(this.root, `n${i + 1}`), proc: null, output: [], exit: null }));
+    this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
+  }
+
+  static async start(o: ClusterOptions = {}): Promise<TestCluster> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the server first`);
+    const ports: number[] = [];
+    while (ports.length < (o.size ?? 3)) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const c = new TestCluster(ports, o);
+    for (const n of c.nodes) c.startNode(n.id);
+    return c;
+  }
+
+  node(id: string): TestNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  startNode(id: string): void {
+    const n = this.node(id);
+    if (n.proc) throw new Error(`${id} is running`);
+    const args = [
+      MAIN,
+      '--id', id,
+      '--listen', n.address,
+      '--peers', this.peers,
+      '--data-dir', n.dataDir,
+      '--election-timeout-min-ms', String(this.o.electionTimeoutMinMs ?? 400),
+      '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs ?? 800),
+      '--heartbeat-ms', String(this.o.heartbeatMs ?? 50),
+      ...(this.o.extraFlags ?? []),
+    ];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(p);
+    n.proc = p;
+    const keep = (b: Buffer) => {
+      n.output.push(...b.toString().split('\n').filter((l) => l !== ''));
+      if (n.output.length > 5000) n.output.splice(0, n.output.length - 5000);
+    };
+    p.stdout!.on('data', keep);
+    p.stderr!.on('data', keep);
+    n.exit = new Promise((resolve) =>
+      p.on('exit', (code, signal) => {
+        live.delete(p);
+        if (n.proc === p) n.proc = null;
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /** Sends `signal` and waits for the process to exit. */
+  async stopNode(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const n = this.node(id);
+    this.dropClients(id);
+    if (!n.proc) throw new Error(`${id} is not running`);
+    n.proc.kill(signal);
+    return n.exit!;
+  }
+
+  private dropClients(id: string): void {
+    this.kv.get(id)?.close();
+    this.kv.delete(id);
+    this.admin.get(id)?.close();
+    this.admin.delete(id);
+  }
+
+  kvClient(id: string): KVClient {
+    let c = this.kv.get(id);
+    if (!c) this.kv.set(id, (c = new KVClient(this.node(id).address, credentials.createInsecure())));
+    return c;
+  }
+  adminClient(id: string): AdminClient {
+    let c = this.admin.get(id);
+    if (!c) this.admin.set(id, (c = new AdminClient(this.node(id).address, credentials.createInsecure())));
+    return c;
+  }
+
+  status(id: string, timeoutMs = 2000): Promise<StatusResponse> {
+    const c = this.adminClient(id);
+    return unary((md, o, cb) => c.status({}, md, o, cb), timeoutMs);
+  }
+
+  propose(id: string, req: Partial<ProposeRequest>, timeoutMs = 10_000): Promise<ProposeResponse> {
+    const c = this.kvClient(id);
+    return unary((md, o, cb) => c.propose({ command: undefined, clientId: '', sequence: 0, ...req }, md, o, cb), timeoutMs);
+  }
+  put(id: string, key: string, value: string, timeoutMs?: number): Promise<ProposeResponse> {
+    return this.propose(id, { command: { $case: 'put', put: { key, value: Buffer.from(value) } } }, timeoutMs);
+  }
+  read(id: string, key: string, stale = false, timeoutMs = 10_000): Promise<ReadResponse> {
+    const c = this.kvClient(id);
+    const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
+    return unary((md, o, cb) => c.read({ key, consistency }, md, o, cb), timeoutMs);
+  }
+
+  /**
+   * A put that survives leader changes the way a careful client does: it carries a client id and
+   * sequence and retries on UNAVAILABLE / DEADLINE_EXCEEDED until it gets an answer (applied once).
+   */
+  async putRetry(id: string, key: string, value: string, session: { clientId: string; sequence: number }, timeoutMs = 30_000): Promise<ProposeResponse> {
+    const end = Date.now() + timeoutMs;
+    const req: Partial<ProposeRequest> = { command: { $case: 'put', put: { key, value: Buffer.from(value) } }, ...session };
+    for (let attempt = 0; ; attempt++) {
+      const target = attempt === 0 ? id : this.running()[attempt % this.running().length]!.id;
+      try {
+        return await this.propose(target, req, 5000);
+      } catch (e) {
+        const code = (e as ServiceError).code;
+        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED) || Date.now() > end) throw e;
+        await sleep(100);
+      }
+    }
+  }
+
+  running(): TestNode[] {
+    return this.nodes.filter((n) => n.proc !== null);
+  }
+
+  /** Waits until every running node reports the same leader (one of them) and term. */
+  async waitForLeader(timeoutMs = 30_000): Promise<{ leader: string; term: number }> {
+    return until(
+      'a leader every running node agrees on',
+      async () => {
+        const ss = await Promise.all(this.running().map((n) => this.status(n.id)));
+        const leaders = ss.filter((s) => s.role === Role.ROLE_LEADER);
+        if (leaders.length !== 1) return undefined;
+        const l = leaders[0]!;
+        return ss.every((s) => s.leaderId === l.id && s.term === l.term) ? { leader: l.id, term: l.term } : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  logs(id: string): string {
+    return this.node(id).output.join('\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const id of [...this.kv.keys(), ...this.admin.keys()]) this.dropClients(id);
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        if (!n.proc) return;
+        n.proc.kill('SIGKILL');
+        await n.exit;
+      }),
+    );
+    removeDir(this.root);
+  }
+}
+
+/** grpc.health.v1.Health/Check against `address`; resolves with the status name. */
+export async function healthCheck(address: string, service: string): Promise<string> {
+  const grpc = await import('@grpc/grpc-js');
+  const { loadSync } = await import('@grpc/proto-loader');
+  const def = loadSync('grpc/health/v1/health.proto', { includeDirs: [join(SERVER_PKG, 'proto')], enums: String });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => HealthStub } } };
+  };
+  const h = new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
+  try {
+    return await new Promise((resolve, reject) =>
+      h.Check({ service }, { deadline: Date.now() + 2000 }, (err, r) => (err ? reject(err) : resolve(r?.status ?? ''))),
+    );
+  } finally {
+    h.close();
+  }
+}
+interface HealthStub {
+  Check(req: { service: string }, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
+  close(): void;
+}
