@@ -43,7 +43,8 @@ function describe(r: SeedResult): string {
     `nodes=${s.nodes} timeouts=${s.electionTimeoutMinMs}-${s.electionTimeoutMaxMs}ms heartbeat=${s.heartbeatIntervalMs}ms ` +
     `preVote=${s.preVote} checkQuorum=${s.checkQuorum} delay=${s.delayMinMs}-${s.delayMaxMs}ms drop=${s.dropRate} dup=${s.dupRate} ` +
     `partitions=${s.partitionsPerTimeout} oneWay=${s.oneWayCutsPerTimeout} crashes=${s.crashesPerTimeout} torn=${s.tornCrashShare} ` +
-    `inflight=${s.maxInflightMessages} msgBytes=${s.maxMessageBytes}`
+    `transfers=${s.transfersPerTimeout} inflight=${s.maxInflightMessages} msgBytes=${s.maxMessageBytes} applyBytes=${s.maxCommittedBytesPerReady} ` +
+    `compactEvery=${s.compactEvery} keepTail=${s.keepTail} proposals/s=${s.proposalsPerSecond} reads/s=${s.readsPerSecond}`
   );
 }
 

@@ -6,8 +6,8 @@
 // higher commit index, the entries up to it (from that node's persisted log) are committed. The term
 // the observing node was in bounds the term the entry was committed in from above, which is what the
 // Leader Completeness check needs (leaders of strictly later terms must hold the entry).
-import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role } from '../../src/index.js';
-import { entryKey, isNoop } from './commands.js';
+import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role, type SnapshotMeta } from '../../src/index.js';
+import { chainDigest, entryKey, isNoop } from './commands.js';
 import type { SimNode } from './node.js';
 import { violated } from './violation.js';
 
@@ -26,6 +26,8 @@ export class SafetyChecker {
   private readonly committedTerm: number[] = [0];
   private readonly committedKey: string[] = [''];
   private readonly committedSeenInTerm: number[] = [0];
+  /** The state machine's digest after applying the committed prefix up to each index. */
+  private readonly committedDigest: number[] = [0];
   /** Log Matching: every (index, term) ever persisted anywhere, with its payload and its predecessor's term. */
   private readonly entryByIndexTerm = new Map<string, string>();
   /** Commands clients proposed; every committed command must be one, committed once. */
@@ -124,7 +126,8 @@ export class SafetyChecker {
 
   private onCommitAdvance(node: SimNode, from: number, to: number): void {
     const st = node.storage;
-    for (let i = Math.min(from, this.commitIndex) + 1; i <= to; i++) {
+    // Entries below the first stored index came in a snapshot, checked when it was installed.
+    for (let i = Math.max(Math.min(from, this.commitIndex) + 1, st.firstIndex()); i <= to; i++) {
       const e = st.entries(i, i + 1, Infinity)[0]!;
       const key = entryKey(e);
       if (i <= this.commitIndex) {
@@ -140,6 +143,7 @@ export class SafetyChecker {
       this.committedTerm.push(e.term);
       this.committedKey.push(key);
       this.committedSeenInTerm.push(node.hardState.term);
+      this.committedDigest.push(chainDigest(this.committedDigest[i - 1]!, key));
       if (!isNoop(e)) {
         if (!this.proposed.has(key)) violated('No phantom commands', `index ${i} holds a command no client proposed`);
         const at = this.committedCommandAt.get(key);
@@ -153,16 +157,15 @@ export class SafetyChecker {
     }
   }
 
-  /** Persisted logs (crashed nodes included) holding the entry (index, term). */
+  /** Persisted logs (crashed nodes included) holding the entry (index, term), in the log or under a snapshot. */
   private holders(index: number, term: number): number {
     let n = 0;
-    for (const x of this.nodes) if (x.storage.lastIndex() >= index && x.storage.term(index) === term) n++;
+    for (const x of this.nodes) if (holds(x, index, term)) n++;
     return n;
   }
 
   private checkHolds(node: SimNode, index: number, property: string): void {
-    const st = node.storage;
-    if (st.lastIndex() < index || st.term(index) !== this.committedTerm[index]) {
+    if (!holds(node, index, this.committedTerm[index]!)) {
       violated(property, `leader ${node.id} of term ${node.hardState.term} lacks committed index ${index} (term ${this.committedTerm[index]})`);
     }
   }
@@ -178,6 +181,23 @@ export class SafetyChecker {
     for (let i = 1; i <= this.commitIndex; i++) {
       if (this.committedSeenInTerm[i]! < term) this.checkHolds(node, i, 'Leader Completeness');
     }
+  }
+
+  /** Ready step 0: a snapshot replaced the state machine and the log (entries above it were dropped). */
+  onSnapshotInstall(node: SimNode, meta: SnapshotMeta, digest: number, droppedTerms: readonly number[]): void {
+    if (meta.index > this.commitIndex || this.committedTerm[meta.index] !== meta.term) {
+      violated('Snapshots hold committed state', `${node.id} installed snapshot ${meta.index}@${meta.term}; committed: ${this.commitIndex}, term there ${this.committedTerm[meta.index] ?? 'none'}`);
+    }
+    if (digest !== this.committedDigest[meta.index]) {
+      violated('State Machine Safety', `${node.id} installed a snapshot at ${meta.index} whose state differs from the committed entries`);
+    }
+    if (meta.index < node.applied) violated('Snapshots move forward', `${node.id} installed snapshot ${meta.index} with ${node.applied} applied`);
+    droppedTerms.forEach((term, k) => {
+      const i = meta.index + 1 + k;
+      if (i <= this.commitIndex && term === this.committedTerm[i] && this.holders(i, term) < this.quorum) {
+        violated('No committed entry lost', `${node.id} dropped committed index ${i} installing a snapshot; now on too few logs`);
+      }
+    });
   }
 
   // --- Ready step 2: send ----------------------------------------------------------------------
@@ -253,21 +273,29 @@ export class SafetyChecker {
   }
 
   private checkLogMatching(a: SimNode, b: SimNode): void {
+    const lo = Math.max(a.storage.firstIndex(), b.storage.firstIndex());
     const last = Math.min(a.storage.lastIndex(), b.storage.lastIndex());
     let agree = 0;
-    for (let i = last; i >= 1; i--) {
+    for (let i = last; i >= lo; i--) {
       if (a.storage.term(i) === b.storage.term(i)) {
         agree = i;
         break;
       }
     }
     if (agree === 0) return;
-    const ea = a.storage.entries(1, agree + 1, Infinity);
-    const eb = b.storage.entries(1, agree + 1, Infinity);
-    for (let i = 0; i < agree; i++) {
-      if (ea[i]!.term !== eb[i]!.term || entryKey(ea[i]!) !== entryKey(eb[i]!)) {
-        violated('Log Matching', `${a.id} and ${b.id} agree on index ${agree} term ${ea[agree - 1]!.term} but differ at index ${i + 1}`);
+    const ea = a.storage.entries(lo, agree + 1, Infinity);
+    const eb = b.storage.entries(lo, agree + 1, Infinity);
+    for (let k = 0; k < ea.length; k++) {
+      if (ea[k]!.term !== eb[k]!.term || entryKey(ea[k]!) !== entryKey(eb[k]!)) {
+        violated('Log Matching', `${a.id} and ${b.id} agree on index ${agree} but differ at index ${lo + k}`);
       }
     }
   }
+}
+
+/** Whether a node's persisted state holds (index, term): in its log, or compacted into its snapshot. */
+function holds(node: SimNode, index: number, term: number): boolean {
+  const st = node.storage;
+  if (index < st.firstIndex()) return true; // only committed, applied entries are ever compacted
+  return index <= st.lastIndex() && st.term(index) === term;
 }

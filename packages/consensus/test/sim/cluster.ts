@@ -1,11 +1,12 @@
 // A simulated cluster: nodes, a network and a clock, run as a discrete-event loop. Within one
 // millisecond, arrivals are handled before ticks, each in a fixed order, so a run depends only on
 // its seed. Every input to a node is followed by draining its Readies through the checker.
-import { NotLeaderError, type Message, type NodeId } from '../../src/index.js';
+import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type NodeId } from '../../src/index.js';
 import { SafetyChecker } from './checker.js';
 import { bytesKey, encodeCommand } from './commands.js';
 import { SimNetwork, type NetworkOptions } from './network.js';
-import { SimNode, type NodeEnv, type RaftTuning } from './node.js';
+import { MinHeap } from './heap.js';
+import { SimNode, type CompactionPolicy, type NodeEnv, type RaftTuning } from './node.js';
 import { Rng } from './rng.js';
 import { SafetyViolation, violated } from './violation.js';
 
@@ -24,6 +25,14 @@ export interface ClusterOptions {
   readonly traceLines?: number;
   /** Keep every message sent in `sent` (scenario tests that count round trips). */
   readonly recordMessages?: boolean;
+  /** Snapshot and compact the log every so many applied entries (default: never). */
+  readonly compaction?: CompactionPolicy | null;
+}
+
+interface Timer {
+  readonly at: number;
+  readonly seq: number;
+  readonly run: () => void;
 }
 
 export interface Proposal {
@@ -52,6 +61,9 @@ export class Cluster {
   /** Every message sent, when recordMessages is on. */
   readonly sent: Message[] = [];
   private readonly env: NodeEnv;
+  /** Driver-side callbacks due later (a snapshot stream's outcome). */
+  private readonly timers = new MinHeap<Timer>();
+  private timerSeq = 0;
 
   constructor(opts: ClusterOptions) {
     this.rng = new Rng(opts.seed);
@@ -60,7 +72,7 @@ export class Cluster {
     const tick = opts.tickIntervalMs ?? 1;
     this.nodes = this.ids.map((id) => {
       const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
-      const node = new SimNode(id, this.ids, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1));
+      const node = new SimNode(id, this.ids, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
       this.byId.set(id, node);
       return node;
     });
@@ -74,14 +86,33 @@ export class Cluster {
         return cluster.nowMs;
       },
       checker: this.checker,
-      send: (msg) => {
+      send: (msg, from) => {
         if (opts.recordMessages) this.sent.push(msg);
-        this.network.send(msg, this.nowMs);
+        if (msg.type !== 'snapshot') return this.network.send(msg, this.nowMs);
+        // The snapshot's data streams alongside (the driver's job); the sender's driver later
+        // reports how the stream ended.
+        const snap = from.storage.snapshot();
+        if (snap.meta.index !== msg.snapshot?.index) violated('Snapshot sent is the stored one', `${from.id} sent snapshot ${msg.snapshot?.index}, stores ${snap.meta.index}`);
+        this.network.send(msg, this.nowMs, snap.data);
       },
       trace: (line) => this.trace(line),
       onTornCrash: () => this.faults.crashes++,
     };
+    this.network.onLost = (msg, atMs) => this.reportSnapshot(msg, false, atMs);
     for (const n of this.nodes) this.guard(n, () => n.start(this.nowMs));
+  }
+
+  /** The sender's driver learns how a snapshot stream ended (if it is still the same incarnation). */
+  private reportSnapshot(msg: Message, ok: boolean, atMs: number): void {
+    const sender = this.node(msg.from);
+    const incarnation = sender.incarnation;
+    this.timers.push({
+      at: Math.max(atMs, this.nowMs),
+      seq: this.timerSeq++,
+      run: () => {
+        if (sender.up && sender.incarnation === incarnation) this.guard(sender, () => sender.raft!.reportSnapshot(msg.to, ok));
+      },
+    });
   }
 
   node(id: NodeId): SimNode {
@@ -95,11 +126,12 @@ export class Cluster {
   /** Run every event up to and including simulated time `untilMs`. */
   runUntilTime(untilMs: number): void {
     for (;;) {
-      let next = this.network.nextArrivalMs();
+      let next = Math.min(this.network.nextArrivalMs(), this.timers.peek()?.at ?? Infinity);
       for (const n of this.nodes) if (n.up && n.nextTickMs < next) next = n.nextTickMs;
       if (next > untilMs) break;
       this.nowMs = Math.max(this.nowMs, next);
-      for (let msg = this.network.receive(this.nowMs); msg !== undefined; msg = this.network.receive(this.nowMs)) this.deliver(msg);
+      for (let m = this.network.receive(this.nowMs); m !== undefined; m = this.network.receive(this.nowMs)) this.deliver(m.msg, m.data);
+      while ((this.timers.peek()?.at ?? Infinity) <= this.nowMs) this.timers.pop()!.run();
       for (const n of this.nodes) {
         if (!n.up || n.nextTickMs > this.nowMs) continue;
         n.nextTickMs += n.tickIntervalMs;
@@ -127,10 +159,15 @@ export class Cluster {
     return true;
   }
 
-  private deliver(msg: Message): void {
+  private deliver(msg: Message, data: Uint8Array | undefined): void {
     const n = this.byId.get(msg.to);
-    if (n === undefined || !n.up) return;
-    this.guard(n, () => n.raft!.step(msg));
+    const up = n !== undefined && n.up;
+    if (data !== undefined && msg.snapshot !== undefined) {
+      // The stream completed (or found nobody listening); the core sees the message once the data is whole.
+      this.reportSnapshot(msg, up, this.nowMs);
+      if (up) n.snapshotData.set(msg.snapshot.index, data);
+    }
+    if (up) this.guard(n, () => n.raft!.step(msg));
   }
 
   /** Run one input on a node, then drain its Readies; a core exception is a violation. */
@@ -139,7 +176,8 @@ export class Cluster {
     try {
       out = input();
     } catch (e) {
-      if (e instanceof SafetyViolation || e instanceof NotLeaderError) throw e;
+      // Refusals of a client request are answers, not failures; anything else is.
+      if (e instanceof SafetyViolation || e instanceof NotLeaderError || e instanceof ProposalDroppedError || e instanceof InvalidRequestError) throw e;
       violated('Core never throws on valid input', `${n.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
     n.drain(this.env);
@@ -234,6 +272,14 @@ export class Cluster {
     return requestId;
   }
 
+  /** Ask a leader to hand leadership over (thesis §3.10). */
+  transferLeadership(id: NodeId, to: NodeId): void {
+    const n = this.node(id);
+    if (!n.up) throw new NotLeaderError('');
+    this.trace(`${id} transfer leadership to ${to}`);
+    this.guard(n, () => n.raft!.transferLeadership(to));
+  }
+
   /** Call campaign() on a node (an election "now", as a test or a leadership transfer would). */
   campaign(id: NodeId): void {
     const n = this.node(id);
@@ -252,7 +298,7 @@ export class Cluster {
   /** Persisted log of a node as "index@term" strings, for readable assertions. */
   logOf(id: NodeId): string[] {
     const st = this.node(id).storage;
-    return st.lastIndex() === 0 ? [] : st.entries(1, st.lastIndex() + 1, Infinity).map((e) => `${e.index}@${e.term}`);
+    return st.lastIndex() < st.firstIndex() ? [] : st.entries(st.firstIndex(), st.lastIndex() + 1, Infinity).map((e) => `${e.index}@${e.term}`);
   }
 
   trace(line: string): void {

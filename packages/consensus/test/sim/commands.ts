@@ -23,3 +23,24 @@ export function entryKey(e: Entry): string {
 export function isNoop(e: Entry): boolean {
   return e.type === 'normal' && e.data.length === 0;
 }
+
+/**
+ * The simulated state machine is a running digest of every applied entry's payload: two nodes that
+ * applied the same entries in the same order hold the same digest, which is what a snapshot carries.
+ */
+export function chainDigest(digest: number, key: string): number {
+  let h = digest ^ 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+}
+
+const decoder = new TextDecoder();
+
+/** Snapshot data: the state machine (its digest) as of an applied index. */
+export function encodeSnapshot(index: number, digest: number): Uint8Array {
+  return encoder.encode(JSON.stringify({ index, digest }));
+}
+
+export function decodeSnapshot(data: Uint8Array): { index: number; digest: number } {
+  return JSON.parse(decoder.decode(data)) as { index: number; digest: number };
+}

@@ -18,10 +18,12 @@ export interface NetworkOptions {
 
 export const PERFECT_NETWORK: NetworkOptions = { delayMinMs: 1, delayMaxMs: 1, dropRate: 0, dupRate: 0 };
 
-interface InFlight {
+export interface InFlight {
   readonly at: number;
   readonly seq: number;
   readonly msg: Message;
+  /** What travels alongside the message: a snapshot's data. */
+  readonly data: Uint8Array | undefined;
 }
 
 export interface NetworkStats {
@@ -37,6 +39,8 @@ export class SimNetwork {
   options: NetworkOptions;
   /** Scenario hook: return true to drop a message at send time (e.g. "lose S1's appends to S3"). */
   dropFilter: ((msg: Message) => boolean) | null = null;
+  /** Told when a message carrying data is lost, at the time it would have arrived (a failed stream). */
+  onLost: ((msg: Message, atMs: number) => void) | null = null;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 };
   private readonly queue = new MinHeap<InFlight>();
   private readonly cuts = new Set<string>();
@@ -51,23 +55,27 @@ export class SimNetwork {
     this.options = { ...PERFECT_NETWORK, ...options };
   }
 
-  send(msg: Message, nowMs: number): void {
+  send(msg: Message, nowMs: number, data?: Uint8Array): void {
     this.stats.sent++;
     if (this.isCut(msg.from, msg.to) || this.dropFilter?.(msg) || this.rng.chance(this.options.dropRate)) {
       this.stats.dropped++;
+      if (data !== undefined) this.onLost?.(msg, nowMs + this.delayMs(msg));
       return;
     }
-    this.enqueue(msg, nowMs);
+    this.enqueue(msg, nowMs, data);
     if (this.rng.chance(this.options.dupRate)) {
       this.stats.duplicated++;
-      this.enqueue(msg, nowMs);
+      this.enqueue(msg, nowMs, data);
     }
   }
 
-  private enqueue(msg: Message, nowMs: number): void {
+  private delayMs(msg: Message): number {
     const { delayMinMs, delayMaxMs } = this.options;
-    const delay = this.rng.int(delayMinMs, delayMaxMs) + (this.extraDelayMs.get(link(msg.from, msg.to)) ?? 0);
-    this.queue.push({ at: nowMs + delay, seq: this.seq++, msg });
+    return this.rng.int(delayMinMs, delayMaxMs) + (this.extraDelayMs.get(link(msg.from, msg.to)) ?? 0);
+  }
+
+  private enqueue(msg: Message, nowMs: number, data: Uint8Array | undefined): void {
+    this.queue.push({ at: nowMs + this.delayMs(msg), seq: this.seq++, msg, data });
   }
 
   /** Time of the next arrival, or Infinity. */
@@ -76,17 +84,18 @@ export class SimNetwork {
   }
 
   /** The next message due at or before nowMs that survives the current cuts. */
-  receive(nowMs: number): Message | undefined {
+  receive(nowMs: number): InFlight | undefined {
     for (;;) {
       const top = this.queue.peek();
       if (top === undefined || top.at > nowMs) return undefined;
       this.queue.pop();
       if (this.isCut(top.msg.from, top.msg.to)) {
         this.stats.dropped++;
+        if (top.data !== undefined) this.onLost?.(top.msg, top.at);
         continue;
       }
       this.stats.delivered++;
-      return top.msg;
+      return top;
     }
   }
 

@@ -1,6 +1,8 @@
 // One simulated server: a RaftNode over a MemoryStorage, and the driver loop that follows the Ready
-// contract exactly (persist → send → apply → advance). A crash throws away the RaftNode and the
-// applied state; a restart builds a new RaftNode over the same storage, so only what was persisted
+// contract exactly (install snapshot → persist → send → apply → advance). The state machine is a
+// digest of the applied entries; the driver snapshots it and compacts the log as a real one would.
+// A crash throws away the RaftNode and the state machine; a restart builds a new RaftNode over the
+// same storage, recovering the state machine from the stored snapshot, so only what was persisted
 // survives.
 import {
   MemoryStorage,
@@ -13,17 +15,24 @@ import {
   type Ready,
   type Role,
 } from '../../src/index.js';
+import { chainDigest, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
 import type { Rng } from './rng.js';
 import type { SafetyChecker } from './checker.js';
 import { violated } from './violation.js';
 
-/** RaftOptions minus what the simulator supplies itself (identity, membership, clock, randomness). */
-export type RaftTuning = Omit<RaftOptions, 'id' | 'peers' | 'random' | 'nowMs'>;
+/** RaftOptions minus what the simulator supplies itself (identity, membership, clock, randomness, applied). */
+export type RaftTuning = Omit<RaftOptions, 'id' | 'peers' | 'random' | 'nowMs' | 'applied'>;
+
+/** When the driver snapshots its state machine: every `every` applied entries, keeping `keepTail` entries of log. */
+export interface CompactionPolicy {
+  readonly every: number;
+  readonly keepTail: number;
+}
 
 export interface NodeEnv {
   readonly nowMs: number;
   readonly checker: SafetyChecker;
-  send(msg: Message): void;
+  send(msg: Message, from: SimNode): void;
   trace(line: string): void;
   onTornCrash(): void;
 }
@@ -42,8 +51,11 @@ export class SimNode {
   leaderId: NodeId = NONE;
   /** The last hard state handed to storage (a shadow of it, for cheap checks). */
   hardState: HardState = EMPTY_HARD_STATE;
-  /** Highest index applied to this incarnation's state machine. */
+  /** Highest index applied to this incarnation's state machine, and the state machine itself. */
   applied = 0;
+  digest = 0;
+  /** Snapshot data that arrived with a snapshot message, by snapshot index, until the core installs it. */
+  readonly snapshotData = new Map<number, Uint8Array>();
   /** Fault injection: at the next Ready that persists anything, persist it and crash before sending. */
   tornCrashPending = false;
   /** The next simulated time this node's driver calls tick(). */
@@ -56,6 +68,7 @@ export class SimNode {
     private readonly rng: Rng,
     readonly tickIntervalMs: number,
     tickPhaseMs: number,
+    private readonly compaction: CompactionPolicy | null = null,
   ) {
     this.nextTickMs = tickPhaseMs;
   }
@@ -64,18 +77,22 @@ export class SimNode {
     return this.raft !== null;
   }
 
-  /** Boot (or reboot) over whatever the storage holds. */
+  /** Boot (or reboot) over whatever the storage holds: the snapshot, then the log after it. */
   start(nowMs: number): void {
     const random = this.rng.fork();
     this.incarnation++;
     this.role = 'follower';
     this.leaderId = NONE;
-    this.applied = 0;
     this.tornCrashPending = false;
+    this.snapshotData.clear();
     this.hardState = this.storage.initialState().hardState;
-    this.raft = new RaftNode({ ...this.tuning, id: this.id, peers: this.peers, random: () => random.float(), nowMs }, this.storage);
-    const { applied } = this.raft.status();
-    this.applied = applied;
+    const snap = this.storage.snapshot();
+    this.applied = snap.meta.index;
+    this.digest = snap.meta.index > 0 ? decodeSnapshot(snap.data).digest : 0;
+    this.raft = new RaftNode(
+      { ...this.tuning, id: this.id, peers: this.peers, random: () => random.float(), nowMs, applied: this.applied },
+      this.storage,
+    );
   }
 
   crash(): void {
@@ -83,6 +100,7 @@ export class SimNode {
     this.role = 'follower';
     this.leaderId = NONE;
     this.tornCrashPending = false;
+    this.snapshotData.clear();
   }
 
   /** The driver loop: handle every Ready the core has. Returns false if the node crashed midway. */
@@ -98,20 +116,37 @@ export class SimNode {
     const { checker } = env;
     const prevRole = this.role;
     const prevHard = this.hardState;
+    const st = this.storage;
+
+    // 0. A snapshot from the leader replaces the state machine and the whole log.
+    if (rd.snapshot) {
+      const meta = rd.snapshot;
+      const data = this.snapshotData.get(meta.index);
+      if (data === undefined) violated('Snapshot installs what arrived', `${this.id} asked to install snapshot ${meta.index}, which never arrived`);
+      const dropped: number[] = [];
+      for (let i = Math.max(meta.index + 1, st.firstIndex()); i <= st.lastIndex(); i++) dropped.push(st.term(i));
+      st.applySnapshot(meta, data);
+      const { digest } = decodeSnapshot(data);
+      checker.onSnapshotInstall(this, meta, digest, dropped);
+      this.applied = meta.index;
+      this.digest = digest;
+      this.snapshotData.clear();
+      env.trace(`${this.id} install snapshot ${meta.index}@${meta.term}`);
+    }
 
     // 1. Persist: truncate-and-append, then the hard state (one atomic write in a real driver).
     const first = rd.entries[0];
     let removedTerms: number[] = [];
     if (first !== undefined) {
-      const oldLast = this.storage.lastIndex();
+      const oldLast = st.lastIndex();
       if (first.index <= oldLast) {
         removedTerms = [];
-        for (let i = first.index; i <= oldLast; i++) removedTerms.push(this.storage.term(i));
+        for (let i = first.index; i <= oldLast; i++) removedTerms.push(st.term(i));
       }
-      this.storage.append(rd.entries);
+      st.append(rd.entries);
     }
     if (rd.hardState) {
-      this.storage.setHardState(rd.hardState);
+      st.setHardState(rd.hardState);
       this.hardState = rd.hardState;
     }
     if (rd.softState) {
@@ -127,7 +162,7 @@ export class SimNode {
       );
     }
     if (rd.softState) env.trace(`${this.id} role=${this.role} leader=${this.leaderId || '-'} term=${this.hardState.term}`);
-    if (this.tornCrashPending && (rd.entries.length > 0 || rd.hardState)) {
+    if (this.tornCrashPending && (rd.entries.length > 0 || rd.hardState || rd.snapshot)) {
       env.trace(`${this.id} CRASH after persist, before send`);
       env.onTornCrash();
       this.crash();
@@ -137,18 +172,26 @@ export class SimNode {
     // 2. Send, only now that what the messages promise is durable.
     for (const msg of rd.messages) {
       checker.onSend(this, msg);
-      env.send(msg);
+      env.send(msg, this);
     }
 
     // 3. Apply committed entries in order; read states are answerable once applied reaches them.
     for (const e of rd.committedEntries) {
       checker.onApply(this, e);
       this.applied = e.index;
+      this.digest = chainDigest(this.digest, entryKey(e));
     }
     for (const rs of rd.readStates) checker.onReadState(this, rs, env.nowMs);
 
-    // 4. Acknowledge.
+    // 4. Acknowledge; then, like a real driver, snapshot the state machine now and then.
     raft.advance(rd);
+    this.maybeCompact(raft);
     return true;
+  }
+
+  private maybeCompact(raft: RaftNode): void {
+    const c = this.compaction;
+    if (c === null || this.applied - this.storage.snapshotMeta().index < c.every) return;
+    this.storage.createSnapshot(this.applied, raft.status().conf, encodeSnapshot(this.applied, this.digest), this.applied - c.keepTail);
   }
 }

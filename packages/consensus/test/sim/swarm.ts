@@ -35,8 +35,13 @@ export interface SimShape extends DrawnConfig {
   readonly crashesPerTimeout: number;
   /** Share of crashes that strike between persisting a Ready and sending its messages. */
   readonly tornCrashShare: number;
+  /** Leadership transfers asked of the leader, per election timeout. */
+  readonly transfersPerTimeout: number;
   readonly proposalsPerSecond: number;
   readonly readsPerSecond: number;
+  /** Each driver snapshots every compactEvery applied entries (0: never), keeping keepTail log entries. */
+  readonly compactEvery: number;
+  readonly keepTail: number;
 }
 
 export interface SeedResult {
@@ -92,8 +97,11 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     oneWayCutsPerTimeout: sometimes(rng, 0.4, () => rng.pick([0.05, 0.2, 0.5]), 0),
     crashesPerTimeout: sometimes(rng, 0.6, () => rng.pick([0.05, 0.2, 0.5]), 0),
     tornCrashShare: rng.pick([0, 0.3, 0.7]),
+    transfersPerTimeout: sometimes(rng, 0.3, () => rng.pick([0.05, 0.3]), 0),
     proposalsPerSecond: rng.pick([5, 30, 100, 300]),
     readsPerSecond: rng.pick([0, 5, 30]),
+    compactEvery: sometimes(rng, 0.5, () => rng.pick([5, 20, 100]), 0),
+    keepTail: rng.pick([0, 3, 30]),
   };
 }
 
@@ -116,6 +124,7 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     },
     network: { delayMinMs: shape.delayMinMs, delayMaxMs: shape.delayMaxMs, dropRate: shape.dropRate, dupRate: shape.dupRate },
     tickIntervalMs: (_id, r) => r.int(1, shape.tickIntervalMaxMs),
+    compaction: shape.compactEvery > 0 ? { every: shape.compactEvery, keepTail: shape.keepTail } : null,
     fullCheckEveryMs: 500,
     traceLines: opts.traceLines ?? 0,
   });
@@ -196,6 +205,10 @@ function faultPhase(c: Cluster, shape: SimShape, rng: Rng): void {
     // A torn crash happened inside a Ready; make sure the node gets its restart.
     for (const n of c.nodes) if (!n.up && !restartAt.has(n.id)) restartAt.set(n.id, now + rng.int(0, shape.electionTimeoutMaxMs));
 
+    if (rng.chance(perMs(shape.transfersPerTimeout) * stepMs)) {
+      const leader = c.leader();
+      if (leader) tryClient(() => c.transferLeadership(leader.id, rng.pick(c.ids)));
+    }
     if (rng.chance((shape.proposalsPerSecond / 1000) * stepMs)) {
       const leaders = c.leaders();
       if (leaders.length > 0) tryClient(() => c.propose(rng.pick(leaders).id));
