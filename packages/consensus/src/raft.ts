@@ -229,10 +229,12 @@ export class RaftNode {
   reportSnapshot(to: NodeId, ok: boolean): void {
     const pr = this.prs.get(to);
     if (this.role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return;
-    if (!ok) {
-      pr.becomeProbe();
-      pr.probeSent = true; // wait for the next heartbeat round before trying again
-    }
+    // Probe either way (as etcd does): staying in the snapshot state would pause the follower for
+    // good if its answer to the snapshot was lost, or if the snapshot was stale when it landed.
+    const pending = pr.pendingSnapshot;
+    pr.becomeProbe();
+    if (ok) pr.next = Math.max(pr.next, pending + 1); // it holds the snapshot now
+    pr.probeSent = true; // wait for its answer or the next heartbeat round before sending again
   }
 
   /** Start an election now, as if the election timeout had fired. */
