@@ -1,4 +1,5 @@
-// raftkv.v1.Admin: Status (this node's view of the cluster) and Digest (state machine fingerprint).
+// raftkv.v1.Admin: Status (this node's view of the cluster), Digest (state machine fingerprint) and
+// WatchStatus (observability/watch-service.ts).
 import { Role, type AdminServer, type DigestResponse, type StatusResponse } from '@raftkv/proto';
 import type { RaftNode, Role as CoreRole } from '@raftkv/consensus';
 import type { RaftDriver } from './driver.js';
@@ -27,8 +28,9 @@ export function statusOf(id: string, node: RaftNode, driver: RaftDriver, peers: 
   };
 }
 
-export function adminService(status: () => StatusResponse, sm: KvStateMachine): AdminServer {
+export function adminService(status: () => StatusResponse, sm: KvStateMachine, watchStatus: AdminServer['watchStatus']): AdminServer {
   return {
+    watchStatus,
     status(_call, cb) {
       try {
         cb(null, status());

@@ -1,6 +1,8 @@
 // Server flags (the contract shared with deploy/, scripts/ and tests). Every flag can also come from
 // the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win. Errors name the flag.
 import { ConfigError } from './errors.js';
+import { DevControls } from './http/dev-controls.js';
+import { parseHostPort, type HostPort } from './http/listen.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export interface ServerConfig {
@@ -17,6 +19,12 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   /** When dialing address A, dial B instead (tests standing in for cluster DNS). */
   readonly dialOverrides: ReadonlyMap<string, string>;
+  /** --http-listen: the live web view (off when null). */
+  readonly httpListen: HostPort | null;
+  /** --metrics-listen: Prometheus /metrics (off when null). */
+  readonly metricsListen: HostPort | null;
+  /** --dev-controls: the dev cluster script's stop/start endpoint (loopback only; off when null). */
+  readonly devControls: HostPort | null;
 }
 
 const FLAGS = [
@@ -34,6 +42,9 @@ const FLAGS = [
   'peer-domain',
   'peer-port',
   'dial-overrides',
+  'http-listen',
+  'metrics-listen',
+  'dev-controls',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -138,6 +149,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const logLevel = (get('log-level') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const clusterId = get('cluster-id') ?? 'raftkv';
+  const hostPort = (f: Flag): HostPort | null => {
+    const v = get(f);
+    if (v === undefined) return null;
+    const hp = parseHostPort(v);
+    if (hp === null) throw new ConfigError(`--${f}`, `${JSON.stringify(v)} is not HOST:PORT`);
+    return hp;
+  };
+  const devControls = hostPort('dev-controls');
+  if (devControls !== null && !DevControls.isLoopback(devControls.host)) throw new ConfigError('--dev-controls', `must be a loopback address, got ${devControls.host}`);
 
   return {
     id,
@@ -151,5 +171,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     heartbeatMs,
     logLevel,
     dialOverrides,
+    httpListen: hostPort('http-listen'),
+    metricsListen: hostPort('metrics-listen'),
+    devControls,
   };
 }

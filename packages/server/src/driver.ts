@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from './db.js';
 import { RaftkvError, StorageFailure, UnavailableError } from './errors.js';
 import type { LogContext, Logger } from './logger.js';
+import type { RaftObserver } from './observability/node-observability.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
 
@@ -45,6 +46,8 @@ export interface DriverDeps {
   /** The node can no longer make progress safely (disk failure): stop it. */
   readonly onFatal: (err: Error) => void;
   readonly tickIntervalMs?: number;
+  /** Metrics and status watchers: told about every handled Ready (after its replies went out). */
+  readonly observer?: RaftObserver | undefined;
 }
 
 export interface DriverView {
@@ -64,6 +67,8 @@ export class RaftDriver {
   private stopped = false;
   private accepting = true;
   private fatal = false;
+  /** Duration of the last Ready's storage transaction (null: it wrote nothing), for the observer. */
+  private lastPersistSeconds: number | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
 
   private proposeQueue: { data: Uint8Array; waiter: Waiter<ProposeResponse> }[] = [];
@@ -258,23 +263,41 @@ export class RaftDriver {
     if (prevRole === 'leader' && (this.role !== 'leader' || this.term !== prevTerm)) this.failLeaderWork();
     if (rd.softState) this.notify(this.leaderWatchers);
     this.notify(this.stateWatchers);
+    this.d.observer?.readyHandled(rd, this.lastPersistSeconds);
   }
 
   private persistAndApply(rd: Ready): ApplyOutcome[] {
     const hasWrite = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
+    this.lastPersistSeconds = null;
     if (!hasWrite) return [];
     let outcomes: ApplyOutcome[] = [];
     const t0 = performance.now();
+    this.setSync(rd.mustSync);
     this.tx(() => {
       if (rd.entries.length > 0) this.d.log.append(rd.entries);
       if (rd.hardState) this.d.log.setHardState(rd.hardState);
       if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
     });
     const ms = performance.now() - t0;
+    this.lastPersistSeconds = ms / 1000;
     if (ms > SLOW_PERSIST_MS) {
       this.d.logger.warn('slow disk: persisting a Ready blocked the node', { ms: Math.round(ms), entries: rd.entries.length, applied: rd.committedEntries.length });
     }
     return outcomes;
+  }
+
+  /**
+   * fsync only Readies that must be durable (new entries, term, vote). One that only advances the
+   * commit index and applies entries is written without fsync: a crash (kill -9) keeps it (the WAL is
+   * in the OS page cache); a power loss may drop it, but then it drops together with its applied index
+   * and sessions (one transaction, WAL order), and the entries are re-applied from the durable log.
+   * Nothing acknowledged is lost: an answer is sent only for entries durable on a majority.
+   */
+  private synced = true;
+  private setSync(sync: boolean): void {
+    if (sync === this.synced) return;
+    this.d.db.pragma(sync ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    this.synced = sync;
   }
 
   private readonly txFn = (fn: () => void): void => fn();

@@ -6,6 +6,7 @@ import type { RaftDriver } from './driver.js';
 import { InvalidArgumentError } from './errors.js';
 import { toStatus } from './grpc-errors.js';
 import { FORWARDED_HEADER, type LeaderRouter } from './router.js';
+import type { RequestObserver } from './observability/node-observability.js';
 import type { KvStateMachine } from './state-machine.js';
 import { validateKey, validatePropose } from './validation.js';
 
@@ -17,15 +18,22 @@ function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
 }
 const isForwarded = (call: ServerUnaryCall<unknown, unknown>): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
 
-/** Settles a unary call from a promise; errors become statuses. */
-function answer<T>(p: Promise<T>, cb: sendUnaryData<T>): void {
+/** Settles a unary call from a promise; errors become statuses. `done` learns the outcome and duration. */
+function answer<T>(p: Promise<T>, cb: sendUnaryData<T>, done?: (ok: boolean, seconds: number) => void): void {
+  const t0 = done === undefined ? 0 : performance.now();
   p.then(
-    (r) => cb(null, r),
-    (e: unknown) => cb(toStatus(e)),
+    (r) => {
+      done?.(true, (performance.now() - t0) / 1000);
+      cb(null, r);
+    },
+    (e: unknown) => {
+      done?.(false, (performance.now() - t0) / 1000);
+      cb(toStatus(e));
+    },
   );
 }
 
-export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter): KVServer {
+export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter, obs?: RequestObserver): KVServer {
   const readLocal = (key: string): ReadResponse => {
     const v = sm.get(key);
     return { found: v !== undefined, value: v ?? EMPTY, index: sm.appliedIndex(), leaderId: driver.leaderId };
@@ -37,7 +45,7 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
         validatePropose(req);
         return router.propose(req, ProposeRequest.encode(req).finish(), deadlineOf(call), isForwarded(call));
       };
-      answer(run(), cb);
+      answer(run(), cb, obs && ((ok, s) => obs.proposeDone(ok ? 'ok' : 'failed', s)));
     },
     read(call: ServerUnaryCall<ReadRequest, ReadResponse>, cb: sendUnaryData<ReadResponse>) {
       const run = async (): Promise<ReadResponse> => {
@@ -53,7 +61,8 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
           });
         return router.readLinearizable(req, deadlineOf(call), isForwarded(call), local);
       };
-      answer(run(), cb);
+      const consistency = call.request.consistency === ReadConsistency.READ_CONSISTENCY_STALE ? 'stale' : 'linearizable';
+      answer(run(), cb, obs && ((_ok, s) => obs.readDone(consistency, s)));
     },
   };
 }

@@ -8,11 +8,14 @@ import { adminService, statusOf } from './admin-service.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase, type Db } from './db.js';
 import { RaftDriver } from './driver.js';
-import { SERVER_OPTIONS } from './grpc-options.js';
+import { dialAddress, SERVER_OPTIONS } from './grpc-options.js';
+import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './introspection.js';
 import { kvService } from './kv-service.js';
 import { createLogger, type LogContext, type Logger } from './logger.js';
 import { SqliteLogStorage } from './log-storage.js';
+import { NodeObservability } from './observability/node-observability.js';
+import { watchStatusHandler } from './observability/watch-service.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
 import { PeerTransport } from './transport.js';
@@ -29,6 +32,9 @@ export class RaftkvServer {
   private readonly router: LeaderRouter;
   private readonly health = new Health();
   private readonly grpc: Server;
+  /** Metrics and the WatchStatus hub (observability/). */
+  readonly obs: NodeObservability;
+  private http: NodeHttp | null = null;
   private closing: Promise<void> | null = null;
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
@@ -53,13 +59,32 @@ export class RaftkvServer {
       applied: this.sm.appliedIndex(),
     };
     this.node = new RaftNode(options as RaftOptions, this.log);
+    const log = this.log;
+    this.obs = new NodeObservability(
+      {
+        id: config.id,
+        status: () => this.status(),
+        coreStatus: () => this.node.status(),
+        appliedIndex: () => this.sm.appliedIndex(),
+        lastIndex: () => log.lastIndex(),
+        firstIndex: () => log.firstIndex(),
+        entries: (lo, hi) => log.entries(lo, hi, 1 << 20),
+        electionTimeoutMinMs: config.electionTimeoutMinMs,
+        electionTimeoutMaxMs: config.electionTimeoutMaxMs,
+        heartbeatMs: config.heartbeatMs,
+      },
+      { metrics: config.metricsListen !== null },
+    );
     this.transport = new PeerTransport({
       self: config.id,
       clusterId: config.clusterId,
       peers: config.peers,
       dialOverrides: config.dialOverrides,
       logger: this.logger,
-      deliver: (m) => this.driver.step(m),
+      deliver: (m) => {
+        this.obs.messageReceived(m);
+        this.driver.step(m);
+      },
     });
     this.driver = new RaftDriver({
       id: config.id,
@@ -71,12 +96,13 @@ export class RaftkvServer {
       logContext: this.ctx,
       send: (msgs) => this.transport.send(msgs),
       onFatal: (e) => this.onFatal(e),
+      observer: this.obs,
     });
     this.router = new LeaderRouter({ self: config.id, peers: config.peers, dialOverrides: config.dialOverrides, driver: this.driver });
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, this.transport.service);
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router));
-    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm));
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub)));
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
     this.watchHealth();
@@ -116,6 +142,7 @@ export class RaftkvServer {
     });
     this.driver.start();
     this.watchEventLoop();
+    await this.startHttp(port);
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
       port,
@@ -125,6 +152,26 @@ export class RaftkvServer {
       appliedIndex: this.sm.appliedIndex(),
       lastLogIndex: this.log.lastIndex(),
     });
+  }
+
+  /** --http-listen (live view) and --metrics-listen (Prometheus). */
+  private async startHttp(grpcPort: number): Promise<void> {
+    const c = this.config;
+    if (c.httpListen === null && c.metricsListen === null) return;
+    // The live view reaches this node's own gRPC API on loopback when it listens on every interface.
+    const host = c.listen.replace(/:\d+$/, '');
+    const ownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+    this.http = await startNodeHttp({
+      self: c.id,
+      httpListen: c.httpListen,
+      metricsListen: c.metricsListen,
+      devControls: c.devControls,
+      metrics: this.obs.metrics,
+      peers: c.peers,
+      dial: (a) => dialAddress(a, c.dialOverrides),
+      grpcAddress: `${ownHost}:${grpcPort}`,
+    });
+    this.logger.info('http listening', { httpPort: this.http.httpPort, metricsPort: this.http.metricsPort });
   }
 
   /**
@@ -140,6 +187,7 @@ export class RaftkvServer {
     this.logger.info('shutting down');
     this.health.set(false);
     this.driver.stopAccepting();
+    await this.http?.close();
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
     this.driver.stop();
