@@ -1,3 +1,4 @@
 import { jestConfig } from '../../jest.preset.mjs';
 
-export default jestConfig();
+// One test file at a time: each starts a real cluster, and the machine has two cores.
+export default jestConfig({ maxWorkers: 1 });

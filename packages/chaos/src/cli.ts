@@ -13,12 +13,17 @@ import { killAllNodeProcesses } from './harness/cluster.js';
 import type { FaultFamily } from './harness/nemesis.js';
 import { createTopology, destroyTopology, netnsSupport, removeStaleNamespaces, topologyFor } from './harness/netns.js';
 import { runChaos, type ChaosOptions } from './harness/run.js';
+import { diskFailure, minorityLeader } from './harness/scenarios.js';
 import { formatSummary } from './harness/summary.js';
+
+const SCENARIOS = ['minority-leader', 'disk-full', 'disk-readonly'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: scripts/chaos [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
-  [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]`;
+  [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
+       scripts/chaos scenario ${SCENARIOS.join('|')} [--nodes 3|5] [--seed N] [--json FILE]`;
 
 interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' | 'partitionsSkipped'> {
   readonly keep: boolean;
@@ -27,11 +32,20 @@ interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' |
   readonly inside?: string;
   readonly workDir?: string;
   readonly partitionsSkipped?: string;
+  readonly scenario?: Scenario;
 }
 
 class UsageError extends Error {}
 
-function parse(argv: readonly string[]): CliOptions {
+function parse(all: readonly string[]): CliOptions {
+  let argv = all;
+  let scenario: Scenario | undefined;
+  if (all[0] === 'scenario') {
+    const name = all[1] ?? '';
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}' (${SCENARIOS.join(', ')})`);
+    scenario = name as Scenario;
+    argv = all.slice(2);
+  }
   const v = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -86,7 +100,7 @@ function parse(argv: readonly string[]): CliOptions {
     requirePartitions: flags.has('require-partitions'),
   };
   const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
-  return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped') };
+  return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped'), ...(scenario ? { scenario } : {}) };
 }
 
 const log = (line: string): void => {
@@ -95,6 +109,16 @@ const log = (line: string): void => {
 
 /** Runs in this process (loopback, or inside the client namespace) and reports. */
 async function runHere(o: CliOptions, workDir: string): Promise<number> {
+  if (o.scenario !== undefined) {
+    const ctx = { ...o, workDir, log, ...(o.inside === undefined ? {} : { netnsTag: o.inside }) };
+    const r = o.scenario === 'minority-leader' ? await minorityLeader(ctx) : await diskFailure(ctx, o.scenario === 'disk-full' ? 'full' : 'readonly');
+    const { probes: _probes, ...brief } = r;
+    process.stdout.write(JSON.stringify(brief, null, 2) + '\n');
+    if (r.skipped) log(`chaos: scenario ${r.scenario} SKIPPED: ${r.skipped}`);
+    else log(`chaos: scenario ${r.scenario} ${r.passed ? 'PASSED' : `FAILED: ${r.problems.join('; ')}`}`);
+    if (o.json !== undefined) writeFileSync(o.json, JSON.stringify(r, null, 2));
+    return r.passed ? 0 : 1;
+  }
   const summary = await runChaos({ ...o, workDir, log, ...(o.inside === undefined ? {} : { netnsTag: o.inside }) });
   process.stdout.write(formatSummary(summary) + '\n');
   if (o.json !== undefined) writeFileSync(o.json, JSON.stringify(summary, null, 2));
@@ -130,7 +154,8 @@ async function main(): Promise<number> {
     else rmSync(workDir, { recursive: true, force: true });
   };
   let skipped: string | undefined;
-  if (o.families.includes('partition')) {
+  const wantsNetns = o.scenario === undefined ? o.families.includes('partition') : o.scenario === 'minority-leader';
+  if (wantsNetns) {
     const support = await netnsSupport();
     if (support.ok) {
       const tag = String(process.pid);

@@ -6,7 +6,8 @@ import { AdminClient, KVClient, Role, type DigestResponse, type StatusResponse }
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from './proc.js';
+import { topologyFor, type Topology } from './netns.js';
+import { freePort, sleep } from './proc.js';
 
 export interface NodeSpec {
   readonly id: string;
@@ -229,4 +230,34 @@ export function nodeSpecs(workDir: string, addresses: readonly string[], netns?:
     const ns = netns?.[i];
     return ns === undefined ? base : { ...base, netns: ns };
   });
+}
+
+export interface ClusterSetup {
+  readonly nodes: number;
+  readonly workDir: string;
+  readonly serverMain: string;
+  readonly electionTimeoutMinMs: number;
+  readonly electionTimeoutMaxMs: number;
+  readonly heartbeatMs: number;
+  /** Inside a network-namespace topology with this tag; else loopback on free ports. */
+  readonly netnsTag?: string;
+}
+
+/** A cluster (not started) on namespace addresses or free loopback ports. */
+export async function makeCluster(o: ClusterSetup, clock: () => number): Promise<{ cluster: Cluster; topology: Topology | undefined; addresses: string[] }> {
+  const topology = o.netnsTag === undefined ? undefined : topologyFor(o.netnsTag, o.nodes);
+  const addresses = topology
+    ? topology.nodeAddr.map((a) => `${a}:7001`)
+    : await Promise.all(Array.from({ length: o.nodes }, async () => `127.0.0.1:${await freePort()}`));
+  const cluster = new Cluster(
+    {
+      serverMain: o.serverMain,
+      nodes: nodeSpecs(o.workDir, addresses, topology?.nodeNs),
+      electionTimeoutMinMs: o.electionTimeoutMinMs,
+      electionTimeoutMaxMs: o.electionTimeoutMaxMs,
+      heartbeatMs: o.heartbeatMs,
+    },
+    clock,
+  );
+  return { cluster, topology, addresses };
 }

@@ -27,6 +27,8 @@ export class Nemesis {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private partitioned = false;
+  /** Families come round in shuffled rounds, so a short run still sees every kind of fault. */
+  private round: FaultFamily[] = [];
 
   constructor(
     private readonly cluster: Cluster,
@@ -81,7 +83,8 @@ export class Nemesis {
     while (!this.stopping) {
       await this.sleep(this.rand.int(this.o.gapMs[0], this.o.gapMs[1]));
       if (this.stopping) break;
-      const family = this.rand.pick(this.o.families);
+      if (this.round.length === 0) this.round = this.rand.shuffle(this.o.families);
+      const family = this.round.pop()!;
       const hold = this.rand.int(this.o.faultMs[0], this.o.faultMs[1]);
       const heal = await this.inject(family);
       const ev = this.events[this.events.length - 1]!;

@@ -1,11 +1,9 @@
 // One chaos run: start the cluster, run clients and the nemesis for the duration, heal, settle, read
 // every key, compare the nodes' state digests, and check the history.
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Operation } from '../checker/index.js';
-import { Cluster, nodeSpecs, type UnexpectedExit } from './cluster.js';
+import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
-import { topologyFor } from './netns.js';
 import { sleep } from './proc.js';
 import { Random } from './random.js';
 import { Workload } from './workload.js';
@@ -41,6 +39,7 @@ export interface ChaosSummary {
   readonly durationS: number;
   readonly partitions: string;
   readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
+  readonly topErrors: readonly [string, number][];
   readonly faults: Record<string, number>;
   readonly nemesis: readonly NemesisEvent[];
   readonly unexpectedExits: readonly (UnexpectedExit & { log: string[] })[];
@@ -54,33 +53,11 @@ export interface ChaosSummary {
   readonly problems: readonly string[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
 export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const t0 = performance.now();
   const clock = (): number => performance.now() - t0;
   const rand = new Random(o.seed);
-  const topology = o.netnsTag === undefined ? undefined : topologyFor(o.netnsTag, o.nodes);
-  const addresses = topology ? topology.nodeAddr.map((a) => `${a}:7001`) : await Promise.all(Array.from({ length: o.nodes }, async () => `127.0.0.1:${await freePort()}`));
-  const cluster = new Cluster(
-    {
-      serverMain: o.serverMain,
-      nodes: nodeSpecs(o.workDir, addresses, topology?.nodeNs),
-      electionTimeoutMinMs: o.electionTimeoutMinMs,
-      electionTimeoutMaxMs: o.electionTimeoutMaxMs,
-      heartbeatMs: o.heartbeatMs,
-    },
-    clock,
-  );
+  const { cluster, topology, addresses } = await makeCluster(o, clock);
   const families = o.families.filter((f) => f !== 'partition' || topology !== undefined);
   const workload = new Workload(cluster, rand.fork(1), clock, o);
   const nemesis = new Nemesis(cluster, topology, rand.fork(2), clock, { families, gapMs: o.gapMs, faultMs: o.faultMs }, o.log);
@@ -139,6 +116,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       durationS: o.durationS,
       partitions: topology ? 'enabled (network namespaces + iptables)' : `skipped: ${o.partitionsSkipped ?? 'not requested'}`,
       ops,
+      topErrors: workload.errorCounts(),
       faults: nemesis.counts(),
       nemesis: nemesis.events,
       unexpectedExits: exits,

@@ -14,6 +14,7 @@ export function formatSummary(s: ChaosSummary): string {
     '==== chaos summary ====',
     `seed ${s.seed}   nodes ${s.nodes}   duration ${s.durationS} s   partitions: ${s.partitions}`,
     `operations: ${s.ops.total} (ok ${s.ops.ok}, failed ${s.ops.fail}, indeterminate ${s.ops.info}; ${byType}) over ${s.keys} keys`,
+    ...s.topErrors.map(([e, n]) => `  ${String(n).padStart(6)} × ${e}`),
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
     `linearizability: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
     `acknowledged writes lost: ${s.lostWrites.length}`,

@@ -44,6 +44,17 @@ export class Workload {
     for (let i = 0; i < o.activeKeys; i++) this.active.push({ key: this.freshKey(), ops: 0 });
   }
 
+  /** The most frequent errors (numbers and addresses folded), for the summary. */
+  errorCounts(top = 8): [string, number][] {
+    const counts = new Map<string, number>();
+    for (const op of this.history) {
+      if (op.error === undefined) continue;
+      const k = `${op.input.f === 'read' ? 'read' : 'write'} ${op.outcome}: ${op.error.replace(/\d+(\.\d+)*(:\d+)?/g, 'N').slice(0, 140)}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]).slice(0, top);
+  }
+
   get keys(): readonly string[] {
     return this.allKeys;
   }
@@ -90,7 +101,9 @@ export class Workload {
       else input = { f: 'cas', expected: seen.get(key) ?? null, value: `${c}-${++seq}` };
       const op = await this.invoke(c, node, key, input);
       if (op.outcome === 'ok') seen.set(key, observedAfter(op));
-      if (this.o.thinkMs > 0) await sleep(r.int(0, this.o.thinkMs));
+      // After an error, back off like a real client instead of spinning against a dead node.
+      const pause = op.outcome === 'ok' ? r.int(0, this.o.thinkMs) : r.int(50, 150);
+      if (pause > 0) await sleep(pause);
     }
   }
 
@@ -146,6 +159,8 @@ function classify(input: Input, err: ServiceError): Outcome {
   if (input.f === 'read') return 'fail';
   if (err.code === status.INVALID_ARGUMENT) return 'fail';
   if (err.code === status.UNAVAILABLE && err.metadata?.get(RETRY_HEADER)[0] === '1') return 'fail';
+  // grpc-js never opened a stream: the request did not leave this process.
+  if (err.code === status.UNAVAILABLE && /^No connection established/.test(err.details ?? '')) return 'fail';
   return 'info';
 }
 
