@@ -16,6 +16,14 @@ export const DEFAULT_WAIT_MS = 10_000;
 /** Pause before retrying a leader that refused (it may not know yet that it lost). */
 const RETRY_PAUSE_MS = 20;
 
+/**
+ * Stop waiting for a leader this long before the caller's deadline (a tenth of the time left, at most
+ * 200 ms), so the caller hears UNAVAILABLE "no leader" rather than running into its own deadline.
+ */
+export function answerBy(deadlineMs: number, now = Date.now()): number {
+  return deadlineMs - Math.min(200, Math.max(0, (deadlineMs - now) / 10));
+}
+
 export interface RouterOptions {
   readonly self: string;
   readonly peers: ReadonlyMap<string, string>;
@@ -40,7 +48,7 @@ export class LeaderRouter {
     remote: (client: KVClient, md: Metadata, deadline: number) => Promise<T>,
   ): Promise<T> {
     const d = this.o.driver;
-    const waitUntil = Number.isFinite(deadlineMs) ? deadlineMs : Date.now() + DEFAULT_WAIT_MS;
+    const waitUntil = Number.isFinite(deadlineMs) ? answerBy(deadlineMs) : Date.now() + DEFAULT_WAIT_MS;
     for (;;) {
       const leader = d.leaderId;
       let refused: UnavailableError | null = null;
