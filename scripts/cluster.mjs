@@ -2,12 +2,16 @@
 // Runs a local raftkv cluster in the foreground (what `npm start` runs after the build): nodes
 // n1..nN on 127.0.0.1:7001.., data in ./data/<id>, each node's JSON log lines shown compactly with a
 // coloured [id] prefix. Ctrl-C (or SIGTERM) stops every node cleanly.
-//   node scripts/cluster.mjs [--nodes 3] [--base-port 7001] [--data-dir ./data] [--raw] [-- extra node flags]
+// Each node also serves the live view and /metrics on 127.0.0.1:8001.. (--http-base-port, or
+// --no-live-view), with stop/start buttons backed by scripts/dev-controls.mjs.
+//   node scripts/cluster.mjs [--nodes 3] [--base-port 7001] [--http-base-port 8001] [--no-live-view]
+//                            [--data-dir ./data] [--raw] [-- extra node flags]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serveDevControls } from './dev-controls.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -22,6 +26,8 @@ const n = Number(opt('nodes', '3'));
 const basePort = Number(opt('base-port', '7001'));
 const dataDir = resolve(opt('data-dir', join(root, 'data')));
 const raw = opts.includes('--raw');
+const httpBase = Number(opt('http-base-port', '8001'));
+const liveView = !opts.includes('--no-live-view');
 const main = join(root, 'packages', 'server', 'dist', 'main.js');
 if (!existsSync(main)) {
   console.error(`cluster: ${main} is missing; build first (npm run build)`);
@@ -57,12 +63,34 @@ function pretty(line) {
 
 process.stdout.on('error', () => {}); // a closed pipe (e.g. | head) is not our problem
 const children = new Map();
+/** Nodes stopped from the live view: their exit does not end the cluster. */
+const devStopped = new Set();
 let stopping = false;
 mkdirSync(dataDir, { recursive: true });
-ids.forEach((id, i) => {
+const dev = liveView
+  ? await serveDevControls({
+      has: (id) => ids.includes(id),
+      running: (id) => children.has(id),
+      start: (id) => {
+        devStopped.delete(id);
+        startNode(id, ids.indexOf(id));
+      },
+      stop: (id) =>
+        new Promise((resolve) => {
+          const c = children.get(id);
+          devStopped.add(id);
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+        }),
+    })
+  : null;
+const viewFlags = (i) => (dev ? ['--http-listen', `127.0.0.1:${httpBase + i}`, '--metrics-listen', `127.0.0.1:${httpBase + i}`, '--dev-controls', dev.address] : []);
+
+function startNode(id, i) {
   const child = spawn(
     process.execPath,
-    [main, '--id', id, '--listen', addr(i), '--peers', peers, '--data-dir', join(dataDir, id), ...extra],
+    [main, '--id', id, '--listen', addr(i), '--peers', peers, '--data-dir', join(dataDir, id), ...viewFlags(i), ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.set(id, child);
@@ -71,16 +99,19 @@ ids.forEach((id, i) => {
     createInterface({ input: stream }).on('line', (l) => process.stdout.write(`${prefix} ${raw ? l : pretty(l)}\n`));
   }
   child.on('exit', (code, signal) => {
-    children.delete(id);
+    if (children.get(id) === child) children.delete(id);
     process.stdout.write(`${prefix} exited (${signal ?? `code ${code}`})\n`);
-    if (children.size === 0) process.exit(stopping ? 0 : 1);
+    if (children.size === 0 && (stopping || devStopped.size === 0)) process.exit(stopping ? 0 : 1);
   });
-});
+}
+ids.forEach((id, i) => startNode(id, i));
 console.log(`cluster: ${n} nodes, ${ids.map((id, i) => `${id}=${addr(i)}`).join(' ')}, data in ${dataDir}; Ctrl-C stops`);
+if (dev) console.log(`cluster: live view and /metrics at ${ids.map((_, i) => `http://127.0.0.1:${httpBase + i}/`).join(' ')}`);
 
 function stop() {
   if (stopping) return;
   stopping = true;
+  if (children.size === 0) process.exit(0);
   for (const c of children.values()) c.kill('SIGTERM');
   // Nodes that do not stop within 5 s are killed.
   setTimeout(() => {

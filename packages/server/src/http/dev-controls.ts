@@ -2,7 +2,7 @@
 // script listens there and stops or starts its node processes on request. The node just relays what
 // the live view's buttons ask for. Loopback only: this is a developer's toy, not an admin API.
 import { request } from 'node:http';
-import type { HostPort } from './listen.js';
+import { HttpError, type HostPort } from './listen.js';
 
 export class DevControls {
   constructor(private readonly at: HostPort) {}
@@ -18,9 +18,10 @@ export class DevControls {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(text.trim() || `dev controls answered ${res.statusCode}`))));
+        const code = res.statusCode ?? 502;
+        res.on('end', () => (code < 300 ? resolve() : reject(new HttpError(code, text.trim() || `dev controls answered ${code}`))));
       });
-      req.on('timeout', () => req.destroy(new Error('dev controls did not answer')));
+      req.on('timeout', () => req.destroy(new HttpError(504, 'dev controls did not answer')));
       req.on('error', reject);
       req.end();
     });

@@ -40,7 +40,7 @@ export interface LiveViewOptions {
 }
 
 function httpStatusOf(e: unknown): { code: number; body: { error: string; code: string } } {
-  if (e instanceof HttpError) return { code: e.status, body: { error: e.message, code: 'BAD_REQUEST' } };
+  if (e instanceof HttpError) return { code: e.status, body: { error: e.message, code: e.status === 409 ? 'CONFLICT' : e.status === 404 ? 'NOT_FOUND' : e.status < 500 ? 'BAD_REQUEST' : 'UNAVAILABLE' } };
   const se = e as Partial<ServiceError>;
   if (typeof se.code === 'number') {
     const name = GrpcStatus[se.code] ?? 'UNKNOWN';
