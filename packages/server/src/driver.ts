@@ -13,6 +13,8 @@ import type { RaftObserver } from './observability/node-observability.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
 
+const leaderOnlyMessage = (m: Message): boolean => m.type === 'append' || m.type === 'heartbeat';
+
 /** A persist slower than this is logged: it delays heartbeats and can cost leadership. */
 const SLOW_PERSIST_MS = 100;
 
@@ -225,6 +227,12 @@ export class RaftDriver {
     this.updateContext();
     if (rd.events.length > 0) this.logEvents(rd.events);
 
+    // A leader's appends and heartbeats promise nothing about its own disk (the core counts the
+    // leader's log toward commit only after advance), so they leave before its fsync and the
+    // followers persist in parallel with it (Raft thesis §10.2.1). Anything else waits for the fsync.
+    const early = this.role === 'leader' && rd.messages.length > 0 && rd.messages.every(leaderOnlyMessage);
+    if (early) this.d.send(rd.messages);
+
     // 1 + 3: persist and apply, atomically, one fsync.
     let outcomes: ApplyOutcome[];
     try {
@@ -233,7 +241,7 @@ export class RaftDriver {
       throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`);
     }
     // 2: only now may messages that promise what we persisted leave.
-    if (rd.messages.length > 0) this.d.send(rd.messages);
+    if (!early && rd.messages.length > 0) this.d.send(rd.messages);
 
     // Answer proposals whose entries were applied.
     const committed = rd.committedEntries;
