@@ -38,7 +38,8 @@ export class RaftMetrics {
   private readonly proposals: Counter<'result'>;
   private readonly proposeDuration: Histogram;
   private readonly readDuration: Histogram<'consistency'>;
-  private readonly storageCommit: Histogram;
+  private readonly storageCommitSynced: Histogram.Internal<'fsync'>;
+  private readonly storageCommitUnsynced: Histogram.Internal<'fsync'>;
   private readonly readyBatch: Histogram;
   private readonly appendsSent: Counter<'peer'>;
   private readonly appendRejections: Counter<'peer'>;
@@ -134,7 +135,17 @@ export class RaftMetrics {
     this.readStale = this.readDuration.labels('stale');
     this.readDuration.zero({ consistency: 'linearizable' });
     this.readDuration.zero({ consistency: 'stale' });
-    this.storageCommit = new Histogram({ name: 'raftkv_storage_commit_duration_seconds', help: 'Duration of the SQLite transaction (with fsync) that persists and applies one Ready', buckets: LATENCY_BUCKETS, registers });
+    const storageCommit = new Histogram({
+      name: 'raftkv_storage_commit_duration_seconds',
+      help: 'Duration of the SQLite transaction that persists and applies one Ready; fsync="true" when it had to be durable (new entries, term or vote)',
+      labelNames: ['fsync'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.storageCommitSynced = storageCommit.labels('true');
+    this.storageCommitUnsynced = storageCommit.labels('false');
+    storageCommit.zero({ fsync: 'true' });
+    storageCommit.zero({ fsync: 'false' });
     this.readyBatch = new Histogram({ name: 'raftkv_ready_batch_entries', help: 'Log entries persisted per Ready (group commit batch size)', buckets: BATCH_BUCKETS, registers });
     this.appendsSent = new Counter({ name: 'raftkv_append_messages_sent_total', help: 'AppendEntries messages sent, by destination peer', labelNames: ['peer'], registers });
     this.appendRejections = new Counter({ name: 'raftkv_append_rejections_total', help: 'AppendEntries rejected by a follower (log mismatch), by peer', labelNames: ['peer'], registers });
@@ -146,7 +157,7 @@ export class RaftMetrics {
 
   /** Once per handled Ready. `persistSeconds` is the storage transaction's duration, or null if nothing was written. */
   readyHandled(rd: Ready, persistSeconds: number | null): void {
-    if (persistSeconds !== null) this.storageCommit.observe(persistSeconds);
+    if (persistSeconds !== null) (rd.mustSync ? this.storageCommitSynced : this.storageCommitUnsynced).observe(persistSeconds);
     if (rd.entries.length > 0) this.readyBatch.observe(rd.entries.length);
     if (rd.softState !== null) {
       const leader = rd.softState.leaderId;

@@ -78,15 +78,19 @@ describe('RaftMetrics', () => {
 
   test('counts from Ready batches, peer messages and client calls', async () => {
     const m = make();
-    m.readyHandled(ready({ softState: { role: 'candidate', leaderId: '' }, events: [{ kind: 'became-candidate', term: 3 }] }), 0.002);
+    m.readyHandled(ready({ softState: { role: 'candidate', leaderId: '' }, events: [{ kind: 'became-candidate', term: 3 }], mustSync: true }), 0.002);
     m.readyHandled(
       ready({
         softState: { role: 'leader', leaderId: 'n1' },
         events: [{ kind: 'became-leader', term: 3 }],
         entries: entries(1, 5, 3),
         messages: [msg('append', 'n2'), msg('append', 'n3'), msg('append', 'n2'), msg('heartbeat', 'n3')],
+        mustSync: true,
       }),
       0.004,
+    );
+    m.readyHandled(ready({ committedEntries: entries(1, 5, 3) }), 0.0005); // applied only: no fsync
+    m.readyHandled(ready(), null
     );
     m.readyHandled(ready({ softState: { role: 'follower', leaderId: 'n2' } }), null);
     m.readyHandled(ready({ softState: { role: 'follower', leaderId: 'n2' } }), null); // same leader: no change
@@ -104,8 +108,9 @@ describe('RaftMetrics', () => {
     expect(value(text, 'raftkv_append_messages_sent_total{peer="n2"}')).toBe(2);
     expect(value(text, 'raftkv_append_messages_sent_total{peer="n3"}')).toBe(1);
     expect(value(text, 'raftkv_append_rejections_total{peer="n3"}')).toBe(1);
-    expect(value(text, 'raftkv_storage_commit_duration_seconds_count')).toBe(2);
-    expect(value(text, 'raftkv_storage_commit_duration_seconds_sum')).toBeCloseTo(0.006);
+    expect(value(text, 'raftkv_storage_commit_duration_seconds_count{fsync="true"}')).toBe(2);
+    expect(value(text, 'raftkv_storage_commit_duration_seconds_sum{fsync="true"}')).toBeCloseTo(0.006);
+    expect(value(text, 'raftkv_storage_commit_duration_seconds_count{fsync="false"}')).toBe(1);
     expect(value(text, 'raftkv_ready_batch_entries_count')).toBe(1);
     expect(value(text, 'raftkv_ready_batch_entries_sum')).toBe(5);
     expect(value(text, 'raftkv_proposals_total{result="ok"}')).toBe(1);
