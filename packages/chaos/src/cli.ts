@@ -23,6 +23,7 @@ const USAGE = `usage: scripts/chaos [--duration S] [--nodes 3|5] [--seed N] [--c
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
+  [--stale-reads (self-test: reads served stale, checked as linearizable; must FAIL)]
        scripts/chaos scenario ${SCENARIOS.join('|')} [--nodes 3|5] [--seed N] [--json FILE]`;
 
 interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' | 'partitionsSkipped'> {
@@ -52,7 +53,7 @@ function parse(all: readonly string[]): CliOptions {
     const a = argv[i]!;
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (['keep', 'require-partitions', 'help'].includes(name)) flags.add(name);
+    if (['keep', 'require-partitions', 'help', 'stale-reads'].includes(name)) flags.add(name);
     else if (inline !== undefined) v.set(name, inline);
     else if (argv[i + 1] !== undefined) v.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value`);
@@ -98,6 +99,7 @@ function parse(all: readonly string[]): CliOptions {
     checkerTimeoutMs: num('checker-timeout-s', 600, 1) * 1000,
     keep: flags.has('keep'),
     requirePartitions: flags.has('require-partitions'),
+    staleReads: flags.has('stale-reads'),
   };
   const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
   return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped'), ...(scenario ? { scenario } : {}) };

@@ -25,3 +25,16 @@ test('a short chaos run keeps every promise', async () => {
     expect(kinds.some((k) => k.startsWith('partition'))).toBe(true);
   }
 }, 300_000);
+
+test('the harness catches a real violation: stale reads checked as linearizable fail the run', async () => {
+  const { code, result: s } = await runCli<ChaosSummary>(['--duration', '25', '--nodes', '3', '--gap-ms', '500-1500', '--fault-ms', '2000-4000', '--stale-reads']);
+  expect(code).toBe(1);
+  expect(s.verdict).toBe('fail');
+  expect(s.checker.verdict).toBe('violation');
+  expect(s.checker.violations.length).toBeGreaterThan(0);
+  // Each report is a small, self-contained failing sub-history with the faults around it.
+  for (const v of s.checker.violations) {
+    expect(v.report).toContain('not linearizable');
+    expect(v.report).toMatch(/No order places this completed operation consistently|Longest linearization/);
+  }
+}, 300_000);

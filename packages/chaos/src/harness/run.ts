@@ -30,6 +30,8 @@ export interface ChaosOptions {
   /** Why partitions are off, when they were asked for but cannot be done here. */
   readonly partitionsSkipped?: string;
   readonly checkerTimeoutMs: number;
+  /** Self-test: reads served stale but checked as linearizable (see WorkloadOptions.staleReads). */
+  readonly staleReads?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -37,6 +39,7 @@ export interface ChaosSummary {
   readonly seed: number;
   readonly nodes: number;
   readonly durationS: number;
+  readonly staleReads: boolean;
   readonly partitions: string;
   readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
   readonly topErrors: readonly [string, number][];
@@ -114,6 +117,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       seed: o.seed,
       nodes: o.nodes,
       durationS: o.durationS,
+      staleReads: o.staleReads === true,
       partitions: topology ? 'enabled (network namespaces + iptables)' : `skipped: ${o.partitionsSkipped ?? 'not requested'}`,
       ops,
       topErrors: workload.errorCounts(),

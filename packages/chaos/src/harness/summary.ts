@@ -12,7 +12,7 @@ export function formatSummary(s: ChaosSummary): string {
   const lines = [
     '',
     '==== chaos summary ====',
-    `seed ${s.seed}   nodes ${s.nodes}   duration ${s.durationS} s   partitions: ${s.partitions}`,
+    `seed ${s.seed}   nodes ${s.nodes}   duration ${s.durationS} s   partitions: ${s.partitions}${s.staleReads ? '   SELF-TEST: stale reads checked as linearizable' : ''}`,
     `operations: ${s.ops.total} (ok ${s.ops.ok}, failed ${s.ops.fail}, indeterminate ${s.ops.info}; ${byType}) over ${s.keys} keys`,
     ...s.topErrors.map(([e, n]) => `  ${String(n).padStart(6)} × ${e}`),
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
@@ -25,6 +25,6 @@ export function formatSummary(s: ChaosSummary): string {
   for (const l of s.lostWrites) lines.push('', l.report);
   for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
-  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}`);
+  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}`);
   return lines.join('\n');
 }

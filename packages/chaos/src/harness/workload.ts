@@ -19,12 +19,23 @@ export interface WorkloadOptions {
   readonly opTimeoutMs: number;
   /** Pause between a client's operations (ms), to leave CPU to the nodes on a small machine. */
   readonly thinkMs: number;
+  /**
+   * Self-test of the harness: issue reads as STALE (served from any node's local state) while still
+   * checking them as linearizable. The checker must then find violations.
+   */
+  readonly staleReads?: boolean;
 }
 
 /** Trailer the server sets when a command certainly did not and will not enter the log. */
 const RETRY_HEADER = 'raftkv-retry';
 
 const str = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('utf8');
+
+/** Exactly-once identity of a write: retries carry the same pair. */
+export interface Session {
+  readonly clientId: string;
+  readonly sequence: number;
+}
 
 export class Workload {
   readonly history: Operation[] = [];
@@ -34,6 +45,8 @@ export class Workload {
   private nextId = 0;
   private stopping = false;
   private loops: Promise<void>[] = [];
+  /** Extra attempts for an indeterminate write made with a session. */
+  private readonly retries = 2;
 
   constructor(
     private readonly cluster: Cluster,
@@ -90,16 +103,20 @@ export class Workload {
   private async client(c: number, r: Random): Promise<void> {
     const seen = new Map<string, Value>(); // last value this client saw per key, for CAS expectations
     let seq = 0;
+    // Half the clients use exactly-once sessions and retry indeterminate writes.
+    const sessionId = c % 2 === 1 ? `chaos-${this.rand.seed}-${c}` : undefined;
     while (!this.stopping) {
       const key = this.pickKey(r);
       const node = this.pickNode(r);
       const x = r.next();
       let input: Input;
+      if (x >= 0.4) seq++; // every write gets its own sequence number (and unique value)
       if (x < 0.4) input = { f: 'read' };
-      else if (x < 0.7) input = { f: 'put', value: `${c}-${++seq}` };
+      else if (x < 0.7) input = { f: 'put', value: `${c}-${seq}` };
       else if (x < 0.75) input = { f: 'delete' };
-      else input = { f: 'cas', expected: seen.get(key) ?? null, value: `${c}-${++seq}` };
-      const op = await this.invoke(c, node, key, input);
+      else input = { f: 'cas', expected: seen.get(key) ?? null, value: `${c}-${seq}` };
+      const session = sessionId !== undefined && input.f !== 'read' ? { clientId: sessionId, sequence: seq } : undefined;
+      const op = await this.invoke(c, node, key, input, session);
       if (op.outcome === 'ok') seen.set(key, observedAfter(op));
       // After an error, back off like a real client instead of spinning against a dead node.
       const pause = op.outcome === 'ok' ? r.int(0, this.o.thinkMs) : r.int(50, 150);
@@ -107,25 +124,42 @@ export class Workload {
     }
   }
 
-  /** Performs one operation through node `node` and records it. */
-  async invoke(client: number, node: number, key: string, input: Input): Promise<Operation> {
-    const kv = this.cluster.kv[node]!;
+  /**
+   * Performs one operation through node `node` and records it. With a session (client id + sequence),
+   * an indeterminate write is retried through other nodes, as a careful client would: the server's
+   * exactly-once sessions must then apply it at most once, which the checker holds it to.
+   */
+  async invoke(client: number, node: number, key: string, input: Input, session?: Session): Promise<Operation> {
     const id = this.nextId++;
     const call = this.clock();
-    const deadline = Date.now() + this.o.opTimeoutMs;
-    let outcome: Outcome;
+    const end = Date.now() + this.o.opTimeoutMs * (session ? 1 + this.retries : 1);
+    const vias: string[] = [];
+    let outcome: Outcome = 'fail';
     let output: Output | undefined;
     let error: string | undefined;
-    try {
-      output = input.f === 'read' ? await read(kv, key, deadline) : await propose(kv, key, input, deadline);
-      outcome = 'ok';
-    } catch (e) {
-      const err = e as ServiceError;
-      error = `${status[err.code] ?? err.code}: ${err.details ?? err.message}`;
-      outcome = classify(input, err);
+    let sawInfo = false;
+    for (let attempt = 0; ; attempt++) {
+      const target = attempt === 0 ? node : this.rand.int(0, this.cluster.size - 1);
+      vias.push(this.cluster.id(target));
+      const kv = this.cluster.kv[target]!;
+      const deadline = Math.min(end, Date.now() + this.o.opTimeoutMs);
+      try {
+        output = input.f === 'read' ? await read(kv, key, deadline, this.o.staleReads === true) : await propose(kv, key, input, deadline, session);
+        outcome = 'ok';
+        break;
+      } catch (e) {
+        const err = e as ServiceError;
+        error = `${status[err.code] ?? err.code}: ${err.details ?? err.message}`;
+        outcome = classify(input, err);
+        sawInfo ||= outcome === 'info';
+      }
+      if (session === undefined || input.f === 'read' || Date.now() >= end - 100) break;
+      await sleep(50);
     }
+    // An earlier attempt that may have happened keeps the operation indeterminate.
+    if (outcome === 'fail' && sawInfo) outcome = 'info';
     const ret = this.clock();
-    const base = { id, client, key, input, call, ret, via: this.cluster.id(node) };
+    const base = { id, client, key, input, call, ret, via: vias.join('>') };
     const op: Operation = outcome === 'ok' ? { ...base, outcome, output: output! } : { ...base, outcome, error: error! };
     this.history.push(op);
     return op;
@@ -183,19 +217,22 @@ function unary<T>(start: (md: Metadata, cb: (e: ServiceError | null, r?: T) => v
   return new Promise((resolve, reject) => start(new Metadata(), (e, r) => (e ? reject(e) : resolve(r as T))));
 }
 
-async function read(kv: KVClient, key: string, deadline: number): Promise<Output> {
-  const r = await unary<ReadResponse>((md, cb) => kv.read({ key, consistency: ReadConsistency.READ_CONSISTENCY_LINEARIZABLE }, md, { deadline }, cb));
+async function read(kv: KVClient, key: string, deadline: number, stale: boolean): Promise<Output> {
+  const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
+  const r = await unary<ReadResponse>((md, cb) => kv.read({ key, consistency }, md, { deadline }, cb));
   return { f: 'read', value: r.found ? str(r.value) : null };
 }
 
-async function propose(kv: KVClient, key: string, input: Exclude<Input, { f: 'read' }>, deadline: number): Promise<Output> {
+async function propose(kv: KVClient, key: string, input: Exclude<Input, { f: 'read' }>, deadline: number, session?: Session): Promise<Output> {
+  const clientId = session?.clientId ?? '';
+  const sequence = session?.sequence ?? 0;
   let req: ProposeRequest;
   switch (input.f) {
     case 'put':
-      req = { command: { $case: 'put', put: { key, value: Buffer.from(input.value) } }, clientId: '', sequence: 0 };
+      req = { command: { $case: 'put', put: { key, value: Buffer.from(input.value) } }, clientId, sequence };
       break;
     case 'delete':
-      req = { command: { $case: 'delete', delete: { key } }, clientId: '', sequence: 0 };
+      req = { command: { $case: 'delete', delete: { key } }, clientId, sequence };
       break;
     case 'cas':
       req = {
@@ -203,8 +240,8 @@ async function propose(kv: KVClient, key: string, input: Exclude<Input, { f: 're
           $case: 'compareAndSwap',
           compareAndSwap: { key, expectedValue: Buffer.from(input.expected ?? ''), expectAbsent: input.expected === null, newValue: Buffer.from(input.value) },
         },
-        clientId: '',
-        sequence: 0,
+        clientId,
+        sequence,
       };
       break;
   }
