@@ -70,6 +70,7 @@ export class Nemesis {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (this.stopping) return resolve();
       const t = setTimeout(done, ms);
       function done(): void {
         clearTimeout(t);
@@ -86,13 +87,30 @@ export class Nemesis {
       if (this.round.length === 0) this.round = this.rand.shuffle(this.o.families);
       const family = this.round.pop()!;
       const hold = this.rand.int(this.o.faultMs[0], this.o.faultMs[1]);
-      const heal = await this.inject(family);
-      const ev = this.events[this.events.length - 1]!;
-      this.log(`nemesis: ${ev.kind} ${ev.detail} for ${hold} ms`);
-      await this.sleep(hold);
-      await heal();
-      ev.end = this.clock();
+      const first = await this.injectLogged(family, hold);
+      // Sometimes a second fault of another family joins in (a crash during a partition, ...).
+      let second: { heal: () => Promise<void>; ev: NemesisEvent } | undefined;
+      const others = this.o.families.filter((f) => f !== family);
+      if (others.length > 0 && this.rand.next() < 0.3) {
+        const lead = this.rand.int(0, Math.floor(hold / 2));
+        await this.sleep(lead);
+        if (!this.stopping) second = await this.injectLogged(this.rand.pick(others), hold - lead);
+        await this.sleep(hold - lead);
+      } else await this.sleep(hold);
+      if (second) {
+        await second.heal();
+        second.ev.end = this.clock();
+      }
+      await first.heal();
+      first.ev.end = this.clock();
     }
+  }
+
+  private async injectLogged(family: FaultFamily, hold: number): Promise<{ heal: () => Promise<void>; ev: NemesisEvent }> {
+    const heal = await this.inject(family);
+    const ev = this.events[this.events.length - 1]!;
+    this.log(`nemesis: ${ev.kind} ${ev.detail} for ${hold} ms`);
+    return { heal, ev };
   }
 
   private async target(): Promise<{ i: number; leader: boolean }> {
