@@ -20,8 +20,9 @@ export interface TransportOptions {
   readonly deliver: (m: CoreMessage) => void;
 }
 
-/** Batches queued in grpc-js for one peer before further messages are dropped. */
+/** Batches / entry bytes queued in grpc-js for one peer (a slow or frozen peer) before further messages are dropped. */
 const MAX_QUEUED_BATCHES = 512;
+const MAX_QUEUED_BYTES = 32 << 20;
 /** Entry bytes per MessageBatch (well under the receive limit). */
 const MAX_BATCH_BYTES = 8 << 20;
 const BACKOFF_MIN_MS = 50;
@@ -32,6 +33,7 @@ const STREAM_LIFETIME_MS = 10 * 60_000;
 class PeerStream {
   private stream: ClientWritableStream<MessageBatch> | null = null;
   private queued = 0;
+  private queuedBytes = 0;
   private backoffMs = 0;
   private retryAt = 0;
   private dropped = 0;
@@ -50,13 +52,19 @@ class PeerStream {
   send(messages: WireMessage[]): void {
     if (this.closed) return;
     const s = this.stream ?? this.open();
-    if (s === null || this.queued >= MAX_QUEUED_BATCHES) {
+    if (s === null || this.queued >= MAX_QUEUED_BATCHES || this.queuedBytes >= MAX_QUEUED_BYTES) {
       this.dropped += messages.length;
       return;
     }
+    let bytes = 0;
+    for (const m of messages) for (const e of m.entries) bytes += e.data.length;
     this.queued++;
+    this.queuedBytes += bytes;
+    const stream = s;
     s.write({ clusterId: this.clusterId, messages }, () => {
+      if (this.stream !== stream) return; // counters were reset with the stream
       this.queued--;
+      this.queuedBytes -= bytes;
     });
   }
 
@@ -66,6 +74,7 @@ class PeerStream {
     const s = this.client.send({ deadline: now + STREAM_LIFETIME_MS }, (err: ServiceError | null, _res?: SendResponse) => {
       if (this.stream === s) this.stream = null;
       this.queued = 0;
+      this.queuedBytes = 0;
       if (this.closed) return;
       if (err === null || err.code === status.DEADLINE_EXCEEDED) {
         this.backoffMs = 0; // a normal renewal
