@@ -1,0 +1,75 @@
+import type { Message } from '@raftkv/consensus';
+import { MessageType } from '@raftkv/proto';
+import { messageFromWire, messageToWire, PeerMessageError } from '../src/codec.js';
+import { parseConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const peers = new Set(['n1', 'n2', 'n3']);
+const base: Message = {
+  type: 'append', from: 'n1', to: 'n2', term: 3, logTerm: 2, index: 10, entries: [], commit: 9, reject: false, rejectHint: 0, hintTerm: 0, context: 0,
+};
+
+describe('peer message codec', () => {
+  test('round-trips every field', () => {
+    const m: Message = { ...base, entries: [{ index: 11, term: 2, type: 'normal', data: Buffer.from('a') }, { index: 12, term: 3, type: 'conf-change', data: Buffer.from('b') }] };
+    const back = messageFromWire(messageToWire(m), 'n2', peers);
+    expect({ ...back, entries: back.entries.map((e) => ({ ...e, data: Buffer.from(e.data).toString() })) }).toEqual({
+      ...m,
+      entries: [
+        { index: 11, term: 2, type: 'normal', data: 'a' },
+        { index: 12, term: 3, type: 'conf-change', data: 'b' },
+      ],
+    });
+    const resp: Message = { ...base, type: 'append-response', from: 'n3', to: 'n1', reject: true, rejectHint: 4, hintTerm: 1 };
+    expect(messageFromWire(messageToWire(resp), 'n1', peers)).toEqual(resp);
+  });
+
+  test.each([
+    ['an unknown type', { type: 42 as MessageType }, /unknown message type/],
+    ['another addressee', { to: 'n3' }, /addressed to "n3"/],
+    ['an unknown sender', { from: 'mallory' }, /unknown node/],
+    ['a sender claiming to be us', { from: 'n2' }, /unknown node/],
+    ['a negative index', { index: -1 }, /index -1/],
+    ['a gap in entries', { entries: [{ index: 12, term: 3, type: 0, data: Buffer.alloc(0) }] }, /expected 11/],
+    ['an entry term above the message term', { entries: [{ index: 11, term: 4, type: 0, data: Buffer.alloc(0) }] }, /outside/],
+    ['an entry term below log_term', { entries: [{ index: 11, term: 1, type: 0, data: Buffer.alloc(0) }] }, /outside/],
+    ['entries on a vote', { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] }, /carries entries/],
+    ['a snapshot', { type: MessageType.MESSAGE_TYPE_SNAPSHOT }, /unknown message type/],
+  ])('refuses %s', (_n, patch, msg) => {
+    const w = { ...messageToWire(base), ...patch };
+    expect(() => messageFromWire(w, 'n2', peers)).toThrow(PeerMessageError);
+    expect(() => messageFromWire(w, 'n2', peers)).toThrow(msg);
+  });
+});
+
+describe('parseConfig', () => {
+  test('peers mode with defaults', () => {
+    const c = parseConfig(['--id', 'n2', '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data-dir', '/d'], {});
+    expect(c).toMatchObject({ id: 'n2', listen: '127.0.0.1:7002', advertise: '127.0.0.1:7002', clusterId: 'raftkv', electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatMs: 50, logLevel: 'info' });
+    expect([...c.peers]).toEqual([
+      ['n1', '127.0.0.1:7001'],
+      ['n2', '127.0.0.1:7002'],
+    ]);
+  });
+
+  test('StatefulSet mode derives peers from the pod name; env fills in, flags win', () => {
+    const c = parseConfig(['--peer-port', '7100'], {
+      RAFTKV_ID: 'raftkv-1',
+      RAFTKV_REPLICAS: '3',
+      RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local',
+      RAFTKV_PEER_PORT: '7001',
+      RAFTKV_DATA_DIR: '/var/lib/raftkv',
+      RAFTKV_DIAL_OVERRIDES: 'raftkv-0.raftkv-peer.ns.svc.cluster.local:7100=127.0.0.1:9000',
+    });
+    expect([...c.peers.keys()]).toEqual(['raftkv-0', 'raftkv-1', 'raftkv-2']);
+    expect(c.peers.get('raftkv-2')).toBe('raftkv-2.raftkv-peer.ns.svc.cluster.local:7100');
+    expect(c.listen).toBe('0.0.0.0:7100');
+    expect(c.dialOverrides.get('raftkv-0.raftkv-peer.ns.svc.cluster.local:7100')).toBe('127.0.0.1:9000');
+  });
+
+  test('errors name the flag', () => {
+    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1,n1=h:2', '--data-dir', 'd'], {})).toThrow(new ConfigError('--peers', 'lists n1 twice'));
+    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd', '--log-level', 'loud'], {})).toThrow(/--log-level/);
+    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--replicas', '3', '--data-dir', 'd'], {})).toThrow(/--replicas: cannot be combined/);
+  });
+});
