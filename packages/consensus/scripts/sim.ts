@@ -40,7 +40,7 @@ function parseArgs(argv: readonly string[]): Args {
 function describe(r: SeedResult): string {
   const s = r.shape;
   return (
-    `nodes=${s.nodes} timeouts=${s.electionTimeoutMinMs}-${s.electionTimeoutMaxMs}ms heartbeat=${s.heartbeatIntervalMs}ms ` +
+    `nodes=${s.nodes}+${s.spares} confChanges=${s.confChangesPerTimeout} timeouts=${s.electionTimeoutMinMs}-${s.electionTimeoutMaxMs}ms heartbeat=${s.heartbeatIntervalMs}ms ` +
     `preVote=${s.preVote} checkQuorum=${s.checkQuorum} delay=${s.delayMinMs}-${s.delayMaxMs}ms drop=${s.dropRate} dup=${s.dupRate} ` +
     `partitions=${s.partitionsPerTimeout} oneWay=${s.oneWayCutsPerTimeout} crashes=${s.crashesPerTimeout} torn=${s.tornCrashShare} ` +
     `transfers=${s.transfersPerTimeout} inflight=${s.maxInflightMessages} msgBytes=${s.maxMessageBytes} applyBytes=${s.maxCommittedBytesPerReady} ` +

@@ -11,6 +11,7 @@ const ids = ['n1', 'n2', 'n3'];
 function setup(): { checker: SafetyChecker; nodes: SimNode[] } {
   const rng = new Rng(1);
   const nodes = ids.map((id) => new SimNode(id, ids, {}, rng, 1, 0));
+  for (const n of nodes) n.conf = { voters: ids, learners: [] };
   return { checker: new SafetyChecker(nodes), nodes };
 }
 

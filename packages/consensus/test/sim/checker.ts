@@ -19,13 +19,14 @@ interface PendingRead {
 }
 
 export class SafetyChecker {
-  readonly quorum: number;
   /** Election Safety: the one leader of each term. */
   readonly leaderOfTerm = new Map<number, NodeId>();
   /** Committed entries by index (slot 0 unused): term, payload key, and the term they were first seen committed in. */
   private readonly committedTerm: number[] = [0];
   private readonly committedKey: string[] = [''];
   private readonly committedSeenInTerm: number[] = [0];
+  /** The voters whose majority committed each entry (the committing leader's membership). */
+  private readonly committedBy: (readonly NodeId[])[] = [[]];
   /** The state machine's digest after applying the committed prefix up to each index. */
   private readonly committedDigest: number[] = [0];
   /** Log Matching: every (index, term) ever persisted anywhere, with its payload and its predecessor's term. */
@@ -37,8 +38,10 @@ export class SafetyChecker {
   /** Every read state released so far, by request id. */
   readonly released = new Map<number, { readonly node: NodeId; readonly index: number; readonly atMs: number }>();
 
+  private readonly ids: ReadonlySet<NodeId>;
+
   constructor(private readonly nodes: readonly SimNode[]) {
-    this.quorum = Math.floor(nodes.length / 2) + 1;
+    this.ids = new Set(nodes.map((n) => n.id));
   }
 
   /** Highest index ever seen committed. */
@@ -100,12 +103,7 @@ export class SafetyChecker {
         const i = s + k;
         if (i > this.commitIndex) break;
         const oldTerm = removedTerms[k]!;
-        if (oldTerm === this.committedTerm[i] && (i > st.lastIndex() || st.term(i) !== oldTerm)) {
-          const holders = this.holders(i, oldTerm);
-          if (holders < this.quorum) {
-            violated('No committed entry lost', `${node.id} truncated committed index ${i}; now on ${holders} of ${this.nodes.length} logs`);
-          }
-        }
+        if (oldTerm === this.committedTerm[i] && (i > st.lastIndex() || st.term(i) !== oldTerm)) this.checkStillOnQuorum(i, `${node.id} truncated it`);
       }
       let prevTerm = st.term(s - 1);
       for (const e of rd.entries) {
@@ -136,16 +134,21 @@ export class SafetyChecker {
         }
         continue;
       }
-      const holders = this.holders(i, e.term);
-      if (holders < this.quorum) {
-        violated('Commit needs a quorum', `${node.id} committed index ${i} held by only ${holders} of ${this.nodes.length} persisted logs`);
+      // The commit was decided with the membership this node has applied so far (step 3 comes later).
+      const voters = node.conf.voters;
+      const holders = this.holders(i, e.term, voters);
+      if (holders <= voters.length / 2) {
+        violated('Commit needs a quorum', `${node.id} committed index ${i} held by only ${holders} of the ${voters.length} voters' persisted logs`);
       }
+      this.committedBy.push(voters);
       this.committedTerm.push(e.term);
       this.committedKey.push(key);
       this.committedSeenInTerm.push(node.hardState.term);
       this.committedDigest.push(chainDigest(this.committedDigest[i - 1]!, key));
       if (!isNoop(e)) {
         if (!this.proposed.has(key)) violated('No phantom commands', `index ${i} holds a command no client proposed`);
+      }
+      if (!isNoop(e) && e.type === 'normal') {
         const at = this.committedCommandAt.get(key);
         if (at !== undefined) violated('Commands committed once', `command committed at ${at} and again at ${i}`);
         this.committedCommandAt.set(key, i);
@@ -157,11 +160,20 @@ export class SafetyChecker {
     }
   }
 
-  /** Persisted logs (crashed nodes included) holding the entry (index, term), in the log or under a snapshot. */
-  private holders(index: number, term: number): number {
+  /** Persisted logs (crashed nodes included) of `among` holding the entry (index, term), in the log or under a snapshot. */
+  private holders(index: number, term: number, among: readonly NodeId[]): number {
     let n = 0;
-    for (const x of this.nodes) if (holds(x, index, term)) n++;
+    for (const x of this.nodes) if (among.includes(x.id) && holds(x, index, term)) n++;
     return n;
+  }
+
+  /** A committed entry stays on a majority of the voters that committed it. */
+  private checkStillOnQuorum(index: number, how: string): void {
+    const voters = this.committedBy[index]!;
+    const holders = this.holders(index, this.committedTerm[index]!, voters);
+    if (holders <= voters.length / 2) {
+      violated('No committed entry lost', `committed index ${index} is now on ${holders} of the ${voters.length} voters that committed it (${how})`);
+    }
   }
 
   private checkHolds(node: SimNode, index: number, property: string): void {
@@ -194,9 +206,7 @@ export class SafetyChecker {
     if (meta.index < node.applied) violated('Snapshots move forward', `${node.id} installed snapshot ${meta.index} with ${node.applied} applied`);
     droppedTerms.forEach((term, k) => {
       const i = meta.index + 1 + k;
-      if (i <= this.commitIndex && term === this.committedTerm[i] && this.holders(i, term) < this.quorum) {
-        violated('No committed entry lost', `${node.id} dropped committed index ${i} installing a snapshot; now on too few logs`);
-      }
+      if (i <= this.commitIndex && term === this.committedTerm[i]) this.checkStillOnQuorum(i, `${node.id} dropped it installing a snapshot`);
     });
   }
 
@@ -205,7 +215,7 @@ export class SafetyChecker {
   onSend(node: SimNode, msg: Message): void {
     const hs = node.hardState;
     if (msg.from !== node.id) violated('Message sender', `${node.id} sent a message from ${msg.from}`);
-    if (msg.to === node.id || !node.peers.includes(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
+    if (msg.to === node.id || !this.ids.has(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
     const preVote = msg.type === 'pre-vote' || msg.type === 'pre-vote-response';
     if (!preVote && msg.term > hs.term) violated('Persist before send', `${node.id} sent ${msg.type} for term ${msg.term} with term ${hs.term} persisted`);
     if (msg.type === 'vote-response' && !msg.reject && (hs.term !== msg.term || hs.vote !== msg.to)) {

@@ -1,9 +1,9 @@
 // A simulated cluster: nodes, a network and a clock, run as a discrete-event loop. Within one
 // millisecond, arrivals are handled before ticks, each in a fixed order, so a run depends only on
 // its seed. Every input to a node is followed by draining its Readies through the checker.
-import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type NodeId } from '../../src/index.js';
+import { changeConf, InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type Message, type NodeId } from '../../src/index.js';
 import { SafetyChecker } from './checker.js';
-import { bytesKey, encodeCommand } from './commands.js';
+import { bytesKey, encodeCommand, encodeConf } from './commands.js';
 import { SimNetwork, type NetworkOptions } from './network.js';
 import { MinHeap } from './heap.js';
 import { SimNode, type CompactionPolicy, type NodeEnv, type RaftTuning } from './node.js';
@@ -14,6 +14,11 @@ export interface ClusterOptions {
   /** Number of nodes (ids n1..nN) unless `ids` is given. */
   readonly size?: number;
   readonly ids?: readonly NodeId[];
+  /**
+   * How many of the nodes (the first ones) form the initial membership; the rest are spares that
+   * start knowing no one, to be added by configuration changes. Default: all.
+   */
+  readonly voters?: number;
   readonly seed: number;
   readonly raft?: RaftTuning;
   readonly network?: Partial<NetworkOptions>;
@@ -70,9 +75,11 @@ export class Cluster {
     this.ids = opts.ids ?? Array.from({ length: opts.size ?? 3 }, (_, i) => `n${i + 1}`);
     this.network = new SimNetwork(this.ids, this.rng.fork(), opts.network ?? {});
     const tick = opts.tickIntervalMs ?? 1;
+    const initial = this.ids.slice(0, opts.voters ?? this.ids.length);
     this.nodes = this.ids.map((id) => {
       const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
-      const node = new SimNode(id, this.ids, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
+      const peers = initial.includes(id) ? initial : [];
+      const node = new SimNode(id, peers, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
       this.byId.set(id, node);
       return node;
     });
@@ -270,6 +277,19 @@ export class Cluster {
     this.checker.noteReadIssued(requestId, n);
     this.guard(n, () => n.raft!.readIndex(requestId));
     return requestId;
+  }
+
+  /**
+   * Propose a single-server membership change at `id`; the entry carries the resulting membership
+   * (as the server's driver encodes it). Throws the core's refusals.
+   */
+  proposeConfChange(id: NodeId, cc: ConfChange): { index: number; term: number } {
+    const n = this.node(id);
+    if (!n.up) throw new NotLeaderError('');
+    const data = encodeConf(changeConf(n.raft!.status().conf, cc));
+    this.checker.noteProposed(`conf-change:${bytesKey(data)}`);
+    this.trace(`${id} propose ${cc.type} ${cc.nodeId}`);
+    return this.guard(n, () => n.raft!.proposeConfChange(data));
   }
 
   /** Ask a leader to hand leadership over (thesis §3.10). */

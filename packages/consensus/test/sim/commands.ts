@@ -1,7 +1,8 @@
 // Client commands: unique byte strings, so every applied entry can be traced to one proposal.
-import type { Entry } from '../../src/index.js';
+import type { ConfState, Entry } from '../../src/index.js';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export function encodeCommand(text: string): Uint8Array {
   return encoder.encode(text);
@@ -19,6 +20,15 @@ export function entryKey(e: Entry): string {
   return `${e.type}:${bytesKey(e.data)}`;
 }
 
+/** A conf-change entry's data: the membership it leads to (the driver's encoding, as in the server). */
+export function encodeConf(conf: ConfState): Uint8Array {
+  return encoder.encode(JSON.stringify(conf));
+}
+
+export function decodeConf(data: Uint8Array): ConfState {
+  return JSON.parse(decoder.decode(data)) as ConfState;
+}
+
 /** A normal entry with empty data: a leader's no-op. */
 export function isNoop(e: Entry): boolean {
   return e.type === 'normal' && e.data.length === 0;
@@ -33,8 +43,6 @@ export function chainDigest(digest: number, key: string): number {
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
 }
-
-const decoder = new TextDecoder();
 
 /** Snapshot data: the state machine (its digest) as of an applied index. */
 export function encodeSnapshot(index: number, digest: number): Uint8Array {

@@ -8,6 +8,7 @@ import {
   MemoryStorage,
   NONE,
   RaftNode,
+  type ConfState,
   type HardState,
   type Message,
   type NodeId,
@@ -15,7 +16,7 @@ import {
   type Ready,
   type Role,
 } from '../../src/index.js';
-import { chainDigest, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
+import { chainDigest, decodeConf, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
 import type { Rng } from './rng.js';
 import type { SafetyChecker } from './checker.js';
 import { violated } from './violation.js';
@@ -51,6 +52,8 @@ export class SimNode {
   leaderId: NodeId = NONE;
   /** The last hard state handed to storage (a shadow of it, for cheap checks). */
   hardState: HardState = EMPTY_HARD_STATE;
+  /** The membership as this node's core has it (initial, applied, or from a snapshot). */
+  conf: ConfState = { voters: [], learners: [] };
   /** Highest index applied to this incarnation's state machine, and the state machine itself. */
   applied = 0;
   digest = 0;
@@ -61,6 +64,10 @@ export class SimNode {
   /** The next simulated time this node's driver calls tick(). */
   nextTickMs: number;
 
+  /**
+   * `peers`: the initial voters this node is started with (empty for a node that joins later and
+   * learns the membership from its log).
+   */
   constructor(
     readonly id: NodeId,
     readonly peers: readonly NodeId[],
@@ -93,6 +100,7 @@ export class SimNode {
       { ...this.tuning, id: this.id, peers: this.peers, random: () => random.float(), nowMs, applied: this.applied },
       this.storage,
     );
+    this.conf = this.raft.status().conf;
   }
 
   crash(): void {
@@ -130,6 +138,7 @@ export class SimNode {
       checker.onSnapshotInstall(this, meta, digest, dropped);
       this.applied = meta.index;
       this.digest = digest;
+      this.conf = meta.conf;
       this.snapshotData.clear();
       env.trace(`${this.id} install snapshot ${meta.index}@${meta.term}`);
     }
@@ -180,6 +189,14 @@ export class SimNode {
       checker.onApply(this, e);
       this.applied = e.index;
       this.digest = chainDigest(this.digest, entryKey(e));
+      if (e.type === 'conf-change') {
+        // The membership takes effect when applied, and is persisted with it.
+        const conf = decodeConf(e.data);
+        raft.applyConf(conf);
+        this.storage.setConfState(conf);
+        this.conf = conf;
+        env.trace(`${this.id} conf voters=${conf.voters.join(',')} learners=${conf.learners.join(',') || '-'}`);
+      }
     }
     for (const rs of rd.readStates) checker.onReadState(this, rs, env.nowMs);
 

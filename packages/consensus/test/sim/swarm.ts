@@ -2,8 +2,9 @@
 // quality, which faults happen and how often), runs a fault phase with clients writing and reading,
 // then heals everything and demands liveness: a leader, a new commit applied everywhere, a read
 // released, and identical logs, all within a bound. Safety is checked on every Ready throughout.
-import { isRaftError, type NodeId, type RaftConfig } from '../../src/index.js';
+import { isRaftError, type ConfChange, type ConfState, type NodeId, type RaftConfig } from '../../src/index.js';
 import { Cluster } from './cluster.js';
+import type { SimNode } from './node.js';
 import { Rng } from './rng.js';
 import { SafetyViolation, violated } from './violation.js';
 
@@ -21,7 +22,12 @@ type DrawnConfig = Pick<
 >;
 
 export interface SimShape extends DrawnConfig {
+  /** Initial voters. */
   readonly nodes: number;
+  /** Extra nodes, started knowing no one, that membership changes may add. */
+  readonly spares: number;
+  /** Single-server membership changes proposed per election timeout (0: none). */
+  readonly confChangesPerTimeout: number;
   /** Each node ticks every 1..tickIntervalMaxMs ms (drawn per node). */
   readonly tickIntervalMaxMs: number;
   readonly delayMinMs: number;
@@ -72,6 +78,7 @@ function sometimes<T>(rng: Rng, p: number, value: () => T, otherwise: T): T {
 }
 
 export function drawShape(rng: Rng, nodes?: number): SimShape {
+  const confChangesPerTimeout = sometimes(rng, 0.3, () => rng.pick([0.1, 0.3]), 0);
   const electionTimeoutMinMs = rng.pick([20, 50, 100, 150, 150, 300]);
   const electionTimeoutMaxMs = electionTimeoutMinMs + rng.int(Math.ceil(electionTimeoutMinMs / 5), electionTimeoutMinMs);
   const heartbeatIntervalMs = rng.int(Math.max(1, Math.floor(electionTimeoutMinMs / 10)), Math.floor(electionTimeoutMinMs / 2));
@@ -79,6 +86,8 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
   const delayMaxMs = delayMinMs + rng.pick([0, 2, 5, Math.floor(electionTimeoutMinMs / 3)]);
   return {
     nodes: nodes ?? rng.pick([1, 3, 3, 3, 4, 5, 5, 5]),
+    spares: confChangesPerTimeout > 0 ? rng.int(0, 2) : 0,
+    confChangesPerTimeout,
     electionTimeoutMinMs,
     electionTimeoutMaxMs,
     heartbeatIntervalMs,
@@ -111,7 +120,8 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
   const shape = drawShape(rng.fork(), opts.nodes);
   const cluster = new Cluster({
     seed: rng.u32(),
-    size: shape.nodes,
+    size: shape.nodes + shape.spares,
+    voters: shape.nodes,
     raft: {
       electionTimeoutMinMs: shape.electionTimeoutMinMs,
       electionTimeoutMaxMs: shape.electionTimeoutMaxMs,
@@ -205,6 +215,13 @@ function faultPhase(c: Cluster, shape: SimShape, rng: Rng): void {
     // A torn crash happened inside a Ready; make sure the node gets its restart.
     for (const n of c.nodes) if (!n.up && !restartAt.has(n.id)) restartAt.set(n.id, now + rng.int(0, shape.electionTimeoutMaxMs));
 
+    if (rng.chance(perMs(shape.confChangesPerTimeout) * stepMs)) {
+      const leader = c.leader();
+      if (leader) {
+        const change = drawConfChange(c, leader.conf, rng);
+        if (change) tryClient(() => c.proposeConfChange(leader.id, change));
+      }
+    }
     if (rng.chance(perMs(shape.transfersPerTimeout) * stepMs)) {
       const leader = c.leader();
       if (leader) tryClient(() => c.transferLeadership(leader.id, rng.pick(c.ids)));
@@ -218,6 +235,15 @@ function faultPhase(c: Cluster, shape: SimShape, rng: Rng): void {
       if (leaders.length > 0) tryClient(() => c.readIndex(rng.pick(leaders).id));
     }
   }
+}
+
+/** Any single-server change from `conf`: add a learner, promote one, or remove a member. */
+function drawConfChange(c: Cluster, conf: ConfState, rng: Rng): ConfChange | undefined {
+  const options: ConfChange[] = [];
+  for (const id of c.ids) if (!conf.voters.includes(id) && !conf.learners.includes(id)) options.push({ type: 'add-learner', nodeId: id });
+  for (const id of conf.learners) options.push({ type: 'add-voter', nodeId: id }, { type: 'remove', nodeId: id });
+  if (conf.voters.length > 1) for (const id of conf.voters) options.push({ type: 'remove', nodeId: id });
+  return options.length > 0 ? rng.pick(options) : undefined;
 }
 
 /** A client call that the core may refuse (not leader any more, transfer under way). */
@@ -297,20 +323,24 @@ function healAndCheckLiveness(c: Cluster, shape: SimShape): number {
         marker = { key: p.key, node: leader.id, term: p.term };
       });
     }
-    if (marker && c.appliedEverywhere(marker.key)) {
+    // Only the current members must converge; removed and never-added nodes may lag forever.
+    const members = leader ? [...leader.conf.voters, ...leader.conf.learners].map((id) => c.node(id)) : [];
+    if (marker && appliedBy(c, members, marker.key)) {
       // A read pending at a node that lost leadership may never be answered: ask the new leader.
       if (leader && (read === undefined || (!readReleased(c, read.id) && !current(read)))) {
         tryClient(() => {
           read = { id: c.readIndex(leader.id), node: leader.id, term: leader.hardState.term };
         });
       }
-      if (read !== undefined && readReleased(c, read.id) && converged(c)) return leaderAt;
+      if (read !== undefined && readReleased(c, read.id) && converged(members)) return leaderAt;
     }
     if (c.nowMs >= deadline) {
-      const state = c.nodes.map((n) => `${n.id}:${n.role}@${n.hardState.term} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied}`).join(' ');
+      const state = c.nodes
+        .map((n) => `${n.id}:${n.up ? n.role : 'down'}@${n.hardState.term} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} voters=${n.conf.voters.join(',')}`)
+        .join(' ');
       violated(
         'Liveness after heal',
-        `${boundMs} ms after healing: ${!leader ? 'no leader' : !marker || !c.appliedEverywhere(marker.key) ? 'new command not applied everywhere' : read === undefined || !readReleased(c, read.id) ? 'read not released' : 'logs differ'} [${state}]`,
+        `${boundMs} ms after healing: ${!leader ? 'no leader' : !marker || !appliedBy(c, members, marker.key) ? 'new command not applied by every member' : read === undefined || !readReleased(c, read.id) ? 'read not released' : 'logs differ'} [${state}]`,
       );
     }
     c.runFor(5);
@@ -321,11 +351,17 @@ function readReleased(c: Cluster, requestId: number): boolean {
   return c.checker.released.has(requestId);
 }
 
+function appliedBy(c: Cluster, nodes: readonly SimNode[], key: string): boolean {
+  const at = c.checker.committedIndexOf(key);
+  return at !== undefined && nodes.every((n) => n.applied >= at);
+}
+
 /** Every node's log equals every other's, and everything is committed and applied. */
-function converged(c: Cluster): boolean {
-  const ref = c.nodes[0]!;
+function converged(nodes: readonly SimNode[]): boolean {
+  const ref = nodes[0];
+  if (ref === undefined) return false;
   const last = ref.storage.lastIndex();
-  for (const n of c.nodes) {
+  for (const n of nodes) {
     if (n.storage.lastIndex() !== last || n.hardState.commit !== last || n.applied !== last) return false;
     if (last > 0 && n.storage.term(last) !== ref.storage.term(last)) return false;
   }
