@@ -536,6 +536,7 @@ export class RaftNode {
     }
     if (this.transferee !== NONE && this.now >= this.transferDeadline) {
       this.abortTransfer('the target did not take over within an election timeout');
+      if (!this.voters.includes(this.id)) this.handOff(); // try again, perhaps with another voter
     }
     if (this.now >= this.heartbeatDeadline) {
       this.heartbeatDeadline = this.now + this.config.heartbeatIntervalMs;
@@ -551,12 +552,6 @@ export class RaftNode {
   /** Membership changed under a leader: track new members, forget removed ones, re-count quorums. */
   private leaderConfChanged(): void {
     const members = new Set([...this.voters, ...this.learners]);
-    if (!this.voters.includes(this.id)) {
-      // Our own removal is committed: step down so that the remaining voters elect a leader (§4.2.2).
-      this.events.push({ kind: 'step-down', term: this.term, reason: 'removed from the configuration' });
-      this.becomeFollower(this.term, NONE);
-      return;
-    }
     for (const id of members) {
       if (id !== this.id && !this.prs.has(id)) {
         const pr = new Progress(this.log.lastIndex() + 1, this.config.maxInflightMessages);
@@ -569,6 +564,28 @@ export class RaftNode {
     if (this.transferee !== NONE && !this.voters.includes(this.transferee)) this.abortTransfer('the target was removed');
     this.maybeCommit();
     this.appendsPending = true;
+    // Our own removal is committed (§4.2.2): hand over to a remaining voter (maybeCommit did, if it advanced).
+    if (!this.voters.includes(this.id)) this.handOff();
+  }
+
+  /**
+   * A leader that is not a voter (its removal is committed, or it won as a removed node, see
+   * promotable) hands leadership to the most caught-up voter instead of just stepping down: the
+   * other voters adopt the new membership only once they learn that it is committed, and until
+   * then they still need this node's vote, which it refuses them while its log is ahead of theirs.
+   * The transfer first brings the target's log level with ours (thesis §3.10).
+   */
+  private handOff(): void {
+    if (this.role !== 'leader' || this.transferee !== NONE) return;
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const v of this.voters) {
+      const pr = this.prs.get(v);
+      if (pr !== undefined && pr.match > bestMatch) [best, bestMatch] = [v, pr.match];
+    }
+    if (best !== NONE) return this.transferLeadership(best);
+    this.events.push({ kind: 'step-down', term: this.term, reason: 'removed from the configuration' });
+    this.becomeFollower(this.term, NONE);
   }
 
   private stepLeader(m: Message): void {
@@ -628,6 +645,7 @@ export class RaftNode {
     const waiting = this.readsAwaitingCommit;
     this.readsAwaitingCommit = [];
     for (const id of waiting) this.addRead(id);
+    if (!this.voters.includes(this.id)) this.handOff();
   }
 
   private addRead(requestId: number): void {
@@ -773,8 +791,14 @@ export class RaftNode {
 
   // ---- Helpers --------------------------------------------------------------------------------
 
+  /**
+   * Voters campaign, and so does a node removed from a membership it knows (in neither list): the
+   * voters that have not yet learned its removal is committed may need it to lead once, to learn
+   * that (see handOff). Members that applied the removal ignore its vote requests. Learners, and
+   * nodes that know no membership yet, never campaign.
+   */
   private promotable(): boolean {
-    return this.voters.includes(this.id);
+    return this.voters.includes(this.id) || (this.voters.length > 0 && !this.learners.includes(this.id));
   }
 
   private confState(): ConfState {
