@@ -133,7 +133,11 @@ export class RaftNode {
       (m.to !== this.id ? `addressed to ${m.to}` : undefined) ??
       (m.from === this.id ? 'from ourselves' : undefined) ??
       // A node outside the configuration (e.g. removed) must not disrupt the cluster with elections.
-      ((m.type === 'vote' || m.type === 'pre-vote') && !this.voters.includes(m.from) ? `vote request from non-voter ${m.from}` : undefined);
+      // A node that knows no configuration yet (just joined) cannot tell, and answers: the cluster
+      // may need its vote to elect the leader that will tell it the configuration.
+      ((m.type === 'vote' || m.type === 'pre-vote') && this.voters.length > 0 && !this.voters.includes(m.from)
+        ? `vote request from non-voter ${m.from}`
+        : undefined);
     if (bad !== undefined) {
       this.events.push({ kind: 'message-dropped', from: String(m.from), reason: bad });
       return;

@@ -33,4 +33,28 @@ describe('membership changes', () => {
     c.runFor(5 * TIMING.electionTimeoutMaxMs);
     expect(c.leaders()).toEqual([other]); // the removed node does not come back to disrupt
   });
+
+  // Regression (found by the simulator, seed 428): a node that knew no membership yet (it joined
+  // empty) ignored every vote request as coming from a "non-voter". Promoted to voter before it
+  // caught up, it was needed for a quorum, so no leader could be elected to tell it the membership.
+  test('a voter promoted before it caught up, while down, still lets the cluster elect a leader', () => {
+    const c = newCluster(2, { seed: 92, voters: 1 });
+    const n1 = waitForLeader(c);
+    const n2 = c.node('n2');
+    expect(n1.id).toBe('n1');
+    c.crash('n2');
+    c.runFor(50);
+    c.proposeConfChange('n1', { type: 'add-learner', nodeId: 'n2' });
+    c.runFor(50);
+    c.proposeConfChange('n1', { type: 'add-voter', nodeId: 'n2' });
+    waitFor(c, 'n1 to apply the promotion', () => n1.conf.voters.length === 2, 500);
+    c.runFor(3 * TIMING.electionTimeoutMaxMs); // CheckQuorum: n1 alone is no longer a majority
+    expect(c.leaders()).toEqual([]);
+    c.restart('n2'); // comes back empty: it knows no membership at all
+    expect(n2.conf.voters).toEqual([]);
+    waitForLeader(c, 3_000);
+    const p = c.propose(c.leader()!.id);
+    waitFor(c, 'the new voter to apply a command', () => c.appliedEverywhere(p.key), 1_000);
+    expect([...n2.conf.voters].sort()).toEqual(['n1', 'n2']);
+  });
 });
