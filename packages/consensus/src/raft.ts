@@ -368,9 +368,11 @@ export class RaftNode {
       return true;
     }
     if (m.term < this.term) {
-      if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
-        // A stale leader, cut off by a partition: our term tells it to step down. Without this a
-        // node that never bumps its term (PreVote) could leave that leader in place for good.
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // A stale leader, cut off by a partition: our term tells it to step down (Figure 2: reply
+        // false with currentTerm). Without this a node that never bumps its term (PreVote) could
+        // leave that leader in place for good, and a node whose campaigns nobody hears (a learner
+        // that was once removed) would ignore the leader's appends for good.
         this.send({ type: 'append-response', to: m.from, term: this.term });
       } else if (m.type === 'pre-vote') {
         this.send({ type: 'pre-vote-response', to: m.from, term: this.term, reject: true });

@@ -57,4 +57,25 @@ describe('membership changes', () => {
     waitFor(c, 'the new voter to apply a command', () => c.appliedEverywhere(p.key), 1_000);
     expect([...n2.conf.voters].sort()).toEqual(['n1', 'n2']);
   });
+
+  // Regression (found by the simulator, seed 440): without PreVote and CheckQuorum a node ignored
+  // appends from a leader of a lower term without answering. A node removed while partitioned keeps
+  // campaigning (bumping its term) and nobody hears it, its vote requests coming from a non-voter;
+  // re-added as a learner, it ignored the leader's appends for good. Figure 2: answer with our term.
+  test('a re-added learner with a higher term from campaigning alone is still caught up (basic Raft)', () => {
+    const c = newCluster(3, { seed: 93, raft: { preVote: false, checkQuorum: false } });
+    const leader = waitForLeader(c);
+    const loner = c.nodes.find((n) => n !== leader)!;
+    c.runFor(100); // the leader's no-op is applied: it may propose membership changes
+    c.isolate(loner.id);
+    c.proposeConfChange(leader.id, { type: 'remove', nodeId: loner.id });
+    waitFor(c, 'the removal to apply', () => leader.conf.voters.length === 2, 500);
+    c.runFor(10 * TIMING.electionTimeoutMaxMs);
+    expect(loner.hardState.term).toBeGreaterThan(leader.hardState.term);
+    c.proposeConfChange(leader.id, { type: 'add-learner', nodeId: loner.id });
+    waitFor(c, 'the learner to be added', () => leader.conf.learners.includes(loner.id), 500);
+    c.heal();
+    const p = c.propose(waitForLeader(c).id);
+    waitFor(c, 'the learner to apply a new command', () => c.checker.committedIndexOf(p.key) !== undefined && loner.applied >= c.checker.committedIndexOf(p.key)!, 3_000);
+  });
 });
