@@ -124,7 +124,7 @@ describe('a 3-node cluster', () => {
   test('kill -9 of the leader: a new leader, every acknowledged write readable, the old leader catches up', async () => {
     // Keep writing while the leader dies; record only acknowledged writes.
     for (let i = 0; i < 20; i++) {
-      await c.put(followers[i % 2]!, `pre-${i}`, `v${i}`);
+      await c.putRetry(followers[i % 2]!, `pre-${i}`, `v${i}`, { clientId: 'failover-pre', sequence: i + 1 });
       acked.set(`pre-${i}`, `v${i}`);
     }
     const old = leader;
@@ -138,7 +138,7 @@ describe('a 3-node cluster', () => {
     // Writes go on with two nodes.
     for (let i = 0; i < 20; i++) {
       const target = c.running()[i % 2]!.id;
-      await c.put(target, `post-${i}`, `w${i}`);
+      await c.putRetry(target, `post-${i}`, `w${i}`, { clientId: 'failover-post', sequence: i + 1 });
       acked.set(`post-${i}`, `w${i}`);
     }
     c.startNode(old);
