@@ -114,13 +114,19 @@ export class RaftkvServer {
 
   /** Serving: a leader is known and everything this node knows to be committed is applied. */
   private watchHealth(): void {
+    // Leader changes are reflected at once; index catch-up is sampled (a timer per Ready would cost
+    // more than the check).
     const check = (): void => {
       if (this.closing) return;
       const v = this.driver.view();
       this.health.set(v.leaderId !== '' && v.applied >= v.commit);
-      void this.driver.waitForProgress(Date.now() + 1000).then(check);
     };
-    check();
+    const onLeader = (): void => {
+      check();
+      if (!this.closing) void this.driver.waitForLeaderChange(Date.now() + 60_000).then(onLeader);
+    };
+    onLeader();
+    setInterval(check, 100).unref();
   }
 
   /** Warns when the event loop stalls long enough to threaten elections (a starved or overloaded node). */
