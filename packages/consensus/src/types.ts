@@ -131,7 +131,9 @@ export type RaftEvent =
  *      append acknowledgement), so never before step 1 is durable.
  *   3. Apply `committedEntries` in order; answer `readStates` once applied >= their index.
  *   4. Call `advance(ready)`; only then ask for the next Ready.
- * A leader counts its own log toward commit only after `advance`, i.e. after its own persist.
+ * A leader counts its own log toward commit only after `advance`, i.e. after its own persist; so a
+ * leader's append and heartbeat messages may be sent before step 1 (thesis §10.2.1).
+ * step/tick/propose/readIndex may be called between ready() and advance(); ready() may not.
  */
 export interface Ready {
   readonly softState: SoftState | null;
