@@ -210,7 +210,13 @@ function button(label, fn, action) {
   return b;
 }
 
+const listed = new Set();
 function listEvent(e) {
+  // A reconnected stream starts with the node's recent history again: list each event once.
+  const key = `${e.from}|${e.kind}|${e.term}|${e.to}|${e.atMs}`;
+  if (listed.has(key)) return;
+  listed.add(key);
+  if (listed.size > 4 * MAX_EVENTS_LISTED) listed.delete(listed.values().next().value);
   const ol = $('#events');
   const li = document.createElement('li');
   const t = document.createElement('time');

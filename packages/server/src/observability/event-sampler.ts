@@ -129,37 +129,8 @@ export class EventSampler {
   }
 
   private transition(ev: RaftEvent, nowMs: number): void {
-    const K = WatchEventKind;
-    const self = this.self;
-    switch (ev.kind) {
-      case 'became-follower':
-        return this.push(event(K.WATCH_EVENT_KIND_BECAME_FOLLOWER, nowMs, self, { term: ev.term, detail: ev.leaderId === '' ? 'no leader known' : `leader ${ev.leaderId}` }));
-      case 'became-pre-candidate':
-        return this.push(event(K.WATCH_EVENT_KIND_BECAME_PRE_CANDIDATE, nowMs, self, { term: ev.term }));
-      case 'became-candidate':
-        return this.push(event(K.WATCH_EVENT_KIND_BECAME_CANDIDATE, nowMs, self, { term: ev.term }));
-      case 'became-leader':
-        return this.push(event(K.WATCH_EVENT_KIND_BECAME_LEADER, nowMs, self, { term: ev.term }));
-      case 'term-changed':
-        return this.push(event(K.WATCH_EVENT_KIND_TERM_CHANGED, nowMs, self, { term: ev.to, detail: `from ${ev.from}${ev.cause === '' ? '' : `, because of ${ev.cause}`}` }));
-      case 'vote-granted':
-        return this.push(event(K.WATCH_EVENT_KIND_VOTE_GRANTED, nowMs, self, { to: ev.to, term: ev.term }));
-      case 'vote-rejected':
-        return this.push(event(K.WATCH_EVENT_KIND_VOTE_REJECTED, nowMs, self, { to: ev.to, term: ev.term, reject: true, detail: ev.reason }));
-      case 'step-down':
-        return this.push(event(K.WATCH_EVENT_KIND_STEP_DOWN, nowMs, self, { term: ev.term, detail: ev.reason }));
-      case 'transfer-started':
-        return this.push(event(K.WATCH_EVENT_KIND_TRANSFER, nowMs, self, { to: ev.to, term: ev.term, detail: 'started' }));
-      case 'transfer-aborted':
-        return this.push(event(K.WATCH_EVENT_KIND_TRANSFER, nowMs, self, { to: ev.to, term: ev.term, detail: `aborted: ${ev.reason}` }));
-      case 'conf-changed':
-        return this.push(event(K.WATCH_EVENT_KIND_CONF_CHANGED, nowMs, self, { detail: `voters ${ev.conf.voters.join(',')}${ev.conf.learners.length > 0 ? `; learners ${ev.conf.learners.join(',')}` : ''}` }));
-      case 'log-truncated':
-        return this.push(event(K.WATCH_EVENT_KIND_LOG_TRUNCATED, nowMs, self, { index: ev.fromIndex }));
-      default:
-        // message-dropped and anything newer: not part of the feed.
-        return;
-    }
+    const w = transitionEvent(this.self, ev, nowMs);
+    if (w !== null) this.push(w);
   }
 
   private push(ev: WatchEvent): void {
@@ -168,5 +139,39 @@ export class EventSampler {
       this.dropped++;
     }
     this.buffer.push(ev);
+  }
+}
+
+/** A transition of this node as a feed event; null for what the feed leaves out. */
+export function transitionEvent(self: string, ev: RaftEvent, nowMs: number): WatchEvent | null {
+  const K = WatchEventKind;
+  switch (ev.kind) {
+    case 'became-follower':
+      return event(K.WATCH_EVENT_KIND_BECAME_FOLLOWER, nowMs, self, { term: ev.term, detail: ev.leaderId === '' ? 'no leader known' : `leader ${ev.leaderId}` });
+    case 'became-pre-candidate':
+      return event(K.WATCH_EVENT_KIND_BECAME_PRE_CANDIDATE, nowMs, self, { term: ev.term });
+    case 'became-candidate':
+      return event(K.WATCH_EVENT_KIND_BECAME_CANDIDATE, nowMs, self, { term: ev.term });
+    case 'became-leader':
+      return event(K.WATCH_EVENT_KIND_BECAME_LEADER, nowMs, self, { term: ev.term });
+    case 'term-changed':
+      return event(K.WATCH_EVENT_KIND_TERM_CHANGED, nowMs, self, { term: ev.to, detail: `from ${ev.from}${ev.cause === '' ? '' : `, because of ${ev.cause}`}` });
+    case 'vote-granted':
+      return event(K.WATCH_EVENT_KIND_VOTE_GRANTED, nowMs, self, { to: ev.to, term: ev.term });
+    case 'vote-rejected':
+      return event(K.WATCH_EVENT_KIND_VOTE_REJECTED, nowMs, self, { to: ev.to, term: ev.term, reject: true, detail: ev.reason });
+    case 'step-down':
+      return event(K.WATCH_EVENT_KIND_STEP_DOWN, nowMs, self, { term: ev.term, detail: ev.reason });
+    case 'transfer-started':
+      return event(K.WATCH_EVENT_KIND_TRANSFER, nowMs, self, { to: ev.to, term: ev.term, detail: 'started' });
+    case 'transfer-aborted':
+      return event(K.WATCH_EVENT_KIND_TRANSFER, nowMs, self, { to: ev.to, term: ev.term, detail: `aborted: ${ev.reason}` });
+    case 'conf-changed':
+      return event(K.WATCH_EVENT_KIND_CONF_CHANGED, nowMs, self, { detail: `voters ${ev.conf.voters.join(',')}${ev.conf.learners.length > 0 ? `; learners ${ev.conf.learners.join(',')}` : ''}` });
+    case 'log-truncated':
+      return event(K.WATCH_EVENT_KIND_LOG_TRUNCATED, nowMs, self, { index: ev.fromIndex });
+    default:
+      // message-dropped and anything newer: not part of the feed.
+      return null;
   }
 }

@@ -5,7 +5,7 @@
 // blocked for `slowClientMs` it is dropped. The node never waits for a watcher.
 import type { Message, Ready } from '@raftkv/consensus';
 import type { LogEntrySummary, StatusDetail, StatusResponse, WatchEvent, WatchStatusRequest, WatchStatusResponse } from '@raftkv/proto';
-import { DEFAULT_SAMPLER_OPTIONS, EventSampler, type SamplerOptions } from './event-sampler.js';
+import { DEFAULT_SAMPLER_OPTIONS, EventSampler, transitionEvent, type SamplerOptions } from './event-sampler.js';
 
 /** What the hub reads from the node, only when it is about to send. */
 export interface HubSource {
@@ -41,6 +41,8 @@ export interface HubOptions {
   readonly slowClientMs: number;
   /** A subscriber hears from the node at least this often (keeps its election timer fresh). */
   readonly keepaliveMs: number;
+  /** Recent transitions kept (even unwatched) for a new watcher's first message. */
+  readonly historySize: number;
   readonly sampler: SamplerOptions;
   /** Monotonic milliseconds (performance.now in production). */
   readonly monoNow: () => number;
@@ -57,6 +59,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxQueuedEvents: 1024,
   slowClientMs: 5000,
   keepaliveMs: 1000,
+  historySize: 32,
   sampler: DEFAULT_SAMPLER_OPTIONS,
   monoNow: () => performance.now(),
   wallNow: () => Date.now(),
@@ -91,6 +94,8 @@ function statusKey(s: StatusResponse, d: Omit<StatusDetail, 'logTail'>): string 
 export class WatchHub {
   private readonly o: HubOptions;
   private readonly subs = new Set<Subscriber>();
+  /** The last transitions (elections, step-downs, ...), so a new watcher sees what just happened. */
+  private readonly history: WatchEvent[] = [];
   private sampler: EventSampler | null = null;
   private stopTimer: (() => void) | null = null;
   private timerGap = 0;
@@ -114,6 +119,7 @@ export class WatchHub {
 
   /** After every handled Ready. */
   readyHandled(rd: Ready): void {
+    if (rd.events.length > 0) this.remember(rd);
     if (rd.softState !== null) {
       const leader = rd.softState.role === 'leader';
       if (leader !== this.isLeader || !leader) this.lastLeaderContact = this.o.monoNow();
@@ -125,6 +131,16 @@ export class WatchHub {
     if (rd.softState !== null || rd.events.length > 0) this.flushSoon();
   }
 
+  private remember(rd: Ready): void {
+    const now = this.o.wallNow();
+    for (const ev of rd.events) {
+      const w = transitionEvent(this.self, ev, now);
+      if (w === null) continue;
+      if (this.history.length >= this.o.historySize) this.history.shift();
+      this.history.push(w);
+    }
+  }
+
   /** Every message from a peer: appends, heartbeats and snapshots come from a leader and reset the election timer. */
   messageReceived(m: Message): void {
     if (m.type === 'heartbeat' || m.type === 'append' || m.type === 'snapshot') this.lastLeaderContact = this.o.monoNow();
@@ -132,6 +148,8 @@ export class WatchHub {
 
   subscribe(req: WatchStatusRequest, sink: WatchSink): Subscription {
     const rate = Math.min(this.o.maxUpdatesPerSecond, req.maxUpdatesPerSecond > 0 ? req.maxUpdatesPerSecond : this.o.defaultUpdatesPerSecond);
+    // Events sampled so far belong to the existing watchers; the new one gets the history instead.
+    this.distribute();
     const sub: Subscriber = {
       sink,
       gapMs: 1000 / rate,
@@ -139,7 +157,7 @@ export class WatchHub {
       tail: Math.min(this.o.maxLogTail, req.logTail),
       lastSentAt: -Infinity,
       lastKey: '',
-      queue: [],
+      queue: req.includeEvents ? [...this.history] : [],
       dropped: 0,
       blockedSince: null,
     };
@@ -195,21 +213,7 @@ export class WatchHub {
     const now = this.o.monoNow();
     const urgent = this.urgent;
     this.urgent = false;
-    if (this.sampler !== null) {
-      const { events, dropped } = this.sampler.drain(this.o.wallNow());
-      if (events.length > 0 || dropped > 0) {
-        for (const s of this.subs) {
-          if (!s.events) continue;
-          s.dropped += dropped;
-          for (const e of events) s.queue.push(e);
-          const over = s.queue.length - this.o.maxQueuedEvents;
-          if (over > 0) {
-            s.queue.splice(0, over);
-            s.dropped += over;
-          }
-        }
-      }
-    }
+    this.distribute();
     let snap: ReturnType<WatchHub['snapshot']> | null = null;
     for (const s of [...this.subs]) {
       if (s.blockedSince !== null) {
@@ -225,6 +229,25 @@ export class WatchHub {
       snap ??= this.snapshot();
       if (snap.key === s.lastKey && s.queue.length === 0 && s.dropped === 0 && since < this.o.keepaliveMs) continue;
       this.send(s, snap, now);
+    }
+  }
+
+  /** Moves what the sampler collected into every event watcher's bounded queue. */
+  private distribute(): void {
+    if (this.sampler !== null) {
+      const { events, dropped } = this.sampler.drain(this.o.wallNow());
+      if (events.length > 0 || dropped > 0) {
+        for (const s of this.subs) {
+          if (!s.events) continue;
+          s.dropped += dropped;
+          for (const e of events) s.queue.push(e);
+          const over = s.queue.length - this.o.maxQueuedEvents;
+          if (over > 0) {
+            s.queue.splice(0, over);
+            s.dropped += over;
+          }
+        }
+      }
     }
   }
 

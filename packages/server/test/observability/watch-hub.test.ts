@@ -167,6 +167,22 @@ describe('WatchHub', () => {
     expect(w.got[w.got.length - 1]!.sinceLeaderContactMs).toBe(0);
   });
 
+  test('a new watcher with events gets the recent transitions first, each event once', () => {
+    const { hub, advance } = setup({ historySize: 3 });
+    hub.readyHandled(ready({ events: [{ kind: 'became-candidate', term: 2 }, { kind: 'became-leader', term: 2 }] })); // unwatched: remembered anyway
+    const a = sink();
+    hub.subscribe(req({ includeEvents: true }), a.s);
+    expect(a.got[0]!.events.map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_CANDIDATE, K.WATCH_EVENT_KIND_BECAME_LEADER]);
+    hub.readyHandled(ready({ events: [{ kind: 'step-down', term: 2, reason: 'x' }, { kind: 'became-follower', term: 3, leaderId: '' }] }));
+    const b = sink();
+    hub.subscribe(req({ includeEvents: true }), b.s); // history is bounded: the oldest went
+    expect(b.got[0]!.events.map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_LEADER, K.WATCH_EVENT_KIND_STEP_DOWN, K.WATCH_EVENT_KIND_BECAME_FOLLOWER]);
+    advance(50);
+    // The transitions that happened while `a` watched reach it live; `b` does not get them twice.
+    expect(a.got.flatMap((m) => m.events).map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_CANDIDATE, K.WATCH_EVENT_KIND_BECAME_LEADER, K.WATCH_EVENT_KIND_STEP_DOWN, K.WATCH_EVENT_KIND_BECAME_FOLLOWER]);
+    expect(b.got.flatMap((m) => m.events)).toHaveLength(3);
+  });
+
   test('one status build and one log read per tick, however many watchers', () => {
     const { hub, status, advance, tailReads } = setup();
     const ws = Array.from({ length: 5 }, () => sink());
