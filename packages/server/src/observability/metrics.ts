@@ -123,7 +123,7 @@ export class RaftMetrics {
     this.leaderChanges = new Counter({ name: 'raftkv_leader_changes_total', help: 'Times this node saw the leader change (a new leader became known)', registers });
     this.electionsStarted = new Counter({ name: 'raftkv_elections_started_total', help: 'Elections this node started as a candidate (pre-vote rounds not counted)', registers });
     this.electionsWon = new Counter({ name: 'raftkv_elections_won_total', help: 'Elections this node won (became leader)', registers });
-    this.proposals = new Counter({ name: 'raftkv_proposals_total', help: 'Client proposals handled by this node, by result', labelNames: ['result'], registers });
+    this.proposals = new Counter({ name: 'raftkv_proposals_total', help: 'Client proposals answered by this node, by result (a proposal a follower forwards counts there and on the leader)', labelNames: ['result'], registers });
     // Labelled series start at zero so rate() and absence alerts work before the first event.
     this.proposalsOk = this.proposals.labels('ok');
     this.proposalsOk.inc(0);
