@@ -1,5 +1,6 @@
 // One chaos run: start the cluster, run clients and the nemesis for the duration, heal, settle, read
 // every key, compare the nodes' state digests, and check the history.
+import { Role } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Operation } from '../checker/index.js';
 import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
@@ -158,7 +159,7 @@ async function settle(cluster: Cluster, timeoutMs: number, log: (l: string) => v
   const end = Date.now() + timeoutMs;
   for (;;) {
     const st = await cluster.statuses(1000);
-    const leader = st.find((s) => s?.role === 3);
+    const leader = st.find((s) => s?.role === Role.ROLE_LEADER);
     if (leader && st.every((s) => s !== undefined && s.appliedIndex >= leader.commitIndex && s.leaderId === leader.id)) return;
     if (Date.now() > end) {
       log(`chaos: cluster did not settle within ${timeoutMs} ms: ${st.map((s, i) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`);

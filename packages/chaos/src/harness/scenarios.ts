@@ -3,6 +3,7 @@
 //   and writes within an election timeout (CheckQuorum), answering UNAVAILABLE, never a stale value.
 // - disk-full / disk-readonly: a node's data dir fills up or is read-only; the node must stop (with a
 //   clear log line) rather than serve or diverge, and the others carry on.
+import { Role } from '@raftkv/proto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -93,7 +94,7 @@ export async function minorityLeader(ctx: ScenarioContext): Promise<ScenarioResu
     const watch = (async () => {
       while (clock() - cutAt < 6000 && stepDownAt === undefined) {
         const s = await cluster.status(leader, 200).catch(() => undefined);
-        if (s !== undefined && s.role !== 3) stepDownAt = clock();
+        if (s !== undefined && s.role !== Role.ROLE_LEADER) stepDownAt = clock();
         await sleep(10);
       }
     })();
@@ -109,7 +110,7 @@ export async function minorityLeader(ctx: ScenarioContext): Promise<ScenarioResu
     if (topology) {
       const majorityLeader = async (): Promise<number | undefined> => {
         const st = await cluster.statuses(300);
-        return majority.find((i) => st[i]?.role === 3);
+        return majority.find((i) => st[i]?.role === Role.ROLE_LEADER);
       };
       afterAck = await untilOk(w, majorityLeader, 'x', 'after', 10_000);
       if (afterAck === undefined) problems.push('the majority did not accept a write within 10 s');
