@@ -4,35 +4,8 @@
 // PreVote and CheckQuorum off, timeouts too long to fire). Every leader here also appends a no-op
 // of its term first (§8), which shifts the paper's indexes by one but not the argument.
 import { bytesKey } from '../sim/commands.js';
-import type { Cluster } from '../sim/cluster.js';
-import { elect, MANUAL_ELECTIONS, newCluster, waitFor } from './support.js';
-
-function figure8(): { c: Cluster; x: { key: string; index: number; term: number }; s1Term: number } {
-  const c = newCluster(5, { seed: 81, raft: { ...MANUAL_ELECTIONS, preVote: false, checkQuorum: false }, network: { delayMinMs: 1, delayMaxMs: 1 } });
-  // (a) S1 leads; its no-op commits everywhere; then entry X reaches only S2.
-  elect(c, 'n1');
-  waitFor(c, 'the no-op to commit everywhere', () => c.nodes.every((n) => n.applied === 1), 200);
-  c.network.dropFilter = (m) => m.from === 'n1' && m.type === 'append' && m.to !== 'n2';
-  const x = c.propose('n1');
-  waitFor(c, 'X on S2', () => c.node('n2').storage.lastIndex() === x.index, 50);
-  c.crash('n1');
-  c.network.dropFilter = null;
-
-  // (b) S5 wins with S3 and S4, appends its own entry at X's index, and crashes before sending it.
-  c.network.dropFilter = (m) => m.from === 'n5' && m.type === 'append';
-  elect(c, 'n5');
-  expect(c.node('n5').storage.term(x.index)).toBeGreaterThan(x.term);
-  c.crash('n5');
-  c.network.dropFilter = null;
-
-  // (c) S1 restarts and wins (S2, S3, S4), and replicates X to S3 but not its own term's no-op to
-  // a majority: X now sits on S1, S2, S3 — a majority — and still must not commit.
-  c.restart('n1');
-  c.network.dropFilter = (m) => m.from === 'n1' && m.type === 'append' && m.to !== 'n3';
-  const s1 = elect(c, 'n1');
-  waitFor(c, 'X on S3', () => c.node('n3').storage.lastIndex() >= x.index && c.node('n3').storage.term(x.index) === x.term, 200);
-  return { c, x, s1Term: s1.hardState.term };
-}
+import { elect, waitFor } from './support.js';
+import { figure8 } from './figure8.js';
 
 describe('Figure 8: committing entries from previous terms', () => {
   test('(c)→(d) an old-term entry on a majority is not committed, and a later leader may erase it safely', () => {
@@ -43,7 +16,7 @@ describe('Figure 8: committing entries from previous terms', () => {
     expect(c.node('n1').hardState.commit).toBeLessThan(x.index);
     expect(c.checker.commitIndex).toBeLessThan(x.index);
 
-    // (d) S1 crashes; S5 (last term 3 > X's term) wins with S2 and S4 and overwrites X everywhere.
+    // (d) S1 crashes; S5 (its last term is above X's) wins with S3 and S4 and overwrites X everywhere.
     c.crash('n1');
     c.network.dropFilter = null;
     c.restart('n5');
