@@ -34,7 +34,7 @@ describe('mutations of the core are caught', () => {
   test('voting for a candidate whose log is behind (no election restriction, §5.4.1)', () => {
     const found = mutate(RaftLog.prototype, 'isUpToDate', () => true, () => firstViolation(30));
     expect(found).toBe('Leader Completeness');
-  });
+  }, 60_000);
 
   test('forgetting a vote (two votes in one term)', () => {
     const orig = (RaftNode.prototype as unknown as Patchable)['handleVoteRequest'] as (this: { vote: string }, m: { type: string }) => void;
@@ -48,7 +48,7 @@ describe('mutations of the core are caught', () => {
       () => firstViolation(30),
     );
     expect(found).toBe('One vote per term');
-  });
+  }, 60_000);
 
   test('committing an old-term entry by counting replicas (Figure 8)', () => {
     // Rare in random runs (about one seed in 300), so build the situation on purpose: S1 commits X
@@ -70,5 +70,5 @@ describe('mutations of the core are caught', () => {
       }
     });
     expect(property).toBe('Leader Completeness');
-  });
+  }, 60_000);
 });

@@ -59,5 +59,5 @@ describe('reproducibility', () => {
       expect(b.committed).toBe(a.committed);
       expect(b.trace).toEqual(a.trace);
     }
-  });
+  }, 60_000);
 });
