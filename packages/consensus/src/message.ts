@@ -1,21 +1,28 @@
 // Building and checking messages. Every field is always present, so a message maps 1:1 onto the wire.
 import type { Entry, Message, MessageType, NodeId } from './types.js';
 
-const ZERO = {
-  logTerm: 0,
-  index: 0,
-  entries: [] as readonly Entry[],
-  commit: 0,
-  reject: false,
-  rejectHint: 0,
-  hintTerm: 0,
-  context: 0,
-};
+const NO_ENTRIES: readonly Entry[] = [];
 
-export function message(
-  fields: { type: MessageType; from: NodeId; to: NodeId; term: number } & Partial<Omit<Message, 'type' | 'from' | 'to' | 'term'>>,
-): Message {
-  return { ...ZERO, ...fields };
+/** What a sender states; the rest of the message is zero. */
+export type MessageFields = { type: MessageType; to: NodeId; term: number } & Partial<Omit<Message, 'type' | 'from' | 'to' | 'term'>>;
+
+/** Written out field by field: this is on the hot path, and object spreads cost measurably here. */
+export function message(from: NodeId, f: MessageFields): Message {
+  const m: Message = {
+    type: f.type,
+    from,
+    to: f.to,
+    term: f.term,
+    logTerm: f.logTerm ?? 0,
+    index: f.index ?? 0,
+    entries: f.entries ?? NO_ENTRIES,
+    commit: f.commit ?? 0,
+    reject: f.reject ?? false,
+    rejectHint: f.rejectHint ?? 0,
+    hintTerm: f.hintTerm ?? 0,
+    context: f.context ?? 0,
+  };
+  return f.snapshot === undefined ? m : { ...m, snapshot: f.snapshot };
 }
 
 const TYPES: ReadonlySet<string> = new Set<MessageType>([

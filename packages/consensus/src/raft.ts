@@ -5,7 +5,7 @@
 import { resolveConfig, type RaftConfig, type RaftOptions } from './config.js';
 import { ConfigError, InvalidRequestError, NotLeaderError, ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
-import { malformed, message } from './message.js';
+import { malformed, message, type MessageFields } from './message.js';
 import { Progress } from './progress.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
 import { ReadOnly } from './read-only.js';
@@ -816,8 +816,8 @@ export class RaftNode {
     if (this.transferee !== NONE) throw new ProposalDroppedError(`leadership is being transferred to ${this.transferee}`);
   }
 
-  private send(fields: Parameters<typeof message>[0] extends infer F ? Omit<F, 'from'> : never): void {
-    this.msgs.push(message({ ...fields, from: this.id }));
+  private send(fields: MessageFields): void {
+    this.msgs.push(message(this.id, fields));
   }
 
   private softState(): SoftState {
