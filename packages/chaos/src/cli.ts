@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAllNodeProcesses } from './harness/cluster.js';
+import { runExitHooks } from './harness/proc.js';
 import type { FaultFamily } from './harness/nemesis.js';
 import { createTopology, destroyTopology, netnsSupport, removeStaleNamespaces, topologyFor } from './harness/netns.js';
 import { runChaos, type ChaosOptions } from './harness/run.js';
@@ -143,6 +144,7 @@ async function main(): Promise<number> {
     // The child inside the client namespace: the supervisor owns the namespaces and the work dir.
     const stop = (): void => {
       killAllNodeProcesses();
+      runExitHooks();
       process.exit(130);
     };
     process.on('SIGINT', stop);
@@ -179,6 +181,7 @@ async function main(): Promise<number> {
   }
   const stop = (): void => {
     killAllNodeProcesses();
+    runExitHooks();
     cleanDir();
     process.exit(130);
   };
@@ -221,6 +224,7 @@ main().then(
   (e: unknown) => {
     process.stderr.write(`chaos: ${(e as Error).stack ?? String(e)}\n`);
     killAllNodeProcesses();
+    runExitHooks();
     process.exit(2);
   },
 );

@@ -43,3 +43,21 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+const exitHooks = new Set<() => void>();
+/** Registers synchronous cleanup for an interrupted run (see runExitHooks); returns an unregister function. */
+export function onExit(hook: () => void): () => void {
+  exitHooks.add(hook);
+  return () => exitHooks.delete(hook);
+}
+/** Runs the registered cleanups once (signal handlers call this before exiting). */
+export function runExitHooks(): void {
+  for (const h of [...exitHooks]) {
+    exitHooks.delete(h);
+    try {
+      h();
+    } catch {
+      /* best effort */
+    }
+  }
+}

@@ -4,13 +4,14 @@
 // - disk-full / disk-readonly: a node's data dir fills up or is read-only; the node must stop (with a
 //   clear log line) rather than serve or diverge, and the others carry on.
 import { Role } from '@raftkv/proto';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, type Operation } from '../checker/index.js';
-import { makeCluster, type Cluster, type ClusterSetup } from './cluster.js';
+import { killAllNodeProcesses, makeCluster, type Cluster, type ClusterSetup } from './cluster.js';
 import { applyPartition } from './netns.js';
-import { run, sleep } from './proc.js';
+import { onExit, run, sleep } from './proc.js';
 import { Random } from './random.js';
 import { Workload } from './workload.js';
 
@@ -186,6 +187,11 @@ export async function diskFailure(ctx: ScenarioContext, kind: 'full' | 'readonly
   mkdirSync(mp, { recursive: true });
   const mountErr = await mountOk(['-t', 'tmpfs', '-o', `size=${kind === 'full' ? '1m' : '64m'}`, 'tmpfs', mp]);
   if (mountErr !== undefined) return { scenario, passed: true, skipped: `cannot mount a tmpfs here: ${mountErr}`, problems: [] };
+  // If the run is interrupted, the exit handlers must not leave the mount behind.
+  const forget = onExit(() => {
+    killAllNodeProcesses();
+    spawnSync('umount', ['-l', mp]);
+  });
   const w = new Workload(cluster, rand, clock, { ...workloadOptions, opTimeoutMs: 2000 });
   const problems: string[] = [];
   let stopRunning = false;
@@ -276,5 +282,6 @@ export async function diskFailure(ctx: ScenarioContext, kind: 'full' | 'readonly
       if (!unmounted) await sleep(200);
     }
     if (!unmounted) await run('umount', ['-l', mp]).catch(() => undefined);
+    forget();
   }
 }
