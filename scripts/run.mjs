@@ -3,7 +3,8 @@
 // with only Node.js 20 and npm needs nothing else. pnpm is run through npx at the version pinned in
 // package.json's packageManager field; install is frozen to the committed lock file.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,12 +37,30 @@ switch (cmd) {
     install();
     build();
     break;
-  case 'test':
+  case 'test': {
     install();
     build();
-    // Packages one at a time: multi-process tests want both cores to themselves.
-    pnpm(['-r', '--workspace-concurrency=1', 'run', 'test', ...rest]);
-    break;
+    // Packages one at a time (multi-process tests want both cores to themselves), all of them even
+    // after a failure, then one closing line for the whole run.
+    const dir = mkdtempSync(join(tmpdir(), 'raftkv-test-'));
+    const summary = join(dir, 'summary.jsonl');
+    const r = spawnSync('npx', ['--yes', `pnpm@${pnpmVersion}`, '-r', '--no-bail', '--workspace-concurrency=1', 'run', 'test', ...rest], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, RAFTKV_TEST_SUMMARY: summary },
+    });
+    const totals = { passed: 0, failed: 0, skipped: 0 };
+    if (existsSync(summary)) {
+      for (const line of readFileSync(summary, 'utf8').split('\n').filter(Boolean)) {
+        const c = JSON.parse(line);
+        for (const k of Object.keys(totals)) totals[k] += c[k];
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    const failed = r.status !== 0 && totals.failed === 0 ? 1 : totals.failed; // a package that failed outside jest counts
+    console.log(`\nraftkv: ${totals.passed} passed, ${failed} failed, ${totals.skipped} skipped`);
+    process.exit(r.status ?? 1);
+  }
   case 'start':
     install();
     build();
