@@ -1,22 +1,9 @@
-// The server's flag contract (team brief, "Server flags"): every flag --kebab-name is also read from env
-// RAFTKV_KEBAB_NAME, flags winning. The manifests may only set names from this list.
+// The server's flag contract, taken from the server itself: every flag --kebab-name is also read from
+// env RAFTKV_KEBAB_NAME, flags winning. The manifests may only set names from this list.
 
-export const SERVER_FLAGS = [
-  'id',
-  'listen',
-  'peers',
-  'data-dir',
-  'advertise',
-  'replicas',
-  'peer-domain',
-  'peer-port',
-  'dial-overrides',
-  'election-timeout-min-ms',
-  'election-timeout-max-ms',
-  'heartbeat-ms',
-  'cluster-id',
-  'log-level',
-] as const;
+import { SERVER_FLAGS } from '@raftkv/server';
+
+export { SERVER_FLAGS };
 
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 

@@ -144,6 +144,7 @@ export class LocalStatefulSet {
         RAFTKV_LISTEN: address, // the pod's own IP
         RAFTKV_DATA_DIR: join(dir, podName(i)), // its PVC
         RAFTKV_DIAL_OVERRIDES: dialOverrides, // cluster DNS
+        RAFTKV_METRICS_LISTEN: '127.0.0.1:0', // every pod has its own IP for port 9090; here they share one
       };
       return new LocalPod(podName(i), address, env, join(dir, `${podName(i)}.log`));
     });

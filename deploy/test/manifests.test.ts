@@ -188,6 +188,17 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
     expect((s.periodSeconds ?? 10) * (s.failureThreshold ?? 3)).toBeGreaterThanOrEqual(60);
   });
 
+  test('metrics: the server listens on the named metrics port that the scrape annotations name', () => {
+    const c = container();
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+    const port = c.ports?.find((p) => p.name === 'metrics')?.containerPort;
+    expect(port).toBeDefined();
+    expect(env['RAFTKV_METRICS_LISTEN']).toBe(`0.0.0.0:${port}`);
+    const annotations = sts().spec?.template.metadata?.annotations ?? {};
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+    expect(port).not.toBe(GRPC_PORT);
+  });
+
   test('PodDisruptionBudget never lets a voluntary disruption take the quorum', () => {
     const pdb = only<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
     const spec = pdb.spec ?? {};

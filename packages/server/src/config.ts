@@ -27,7 +27,8 @@ export interface ServerConfig {
   readonly devControls: HostPort | null;
 }
 
-const FLAGS = [
+/** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
+export const FLAGS = [
   'id',
   'listen',
   'advertise',
