@@ -16,6 +16,7 @@ import { createLogger, type LogContext, type Logger } from './logger.js';
 import { SqliteLogStorage } from './log-storage.js';
 import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
+import { installServerNoDelay } from './no-delay.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
 import { PeerTransport } from './transport.js';
@@ -99,6 +100,7 @@ export class RaftkvServer {
       observer: this.obs,
     });
     this.router = new LeaderRouter({ self: config.id, peers: config.peers, dialOverrides: config.dialOverrides, driver: this.driver });
+    installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, this.transport.service);
     this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
