@@ -28,9 +28,25 @@ export function statusOf(id: string, node: RaftNode, driver: RaftDriver, peers: 
   };
 }
 
-export function adminService(status: () => StatusResponse, sm: KvStateMachine, watchStatus: AdminServer['watchStatus']): AdminServer {
+/** How long a transfer may take when the caller sets no deadline. */
+const TRANSFER_DEFAULT_MS = 5000;
+
+export function adminService(
+  status: () => StatusResponse,
+  sm: KvStateMachine,
+  watchStatus: AdminServer['watchStatus'],
+  driver: RaftDriver,
+): AdminServer {
   return {
     watchStatus,
+    transferLeadership(call, cb) {
+      const d = call.getDeadline();
+      const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : Date.now() + TRANSFER_DEFAULT_MS;
+      driver.transferLeadership(call.request.to, deadline).then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toStatus(e)),
+      );
+    },
     status(_call, cb) {
       try {
         cb(null, status());

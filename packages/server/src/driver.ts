@@ -3,11 +3,11 @@
 // so everything that arrived meanwhile lands in one Ready. Each Ready is handled per the core's
 // contract: persist entries + hard state AND apply committed entries in one SQLite transaction (one
 // fsync), then send messages, then answer proposals and reads, then advance.
-import { NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
+import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import type { Db } from './db.js';
-import { RaftkvError, StorageFailure, UnavailableError } from './errors.js';
+import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from './errors.js';
 import type { LogContext, Logger } from './logger.js';
 import type { RaftObserver } from './observability/node-observability.js';
 import type { SqliteLogStorage } from './log-storage.js';
@@ -378,6 +378,35 @@ export class RaftDriver {
   }
   get isLeader(): boolean {
     return this.role === 'leader';
+  }
+
+  /**
+   * Leader only: hand leadership to `to` (default: the most caught-up voter) and wait until another
+   * node leads, or the deadline (Date.now() clock) passes.
+   */
+  async transferLeadership(to: string, deadlineMs: number): Promise<{ leaderId: string; term: number }> {
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    const st = this.d.node.status();
+    let target = to;
+    if (target === '') {
+      let best = -1;
+      for (const v of st.conf.voters) {
+        const match = st.progress[v]?.match ?? -1;
+        if (v !== this.d.id && match > best) [target, best] = [v, match];
+      }
+      if (target === '') throw new UnavailableError('no other voter to transfer leadership to', '');
+    }
+    try {
+      this.d.node.transferLeadership(target);
+    } catch (e) {
+      throw e instanceof InvalidRequestError ? new InvalidArgumentError(e.message) : this.refusalFor(e);
+    }
+    this.schedule();
+    const handedOver = (): boolean => this.role !== 'leader' && this.leader !== '';
+    while (!handedOver() && !this.stopped && Date.now() < deadlineMs) await this.waitForLeaderChange(deadlineMs);
+    if (!handedOver()) throw new UnavailableError(`leadership transfer to ${target} did not complete in time`, this.leader === this.d.id ? '' : this.leader);
+    return { leaderId: this.leader, term: this.term };
   }
 
   /** Resolves on the next leader change (or when a leader becomes known), or at `deadlineMs` (Date.now() clock). */

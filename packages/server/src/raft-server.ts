@@ -1,8 +1,8 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
 // and the gRPC server with every service on one port.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
-import { AdminService, KVService, RaftService } from '@raftkv/proto';
+import { AdminClient, AdminService, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './admin-service.js';
 import type { ServerConfig } from './config.js';
@@ -16,6 +16,7 @@ import { createLogger, type LogContext, type Logger } from './logger.js';
 import { SqliteLogStorage } from './log-storage.js';
 import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
+import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './no-delay.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
@@ -104,7 +105,7 @@ export class RaftkvServer {
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, this.transport.service);
     this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
-    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub)));
+    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver));
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
     this.watchHealth();
@@ -178,8 +179,43 @@ export class RaftkvServer {
       peers: c.peers,
       dial: (a) => dialAddress(a, c.dialOverrides),
       grpcAddress: `${ownHost}:${grpcPort}`,
+      transfer: (to, deadlineMs) => this.transferOnLeader(to, deadlineMs),
     });
     this.logger.info('http listening', { httpPort: this.http.httpPort, metricsPort: this.http.metricsPort });
+  }
+
+  /** Transfer leadership from wherever the request arrives: here if we lead, else on the leader. */
+  private async transferOnLeader(to: string, deadlineMs: number): Promise<void> {
+    if (this.driver.isLeader) {
+      await this.driver.transferLeadership(to, deadlineMs);
+      return;
+    }
+    const leader = this.driver.leaderId;
+    const address = leader === '' ? undefined : this.config.peers.get(leader);
+    if (address === undefined) throw new UnavailableError('no leader known to transfer leadership from', '');
+    const client = new AdminClient(dialAddress(address, this.config.dialOverrides), credentials.createInsecure());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.transferLeadership({ to }, new Metadata(), { deadline: deadlineMs }, (err) => (err ? reject(err) : resolve()));
+      });
+    } finally {
+      client.close();
+    }
+  }
+
+  /**
+   * A leader that is asked to stop first hands leadership to the most caught-up voter (thesis §3.10),
+   * so a rolling restart costs a round trip of unavailability instead of an election timeout.
+   */
+  private async handOverLeadership(): Promise<void> {
+    if (!this.driver.isLeader) return;
+    const deadline = Date.now() + 2 * this.config.electionTimeoutMaxMs;
+    try {
+      const r = await this.driver.transferLeadership('', deadline);
+      this.logger.info('handed leadership over before stopping', { to: r.leaderId, newTerm: r.term });
+    } catch (e) {
+      this.logger.warn('could not hand leadership over before stopping', { error: (e as Error).message });
+    }
   }
 
   /**
@@ -194,6 +230,7 @@ export class RaftkvServer {
   private async doClose(graceMs: number): Promise<void> {
     this.logger.info('shutting down');
     this.health.set(false);
+    await this.handOverLeadership();
     this.driver.stopAccepting();
     await this.http?.close();
     const until = Date.now() + graceMs;
