@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Quick numbers for the server on a local 3-node cluster (fresh temp data dirs, free loopback ports):
 //   1. put latency with 1 call in flight, 2. put throughput with 64 in flight,
-//   3. failover: time from kill -9 of the leader until a write succeeds again.
+//   3. failover: time from kill -9 of the leader until a write succeeds again,
+//   4. write unavailability when the leader stops: SIGTERM (it hands leadership over first) vs kill -9.
 // Usage: node packages/server/scripts/quick-bench.mjs [--seconds 5] [--value-bytes 128] [--json]
 // The full side-by-side benchmark against etcd is scripts/bench (issue 7); this is the smoke version.
 import grpc from '@grpc/grpc-js';
@@ -149,10 +150,59 @@ try {
   await writer;
   results.failover = { killed: l, newLeader, electedMs: Math.round(leaderMs), firstWriteMs: Math.round(writeMs) };
   log(`failover: killed ${l}, ${newLeader} leads after ${results.failover.electedMs} ms, first write acknowledged after ${results.failover.firstWriteMs} ms`);
+  // Unavailability: a writer at one in flight through a follower; the longest gap between two
+  // acknowledged writes around the leader's stop, SIGTERM (graceful hand-over) vs kill -9.
+  start(l);
+  const outage = async (signal) => {
+    const lead = await leader();
+    const via = ids.find((i) => i !== lead);
+    const c = channels(via, 1)[0];
+    for (let i = 0; ; i++) {
+      try {
+        await put(c, 'warm', 1000); // `via` may still be starting after the previous round
+        break;
+      } catch (e) {
+        if (i === 50) throw e;
+        await sleep(100);
+      }
+    }
+    const acks = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        try {
+          await put(c, `outage-${signal}-${i}`, 300);
+          acks.push(performance.now());
+        } catch {
+          await sleep(5);
+        }
+      }
+    })();
+    await sleep(300);
+    const t = performance.now();
+    procs.get(lead).kill(signal);
+    await sleep(1500);
+    stop = true;
+    await writer;
+    const before = acks.filter((a) => a < t).at(-1) ?? t;
+    const after = acks.find((a) => a >= t) ?? performance.now();
+    start(lead);
+    await sleep(1000);
+    return Math.round(after - before);
+  };
+  results.unavailability = { sigtermMs: [], kill9Ms: [] };
+  for (let i = 0; i < 3; i++) {
+    results.unavailability.sigtermMs.push(await outage('SIGTERM'));
+    results.unavailability.kill9Ms.push(await outage('SIGKILL'));
+  }
+  log(`write unavailability when the leader stops (3 runs each): SIGTERM ${results.unavailability.sigtermMs.join(', ')} ms; kill -9 ${results.unavailability.kill9Ms.join(', ')} ms`);
   results.config = { nodes: 3, valueBytes, seconds, electionTimeoutMs: '150-300', heartbeatMs: 50, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
   log(`load average during the run: ${results.config.loadAverage} (2 cores; other processes skew every number above)`);
   if (asJson) console.log(JSON.stringify(results, null, 2));
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
 } finally {
   cleanup();
-  process.exit(0);
+  process.exit();
 }
