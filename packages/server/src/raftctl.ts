@@ -12,6 +12,7 @@ import {
   type ProposeResponse,
   type ReadResponse,
   type StatusResponse,
+  type TransferLeadershipResponse,
 } from '@raftkv/proto';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--json] [--timeout ms] <command>
@@ -22,6 +23,7 @@ commands:
   cas <key> <new> (--expect <old> | --expect-absent)
                                        compare-and-swap
   status                               every endpoint's view of the cluster
+  transfer [<id>]                      hand leadership to <id> (default: the most caught-up voter)
 options:
   --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
                 env RAFTCTL_ENDPOINTS)
@@ -219,6 +221,16 @@ async function main(): Promise<number> {
           for (const row of table) out(row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
         }
         return rows.some((r) => 'error' in r) ? 1 : 0;
+      }
+      case 'transfer': {
+        if (args.length > 1) throw new UsageError('transfer takes [<id>]');
+        const admin = (addr: string) => new AdminClient(addr, credentials.createInsecure());
+        // Followers refuse with UNAVAILABLE (naming the leader): firstAnswer moves on to the leader.
+        const r = await firstAnswer(a, admin, (c) =>
+          unary<TransferLeadershipResponse>((md, o, cb) => c.transferLeadership({ to: args[0] ?? '' }, md, o, cb), a.timeoutMs),
+        );
+        out(a.json ? jsonOf(r) : `leader is now ${r.leaderId} (term ${r.term})`);
+        return 0;
       }
       default:
         throw new UsageError(cmd === undefined ? 'no command' : `unknown command ${cmd}`);

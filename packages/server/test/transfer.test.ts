@@ -2,7 +2,9 @@
 // so that a rolling restart does not wait an election timeout for a new leader.
 import { Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { TransferLeadershipResponse } from '@raftkv/proto';
-import { TestCluster, until } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { SERVER_PKG, TestCluster, until } from './harness.js';
 
 describe('leadership transfer', () => {
   let c: TestCluster;
@@ -41,6 +43,16 @@ describe('leadership transfer', () => {
     const bad = (await transfer(leader, 'n9').catch((e: unknown) => e)) as ServiceError;
     expect(bad.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(bad.details).toContain('n9');
+  });
+
+  test('raftctl transfer finds the leader among the endpoints and hands over', async () => {
+    const { leader } = await c.waitForLeader();
+    const endpoints = c.running().map((n) => n.address).join(',');
+    const out = execFileSync(process.execPath, [join(SERVER_PKG, 'dist', 'raftctl.js'), '--endpoints', endpoints, 'transfer'], { encoding: 'utf8' });
+    const m = /^leader is now (\S+) \(term (\d+)\)$/m.exec(out);
+    expect(m).not.toBeNull();
+    expect(m![1]).not.toBe(leader);
+    expect((await c.status(m![1]!)).leaderId).toBe(m![1]);
   });
 
   test('SIGTERM of the leader hands leadership over before the process exits', async () => {
