@@ -13,6 +13,21 @@ export type Logger = winston.Logger;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * A node whose stdout goes away (its parent died holding the other end of a pipe or socket) must not
+ * die or spin: every log line would fail with EPIPE, and an unhandled stream error, logged again,
+ * looped and grew an orphaned node to 2.5 GB. Once the console is gone, console logging stops.
+ */
+function keepRunningWithoutConsole(): winston.transport {
+  const console = new winston.transports.Console({ stderrLevels: [] });
+  const silence = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || err.code === 'ECONNRESET') console.silent = true;
+  };
+  process.stdout.on('error', silence);
+  process.stderr.on('error', silence);
+  return console;
+}
+
 export function createLogger(ctx: LogContext, level: LogLevel): Logger {
   const stamp = winston.format((info) => {
     info['node'] = ctx.node;
@@ -23,6 +38,6 @@ export function createLogger(ctx: LogContext, level: LogLevel): Logger {
   return winston.createLogger({
     level,
     format: winston.format.combine(stamp(), winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
-    transports: [new winston.transports.Console({ stderrLevels: [] })],
+    transports: [keepRunningWithoutConsole()],
   });
 }
