@@ -63,9 +63,7 @@ describeIf('StatefulSet on one machine (overlay three)', () => {
 
   // The liveness probe asks for service "": it must stay SERVING while the process is up, or the kubelet
   // restarts every node of a cluster that has lost its quorum (or a partitioned node) in a loop.
-  // KNOWN SERVER GAP: packages/server/src/introspection.ts sets "" and raftkv.v1.KV together (NOT_SERVING
-  // without a leader). Remove `.failing` once "" follows the process only.
-  test.failing('a pod without a quorum is still live (health service "" SERVING)', async () => {
+  test('a pod without a quorum is still live (health service "" SERVING)', async () => {
     expect(await client(pods()[0]!).check(LIVENESS)).toBe('SERVING');
   });
 

@@ -10,21 +10,34 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Health service names we report: the whole server and the KV API. */
+/** Health service names we report: the whole server (liveness) and the KV API (readiness). */
 export const HEALTH_SERVICES = ['', 'raftkv.v1.KV'] as const;
 
+/**
+ * "" answers whether the process is up and serving at all: SERVING from start until shutdown, never
+ * tied to leadership, so a liveness probe does not restart a node for something a restart cannot fix
+ * (a partition, a lost quorum). "raftkv.v1.KV" is readiness: SERVING only while the node knows a
+ * leader and has applied what it knows to be committed.
+ */
 export class Health {
-  private readonly impl = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
-  private serving = false;
+  private readonly impl = new HealthImplementation({ '': 'SERVING', 'raftkv.v1.KV': 'NOT_SERVING' });
+  private ready = false;
 
   addToServer(server: Server): void {
     this.impl.addToServer(server);
   }
 
-  set(serving: boolean): void {
-    if (serving === this.serving) return;
-    this.serving = serving;
-    for (const s of HEALTH_SERVICES) this.impl.setStatus(s, serving ? 'SERVING' : 'NOT_SERVING');
+  /** Readiness of the KV API. */
+  set(ready: boolean): void {
+    if (ready === this.ready) return;
+    this.ready = ready;
+    this.impl.setStatus('raftkv.v1.KV', ready ? 'SERVING' : 'NOT_SERVING');
+  }
+
+  /** Shutting down: nothing is served any more. */
+  stopping(): void {
+    this.set(false);
+    this.impl.setStatus('', 'NOT_SERVING');
   }
 }
 

@@ -229,7 +229,7 @@ export class RaftkvServer {
 
   private async doClose(graceMs: number): Promise<void> {
     this.logger.info('shutting down');
-    this.health.set(false);
+    this.health.stopping();
     await this.handOverLeadership();
     this.driver.stopAccepting();
     await this.http?.close();
