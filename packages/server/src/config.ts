@@ -4,6 +4,7 @@ import { ConfigError } from './errors.js';
 import { DevControls } from './http/dev-controls.js';
 import { parseHostPort, type HostPort } from './http/listen.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { readTls, type TlsMaterial } from './tls.js';
 
 export interface ServerConfig {
   readonly id: string;
@@ -25,6 +26,10 @@ export interface ServerConfig {
   readonly metricsListen: HostPort | null;
   /** --dev-controls: the dev cluster script's stop/start endpoint (loopback only; off when null). */
   readonly devControls: HostPort | null;
+  /** --tls-cert/--tls-key/--tls-ca: TLS on the gRPC port, mutual with a CA (off when null). */
+  readonly tls: TlsMaterial | null;
+  /** --health-listen: plaintext grpc.health.v1 only, for probes that cannot speak TLS (off when null). */
+  readonly healthListen: string | null;
 }
 
 /** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
@@ -46,6 +51,10 @@ export const FLAGS = [
   'http-listen',
   'metrics-listen',
   'dev-controls',
+  'tls-cert',
+  'tls-key',
+  'tls-ca',
+  'health-listen',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -175,5 +184,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     httpListen: hostPort('http-listen'),
     metricsListen: hostPort('metrics-listen'),
     devControls,
+    tls: readTls(get('tls-cert'), get('tls-key'), get('tls-ca')),
+    healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
   };
 }

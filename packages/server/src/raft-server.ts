@@ -1,6 +1,6 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
 // and the gRPC server with every service on one port.
-import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminClient, AdminService, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -18,6 +18,7 @@ import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './no-delay.js';
+import { channelCredentials, serverCredentials, useChannelCredentials } from './tls.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
 import { PeerTransport } from './transport.js';
@@ -40,10 +41,13 @@ export class RaftkvServer {
   private closing: Promise<void> | null = null;
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
+  private healthServer: Server | null = null;
+
   constructor(
     readonly config: ServerConfig,
     private readonly onFatal: (err: Error) => void,
   ) {
+    useChannelCredentials(config.tls); // before any channel to a peer is made
     this.ctx = { node: config.id, term: 0, role: 'follower' };
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
@@ -147,8 +151,17 @@ export class RaftkvServer {
 
   async start(): Promise<void> {
     const port = await new Promise<number>((resolve, reject) => {
-      this.grpc.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      this.grpc.bindAsync(this.config.listen, serverCredentials(this.config.tls), (err, p) => (err ? reject(err) : resolve(p)));
     });
+    if (this.config.healthListen !== null) {
+      // Plaintext and health only: for probes that cannot speak TLS (Kubernetes' gRPC probes).
+      const hs = new Server();
+      this.health.addToServer(hs);
+      await new Promise<number>((resolve, reject) => {
+        hs.bindAsync(this.config.healthListen!, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      });
+      this.healthServer = hs;
+    }
     this.driver.start();
     this.watchEventLoop();
     await this.startHttp(port);
@@ -193,7 +206,7 @@ export class RaftkvServer {
     const leader = this.driver.leaderId;
     const address = leader === '' ? undefined : this.config.peers.get(leader);
     if (address === undefined) throw new UnavailableError('no leader known to transfer leadership from', '');
-    const client = new AdminClient(dialAddress(address, this.config.dialOverrides), credentials.createInsecure());
+    const client = new AdminClient(dialAddress(address, this.config.dialOverrides), channelCredentials());
     try {
       await new Promise<void>((resolve, reject) => {
         client.transferLeadership({ to }, new Metadata(), { deadline: deadlineMs }, (err) => (err ? reject(err) : resolve()));
@@ -248,6 +261,7 @@ export class RaftkvServer {
         resolve();
       });
     });
+    this.healthServer?.forceShutdown();
     if (this.db.open) this.db.close();
     this.logger.info('stopped');
   }

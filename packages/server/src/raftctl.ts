@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // raftctl: a small client for raftkv. Tries each endpoint in turn (any node accepts every call and
 // forwards to the leader), readable output by default, --json for scripts.
-import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import {
   AdminClient,
   KVClient,
@@ -28,6 +29,7 @@ options:
   --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
                 env RAFTCTL_ENDPOINTS)
   --client-id, --sequence   make a write retry-safe (applied at most once)
+  --tls-ca, --tls-cert, --tls-key   PEM files for a TLS cluster (cert and key: mutual TLS)
   --json        print the raw response as JSON
   --timeout     per-call deadline in ms (default 5000)`;
 
@@ -42,6 +44,8 @@ interface Args {
   expectAbsent: boolean;
   clientId: string;
   sequence: number;
+  /** PEM file paths for a TLS cluster (--tls-ca alone: verify the server; with cert and key: mutual TLS). */
+  tls: { ca?: string; cert?: string; key?: string };
   rest: string[];
 }
 
@@ -55,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     expectAbsent: false,
     clientId: '',
     sequence: 0,
+    tls: {},
     rest: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -89,6 +94,15 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--sequence':
         a.sequence = Number(val());
+        break;
+      case '--tls-ca':
+        a.tls.ca = val();
+        break;
+      case '--tls-cert':
+        a.tls.cert = val();
+        break;
+      case '--tls-key':
+        a.tls.key = val();
         break;
       case '-h':
       case '--help':
@@ -146,7 +160,28 @@ async function main(): Promise<number> {
     throw e;
   }
   const [cmd, ...args] = a.rest;
-  const kv = (addr: string) => new KVClient(addr, credentials.createInsecure());
+  let creds: ChannelCredentials;
+  try {
+    const read = (flag: string, path: string | undefined): Buffer | null => {
+      if (path === undefined) return null;
+      try {
+        return readFileSync(path);
+      } catch (e) {
+        throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+      }
+    };
+    const { ca, cert, key } = a.tls;
+    if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+    creds =
+      ca === undefined && cert === undefined
+        ? credentials.createInsecure()
+        : credentials.createSsl(read('--tls-ca', ca), read('--tls-key', key), read('--tls-cert', cert));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`raftctl: ${e.message}\n`);
+    return 2;
+  }
+  const kv = (addr: string) => new KVClient(addr, creds);
   const need = (n: number, what: string): string[] => {
     if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);
     return args;
@@ -196,7 +231,7 @@ async function main(): Promise<number> {
         need(0, 'no arguments');
         const rows = await Promise.all(
           a.endpoints.map(async (addr) => {
-            const c = new AdminClient(addr, credentials.createInsecure());
+            const c = new AdminClient(addr, creds);
             try {
               return { endpoint: addr, status: await unary<StatusResponse>((md, o, cb) => c.status({}, md, o, cb), a.timeoutMs) };
             } catch (e) {
@@ -224,7 +259,7 @@ async function main(): Promise<number> {
       }
       case 'transfer': {
         if (args.length > 1) throw new UsageError('transfer takes [<id>]');
-        const admin = (addr: string) => new AdminClient(addr, credentials.createInsecure());
+        const admin = (addr: string) => new AdminClient(addr, creds);
         // Followers refuse with UNAVAILABLE (naming the leader): firstAnswer moves on to the leader.
         const r = await firstAnswer(a, admin, (c) =>
           unary<TransferLeadershipResponse>((md, o, cb) => c.transferLeadership({ to: args[0] ?? '' }, md, o, cb), a.timeoutMs),

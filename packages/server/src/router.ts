@@ -8,6 +8,7 @@ import type { RaftDriver } from './driver.js';
 import { UnavailableError } from './errors.js';
 import { fromServiceError } from './grpc-errors.js';
 import { dialAddress } from './grpc-options.js';
+import { channelCredentials } from './tls.js';
 
 export const FORWARDED_HEADER = 'raftkv-forwarded';
 
@@ -88,7 +89,7 @@ export class LeaderRouter {
     if (c === undefined) {
       const addr = this.o.peers.get(id);
       if (addr === undefined) throw new UnavailableError(`leader ${id} has no known address`, id, true);
-      c = new KVClient(dialAddress(addr, this.o.dialOverrides), credentials.createInsecure(), {
+      c = new KVClient(dialAddress(addr, this.o.dialOverrides), channelCredentials(), {
         'grpc.max_receive_message_length': 64 << 20,
         'grpc.max_send_message_length': 64 << 20,
         'grpc.initial_reconnect_backoff_ms': 50,

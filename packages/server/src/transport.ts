@@ -8,6 +8,7 @@ import { MessageBatch, RaftClient, type Message as WireMessage, type RaftServer,
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
 import { dialAddress, PEER_CHANNEL_OPTIONS } from './grpc-options.js';
 import type { Logger } from './logger.js';
+import { channelCredentials } from './tls.js';
 
 export interface TransportOptions {
   readonly self: string;
@@ -46,7 +47,7 @@ class PeerStream {
     private readonly clusterId: string,
     private readonly logger: Logger,
   ) {
-    this.client = new RaftClient(address, credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+    this.client = new RaftClient(address, channelCredentials(), PEER_CHANNEL_OPTIONS);
   }
 
   send(messages: WireMessage[]): void {

@@ -1,6 +1,6 @@
 // Real multi-process clusters for integration tests: node processes on free loopback ports, data in
 // temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
-import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, KVClient, ReadConsistency, Role, type ProposeRequest, type ProposeResponse, type ReadResponse, type StatusResponse } from '@raftkv/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -68,6 +68,10 @@ export interface ClusterOptions {
   readonly electionTimeoutMaxMs?: number;
   readonly heartbeatMs?: number;
   readonly extraFlags?: readonly string[];
+  /** Flags for one node only (e.g. a certificate of its own). */
+  readonly nodeFlags?: (id: string) => readonly string[];
+  /** How the test's own clients connect (default: plaintext). */
+  readonly clientCredentials?: ChannelCredentials;
 }
 
 export class TestCluster {
@@ -116,6 +120,7 @@ export class TestCluster {
       '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs ?? 800),
       '--heartbeat-ms', String(this.o.heartbeatMs ?? 50),
       ...(this.o.extraFlags ?? []),
+      ...(this.o.nodeFlags?.(id) ?? []),
     ];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(p);
@@ -153,12 +158,12 @@ export class TestCluster {
 
   kvClient(id: string): KVClient {
     let c = this.kv.get(id);
-    if (!c) this.kv.set(id, (c = new KVClient(this.node(id).address, credentials.createInsecure())));
+    if (!c) this.kv.set(id, (c = new KVClient(this.node(id).address, this.o.clientCredentials ?? credentials.createInsecure())));
     return c;
   }
   adminClient(id: string): AdminClient {
     let c = this.admin.get(id);
-    if (!c) this.admin.set(id, (c = new AdminClient(this.node(id).address, credentials.createInsecure())));
+    if (!c) this.admin.set(id, (c = new AdminClient(this.node(id).address, this.o.clientCredentials ?? credentials.createInsecure())));
     return c;
   }
 

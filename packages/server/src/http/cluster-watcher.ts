@@ -5,6 +5,7 @@
 // listens.
 import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { AdminClient, Role, WatchEventKind, type WatchStatusResponse } from '@raftkv/proto';
+import { channelCredentials } from '../tls.js';
 
 /** One node as the page sees it; enums become lower-case names. */
 export interface NodeUpdate {
@@ -150,7 +151,7 @@ export class ClusterWatcher {
 
   private connect(m: Member): void {
     if (!this.running || m.call !== null) return;
-    m.client ??= new AdminClient(this.o.dial(m.address), credentials.createInsecure(), {
+    m.client ??= new AdminClient(this.o.dial(m.address), channelCredentials(), {
       'grpc.keepalive_time_ms': 2000,
       'grpc.keepalive_timeout_ms': 2000,
       'grpc.initial_reconnect_backoff_ms': 100,
