@@ -310,6 +310,12 @@ export class RaftNode {
       readStates: this.readStates,
       events: this.events,
       mustSync: entries.length > 0 || snapshot !== null || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      messagesBeforePersist:
+        this.role === 'leader' &&
+        this.msgs.length > 0 &&
+        hard.term === this.prevHard.term &&
+        hard.vote === this.prevHard.vote &&
+        this.msgs.every((m) => m.type === 'append' || m.type === 'heartbeat'),
     };
     this.msgs = [];
     this.readStates = [];

@@ -132,7 +132,7 @@ export type RaftEvent =
  *   3. Apply `committedEntries` in order; answer `readStates` once applied >= their index.
  *   4. Call `advance(ready)`; only then ask for the next Ready.
  * A leader counts its own log toward commit only after `advance`, i.e. after its own persist; so a
- * leader's append and heartbeat messages may be sent before step 1 (thesis §10.2.1).
+ * leader's append and heartbeat messages may be sent before step 1 when `messagesBeforePersist`.
  * step/tick/propose/readIndex may be called between ready() and advance(); ready() may not.
  */
 export interface Ready {
@@ -146,6 +146,12 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
   readonly events: readonly RaftEvent[];
   readonly mustSync: boolean;
+  /**
+   * True when `messages` may be sent before step 1: this node leads, every message is an append or a
+   * heartbeat, and the Ready changes neither term nor vote (thesis §10.2.1). A leader that won in the
+   * same Ready that raised its term (a one-voter cluster) must persist that term first.
+   */
+  readonly messagesBeforePersist: boolean;
 }
 
 /**

@@ -13,7 +13,6 @@ import type { RaftObserver } from './observability/node-observability.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
 
-const leaderOnlyMessage = (m: Message): boolean => m.type === 'append' || m.type === 'heartbeat';
 
 /** A persist slower than this is logged: it delays heartbeats and can cost leadership. */
 const SLOW_PERSIST_MS = 100;
@@ -230,7 +229,7 @@ export class RaftDriver {
     // A leader's appends and heartbeats promise nothing about its own disk (the core counts the
     // leader's log toward commit only after advance), so they leave before its fsync and the
     // followers persist in parallel with it (Raft thesis §10.2.1). Anything else waits for the fsync.
-    const early = this.role === 'leader' && rd.messages.length > 0 && rd.messages.every(leaderOnlyMessage);
+    const early = rd.messagesBeforePersist;
     if (early) this.d.send(rd.messages);
 
     // 1 + 3: persist and apply, atomically, one fsync.

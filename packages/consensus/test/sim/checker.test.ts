@@ -17,7 +17,7 @@ function setup(): { checker: SafetyChecker; nodes: SimNode[] } {
 
 const entry = (index: number, term: number, cmd = ''): Entry => ({ index, term, type: 'normal', data: encodeCommand(cmd) });
 
-const READY: Ready = { softState: null, snapshot: null, hardState: null, entries: [], committedEntries: [], messages: [], readStates: [], events: [], mustSync: false };
+const READY: Ready = { softState: null, snapshot: null, hardState: null, entries: [], committedEntries: [], messages: [], readStates: [], events: [], mustSync: false, messagesBeforePersist: false };
 
 /** What the driver does in step 1, then the checker's look at it. */
 function persist(c: SafetyChecker, n: SimNode, entries: Entry[], hs?: Partial<HardState>): void {

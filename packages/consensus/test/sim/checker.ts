@@ -212,7 +212,8 @@ export class SafetyChecker {
 
   // --- Ready step 2: send ----------------------------------------------------------------------
 
-  onSend(node: SimNode, msg: Message): void {
+  /** `early`: a leader's append/heartbeat sent before its own persist (the contract's relaxation 1). */
+  onSend(node: SimNode, msg: Message, early = false): void {
     const hs = node.hardState;
     if (msg.from !== node.id) violated('Message sender', `${node.id} sent a message from ${msg.from}`);
     if (msg.to === node.id || !this.ids.has(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
@@ -224,7 +225,7 @@ export class SafetyChecker {
     if (msg.type === 'append-response' && !msg.reject && msg.index > node.storage.lastIndex()) {
       violated('Persist before send', `${node.id} acknowledged index ${msg.index} with only ${node.storage.lastIndex()} persisted`);
     }
-    if (msg.type === 'append' && msg.term === hs.term) {
+    if (!early && msg.type === 'append' && msg.term === hs.term) {
       for (const e of msg.entries) {
         if (e.index > node.storage.lastIndex() || node.storage.term(e.index) !== e.term) {
           violated('Leader sends its own log', `${node.id} sent index ${e.index} term ${e.term} not in its persisted log`);

@@ -21,6 +21,8 @@ export interface ClusterOptions {
   readonly voters?: number;
   readonly seed: number;
   readonly raft?: RaftTuning;
+  /** Leaders send appends and heartbeats before their own persist (the Ready contract's relaxation 1). */
+  readonly earlySend?: boolean;
   readonly network?: Partial<NetworkOptions>;
   /** How often each node's driver calls tick(); per node, so nodes drift apart. Default 1 ms. */
   readonly tickIntervalMs?: number | ((id: NodeId, rng: Rng) => number);
@@ -80,6 +82,7 @@ export class Cluster {
       const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
       const peers = initial.includes(id) ? initial : [];
       const node = new SimNode(id, peers, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
+      node.earlySend = opts.earlySend ?? false;
       this.byId.set(id, node);
       return node;
     });

@@ -61,6 +61,8 @@ export class SimNode {
   readonly snapshotData = new Map<number, Uint8Array>();
   /** Fault injection: at the next Ready that persists anything, persist it and crash before sending. */
   tornCrashPending = false;
+  /** Send a leader's appends and heartbeats before persisting (thesis §10.2.1), as the server does. */
+  earlySend = false;
   /** The next simulated time this node's driver calls tick(). */
   nextTickMs: number;
 
@@ -143,6 +145,21 @@ export class SimNode {
       env.trace(`${this.id} install snapshot ${meta.index}@${meta.term}`);
     }
 
+    // Relaxation 1 of the contract: a leader's appends and heartbeats may leave before its persist.
+    // A torn crash then strikes before the persist: sent, never written.
+    const early = this.earlySend && rd.messagesBeforePersist;
+    if (early) {
+      for (const msg of rd.messages) {
+        checker.onSend(this, msg, true);
+        env.send(msg, this);
+      }
+      if (this.tornCrashPending && (rd.entries.length > 0 || rd.hardState)) {
+        env.trace(`${this.id} CRASH after an early send, before persist`);
+        this.crash();
+        return false;
+      }
+    }
+
     // 1. Persist: truncate-and-append, then the hard state (one atomic write in a real driver).
     const first = rd.entries[0];
     let removedTerms: number[] = [];
@@ -179,9 +196,11 @@ export class SimNode {
     }
 
     // 2. Send, only now that what the messages promise is durable.
-    for (const msg of rd.messages) {
-      checker.onSend(this, msg);
-      env.send(msg, this);
+    if (!early) {
+      for (const msg of rd.messages) {
+        checker.onSend(this, msg);
+        env.send(msg, this);
+      }
     }
 
     // 3. Apply committed entries in order; read states are answerable once applied reaches them.

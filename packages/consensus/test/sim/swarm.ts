@@ -48,6 +48,8 @@ export interface SimShape extends DrawnConfig {
   /** Each driver snapshots every compactEvery applied entries (0: never), keeping keepTail log entries. */
   readonly compactEvery: number;
   readonly keepTail: number;
+  /** Leaders send appends and heartbeats before their own persist, as the server's driver does. */
+  readonly earlySend: boolean;
 }
 
 export interface SeedResult {
@@ -111,6 +113,7 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     readsPerSecond: rng.pick([0, 5, 30]),
     compactEvery: sometimes(rng, 0.5, () => rng.pick([5, 20, 100]), 0),
     keepTail: rng.pick([0, 3, 30]),
+    earlySend: rng.chance(0.5), // drawn last: earlier draws, and so older seeds' shapes, are unchanged
   };
 }
 
@@ -135,6 +138,7 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     network: { delayMinMs: shape.delayMinMs, delayMaxMs: shape.delayMaxMs, dropRate: shape.dropRate, dupRate: shape.dupRate },
     tickIntervalMs: (_id, r) => r.int(1, shape.tickIntervalMaxMs),
     compaction: shape.compactEvery > 0 ? { every: shape.compactEvery, keepTail: shape.keepTail } : null,
+    earlySend: shape.earlySend,
     fullCheckEveryMs: 500,
     traceLines: opts.traceLines ?? 0,
   });
