@@ -6,7 +6,7 @@ export function msg(type: MessageType, to: string, extra: Partial<Message> = {})
 }
 
 export function ready(p: Partial<Ready> = {}): Ready {
-  return { softState: null, snapshot: null, hardState: null, entries: [], committedEntries: [], messages: [], readStates: [], events: [], mustSync: false, ...p };
+  return { softState: null, snapshot: null, hardState: null, entries: [], committedEntries: [], messages: [], readStates: [], events: [], mustSync: false, messagesBeforePersist: false, ...p };
 }
 
 export function entries(from: number, n: number, term = 2): Message['entries'] {
