@@ -36,8 +36,10 @@ export function adminService(
   sm: KvStateMachine,
   watchStatus: AdminServer['watchStatus'],
   driver: RaftDriver,
+  membership: Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers'>,
 ): AdminServer {
   return {
+    ...membership,
     watchStatus,
     transferLeadership(call, cb) {
       const d = call.getDeadline();

@@ -1,6 +1,6 @@
 // Core Message <-> wire raftkv.v1.Message. Decoding validates everything a peer sends: a malformed
 // or hostile message is refused here (PeerMessageError) and never reaches the core.
-import type { Entry, EntryType, Message as CoreMessage, MessageType as CoreType } from '@raftkv/consensus';
+import type { Entry, EntryType, Message as CoreMessage, MessageType as CoreType, SnapshotMeta } from '@raftkv/consensus';
 import { EntryType as WireEntryType, MessageType as WireType, type Entry as WireEntry, type Message as WireMessage } from '@raftkv/proto';
 
 export class PeerMessageError extends Error {
@@ -20,13 +20,9 @@ const TO_WIRE: Readonly<Record<string, WireType>> = {
   'timeout-now': WireType.MESSAGE_TYPE_TIMEOUT_NOW,
   snapshot: WireType.MESSAGE_TYPE_SNAPSHOT,
 };
-// Snapshots are not accepted from the wire yet: this server never compacts its log, so no leader
-// ever needs to send one.
-const FROM_WIRE = new Map<number, CoreType>(
-  Object.entries(TO_WIRE)
-    .filter(([k]) => k !== 'snapshot')
-    .map(([k, v]) => [v, k as CoreType]),
-);
+// A 'snapshot' message only arrives through InstallSnapshot, with its data (snapshot-transfer.ts);
+// on the Send stream it is refused (messageFromWire's `snapshotAllowed`).
+const FROM_WIRE = new Map<number, CoreType>(Object.entries(TO_WIRE).map(([k, v]) => [v, k as CoreType]));
 
 const entryToWire = (e: Entry): WireEntry => ({
   index: e.index,
@@ -49,6 +45,9 @@ export function messageToWire(m: CoreMessage): WireMessage {
     rejectHint: m.rejectHint,
     hintTerm: m.hintTerm,
     context: m.context,
+    ...(m.snapshot === undefined
+      ? {}
+      : { snapshot: { index: m.snapshot.index, term: m.snapshot.term, voters: [...m.snapshot.conf.voters], learners: [...m.snapshot.conf.learners] } }),
   };
 }
 
@@ -61,9 +60,10 @@ function checkIndex(field: string, v: number): void {
  * be the addressee. Entries must be contiguous and follow `index`, with non-decreasing terms no
  * higher than the message term.
  */
-export function messageFromWire(w: WireMessage, self: string, peers: ReadonlySet<string>): CoreMessage {
+export function messageFromWire(w: WireMessage, self: string, peers: { has(id: string): boolean }, snapshotAllowed = false): CoreMessage {
   const type = FROM_WIRE.get(w.type);
   if (type === undefined) throw new PeerMessageError(`unknown message type ${w.type}`);
+  if ((type === 'snapshot') !== snapshotAllowed) throw new PeerMessageError(snapshotAllowed ? `${type} message where a snapshot was expected` : 'snapshot message outside InstallSnapshot');
   if (w.to !== self) throw new PeerMessageError(`addressed to ${JSON.stringify(w.to)}, not to ${self}`);
   if (!peers.has(w.from) || w.from === self) throw new PeerMessageError(`from unknown node ${JSON.stringify(w.from)}`);
   for (const [f, v] of [
@@ -96,6 +96,7 @@ export function messageFromWire(w: WireMessage, self: string, peers: ReadonlySet
       entries[i] = { index: e.index, term: e.term, type: t, data: e.data };
     }
   }
+  const snapshot = type === 'snapshot' ? snapshotFromWire(w) : undefined;
   return {
     type,
     from: w.from,
@@ -109,5 +110,20 @@ export function messageFromWire(w: WireMessage, self: string, peers: ReadonlySet
     rejectHint: w.rejectHint,
     hintTerm: w.hintTerm,
     context: w.context,
+    ...(snapshot === undefined ? {} : { snapshot }),
   };
+}
+
+/** A snapshot message's meta: a valid index and term, and a membership with at least one voter, no id twice. */
+function snapshotFromWire(w: WireMessage): SnapshotMeta {
+  const s = w.snapshot;
+  if (s === undefined) throw new PeerMessageError('snapshot message without snapshot meta');
+  checkIndex('snapshot.index', s.index);
+  checkIndex('snapshot.term', s.term);
+  if (s.index === 0 || s.term === 0 || s.term > w.term) throw new PeerMessageError(`snapshot ${s.index}@${s.term} is not valid in term ${w.term}`);
+  const ids = [...s.voters, ...s.learners];
+  if (s.voters.length === 0 || ids.some((id) => id === '') || new Set(ids).size !== ids.length) {
+    throw new PeerMessageError(`snapshot membership is not valid (voters ${s.voters.join(',')}; learners ${s.learners.join(',')})`);
+  }
+  return { index: s.index, term: s.term, conf: { voters: [...s.voters], learners: [...s.learners] } };
 }

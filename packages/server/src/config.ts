@@ -30,6 +30,11 @@ export interface ServerConfig {
   readonly tls: TlsMaterial | null;
   /** --health-listen: plaintext grpc.health.v1 only, for probes that cannot speak TLS (off when null). */
   readonly healthListen: string | null;
+  /** --join: endpoints of a running cluster to ask to add this node (instead of --peers); null: not joining. */
+  readonly join: readonly string[] | null;
+  /** --snapshot-entries / --snapshot-catchup-entries: when to snapshot, and the log tail kept behind it. */
+  readonly snapshotEntries: number;
+  readonly snapshotCatchupEntries: number;
 }
 
 /** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
@@ -55,10 +60,14 @@ export const FLAGS = [
   'tls-key',
   'tls-ca',
   'health-listen',
+  'join',
+  'snapshot-entries',
+  'snapshot-catchup-entries',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
 export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
+       raftkv --id ID --join HOST:PORT,... --advertise HOST:PORT --data-dir DIR
        raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
 options: ${FLAGS.map((f) => `--${f}`).join(' ')}
 every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
@@ -108,7 +117,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const id = need('id');
   const peers = new Map<string, string>();
   const replicasRaw = get('replicas');
-  if (get('peers') !== undefined) {
+  const joinRaw = get('join');
+  let join: string[] | null = null;
+  if (joinRaw !== undefined) {
+    if (get('peers') !== undefined || replicasRaw !== undefined) throw new ConfigError('--join', 'cannot be combined with --peers or --replicas');
+    join = joinRaw.split(',').map((e) => address('--join', e.trim()));
+    const self = get('advertise') ?? get('listen');
+    if (self === undefined) throw new ConfigError('--advertise', 'is required with --join (the address the members dial)');
+    peers.set(id, address('--advertise', self));
+  } else if (get('peers') !== undefined) {
     if (replicasRaw !== undefined) throw new ConfigError('--replicas', 'cannot be combined with --peers');
     for (const part of need('peers').split(',')) {
       const eq = part.indexOf('=');
@@ -159,6 +176,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const logLevel = (get('log-level') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const clusterId = get('cluster-id') ?? 'raftkv';
+  const snapshotEntries = int('snapshot-entries', 10_000);
   const hostPort = (f: Flag): HostPort | null => {
     const v = get(f);
     if (v === undefined) return null;
@@ -185,6 +203,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     metricsListen: hostPort('metrics-listen'),
     devControls,
     tls: readTls(get('tls-cert'), get('tls-key'), get('tls-ca')),
+    join,
+    snapshotEntries,
+    snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
   };
 }

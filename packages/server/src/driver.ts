@@ -3,7 +3,7 @@
 // so everything that arrived meanwhile lands in one Ready. Each Ready is handled per the core's
 // contract: persist entries + hard state AND apply committed entries in one SQLite transaction (one
 // fsync), then send messages, then answer proposals and reads, then advance.
-import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
+import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role, type SnapshotMeta } from '@raftkv/consensus';
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import type { Db } from './db.js';
@@ -49,6 +49,11 @@ export interface DriverDeps {
   readonly tickIntervalMs?: number;
   /** Metrics and status watchers: told about every handled Ready (after its replies went out). */
   readonly observer?: RaftObserver | undefined;
+  /**
+   * Ready.snapshot (step 0): replace the state machine and the whole log with the snapshot received
+   * from the leader, durably, before anything else of the Ready (snapshot-store.ts).
+   */
+  readonly installSnapshot?: (meta: SnapshotMeta) => void;
 }
 
 export interface DriverView {
@@ -115,6 +120,17 @@ export class RaftDriver {
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * Any other input to the core (snapshot reports, membership changes): runs `f` on it and schedules
+   * the Ready it produces. Throws what `f` throws.
+   */
+  withCore<T>(f: (node: RaftNode) => T): T {
+    if (this.stopped) throw new UnavailableError('node is shutting down', this.leader === this.d.id ? '' : this.leader, true);
+    const r = f(this.d.node);
+    this.schedule();
+    return r;
   }
 
   /** Leader only: replicates an encoded ProposeRequest; resolves with the state machine's answer once applied. */
@@ -209,9 +225,13 @@ export class RaftDriver {
   }
 
   private handleReady(rd: Ready): void {
-    if ((rd as { snapshot?: unknown }).snapshot) {
-      // Never expected: this server does not compact its log, so no leader sends snapshots.
-      throw new Error('received a snapshot to install, which this server does not support yet');
+    if (rd.snapshot) {
+      if (!this.d.installSnapshot) throw new Error('asked to install a snapshot, but no snapshot store is configured');
+      try {
+        this.d.installSnapshot(rd.snapshot);
+      } catch (e) {
+        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`);
+      }
     }
     const prevRole = this.role;
     const prevTerm = this.term;

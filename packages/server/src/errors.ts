@@ -49,3 +49,9 @@ export class ConfigError extends Error {
 export class StorageFailure extends Error {
   override readonly name = 'StorageFailure';
 }
+
+/** The request is valid but the cluster is not in a state to carry it out (e.g. a removal that would lose quorum). */
+export class FailedPreconditionError extends RaftkvError {
+  override readonly name = 'FailedPreconditionError';
+  readonly code = status.FAILED_PRECONDITION;
+}

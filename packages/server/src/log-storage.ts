@@ -2,11 +2,14 @@
 // (term lookups, reads of recently appended entries for replication) is served from memory: terms as
 // runs (terms never decrease along a log, so a handful of runs cover millions of entries) and a
 // bounded window of the most recent entries. SQLite is only read for old entries (a lagging follower).
-import type { ConfState, Entry, EntryType, HardState, Storage } from '@raftkv/consensus';
+// After a snapshot the log starts later: the compaction point (base index and term) is kept in
+// log_base, so term(firstIndex - 1) stays known (snapshot-store.ts compacts and installs).
+import type { ConfState, Entry, EntryType, HardState, SnapshotMeta, Storage } from '@raftkv/consensus';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: '', commit: 0 };
+const NO_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, conf: { voters: [], learners: [] } };
 
 interface TermRun {
   /** First index of the run. */
@@ -36,11 +39,16 @@ export class SqliteLogStorage implements Storage {
   private cacheStart = 1;
   private cacheBytes = 0;
   private hard: HardState = EMPTY_HARD_STATE;
+  /** The entry just before the log (compaction point). Invariant: base.index === first - 1. */
+  private base = { index: 0, term: 0 };
+  private snapshot: SnapshotMeta = NO_SNAPSHOT;
+  private conf: ConfState | null = null;
 
   private readonly insertStmt: Statement<[number, number, number, Uint8Array]>;
   private readonly truncateStmt: Statement<[number]>;
   private readonly rangeStmt: Statement<[number, number]>;
   private readonly hardStateStmt: Statement<[number, string, number]>;
+  private readonly baseStmt: Statement<[number, number]>;
 
   constructor(
     private readonly db: Db,
@@ -53,6 +61,8 @@ export class SqliteLogStorage implements Storage {
       'INSERT INTO hard_state (id, term, vote, commit_idx) VALUES (0, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_idx = excluded.commit_idx',
     );
+    db.exec('CREATE TABLE IF NOT EXISTS log_base (id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL)');
+    this.baseStmt = db.prepare('INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term');
     this.load();
   }
 
@@ -61,8 +71,11 @@ export class SqliteLogStorage implements Storage {
       | { term: number; vote: string; commit_idx: number }
       | undefined;
     if (hs) this.hard = { term: hs.term, vote: hs.vote, commit: hs.commit_idx };
+    const base = this.db.prepare('SELECT idx, term FROM log_base WHERE id = 0').get() as { idx: number; term: number } | undefined;
+    if (base) this.base = { index: base.idx, term: base.term };
     const bounds = this.db.prepare('SELECT MIN(idx) AS lo, MAX(idx) AS hi FROM log').get() as { lo: number | null; hi: number | null };
     if (bounds.lo !== null && bounds.hi !== null) {
+      if (bounds.lo !== this.base.index + 1) throw new Error(`log starts at ${bounds.lo}, not right after its compaction point ${this.base.index}`);
       this.first = bounds.lo;
       this.last = bounds.hi;
       // Terms are non-decreasing along the log: one row per term gives the runs.
@@ -80,16 +93,16 @@ export class SqliteLogStorage implements Storage {
       this.cacheStart = from;
       for (const e of this.readRange(from, this.last + 1, Infinity)) this.pushCache(e);
     } else {
-      this.first = 1;
-      this.last = 0;
-      this.cacheStart = 1;
+      this.first = this.base.index + 1;
+      this.last = this.base.index;
+      this.cacheStart = this.first;
     }
   }
 
   // ---- Storage (read side, used by the core) ----
 
   initialState(): { hardState: HardState; confState: ConfState | null } {
-    return { hardState: this.hard, confState: null };
+    return { hardState: this.hard, confState: this.conf };
   }
   firstIndex(): number {
     return this.first;
@@ -97,9 +110,16 @@ export class SqliteLogStorage implements Storage {
   lastIndex(): number {
     return this.last;
   }
-  /** No snapshot yet: the log is never compacted. */
-  snapshotMeta(): { index: number; term: number; conf: ConfState } {
-    return { index: 0, term: 0, conf: { voters: [], learners: [] } };
+  snapshotMeta(): SnapshotMeta {
+    return this.snapshot;
+  }
+  /** The latest snapshot (snapshot-store.ts): what a follower that fell behind the log gets. */
+  setSnapshotMeta(meta: SnapshotMeta): void {
+    this.snapshot = meta;
+  }
+  /** The persisted membership (membership.ts), for initialState; null: none yet (bootstrap from --peers). */
+  setConfState(conf: ConfState | null): void {
+    this.conf = conf;
   }
   hardState(): HardState {
     return this.hard;
@@ -107,6 +127,7 @@ export class SqliteLogStorage implements Storage {
 
   term(index: number): number {
     if (index === 0) return 0;
+    if (index === this.base.index) return this.base.term;
     if (index < this.first - 1 || index > this.last) {
       throw new RangeError(`term(${index}) outside the log [${this.first - 1}, ${this.last}]`);
     }
@@ -213,5 +234,40 @@ export class SqliteLogStorage implements Storage {
   setHardState(hs: HardState): void {
     this.hardStateStmt.run(hs.term, hs.vote, hs.commit);
     this.hard = hs;
+  }
+
+  /**
+   * Discards the entries up to and including `index` (covered by a snapshot), keeping its term as the
+   * compaction point. Runs inside the caller's transaction.
+   */
+  compact(index: number): void {
+    if (index <= this.base.index) return;
+    if (index > this.last) throw new Error(`compact(${index}) beyond the last index ${this.last}`);
+    const term = this.term(index);
+    this.db.prepare('DELETE FROM log WHERE idx <= ?').run(index);
+    this.baseStmt.run(index, term);
+    this.base = { index, term };
+    this.first = index + 1;
+    while (this.runs.length > 1 && this.runs[1]!.start <= this.first) this.runs.shift();
+    if (this.cacheStart < this.first) {
+      const drop = Math.min(this.first, this.last + 1) - this.cacheStart;
+      for (let i = 0; i < drop; i++) this.cacheBytes -= this.cache[this.cacheHead + i]!.data.length;
+      this.cacheHead += drop;
+      this.cacheStart += drop;
+    }
+  }
+
+  /** A snapshot from the leader replaced the state machine: the whole log goes, it starts after (index, term). */
+  reset(index: number, term: number): void {
+    this.db.prepare('DELETE FROM log').run();
+    this.baseStmt.run(index, term);
+    this.base = { index, term };
+    this.first = index + 1;
+    this.last = index;
+    this.runs = [];
+    this.cache = [];
+    this.cacheHead = 0;
+    this.cacheStart = this.first;
+    this.cacheBytes = 0;
   }
 }

@@ -22,6 +22,11 @@ import { channelCredentials, serverCredentials, useChannelCredentials } from './
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
 import { PeerTransport } from './transport.js';
+import { joinCluster } from './join.js';
+import { Membership } from './membership.js';
+import { MembershipAdmin, membershipService } from './membership-service.js';
+import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -33,6 +38,11 @@ export class RaftkvServer {
   readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly router: LeaderRouter;
+  /** Who the members are and where (members table); snapshots, their transfer, membership changes. */
+  readonly membership: Membership;
+  readonly snapshots: SnapshotStore;
+  private readonly snapshotSender: SnapshotSender;
+  private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
   /** Metrics and the WatchStatus hub (observability/). */
@@ -53,10 +63,25 @@ export class RaftkvServer {
     this.db = openDatabase(config.dataDir);
     this.log = new SqliteLogStorage(this.db);
     this.sm = new KvStateMachine(this.db);
+    this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
+    // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
+    // new cluster. A joining node knows no membership until the log or a snapshot brings it.
+    this.joining = config.join !== null && !this.membership.known;
+    if (config.join !== null && !this.joining) this.logger.info('--join ignored: this node already knows its cluster', { members: this.membership.members().map((m) => m.id) });
+    if (!this.membership.known && config.join === null) this.membership.bootstrap(config.peers);
+    this.log.setConfState(this.membership.confState());
+    this.snapshots = new SnapshotStore({
+      db: this.db,
+      dataDir: config.dataDir,
+      log: this.log,
+      logger: this.logger,
+      policy: { entries: config.snapshotEntries, catchupEntries: config.snapshotCatchupEntries },
+      appliedIndex: () => this.sm.appliedIndex(),
+    });
     // `applied` lets the core resume handing out committed entries after the state machine's index.
     const options = {
       id: config.id,
-      peers: [...config.peers.keys()],
+      peers: this.joining ? [] : [...config.peers.keys()],
       electionTimeoutMinMs: config.electionTimeoutMinMs,
       electionTimeoutMaxMs: config.electionTimeoutMaxMs,
       heartbeatIntervalMs: config.heartbeatMs,
@@ -84,7 +109,7 @@ export class RaftkvServer {
     this.transport = new PeerTransport({
       self: config.id,
       clusterId: config.clusterId,
-      peers: config.peers,
+      peers: this.membership.addresses,
       dialOverrides: config.dialOverrides,
       logger: this.logger,
       deliver: (m) => {
@@ -100,23 +125,71 @@ export class RaftkvServer {
       sm: this.sm,
       logger: this.logger,
       logContext: this.ctx,
-      send: (msgs) => this.transport.send(msgs),
+      send: (msgs) => this.transport.send(this.snapshotSender.intercept(msgs)),
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
+      installSnapshot: (meta) => {
+        this.snapshots.install(meta);
+        this.sm.reload();
+        this.membership.reload();
+      },
     });
-    this.router = new LeaderRouter({ self: config.id, peers: config.peers, dialOverrides: config.dialOverrides, driver: this.driver });
+    this.sm.onConfChange = (e) => {
+      const conf = this.membership.applyEntry(e);
+      if (conf !== null) this.node.applyConf(conf);
+    };
+    this.membership.onChange((m) => this.transport.setPeers(m.addresses));
+    this.snapshotSender = new SnapshotSender({
+      clusterId: config.clusterId,
+      store: this.snapshots,
+      addressOf: (id) => this.membership.addresses.get(id),
+      dialOverrides: config.dialOverrides,
+      logger: this.logger,
+      report: (to, ok) => {
+        try {
+          this.driver.withCore((n) => n.reportSnapshot(to, ok));
+        } catch {
+          // shutting down
+        }
+      },
+    });
+    const snapshotReceiver = new SnapshotReceiver({
+      self: config.id,
+      clusterId: config.clusterId,
+      store: this.snapshots,
+      knows: this.transport.knows,
+      logger: this.logger,
+      deliver: (m) => {
+        this.obs.messageReceived(m);
+        this.driver.step(m);
+      },
+      term: () => this.driver.view().term,
+    });
+    this.router = new LeaderRouter({ self: config.id, peers: this.membership.addresses, dialOverrides: config.dialOverrides, driver: this.driver });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
-    this.grpc.addService(RaftService, this.transport.service);
+    this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
     this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
-    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver));
+    const appliedIndex = (): number => this.sm.appliedIndex();
+    const members = new MembershipAdmin({
+      self: config.id,
+      driver: this.driver,
+      node: this.node,
+      membership: this.membership,
+      appliedIndex,
+      logger: this.logger,
+      dialOverrides: config.dialOverrides,
+    });
+    const membershipHandlers = membershipService({ admin: members, driver: this.driver, membership: this.membership, appliedIndex, dialOverrides: config.dialOverrides });
+    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers));
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
     this.watchHealth();
   }
 
   status() {
-    return statusOf(this.config.id, this.node, this.driver, this.config.peers, this.log.lastIndex());
+    const s = statusOf(this.config.id, this.node, this.driver, this.membership.addresses, this.log.lastIndex());
+    return this.membership.known ? { ...s, members: this.membership.members().map((m) => ({ ...m })) } : s;
   }
 
   /** Serving: a leader is known and everything this node knows to be committed is applied. */
@@ -163,7 +236,23 @@ export class RaftkvServer {
       this.healthServer = hs;
     }
     this.driver.start();
+    this.snapshots.start();
     this.watchEventLoop();
+    if (this.joining) {
+      void joinCluster({
+        self: this.config.id,
+        advertise: this.config.advertise,
+        endpoints: this.config.join!,
+        membership: this.membership,
+        dialOverrides: this.config.dialOverrides,
+        logger: this.logger,
+        stopped: () => this.closing !== null,
+        onRefused: (e) => {
+          this.logger.error(e.message);
+          this.onFatal(e);
+        },
+      });
+    }
     await this.startHttp(port);
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
@@ -172,7 +261,11 @@ export class RaftkvServer {
       peers: Object.fromEntries(this.config.peers),
       dataDir: this.config.dataDir,
       appliedIndex: this.sm.appliedIndex(),
+      snapshotIndex: this.log.snapshotMeta().index,
+      firstLogIndex: this.log.firstIndex(),
       lastLogIndex: this.log.lastIndex(),
+      members: this.membership.members().map((m) => `${m.id}=${m.address}${m.voter ? '' : ' (learner)'}`),
+      joining: this.joining,
     });
   }
 
@@ -204,7 +297,7 @@ export class RaftkvServer {
       return;
     }
     const leader = this.driver.leaderId;
-    const address = leader === '' ? undefined : this.config.peers.get(leader);
+    const address = leader === '' ? undefined : this.membership.addresses.get(leader);
     if (address === undefined) throw new UnavailableError('no leader known to transfer leadership from', '');
     const client = new AdminClient(dialAddress(address, this.config.dialOverrides), channelCredentials());
     try {
@@ -249,6 +342,8 @@ export class RaftkvServer {
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
     this.driver.stop();
+    this.snapshotSender.close();
+    this.snapshots.close();
     this.transport.close();
     this.router.close();
     await new Promise<void>((resolve) => {

@@ -34,6 +34,11 @@ export interface Digest {
 const EMPTY = Buffer.alloc(0);
 
 export class KvStateMachine {
+  /**
+   * Applies a committed conf-change entry (membership.ts), inside the same transaction as the
+   * applied index. Unset: conf-change entries change nothing here.
+   */
+  onConfChange: ((e: Entry) => void) | null = null;
   private applied = 0;
   private appliedTermValue = 0;
   private readonly getStmt: Statement<[string]>;
@@ -55,7 +60,12 @@ export class KvStateMachine {
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
     this.metaStmt = db.prepare('UPDATE meta SET applied_index = ?, applied_term = ? WHERE id = 0');
-    const m = db.prepare('SELECT applied_index, applied_term FROM meta WHERE id = 0').get() as { applied_index: number; applied_term: number };
+    this.reload();
+  }
+
+  /** Re-reads the applied index and term (at start, and after a snapshot replaced the state). */
+  reload(): void {
+    const m = this.db.prepare('SELECT applied_index, applied_term FROM meta WHERE id = 0').get() as { applied_index: number; applied_term: number };
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
   }
@@ -83,6 +93,7 @@ export class KvStateMachine {
       }
       if (e.index !== this.applied + 1) throw new Error(`apply: entry ${e.index} does not follow applied index ${this.applied}`);
       outcomes[i] = e.type === 'normal' && e.data.length > 0 ? this.applyCommand(e) : null;
+      if (e.type === 'conf-change') this.onConfChange?.(e);
       this.applied = e.index;
       this.appliedTermValue = e.term;
       last = e;

@@ -43,7 +43,7 @@ class PeerStream {
 
   constructor(
     readonly peer: string,
-    address: string,
+    readonly address: string,
     private readonly clusterId: string,
     private readonly logger: Logger,
   ) {
@@ -113,15 +113,42 @@ class PeerStream {
 export class PeerTransport {
   private readonly streams = new Map<string, PeerStream>();
   private readonly inbound = new Set<{ call: ServerReadableStream<MessageBatch, SendResponse>; done: sendUnaryData<SendResponse> }>();
-  private readonly peerIds: ReadonlySet<string>;
+  private peerIds: ReadonlySet<string> = new Set();
   private rejected = 0;
 
   constructor(private readonly opts: TransportOptions) {
-    this.peerIds = new Set(opts.peers.keys());
-    for (const [id, addr] of opts.peers) {
-      if (id !== opts.self) this.streams.set(id, new PeerStream(id, dialAddress(addr, opts.dialOverrides), opts.clusterId, opts.logger));
-    }
+    this.setPeers(opts.peers);
   }
+
+  /**
+   * The members changed (membership.ts): open streams to new ones, close those to removed ones, and
+   * redial a member whose address changed.
+   */
+  setPeers(peers: ReadonlyMap<string, string>): void {
+    for (const [id, addr] of peers) {
+      if (id === this.opts.self) continue;
+      const address = dialAddress(addr, this.opts.dialOverrides);
+      const s = this.streams.get(id);
+      if (s?.address === address) continue;
+      s?.close();
+      this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger));
+    }
+    for (const [id, s] of this.streams) {
+      if (!peers.has(id)) {
+        s.close();
+        this.streams.delete(id);
+      }
+    }
+    this.peerIds = new Set(peers.keys());
+  }
+
+  /**
+   * Senders whose messages are accepted: the known members; anyone of this cluster (the cluster id
+   * is checked) while this node knows no other node yet, i.e. while it joins.
+   */
+  readonly knows = {
+    has: (id: string): boolean => this.peerIds.has(id) || this.streams.size === 0,
+  };
 
   /** Sends messages, keeping the core's order per destination; one batch per peer per call. */
   send(messages: readonly CoreMessage[]): void {
@@ -151,7 +178,7 @@ export class PeerTransport {
   }
 
   /** The Raft service implementation for the gRPC server. */
-  readonly service: RaftServer = {
+  readonly service: Pick<RaftServer, 'send'> = {
     send: (call, done) => {
       const entry = { call, done };
       this.inbound.add(entry);
@@ -180,7 +207,7 @@ export class PeerTransport {
   private receive(w: WireMessage): void {
     let m: CoreMessage;
     try {
-      m = messageFromWire(w, this.opts.self, this.peerIds);
+      m = messageFromWire(w, this.opts.self, this.knows);
     } catch (e) {
       if (!(e instanceof PeerMessageError)) throw e;
       // Log the first and then every 1000th, so a hostile peer cannot flood the log.

@@ -34,7 +34,7 @@ describe('peer message codec', () => {
     ['an entry term above the message term', { entries: [{ index: 11, term: 4, type: 0, data: Buffer.alloc(0) }] }, /outside/],
     ['an entry term below log_term', { entries: [{ index: 11, term: 1, type: 0, data: Buffer.alloc(0) }] }, /outside/],
     ['entries on a vote', { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] }, /carries entries/],
-    ['a snapshot', { type: MessageType.MESSAGE_TYPE_SNAPSHOT }, /unknown message type/],
+    ['a snapshot on the Send stream', { type: MessageType.MESSAGE_TYPE_SNAPSHOT }, /outside InstallSnapshot/],
   ])('refuses %s', (_n, patch, msg) => {
     const w = { ...messageToWire(base), ...patch };
     expect(() => messageFromWire(w, 'n2', peers)).toThrow(PeerMessageError);

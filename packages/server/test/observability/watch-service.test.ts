@@ -25,7 +25,7 @@ beforeAll(async () => {
     { slowClientMs: 500 },
   );
   const unimplemented = (_call: unknown, cb: (e: Partial<ServiceError>) => void) => cb({ code: GrpcStatus.UNIMPLEMENTED });
-  const impl: AdminServer = { status: unimplemented, digest: unimplemented, transferLeadership: unimplemented, watchStatus: watchStatusHandler(hub) };
+  const impl: AdminServer = { status: unimplemented, digest: unimplemented, transferLeadership: unimplemented, addMember: unimplemented, removeMember: unimplemented, listMembers: unimplemented, watchStatus: watchStatusHandler(hub) };
   server = new Server();
   server.addService(AdminService, impl);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));

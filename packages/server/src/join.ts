@@ -1,0 +1,66 @@
+// --join: a node started without --peers asks a running cluster to add it. It first learns where the
+// members are (ListMembers), so it can answer the leader's appends, then calls AddMember with its own
+// id and --advertise address (any member forwards it to the leader); the call returns once the node
+// has caught up as a learner and been promoted to voter. Retried with backoff until it succeeds; an
+// id or address the cluster refuses is fatal (a configuration error).
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { AdminClient, type AddMemberResponse, type ListMembersResponse } from '@raftkv/proto';
+import { dialAddress } from './grpc-options.js';
+import type { Logger } from './logger.js';
+import type { Membership } from './membership.js';
+import { channelCredentials } from './tls.js';
+
+/** How long one AddMember call may take (catching up may need a large snapshot). */
+const ADD_DEADLINE_MS = 10 * 60_000;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+export interface JoinOptions {
+  readonly self: string;
+  readonly advertise: string;
+  readonly endpoints: readonly string[];
+  readonly membership: Membership;
+  readonly dialOverrides: ReadonlyMap<string, string>;
+  readonly logger: Logger;
+  readonly stopped: () => boolean;
+  /** The cluster refused this node for good (its id or address clashes). */
+  readonly onRefused: (err: Error) => void;
+}
+
+function call<T>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as T))));
+}
+
+export async function joinCluster(o: JoinOptions): Promise<void> {
+  let backoffMs = BACKOFF_MIN_MS;
+  while (!o.stopped()) {
+    if (o.membership.get(o.self)?.voter === true) return;
+    for (const endpoint of o.endpoints) {
+      if (o.stopped()) return;
+      const client = new AdminClient(dialAddress(endpoint, o.dialOverrides), channelCredentials());
+      try {
+        const list = await call<ListMembersResponse>((md, opts, cb) => client.listMembers({}, md, opts, cb), 5000);
+        if (list.members.some((m) => m.id === o.self && m.voter)) {
+          o.logger.info('this node is already a voter of the cluster', { endpoint });
+          return;
+        }
+        o.membership.learnAddresses(list.members);
+        o.logger.info('asking the cluster to add this node', { endpoint, advertise: o.advertise, members: list.members.map((m) => m.id) });
+        const r = await call<AddMemberResponse>((md, opts, cb) => client.addMember({ id: o.self, address: o.advertise, learner: false }, md, opts, cb), ADD_DEADLINE_MS);
+        o.logger.info('joined the cluster as a voter', { index: r.index, members: r.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`) });
+        return;
+      } catch (e) {
+        const err = e as ServiceError;
+        if (err.code === status.INVALID_ARGUMENT) {
+          o.onRefused(new Error(`the cluster refused to add this node: ${err.details}`));
+          return;
+        }
+        o.logger.warn('join attempt failed; retrying', { endpoint, error: err.details ?? err.message });
+      } finally {
+        client.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, backoffMs));
+    backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+  }
+}

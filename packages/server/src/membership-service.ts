@@ -1,0 +1,237 @@
+// Admin AddMember / RemoveMember / ListMembers. Changes are single-server (thesis ch. 4), one at a time,
+// carried out on the leader (a follower forwards the call there):
+//   add:    add-learner (the node receives the log, or a snapshot, without counting toward quorums)
+//           -> wait until its log has caught up with the leader's -> add-voter
+//   remove: refused when the remaining voters that answer could not form a quorum (as etcd's strict
+//           reconfiguration check); a leader that removes itself hands leadership over (the core).
+// Both are idempotent: asking again resumes an interrupted add or confirms a done one.
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
+import { AdminClient, type AdminServer, type Member } from '@raftkv/proto';
+import type { RaftDriver } from './driver.js';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from './errors.js';
+import { fromServiceError, toStatus } from './grpc-errors.js';
+import { dialAddress } from './grpc-options.js';
+import type { Logger } from './logger.js';
+import type { Membership } from './membership.js';
+import { answerBy, FORWARDED_HEADER } from './router.js';
+import { channelCredentials } from './tls.js';
+
+/** How long a membership change may take when the caller sets no deadline (a learner may need a big snapshot). */
+const DEFAULT_DEADLINE_MS = 120_000;
+const POLL_MS = 50;
+
+export interface MembershipAdminDeps {
+  readonly self: string;
+  readonly driver: RaftDriver;
+  /** Read-only: status and replication progress. */
+  readonly node: RaftNode;
+  readonly membership: Membership;
+  readonly appliedIndex: () => number;
+  readonly logger: Logger;
+  readonly dialOverrides: ReadonlyMap<string, string>;
+}
+
+export interface ChangeResult {
+  readonly members: Member[];
+  readonly index: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class MembershipAdmin {
+  /** Changes requested on this node run one after another. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: MembershipAdminDeps) {}
+
+  members(): Member[] {
+    return this.d.membership.members().map((m) => ({ id: m.id, address: m.address, voter: m.voter }));
+  }
+
+  /** Adds `id` as a learner, waits for it to catch up, promotes it (unless `learnerOnly`). Leader only. */
+  add(id: string, address: string, learnerOnly: boolean, deadlineMs: number): Promise<ChangeResult> {
+    checkId(id);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/.test(address)) throw new InvalidArgumentError(`address ${JSON.stringify(address)} is not HOST:PORT`);
+    return this.serial(async () => {
+      let index = 0;
+      for (;;) {
+        const m = this.d.membership.get(id);
+        if (m === undefined) {
+          const clash = this.d.membership.members().find((x) => x.address === address);
+          if (clash) throw new InvalidArgumentError(`address ${address} already belongs to member ${clash.id}`);
+          index = await this.change({ type: 'add-learner', nodeId: id }, address, deadlineMs);
+          continue;
+        }
+        if (m.address !== address) throw new InvalidArgumentError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
+        if (m.voter || learnerOnly) return { members: this.members(), index };
+        await this.caughtUp(id, deadlineMs);
+        index = await this.change({ type: 'add-voter', nodeId: id }, '', deadlineMs);
+      }
+    });
+  }
+
+  /** Removes `id` (voter or learner). Leader only. */
+  remove(id: string, deadlineMs: number): Promise<ChangeResult> {
+    checkId(id);
+    return this.serial(async () => {
+      let index = 0;
+      for (;;) {
+        const m = this.d.membership.get(id);
+        if (m === undefined) return { members: this.members(), index };
+        if (m.voter) await this.quorumSurvives(id, deadlineMs);
+        index = await this.change({ type: 'remove', nodeId: id }, '', deadlineMs);
+      }
+    });
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(f, f);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private leaderOrThrow(): void {
+    if (!this.d.driver.isLeader) throw new UnavailableError('not the leader', this.d.driver.leaderId, true);
+  }
+
+  /** Proposes one change and waits until this leader has applied it; returns its index. */
+  private async change(cc: ConfChange, address: string, deadlineMs: number): Promise<number> {
+    let proposed: { index: number; term: number };
+    for (;;) {
+      this.leaderOrThrow();
+      try {
+        const data = this.d.membership.encodeChange(cc, address);
+        proposed = this.d.driver.withCore((n) => n.proposeConfChange(data));
+        break;
+      } catch (e) {
+        if (e instanceof InvalidRequestError) throw new InvalidArgumentError(e.message);
+        if (e instanceof NotLeaderError) throw new UnavailableError('not the leader', e.leaderId, true);
+        // The previous change is not applied yet, the new term's first entry is not committed, or a
+        // leadership transfer is under way: wait for it.
+        if (!(e instanceof ProposalDroppedError)) throw e;
+        if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`);
+        await sleep(POLL_MS);
+      }
+    }
+    this.d.logger.info('proposed a membership change', { change: cc.type, nodeId: cc.nodeId, address, index: proposed.index });
+    while (this.d.appliedIndex() < proposed.index) {
+      if (!this.d.driver.isLeader || this.d.driver.view().term !== proposed.term) {
+        throw new UnavailableError(`leadership changed while ${cc.type} ${cc.nodeId} (index ${proposed.index}) was in flight; ask again to see whether it applied`, this.d.driver.leaderId);
+      }
+      if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`${cc.type} ${cc.nodeId} (index ${proposed.index}) was not applied before the deadline`);
+      await this.d.driver.waitForProgress(Math.min(deadlineMs, Date.now() + POLL_MS));
+    }
+    return proposed.index;
+  }
+
+  /** Waits until the learner's log has reached the leader's last index as of the start of the wait. */
+  private async caughtUp(id: string, deadlineMs: number): Promise<void> {
+    const target = this.d.node.status().lastIndex;
+    for (;;) {
+      this.leaderOrThrow();
+      const pr = this.d.node.status().progress[id];
+      if (pr !== undefined && pr.match >= target && pr.state === 'replicate') return;
+      if (Date.now() >= deadlineMs) {
+        throw new DeadlineExceededError(`learner ${id} did not catch up before the deadline (it has ${pr?.match ?? 0} of ${target} entries, state ${pr?.state ?? 'unknown'}); it stays a learner`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Refuses to remove a voter if the voters left that have answered within the last election timeout
+   * (CheckQuorum's view) could not form a quorum of the new configuration.
+   */
+  private async quorumSurvives(id: string, deadlineMs: number): Promise<void> {
+    // recentActive is reset at every CheckQuorum round: look for a little while before refusing.
+    const until = Math.min(deadlineMs, Date.now() + 4 * this.d.node.config.electionTimeoutMinMs);
+    for (;;) {
+      this.leaderOrThrow();
+      const st = this.d.node.status();
+      const rest = st.conf.voters.filter((v) => v !== id);
+      const active = rest.filter((v) => v === this.d.self || st.progress[v]?.recentActive === true);
+      if (active.length >= Math.floor(rest.length / 2) + 1) return;
+      if (Date.now() >= until) {
+        throw new FailedPreconditionError(`removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) are reachable: no quorum`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+function checkId(id: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new InvalidArgumentError(`member id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 _ . -`);
+}
+
+export interface MembershipServiceDeps {
+  readonly admin: MembershipAdmin;
+  readonly driver: RaftDriver;
+  readonly membership: Membership;
+  readonly appliedIndex: () => number;
+  readonly dialOverrides: ReadonlyMap<string, string>;
+}
+
+type Handlers = Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers'>;
+
+/** The gRPC handlers; changes are forwarded to the leader (once: a forwarded call is never forwarded again). */
+export function membershipService(d: MembershipServiceDeps): Handlers {
+  const onLeader = async <T>(forwarded: boolean, deadlineMs: number, local: () => Promise<T>, remote: (c: AdminClient, md: Metadata) => Promise<T>): Promise<T> => {
+    const waitUntil = answerBy(deadlineMs);
+    for (;;) {
+      if (d.driver.isLeader || forwarded) return local();
+      const leader = d.driver.leaderId;
+      const address = leader === '' ? undefined : d.membership.addresses.get(leader);
+      if (address !== undefined) {
+        const client = new AdminClient(dialAddress(address, d.dialOverrides), channelCredentials());
+        const md = new Metadata();
+        md.set(FORWARDED_HEADER, 'admin');
+        try {
+          return await remote(client, md);
+        } finally {
+          client.close();
+        }
+      }
+      if (Date.now() >= waitUntil) throw new UnavailableError('no leader to carry out the membership change', leader);
+      await d.driver.waitForLeaderChange(waitUntil);
+    }
+  };
+  const deadlineOf = (call: { getDeadline(): Date | number }): number => {
+    const dl = call.getDeadline();
+    const ms = dl instanceof Date ? dl.getTime() : Number(dl);
+    return Number.isFinite(ms) ? ms : Date.now() + DEFAULT_DEADLINE_MS;
+  };
+  const forwardedOf = (call: { metadata: Metadata }): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
+  const unary = <T>(start: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
+    new Promise((resolve, reject) => start((err, res) => (err ? reject(fromServiceError(err)) : resolve(res as T))));
+  return {
+    addMember(call, cb) {
+      const { id, address, learner } = call.request;
+      const deadline = deadlineOf(call);
+      onLeader(
+        forwardedOf(call),
+        deadline,
+        () => d.admin.add(id, address, learner, deadline),
+        (c, md) => unary((k) => c.addMember(call.request, md, { deadline }, k)),
+      ).then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toStatus(e)),
+      );
+    },
+    removeMember(call, cb) {
+      const deadline = deadlineOf(call);
+      onLeader(
+        forwardedOf(call),
+        deadline,
+        () => d.admin.remove(call.request.id, deadline),
+        (c, md) => unary((k) => c.removeMember(call.request, md, { deadline }, k)),
+      ).then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toStatus(e)),
+      );
+    },
+    listMembers(_call, cb) {
+      cb(null, { members: d.admin.members(), leaderId: d.driver.leaderId, appliedIndex: d.appliedIndex() });
+    },
+  };
+}

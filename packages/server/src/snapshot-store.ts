@@ -1,0 +1,306 @@
+// Snapshots and log compaction. When the state machine has applied --snapshot-entries entries past the
+// latest snapshot, a worker thread copies it into a snapshot file (snapshot-build.ts) while the node
+// keeps running; the store then records it and compacts the log, keeping --snapshot-catchup-entries
+// entries for followers that are only a little behind. Files live in <data-dir>/snapshots:
+//   snap-<index>-<term>.db   the current snapshot (sent to followers that need compacted entries)
+//   recv-*.db                a snapshot received whole from the leader, until the core installs it
+//   *.tmp                    being written; removed at start (an interrupted build or transfer)
+// The snapshot_state row, the log's compaction point and the state machine move in one transaction.
+import type { SnapshotMeta } from '@raftkv/consensus';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Db } from './db.js';
+import type { SqliteLogStorage } from './log-storage.js';
+import type { Logger } from './logger.js';
+import { sameMeta, type BuiltSnapshot } from './snapshot-build.js';
+
+export interface SnapshotPolicy {
+  /** Snapshot once this many entries were applied past the latest snapshot. */
+  readonly entries: number;
+  /** Entries kept in the log behind the snapshot for followers that are only a little behind. */
+  readonly catchupEntries: number;
+}
+
+export interface SnapshotFile {
+  readonly meta: SnapshotMeta;
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/** A snapshot in use by a transfer: its file is kept until released, even if a newer one replaces it. */
+export interface SnapshotLease {
+  readonly file: SnapshotFile;
+  release(): void;
+}
+
+export interface SnapshotStoreOptions {
+  readonly db: Db;
+  readonly dataDir: string;
+  readonly log: SqliteLogStorage;
+  readonly logger: Logger;
+  readonly policy: SnapshotPolicy;
+  /** The state machine's applied index (the snapshot trigger). */
+  readonly appliedIndex: () => number;
+}
+
+/** The compiled worker (under ts-jest the sources run from src/, the worker from dist/). */
+function workerPath(): string {
+  const here = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
+  return existsSync(here) ? here : join(dirname(here), '..', 'dist', 'snapshot-worker.js');
+}
+
+const CHECK_EVERY_MS = 250;
+
+export class SnapshotStore {
+  readonly dir: string;
+  private current: SnapshotFile | null = null;
+  private readonly leases = new Map<string, number>();
+  /** Files superseded while leased: removed on the last release. */
+  private readonly superseded = new Set<string>();
+  private received: SnapshotFile | null = null;
+  private building: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private tmpSeq = 0;
+  /** Set when the recorded snapshot's file is missing: build one even without new entries. */
+  private rebuild = false;
+
+  constructor(private readonly o: SnapshotStoreOptions) {
+    this.dir = join(o.dataDir, 'snapshots');
+    mkdirSync(this.dir, { recursive: true });
+    o.db.exec(`CREATE TABLE IF NOT EXISTS snapshot_state (
+      id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
+      voters TEXT NOT NULL, learners TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)`);
+    const r = o.db.prepare('SELECT idx, term, voters, learners, file, bytes, sha256 FROM snapshot_state WHERE id = 0').get() as
+      | { idx: number; term: number; voters: string; learners: string; file: string; bytes: number; sha256: string }
+      | undefined;
+    if (r !== undefined) {
+      const meta = { index: r.idx, term: r.term, conf: { voters: JSON.parse(r.voters) as string[], learners: JSON.parse(r.learners) as string[] } };
+      this.current = { meta, path: join(this.dir, r.file), bytes: r.bytes, sha256: r.sha256 };
+      o.log.setSnapshotMeta(meta);
+      if (!existsSync(this.current.path)) {
+        o.logger.warn('the latest snapshot file is missing; building a new one', { file: r.file, index: r.idx });
+        this.rebuild = true;
+      }
+    }
+    // Whatever else is here is left from an interrupted build or transfer.
+    for (const f of readdirSync(this.dir)) {
+      if (join(this.dir, f) !== this.current?.path) rmSync(join(this.dir, f), { force: true });
+    }
+  }
+
+  /** The latest snapshot (null: none yet). */
+  latest(): SnapshotFile | null {
+    return this.current;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.maybeSnapshot(), CHECK_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Takes a snapshot if enough entries were applied since the last one (or its file is missing). */
+  maybeSnapshot(): Promise<void> | null {
+    if (this.closed || this.building !== null) return this.building;
+    const since = this.o.appliedIndex() - (this.current?.meta.index ?? 0);
+    if (since < this.o.policy.entries && !this.rebuild) return null;
+    const b = this.snapshotNow().finally(() => {
+      this.building = null;
+    });
+    this.building = b;
+    return b;
+  }
+
+  /** Builds a snapshot in a worker thread, then records it and compacts the log. */
+  private async snapshotNow(): Promise<void> {
+    const t0 = Date.now();
+    const tmp = this.tempPath('build');
+    let built: BuiltSnapshot | null;
+    try {
+      built = await this.runWorker(tmp);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      this.o.logger.error('snapshot failed', { error: (e as Error).message });
+      return;
+    }
+    if (built === null || this.closed) {
+      rmSync(tmp, { force: true });
+      return;
+    }
+    const cur = this.current;
+    if (cur !== null && (built.meta.index < cur.meta.index || (built.meta.index === cur.meta.index && !this.rebuild))) {
+      rmSync(tmp, { force: true }); // nothing new, or a snapshot from the leader overtook it
+      return;
+    }
+    const file = this.adopt(tmp, built.meta, built.bytes, built.sha256, (m) => this.compactFor(m));
+    this.rebuild = false;
+    this.o.logger.info('snapshot taken', {
+      index: built.meta.index,
+      term: built.meta.term,
+      keys: built.keys,
+      bytes: built.bytes,
+      ms: Date.now() - t0,
+      firstLogIndex: this.o.log.firstIndex(),
+      file: file.path,
+    });
+  }
+
+  private runWorker(outPath: string): Promise<BuiltSnapshot | null> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(workerPath(), { workerData: { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath } });
+      let settled = false;
+      w.once('message', (m: { ok: true; built: BuiltSnapshot | null } | { ok: false; error: string }) => {
+        settled = true;
+        if (m.ok) resolve(m.built);
+        else reject(new Error(m.error));
+      });
+      w.once('error', (e) => {
+        settled = true;
+        reject(e);
+      });
+      w.once('exit', (code) => {
+        if (!settled) reject(new Error(`snapshot worker exited with code ${code}`));
+      });
+    });
+  }
+
+  /** The log index to compact to once a snapshot at `meta.index` exists: keep the catch-up tail. */
+  private compactFor(meta: SnapshotMeta): void {
+    const to = Math.min(meta.index - this.o.policy.catchupEntries, this.o.log.lastIndex());
+    if (to >= this.o.log.firstIndex()) this.o.log.compact(to);
+  }
+
+  /**
+   * Makes `tmp` the current snapshot: renamed into place, then recorded (with `inTx`, e.g. the log
+   * compaction or the installation) in one transaction. The previous file goes once unused.
+   */
+  private adopt(tmp: string, meta: SnapshotMeta, bytes: number, sha256: string, inTx: (meta: SnapshotMeta) => void): SnapshotFile {
+    const path = this.snapPath(meta);
+    const name = basename(path);
+    if (tmp !== path) {
+      renameSync(tmp, path);
+      fsyncDir(this.dir);
+    }
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare(
+          `INSERT INTO snapshot_state (id, idx, term, voters, learners, file, bytes, sha256) VALUES (0, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, voters = excluded.voters,
+           learners = excluded.learners, file = excluded.file, bytes = excluded.bytes, sha256 = excluded.sha256`,
+        )
+        .run(meta.index, meta.term, JSON.stringify(meta.conf.voters), JSON.stringify(meta.conf.learners), name, bytes, sha256);
+      inTx(meta);
+    })();
+    const prev = this.current;
+    this.current = { meta, path, bytes, sha256 };
+    this.o.log.setSnapshotMeta(meta);
+    if (prev !== null && prev.path !== path) this.retire(prev.path);
+    return this.current;
+  }
+
+  private snapPath(meta: SnapshotMeta): string {
+    return join(this.dir, `snap-${meta.index}-${meta.term}.db`);
+  }
+
+  // ---- sending ----
+
+  /** The current snapshot, kept on disk until released (null: none). */
+  acquire(): SnapshotLease | null {
+    const file = this.current;
+    if (file === null || this.rebuild) return null;
+    this.leases.set(file.path, (this.leases.get(file.path) ?? 0) + 1);
+    let released = false;
+    return {
+      file,
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = (this.leases.get(file.path) ?? 1) - 1;
+        if (n > 0) this.leases.set(file.path, n);
+        else {
+          this.leases.delete(file.path);
+          if (this.superseded.delete(file.path)) rmSync(file.path, { force: true });
+        }
+      },
+    };
+  }
+
+  private retire(path: string): void {
+    if (this.leases.has(path)) this.superseded.add(path);
+    else rmSync(path, { force: true });
+  }
+
+  // ---- receiving and installing ----
+
+  /** A fresh path for a file being written (removed at the next start if never finished). */
+  tempPath(what: string): string {
+    return join(this.dir, `${what}-${process.pid}-${++this.tmpSeq}.tmp`);
+  }
+
+  /** A snapshot arrived whole and verified at `tmp`: keep it until the core asks to install it. */
+  keepReceived(tmp: string, meta: SnapshotMeta, bytes: number, sha256: string): void {
+    const path = join(this.dir, `recv-${meta.index}-${meta.term}-${++this.tmpSeq}.db`);
+    renameSync(tmp, path);
+    if (this.received !== null) rmSync(this.received.path, { force: true });
+    this.received = { meta, path, bytes, sha256 };
+  }
+
+  /**
+   * Ready.snapshot: replace the state machine (kv, sessions, members, applied index) and the whole
+   * log with the received snapshot, in one durable transaction, and make it this node's snapshot.
+   */
+  install(meta: SnapshotMeta): void {
+    const r = this.received;
+    if (r === null || !sameMeta(r.meta, meta)) {
+      throw new Error(`asked to install snapshot ${meta.index}@${meta.term}, which was not received (have ${r ? `${r.meta.index}@${r.meta.term}` : 'none'})`);
+    }
+    this.received = null;
+    const t0 = Date.now();
+    const db = this.o.db;
+    const path = this.snapPath(meta);
+    if (path === this.current?.path) this.retire(path); // (never expected: the core installs only newer snapshots)
+    renameSync(r.path, path);
+    const prevSync = db.pragma('synchronous', { simple: true }) as number;
+    db.pragma('synchronous = FULL');
+    db.prepare('ATTACH DATABASE ? AS snap').run(path);
+    let file: SnapshotFile;
+    try {
+      file = this.adopt(path, meta, r.bytes, r.sha256, () => {
+        db.exec(`DELETE FROM main.kv; INSERT INTO main.kv (key, value) SELECT key, value FROM snap.kv;
+          DELETE FROM main.sessions; INSERT INTO main.sessions (client_id, sequence, response, applied_index)
+            SELECT client_id, sequence, response, applied_index FROM snap.sessions;
+          DELETE FROM main.members; INSERT INTO main.members (id, address, voter) SELECT id, address, voter FROM snap.members;`);
+        db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
+        this.o.log.reset(meta.index, meta.term);
+        const hs = this.o.log.hardState();
+        if (hs.commit < meta.index) this.o.log.setHardState({ ...hs, commit: meta.index });
+      });
+    } finally {
+      db.exec('DETACH DATABASE snap');
+      db.pragma(`synchronous = ${prevSync}`);
+    }
+    this.o.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term, bytes: file.bytes, ms: Date.now() - t0 });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Resolves when a snapshot being built has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.building;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
