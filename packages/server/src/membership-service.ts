@@ -140,22 +140,28 @@ export class MembershipAdmin {
   }
 
   /**
-   * Refuses to remove a voter if the voters left that have answered within the last election timeout
-   * (CheckQuorum's view) could not form a quorum of the new configuration.
+   * Refuses to remove a voter if the voters left that answer the leader could not form a quorum of
+   * the new configuration. "Answer" is CheckQuorum's recentActive flag, which the leader clears every
+   * election timeout: sampled over one timeout plus a few heartbeats, a voter counts if it was active
+   * in the last heartbeats (after a clear), so a node that died just before does not.
    */
   private async quorumSurvives(id: string, deadlineMs: number): Promise<void> {
-    // recentActive is reset at every CheckQuorum round: look for a little while before refusing.
-    const until = Math.min(deadlineMs, Date.now() + 4 * this.d.node.config.electionTimeoutMinMs);
+    const { electionTimeoutMinMs, heartbeatIntervalMs } = this.d.node.config;
+    const recentMs = 3 * heartbeatIntervalMs;
+    const end = Math.min(deadlineMs, Date.now() + electionTimeoutMinMs + recentMs);
+    const lastActive = new Map<string, number>();
     for (;;) {
       this.leaderOrThrow();
       const st = this.d.node.status();
-      const rest = st.conf.voters.filter((v) => v !== id);
-      const active = rest.filter((v) => v === this.d.self || st.progress[v]?.recentActive === true);
-      if (active.length >= Math.floor(rest.length / 2) + 1) return;
-      if (Date.now() >= until) {
-        throw new FailedPreconditionError(`removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) are reachable: no quorum`);
+      const now = Date.now();
+      for (const [v, pr] of Object.entries(st.progress)) if (pr.recentActive) lastActive.set(v, now);
+      if (now >= end) {
+        const rest = st.conf.voters.filter((v) => v !== id);
+        const active = rest.filter((v) => v === this.d.self || (lastActive.get(v) ?? 0) >= end - recentMs);
+        if (active.length >= Math.floor(rest.length / 2) + 1) return;
+        throw new FailedPreconditionError(`removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) answer the leader: no quorum`);
       }
-      await sleep(POLL_MS);
+      await sleep(Math.min(25, end - now));
     }
   }
 }

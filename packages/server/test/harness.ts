@@ -58,6 +58,8 @@ export interface TestNode {
   readonly address: string;
   readonly dataDir: string;
   proc: ChildProcess | null;
+  /** Started with --join (these endpoints) and --advertise instead of --peers. */
+  join?: string[];
   output: string[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null;
 }
@@ -101,6 +103,16 @@ export class TestCluster {
     return c;
   }
 
+  /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */
+  async addNode(id: string, joinVia: readonly string[]): Promise<TestNode> {
+    let port = await freePort();
+    while (this.nodes.some((n) => n.address.endsWith(`:${port}`))) port = await freePort();
+    const n: TestNode = { id, address: `127.0.0.1:${port}`, dataDir: join(this.root, id), proc: null, output: [], exit: null, join: joinVia.map((j) => this.node(j).address) };
+    this.nodes.push(n);
+    this.startNode(id);
+    return n;
+  }
+
   node(id: string): TestNode {
     const n = this.nodes.find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id}`);
@@ -114,7 +126,7 @@ export class TestCluster {
       MAIN,
       '--id', id,
       '--listen', n.address,
-      '--peers', this.peers,
+      ...(n.join ? ['--join', n.join.join(','), '--advertise', n.address] : ['--peers', this.peers]),
       '--data-dir', n.dataDir,
       '--election-timeout-min-ms', String(this.o.electionTimeoutMinMs ?? 400),
       '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs ?? 800),
@@ -198,7 +210,8 @@ export class TestCluster {
         return await this.propose(target, req, 5000);
       } catch (e) {
         const code = (e as ServiceError).code;
-        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED) || Date.now() > end) throw e;
+        // CANCELLED: the test stopped the node (and closed its client) while the call was in flight.
+        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED && code !== grpcStatus.CANCELLED) || Date.now() > end) throw e;
         await sleep(100);
       }
     }
