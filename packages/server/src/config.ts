@@ -4,7 +4,7 @@ import { ConfigError } from './errors.js';
 import { DevControls } from './http/dev-controls.js';
 import { parseHostPort, type HostPort } from './http/listen.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { readTls, type TlsMaterial } from './tls.js';
+import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from './tls.js';
 
 export interface ServerConfig {
   readonly id: string;
@@ -26,8 +26,12 @@ export interface ServerConfig {
   readonly metricsListen: HostPort | null;
   /** --dev-controls: the dev cluster script's stop/start endpoint (loopback only; off when null). */
   readonly devControls: HostPort | null;
-  /** --tls-cert/--tls-key/--tls-ca: TLS on the gRPC port, mutual with a CA (off when null). */
-  readonly tls: TlsMaterial | null;
+  /** --tls-cert/--tls-key/--tls-ca/--tls-client-auth: TLS on the client port (off when null). */
+  readonly tls: ClientTls | null;
+  /** --peer-listen: a port of its own for node-to-node traffic (Raft is then not served on --listen). */
+  readonly peerListen: string | null;
+  /** --peer-tls-cert/--peer-tls-key/--peer-tls-ca: mutual TLS on the peer port (off when null). */
+  readonly peerTls: PeerTls | null;
   /** --health-listen: plaintext grpc.health.v1 only, for probes that cannot speak TLS (off when null). */
   readonly healthListen: string | null;
   /** --join: endpoints of a running cluster to ask to add this node (instead of --peers); null: not joining. */
@@ -59,18 +63,27 @@ export const FLAGS = [
   'tls-cert',
   'tls-key',
   'tls-ca',
+  'tls-client-auth',
+  'peer-listen',
+  'peer-tls-cert',
+  'peer-tls-key',
+  'peer-tls-ca',
   'health-listen',
   'join',
   'snapshot-entries',
   'snapshot-catchup-entries',
 ] as const;
 type Flag = (typeof FLAGS)[number];
+/** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
+const BOOLEAN_FLAGS: readonly Flag[] = ['tls-client-auth'];
 
 export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
        raftkv --id ID --join HOST:PORT,... --advertise HOST:PORT --data-dir DIR
        raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
 options: ${FLAGS.map((f) => `--${f}`).join(' ')}
 every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
+
+const portOf = (hostPort: string): string => hostPort.slice(hostPort.lastIndexOf(':') + 1);
 
 const envName = (f: Flag): string => `RAFTKV_${f.toUpperCase().replace(/-/g, '_')}`;
 
@@ -85,6 +98,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (!FLAGS.includes(name)) throw new ConfigError(`--${name}`, 'unknown flag');
     let value: string | undefined;
     if (eq >= 0) value = a.slice(eq + 1);
+    else if (BOOLEAN_FLAGS.includes(name)) value = 'true';
     else {
       value = argv[++i];
       if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
@@ -108,11 +122,21 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
     return Number(v);
   };
+  const bool = (f: Flag): boolean => {
+    const v = get(f)?.toLowerCase();
+    if (v === undefined || v === 'false' || v === '0') return false;
+    if (v === 'true' || v === '1') return true;
+    throw new ConfigError(`--${f}`, `must be true or false, got ${JSON.stringify(v)}`);
+  };
   const address = (f: string, v: string): string => {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(v);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(f, `${JSON.stringify(v)} is not HOST:PORT`);
     return v;
   };
+
+  const peerListen = get('peer-listen') === undefined ? null : address('--peer-listen', get('peer-listen')!);
+  // Peers dial the peer port: in StatefulSet mode it defaults to --peer-listen's.
+  const defaultPeerPort = peerListen === null ? 7001 : Number(portOf(peerListen));
 
   const id = need('id');
   const peers = new Map<string, string>();
@@ -137,7 +161,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   } else if (replicasRaw !== undefined) {
     const replicas = int('replicas', 3);
     const domain = need('peer-domain');
-    const port = int('peer-port', 7001);
+    const port = int('peer-port', defaultPeerPort);
     if (port > 65535) throw new ConfigError('--peer-port', `must be <= 65535, got ${port}`);
     const m = /^(.+)-(\d+)$/.exec(id);
     if (!m) throw new ConfigError('--id', `must be <name>-<ordinal> (the pod name) with --replicas, got ${JSON.stringify(id)}`);
@@ -150,7 +174,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (own === undefined) throw new ConfigError('--peers', `does not include this node's id ${JSON.stringify(id)}`);
 
   const listenRaw = get('listen');
+  if (listenRaw === undefined && peerListen !== null) throw new ConfigError('--listen', 'is required with --peer-listen (the client port)');
   const listen = listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', 7001)}` : own;
+  if (peerListen !== null && portOf(peerListen) === portOf(listen)) throw new ConfigError('--peer-listen', `must be another port than --listen ${listen}`);
   const advertiseRaw = get('advertise');
   const advertise = advertiseRaw !== undefined ? address('--advertise', advertiseRaw) : own;
 
@@ -187,6 +213,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const devControls = hostPort('dev-controls');
   if (devControls !== null && !DevControls.isLoopback(devControls.host)) throw new ConfigError('--dev-controls', `must be a loopback address, got ${devControls.host}`);
 
+  const peerTls = readPeerTls((f) => get(f as Flag));
+  // One port can present one certificate: peers authenticated by their own CA need a port of theirs.
+  if (peerTls !== null && peerListen === null) throw new ConfigError('--peer-listen', 'is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)');
+
   return {
     id,
     listen,
@@ -202,7 +232,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     httpListen: hostPort('http-listen'),
     metricsListen: hostPort('metrics-listen'),
     devControls,
-    tls: readTls(get('tls-cert'), get('tls-key'), get('tls-ca')),
+    tls: readClientTls((f) => get(f as Flag), bool('tls-client-auth')),
+    peerListen,
+    peerTls,
     join,
     snapshotEntries,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),

@@ -1,6 +1,6 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
 // and the gRPC server with every service on one port.
-import { Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { Metadata, Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminClient, AdminService, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -18,7 +18,8 @@ import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './no-delay.js';
-import { channelCredentials, serverCredentials, useChannelCredentials } from './tls.js';
+import { channelCredentials, useChannelCredentials } from './tls.js';
+import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
 import { PeerTransport } from './transport.js';
@@ -57,7 +58,7 @@ export class RaftkvServer {
     readonly config: ServerConfig,
     private readonly onFatal: (err: Error) => void,
   ) {
-    useChannelCredentials(config.tls); // before any channel to a peer is made
+    useChannelCredentials(config); // before any channel to a peer is made
     this.ctx = { node: config.id, term: 0, role: 'follower' };
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
@@ -223,18 +224,9 @@ export class RaftkvServer {
   }
 
   async start(): Promise<void> {
-    const port = await new Promise<number>((resolve, reject) => {
-      this.grpc.bindAsync(this.config.listen, serverCredentials(this.config.tls), (err, p) => (err ? reject(err) : resolve(p)));
-    });
-    if (this.config.healthListen !== null) {
-      // Plaintext and health only: for probes that cannot speak TLS (Kubernetes' gRPC probes).
-      const hs = new Server();
-      this.health.addToServer(hs);
-      await new Promise<number>((resolve, reject) => {
-        hs.bindAsync(this.config.healthListen!, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-      });
-      this.healthServer = hs;
-    }
+    const bound = await bindPorts(this.grpc, this.health, this.config, this.logger);
+    const port = bound.port;
+    this.healthServer = bound.healthServer;
     this.driver.start();
     this.snapshots.start();
     this.watchEventLoop();
@@ -257,6 +249,7 @@ export class RaftkvServer {
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
       port,
+      ...describePorts(this.config, bound),
       advertise: this.config.advertise,
       peers: Object.fromEntries(this.config.peers),
       dataDir: this.config.dataDir,

@@ -2,7 +2,7 @@
 // raftctl: a small client for raftkv. Tries each endpoint in turn (any node accepts every call and
 // forwards to the leader), readable output by default, --json for scripts.
 import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import {
   AdminClient,
   KVClient,
@@ -11,7 +11,11 @@ import {
   Role,
   roleToJSON,
   type ProposeResponse,
+  type AddMemberResponse,
+  type ListMembersResponse,
+  type Member,
   type ReadResponse,
+  type RemoveMemberResponse,
   type StatusResponse,
   type TransferLeadershipResponse,
 } from '@raftkv/proto';
@@ -24,14 +28,22 @@ commands:
   cas <key> <new> (--expect <old> | --expect-absent)
                                        compare-and-swap
   status                               every endpoint's view of the cluster
-  transfer [<id>]                      hand leadership to <id> (default: the most caught-up voter)
+  transfer [<id> | --to <id>]          hand leadership to <id> (default: the most caught-up voter)
+  member list                          the members (id, address, voter or learner) and the leader
+  member add <id> <host:port> [--learner]
+                                       add a node: as a learner, then (once caught up) a voter
+  member remove <id>                   remove a node (refused if the rest could not form a quorum)
 options:
   --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
                 env RAFTCTL_ENDPOINTS)
   --client-id, --sequence   make a write retry-safe (applied at most once)
-  --tls-ca, --tls-cert, --tls-key   PEM files for a TLS cluster (cert and key: mutual TLS)
+  --tls-ca      CA that signed the nodes' client-port certificate (TLS)
+  --tls-cert, --tls-key   client certificate and key, for nodes run with --tls-client-auth
+  --tls-server-name   name to check the certificate against instead of the endpoint's host
+                (e.g. raftkv.<ns>.svc.cluster.local through kubectl port-forward)
+  --insecure    TLS without checking the server's certificate (debugging only)
   --json        print the raw response as JSON
-  --timeout     per-call deadline in ms (default 5000)`;
+  --timeout     per-call deadline in ms (default 5000; member add/remove: 120000)`;
 
 class UsageError extends Error {}
 
@@ -45,7 +57,10 @@ interface Args {
   clientId: string;
   sequence: number;
   /** PEM file paths for a TLS cluster (--tls-ca alone: verify the server; with cert and key: mutual TLS). */
-  tls: { ca?: string; cert?: string; key?: string };
+  tls: { ca?: string; cert?: string; key?: string; serverName?: string; insecure?: boolean };
+  to: string | undefined;
+  learner: boolean;
+  timeoutSet: boolean;
   rest: string[];
 }
 
@@ -60,6 +75,9 @@ function parseArgs(argv: string[]): Args {
     clientId: '',
     sequence: 0,
     tls: {},
+    to: undefined,
+    learner: false,
+    timeoutSet: false,
     rest: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -79,6 +97,13 @@ function parseArgs(argv: string[]): Args {
       case '--timeout':
         a.timeoutMs = Number(val());
         if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
+        a.timeoutSet = true;
+        break;
+      case '--to':
+        a.to = val();
+        break;
+      case '--learner':
+        a.learner = true;
         break;
       case '--stale':
         a.stale = true;
@@ -103,6 +128,12 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--tls-key':
         a.tls.key = val();
+        break;
+      case '--tls-server-name':
+        a.tls.serverName = val();
+        break;
+      case '--insecure':
+        a.tls.insecure = true;
         break;
       case '-h':
       case '--help':
@@ -147,6 +178,24 @@ function jsonOf(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer' ? Buffer.from((x as { data: number[] }).data).toString('base64') : x), 2);
 }
 
+/** Plaintext unless a TLS option is given. */
+function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: ChannelOptions } {
+  const read = (flag: string, path: string | undefined): Buffer | null => {
+    if (path === undefined) return null;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  if ((t.cert === undefined) !== (t.key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (t.ca === undefined && t.cert === undefined && t.serverName === undefined && t.insecure !== true) return { creds: credentials.createInsecure(), channelOptions: {} };
+  const verify = t.insecure === true ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+  const creds = credentials.createSsl(read('--tls-ca', t.ca), read('--tls-key', t.key), read('--tls-cert', t.cert), verify);
+  const channelOptions: ChannelOptions = t.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': t.serverName, 'grpc.default_authority': t.serverName };
+  return { creds, channelOptions };
+}
+
 async function main(): Promise<number> {
   let a: Args;
   try {
@@ -161,27 +210,15 @@ async function main(): Promise<number> {
   }
   const [cmd, ...args] = a.rest;
   let creds: ChannelCredentials;
+  let channelOptions: ChannelOptions = {};
   try {
-    const read = (flag: string, path: string | undefined): Buffer | null => {
-      if (path === undefined) return null;
-      try {
-        return readFileSync(path);
-      } catch (e) {
-        throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-      }
-    };
-    const { ca, cert, key } = a.tls;
-    if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-    creds =
-      ca === undefined && cert === undefined
-        ? credentials.createInsecure()
-        : credentials.createSsl(read('--tls-ca', ca), read('--tls-key', key), read('--tls-cert', cert));
+    ({ creds, channelOptions } = tlsOf(a.tls));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`raftctl: ${e.message}\n`);
     return 2;
   }
-  const kv = (addr: string) => new KVClient(addr, creds);
+  const kv = (addr: string) => new KVClient(addr, creds, channelOptions);
   const need = (n: number, what: string): string[] => {
     if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);
     return args;
@@ -231,7 +268,7 @@ async function main(): Promise<number> {
         need(0, 'no arguments');
         const rows = await Promise.all(
           a.endpoints.map(async (addr) => {
-            const c = new AdminClient(addr, creds);
+            const c = new AdminClient(addr, creds, channelOptions);
             try {
               return { endpoint: addr, status: await unary<StatusResponse>((md, o, cb) => c.status({}, md, o, cb), a.timeoutMs) };
             } catch (e) {
@@ -258,15 +295,17 @@ async function main(): Promise<number> {
         return rows.some((r) => 'error' in r) ? 1 : 0;
       }
       case 'transfer': {
-        if (args.length > 1) throw new UsageError('transfer takes [<id>]');
-        const admin = (addr: string) => new AdminClient(addr, creds);
+        if (args.length > 1 || (args.length === 1 && a.to !== undefined)) throw new UsageError('transfer takes [<id> | --to <id>]');
+        const admin = (addr: string) => new AdminClient(addr, creds, channelOptions);
         // Followers refuse with UNAVAILABLE (naming the leader): firstAnswer moves on to the leader.
         const r = await firstAnswer(a, admin, (c) =>
-          unary<TransferLeadershipResponse>((md, o, cb) => c.transferLeadership({ to: args[0] ?? '' }, md, o, cb), a.timeoutMs),
+          unary<TransferLeadershipResponse>((md, o, cb) => c.transferLeadership({ to: args[0] ?? a.to ?? '' }, md, o, cb), a.timeoutMs),
         );
         out(a.json ? jsonOf(r) : `leader is now ${r.leaderId} (term ${r.term})`);
         return 0;
       }
+      case 'member':
+        return await member(a, (addr) => new AdminClient(addr, creds, channelOptions), args, out);
       default:
         throw new UsageError(cmd === undefined ? 'no command' : `unknown command ${cmd}`);
     }
@@ -282,6 +321,52 @@ async function main(): Promise<number> {
       return 3;
     }
     throw e;
+  }
+}
+
+/** `member list|add|remove`: any endpoint answers (a follower forwards changes to the leader). */
+async function member(a: Args, admin: (addr: string) => AdminClient, args: string[], out: (s: string) => void): Promise<number> {
+  const [sub, ...rest] = args;
+  const changeTimeout = a.timeoutSet ? a.timeoutMs : 120_000;
+  const table = (members: Member[], leader: string): void => {
+    const rows = [['ID', 'ADDRESS', 'ROLE'], ...members.map((m) => [m.id, m.address, `${m.voter ? 'voter' : 'learner'}${m.id === leader ? ' (leader)' : ''}`])];
+    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) out(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+  };
+  switch (sub) {
+    case 'list': {
+      if (rest.length !== 0) throw new UsageError('member list takes no arguments');
+      const r = await firstAnswer(a, admin, (c) => unary<ListMembersResponse>((md, o, cb) => c.listMembers({}, md, o, cb), a.timeoutMs));
+      if (a.json) out(jsonOf(r));
+      else table(r.members, r.leaderId);
+      return 0;
+    }
+    case 'add': {
+      if (rest.length !== 2) throw new UsageError('member add takes <id> <host:port> [--learner]');
+      const [id, address] = rest as [string, string];
+      const r = await firstAnswer(a, admin, (c) =>
+        unary<AddMemberResponse>((md, o, cb) => c.addMember({ id, address, learner: a.learner }, md, o, cb), changeTimeout),
+      );
+      if (a.json) out(jsonOf(r));
+      else {
+        out(`${id} is a ${a.learner ? 'learner' : 'voter'}${r.index > 0 ? ` (index ${r.index})` : ' (no change needed)'}`);
+        table(r.members, '');
+      }
+      return 0;
+    }
+    case 'remove': {
+      if (rest.length !== 1) throw new UsageError('member remove takes <id>');
+      const id = rest[0]!;
+      const r = await firstAnswer(a, admin, (c) => unary<RemoveMemberResponse>((md, o, cb) => c.removeMember({ id }, md, o, cb), changeTimeout));
+      if (a.json) out(jsonOf(r));
+      else {
+        out(`${id} is not a member${r.index > 0 ? ` (removed at index ${r.index})` : ' (no change needed)'}`);
+        table(r.members, '');
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError('member takes list, add or remove');
   }
 }
 

@@ -1,105 +1,176 @@
-// TLS with one cluster CA: every caller, peer or client, shows a certificate the CA signed (mutual
-// TLS). Certificates are made here with openssl. A node whose certificate comes from another CA
-// never joins; plaintext clients and clients without a certificate are refused; probes use the
-// plaintext --health-listen port.
-import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { KVClient, Role } from '@raftkv/proto';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+// TLS with certificates made here by openssl (test/pki.ts).
+// 1. Split trust (etcd-style): the client port with its own CA and client certificates
+//    (--tls-client-auth), peers on --peer-listen with mutual TLS under a separate peer CA. A node whose
+//    peer certificate comes from another CA and a node with another --cluster-id sit in the peer list:
+//    the cluster forms without them, their messages are refused and its term does not move.
+// 2. One port, server TLS only: nodes dial each other's client port over TLS (forwarding included).
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { KVClient, RaftClient } from '@raftkv/proto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, healthCheck, SERVER_PKG, TestCluster, until } from './harness.js';
+import { freePort, healthCheck, SERVER_PKG, sleep, TestCluster, until } from './harness.js';
+import { haveOpenssl, Pki, type Issued } from './pki.js';
 import { removeDir, tempDir } from './tmp.js';
 
-const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
 const dir = tempDir('raftkv-tls-');
-const ssl = (...args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-};
-
-/** A CA, and a certificate for 127.0.0.1 signed by it (usable as server and client certificate). */
-function pki(name: string): { ca: string; cert: string; key: string } {
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name} CA`, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.pem`);
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name} node`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-  writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.pem`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
-  return { ca: join(dir, `${name}-ca.pem`), cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
-}
+const pki = new Pki(dir);
+const read = (f: string): Buffer => readFileSync(f);
+const RAFTCTL = join(SERVER_PKG, 'dist', 'raftctl.js');
 
 const maybe = haveOpenssl ? describe : describe.skip;
 if (!haveOpenssl) console.warn('tls.test: openssl is not installed; skipping the TLS tests');
+afterAll(() => removeDir(dir));
 
-maybe('a TLS cluster', () => {
+/** A KV read's outcome: the status code (0 for an answer). */
+function readCode(address: string, creds: ChannelCredentials): Promise<number> {
+  const client = new KVClient(address, creds);
+  return new Promise<number>((resolve) => {
+    client.read({ key: 'k', consistency: 0 }, new Metadata(), { deadline: Date.now() + 3000 }, (err: ServiceError | null) => resolve(err?.code ?? 0));
+  }).finally(() => client.close());
+}
+
+/** The leader among `ids` (polled from the first one's status). */
+function leaderAmong(c: TestCluster, ids: readonly string[]): Promise<string> {
+  return until(`a leader among ${ids.join(', ')}`, async () => {
+    const s = await c.status(ids[0]!).catch(() => undefined);
+    return s && ids.includes(s.leaderId) ? s.leaderId : undefined;
+  });
+}
+
+maybe('split trust: client TLS with client certificates, peer mutual TLS on --peer-listen', () => {
   let c: TestCluster;
-  let good: ReturnType<typeof pki>;
-  let rogue: ReturnType<typeof pki>;
-  const healthPorts = new Map<string, number>();
-  const flagsOf = (p: ReturnType<typeof pki>) => ['--tls-cert', p.cert, '--tls-key', p.key, '--tls-ca', p.ca];
+  let user: Issued;
+  let nodeCert: Issued;
+  let peerCert: Issued;
+  let roguePeer: Issued;
+  let healthPort: number;
+  const peerPorts = new Map<string, number>();
 
   beforeAll(async () => {
-    good = pki('cluster');
-    rogue = pki('rogue');
-    for (const id of ['n1', 'n2', 'n3']) healthPorts.set(id, await freePort());
-    const read = (f: string) => readFileSync(f);
+    const clientCa = pki.ca('client-ca');
+    const peerCa = pki.ca('peer-ca');
+    const rogueCa = pki.ca('rogue-ca');
+    nodeCert = pki.issue(clientCa, 'node');
+    user = pki.issue(clientCa, 'user', 'clientAuth');
+    peerCert = pki.issue(peerCa, 'peer');
+    roguePeer = pki.issue(rogueCa, 'rogue-peer');
+    healthPort = await freePort();
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    for (const id of ids) {
+      let p = await freePort();
+      while ([...peerPorts.values()].includes(p)) p = await freePort();
+      peerPorts.set(id, p);
+    }
+    const peers = ids.map((id) => `${id}=127.0.0.1:${peerPorts.get(id)}`).join(',');
     c = await TestCluster.start({
-      // n3 carries a certificate from another CA: n1 and n2 must form the cluster without it.
-      nodeFlags: (id) => [...flagsOf(id === 'n3' ? rogue : good), '--health-listen', `127.0.0.1:${healthPorts.get(id)}`],
-      clientCredentials: credentials.createSsl(read(good.ca), read(good.key), read(good.cert)),
+      size: 5,
+      nodeFlags: (id) => {
+        // n4: a peer certificate from another CA. n5: the right certificates, another cluster id.
+        const peer = id === 'n4' ? roguePeer : peerCert;
+        return [
+          '--peers', peers,
+          '--peer-listen', `127.0.0.1:${peerPorts.get(id)}`,
+          '--tls-cert', nodeCert.cert, '--tls-key', nodeCert.key, '--tls-ca', nodeCert.ca, '--tls-client-auth',
+          '--peer-tls-cert', peer.cert, '--peer-tls-key', peer.key, '--peer-tls-ca', peer.ca,
+          ...(id === 'n1' ? ['--health-listen', `127.0.0.1:${healthPort}`] : []),
+          ...(id === 'n4' ? ['--log-level', 'debug'] : []),
+          ...(id === 'n5' ? ['--cluster-id', 'another'] : []),
+        ];
+      },
+      clientCredentials: credentials.createSsl(read(user.ca), read(user.key), read(user.cert)),
     });
   });
   afterAll(async () => {
     await c?.stop();
-    removeDir(dir);
   });
 
-  test('nodes with the cluster CA elect a leader and serve KV over TLS, forwarding included', async () => {
-    const leader = await until('a leader among n1, n2', async () => {
-      const s = await c.status('n1').catch(() => undefined);
-      return s && (s.leaderId === 'n1' || s.leaderId === 'n2') ? s.leaderId : undefined;
-    });
-    const follower = leader === 'n1' ? 'n2' : 'n1';
+  test('n1-n3 elect a leader and serve KV over TLS, forwarding from a follower included', async () => {
+    const leader = await leaderAmong(c, ['n1', 'n2', 'n3']);
+    const follower = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
     await c.put(follower, 'secret', 'v1');
     expect((await c.read(leader, 'secret')).value.toString()).toBe('v1');
+    expect((await c.read(follower, 'secret')).value.toString()).toBe('v1');
   });
 
-  test('a node with a certificate from another CA never joins', async () => {
-    const n3 = await c.status('n3').catch((e: ServiceError) => e);
-    // Our client (cluster CA) cannot even verify n3; and n3 never learned the leader from anyone.
-    expect('code' in n3 ? n3.code : 'answered').toBe(grpcStatus.UNAVAILABLE);
-    const n1 = await c.status('n1');
-    expect(n1.role === Role.ROLE_LEADER || n1.leaderId !== '').toBe(true);
-    expect(n1.leaderId).not.toBe('n3');
-    expect(c.logs('n3')).not.toMatch(/"kind":"became-follower","term":\d+,"leaderId":"n[12]"/);
+  test('a peer with a certificate from another CA and a node of another cluster never join; the term does not move', async () => {
+    const leader = await leaderAmong(c, ['n1', 'n2', 'n3']);
+    const before = await c.status(leader);
+    await sleep(3000); // several election timeouts (400-800 ms) of n4 and n5 campaigning
+    const after = await c.status(leader);
+    expect(after.leaderId).toBe(leader);
+    expect(after.term).toBe(before.term);
+    for (const id of ['n4', 'n5']) expect((await c.status(id)).leaderId).toBe('');
+    // n5's calls reach the peer port (its certificate is good) and are refused for their cluster id.
+    const lines = (id: string): string[] => c.logs(id).split('\n');
+    expect(lines('n5').some((l) => l.includes('peer refused our stream') && l.includes('cluster id \\"another\\" is not \\"raftkv\\"'))).toBe(true);
+    expect(['n1', 'n2', 'n3'].some((id) => lines(id).some((l) => l.includes('refused a peer stream from another cluster') && l.includes('"clusterId":"another"')))).toBe(true);
+    // n4 cannot complete a handshake with anyone: it never delivers a message, nor receives one.
+    expect(c.logs('n4')).toMatch(/peer stream failed/);
+    expect(c.logs('n4')).not.toMatch(/"leaderId":"n[123]"/);
   });
 
-  test('plaintext clients and clients without a certificate are refused', async () => {
-    const call = (client: KVClient): Promise<ServiceError | null> =>
-      new Promise((resolve) => {
-        client.read({ key: 'secret', consistency: 0 }, new Metadata(), { deadline: Date.now() + 3000 }, (err) => resolve(err));
-      });
-    const plain = new KVClient(c.node('n1').address, credentials.createInsecure());
-    const noCert = new KVClient(c.node('n1').address, credentials.createSsl(readFileSync(good.ca)));
-    try {
-      expect((await call(plain))?.code).toBe(grpcStatus.UNAVAILABLE);
-      expect((await call(noCert))?.code).toBe(grpcStatus.UNAVAILABLE);
-    } finally {
-      plain.close();
-      noCert.close();
-    }
+  test('the client port: the CA, a client certificate of the client CA, and no Raft', async () => {
+    const addr = c.node('n1').address;
+    expect(await readCode(addr, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)))).toBe(0);
+    expect(await readCode(addr, credentials.createInsecure())).toBe(grpcStatus.UNAVAILABLE);
+    // Without the CA the client cannot verify the node.
+    expect(await readCode(addr, credentials.createSsl(null, read(user.key), read(user.cert)))).toBe(grpcStatus.UNAVAILABLE);
+    // --tls-client-auth: no certificate, or one from the peer CA, is refused in the handshake.
+    expect(await readCode(addr, credentials.createSsl(read(user.ca)))).toBe(grpcStatus.UNAVAILABLE);
+    expect(await readCode(addr, credentials.createSsl(read(user.ca), read(peerCert.key), read(peerCert.cert)))).toBe(grpcStatus.UNAVAILABLE);
+    // A client holding a good client certificate cannot speak as a peer on the client port...
+    const raft = new RaftClient(addr, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)));
+    const code = await new Promise<number>((resolve) => {
+      const s = raft.send({ deadline: Date.now() + 3000 }, (err: ServiceError | null) => resolve(err?.code ?? 0));
+      s.write({ clusterId: 'raftkv', messages: [] });
+      s.end();
+    });
+    raft.close();
+    expect(code).toBe(grpcStatus.PERMISSION_DENIED);
+    // ... nor reach the peer port at all.
+    expect(await readCode(`127.0.0.1:${peerPorts.get('n1')}`, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)))).toBe(grpcStatus.UNAVAILABLE);
   });
 
-  test('--health-listen answers plaintext probes; raftctl speaks TLS', async () => {
-    expect(await healthCheck(`127.0.0.1:${healthPorts.get('n1')}`, '')).toBe('SERVING');
-    const out = execFileSync(
-      process.execPath,
-      [join(SERVER_PKG, 'dist', 'raftctl.js'), '--endpoints', c.node('n1').address, '--tls-ca', good.ca, '--tls-cert', good.cert, '--tls-key', good.key, 'get', 'secret'],
-      { encoding: 'utf8' },
-    );
+  test('--health-listen answers plaintext probes; raftctl speaks TLS with a client certificate', async () => {
+    expect(await healthCheck(`127.0.0.1:${healthPort}`, '')).toBe('SERVING');
+    expect(await healthCheck(`127.0.0.1:${healthPort}`, 'raftkv.v1.KV')).toBe('SERVING');
+    const tls = ['--tls-ca', user.ca, '--tls-cert', user.cert, '--tls-key', user.key];
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n2').address, ...tls, 'get', 'secret'], { encoding: 'utf8' });
     expect(out.trim()).toBe('v1');
+    const put = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n3').address, ...tls, '--tls-server-name', 'localhost', 'put', 'k2', 'v2'], { encoding: 'utf8' });
+    expect(put).toMatch(/^OK/);
   });
 
-  test('a certificate without its key is a config error naming the flag', () => {
-    const r = spawnSync(process.execPath, [join(SERVER_PKG, 'dist', 'main.js'), '--id', 'x', '--peers', 'x=127.0.0.1:1', '--data-dir', dir, '--tls-cert', good.cert], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('raftkv: --tls-key: is required with --tls-cert');
+  test('no key material in any log', () => {
+    const keyLines = [nodeCert.key, peerCert.key, roguePeer.key].map((f) => readFileSync(f, 'utf8').split('\n')[1]!);
+    for (const n of c.nodes) for (const line of keyLines) expect(c.logs(n.id)).not.toContain(line);
+  });
+});
+
+maybe('one port, server TLS only (no client certificates, no --peer-listen)', () => {
+  let c: TestCluster;
+  let node: Issued;
+
+  beforeAll(async () => {
+    const ca = pki.ca('shared-ca');
+    node = pki.issue(ca, 'shared-node');
+    c = await TestCluster.start({
+      extraFlags: ['--tls-cert', node.cert, '--tls-key', node.key, '--tls-ca', node.ca],
+      clientCredentials: credentials.createSsl(read(node.ca)),
+    });
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  test('nodes dial each other over TLS; a client needs only the CA', async () => {
+    const leader = await leaderAmong(c, ['n1', 'n2', 'n3']);
+    const follower = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    await c.put(follower, 'a', '1'); // forwarded over TLS
+    expect((await c.read(follower, 'a')).value.toString()).toBe('1');
+    expect(await readCode(c.node(leader).address, credentials.createSsl())).toBe(grpcStatus.UNAVAILABLE);
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node(follower).address, '--insecure', 'get', 'a'], { encoding: 'utf8' });
+    expect(out.trim()).toBe('1');
   });
 });

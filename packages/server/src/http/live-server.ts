@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterWatcher } from './cluster-watcher.js';
 import type { DevControls } from './dev-controls.js';
 import { HttpError, readJson, sendJson } from './listen.js';
-import { channelCredentials } from '../tls.js';
+import { ownClientPortCredentials } from '../tls.js';
 
 /** packages/server/web, from dist/http/ (built) or src/http/ (tests). */
 export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -57,7 +57,7 @@ export class LiveView {
   private readonly webRoot: string;
 
   constructor(private readonly o: LiveViewOptions) {
-    this.kv = new KVClient(o.grpcAddress, channelCredentials());
+    this.kv = new KVClient(o.grpcAddress, ownClientPortCredentials());
     this.webRoot = o.webRoot ?? WEB_ROOT;
   }
 

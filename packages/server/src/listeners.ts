@@ -1,0 +1,53 @@
+// The ports a node's gRPC server listens on. One Server carries every service; each port decides,
+// through its credentials and interceptors, who may call what:
+// - --listen, the client port: TLS per --tls-* (or plaintext). With --peer-listen it does not serve
+//   raftkv.v1.Raft, so a client (even one holding a client certificate) cannot speak as a peer.
+// - --peer-listen, the peer port: mutual TLS with the peer CA when --peer-tls-* is set. Every
+//   node-to-node call lands here: Raft, and the KV/Admin calls a node forwards to the leader.
+// - --health-listen: plaintext, grpc.health.v1 only (a Server of its own), for probes that cannot
+//   speak TLS.
+// On every port, a Raft call must carry this cluster's id (peer-guard.ts).
+import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerConfig } from './config.js';
+import type { Health } from './introspection.js';
+import type { Logger } from './logger.js';
+import { refuseRaft, requireClusterId } from './peer-guard.js';
+import { clientPortCredentials, peerPortCredentials } from './tls.js';
+
+export interface BoundPorts {
+  readonly port: number;
+  /** The peer port (null without --peer-listen). */
+  readonly peerPort: number | null;
+  /** The plaintext health-only server (null without --health-listen); the caller shuts it down. */
+  readonly healthServer: Server | null;
+}
+
+function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))));
+}
+
+export async function bindPorts(grpc: Server, health: Health, config: ServerConfig, logger: Logger): Promise<BoundPorts> {
+  const clusterGuard = requireClusterId(config.clusterId, logger);
+  const clientGuards = config.peerListen === null ? [clusterGuard] : [refuseRaft];
+  const port = await bind(grpc, config.listen, experimental.createServerCredentialsWithInterceptors(clientPortCredentials(config.tls), clientGuards));
+  const peerPort =
+    config.peerListen === null
+      ? null
+      : await bind(grpc, config.peerListen, experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [clusterGuard]));
+  let healthServer: Server | null = null;
+  if (config.healthListen !== null) {
+    healthServer = new Server();
+    health.addToServer(healthServer);
+    await bind(healthServer, config.healthListen, ServerCredentials.createInsecure());
+  }
+  return { port, peerPort, healthServer };
+}
+
+/** What the start-up log line says about the ports (never key material: only whether TLS is on). */
+export function describePorts(config: ServerConfig, bound: BoundPorts): Record<string, unknown> {
+  return {
+    clientTls: config.tls === null ? 'off' : config.tls.clientAuth ? 'mutual' : 'server',
+    ...(config.peerListen === null ? {} : { peerListen: config.peerListen, peerPort: bound.peerPort, peerTls: config.peerTls === null ? 'off' : 'mutual' }),
+    ...(config.healthListen === null ? {} : { healthListen: config.healthListen }),
+  };
+}

@@ -1,0 +1,103 @@
+// TLS and peer-port flags: what parseConfig accepts, and config errors that name the flag (exit 2, one
+// line) without ever quoting a key file.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+import { MAIN } from './harness.js';
+import { haveOpenssl, Pki, type Issued } from './pki.js';
+import { removeDir, tempDir } from './tmp.js';
+
+const maybe = haveOpenssl ? describe : describe.skip;
+
+maybe('TLS flags', () => {
+  const dir = tempDir('raftkv-tls-config-');
+  let node: Issued;
+  let other: Issued;
+  const base = ['--id', 'n1', '--peers', 'n1=127.0.0.1:7101', '--data-dir', dir];
+  const errorOf = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {
+    try {
+      parseConfig(argv, env);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    return 'no error';
+  };
+
+  beforeAll(() => {
+    const pki = new Pki(dir);
+    const ca = pki.ca('ca');
+    node = pki.issue(ca, 'node');
+    other = pki.issue(ca, 'other');
+  });
+  afterAll(() => removeDir(dir));
+
+  test('client TLS, client auth, a peer port with mutual TLS', () => {
+    const c = parseConfig(
+      [
+        ...base,
+        '--listen', '127.0.0.1:7001',
+        '--tls-cert', node.cert, '--tls-key', node.key, '--tls-ca', node.ca, '--tls-client-auth',
+        '--peer-listen', '127.0.0.1:7101',
+        '--peer-tls-cert', other.cert, '--peer-tls-key', other.key, '--peer-tls-ca', other.ca,
+      ],
+      {},
+    );
+    expect(c.tls?.clientAuth).toBe(true);
+    expect(c.tls?.cert.equals(readFileSync(node.cert))).toBe(true);
+    expect(c.peerListen).toBe('127.0.0.1:7101');
+    expect(c.peerTls?.ca.equals(readFileSync(other.ca))).toBe(true);
+    // Plaintext unless asked; client auth from env as true/false.
+    expect(parseConfig(base, {}).tls).toBeNull();
+    const env = { RAFTKV_TLS_CERT: node.cert, RAFTKV_TLS_KEY: node.key, RAFTKV_TLS_CA: node.ca, RAFTKV_TLS_CLIENT_AUTH: 'false' };
+    expect(parseConfig(base, env).tls?.clientAuth).toBe(false);
+    expect(parseConfig([...base, '--tls-client-auth'], env).tls?.clientAuth).toBe(true);
+  });
+
+  test('StatefulSet mode with a peer port: peers are dialled at the peer port', () => {
+    const c = parseConfig(['--listen', '0.0.0.0:7001', '--peer-listen', '0.0.0.0:7003'], {
+      RAFTKV_ID: 'raftkv-0',
+      RAFTKV_REPLICAS: '3',
+      RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local',
+      RAFTKV_DATA_DIR: dir,
+    });
+    expect(c.peers.get('raftkv-2')).toBe('raftkv-2.raftkv-peer.ns.svc.cluster.local:7003');
+    expect(c.listen).toBe('0.0.0.0:7001');
+  });
+
+  test('errors name the flag', () => {
+    const cases: [string[], string][] = [
+      [['--tls-cert', node.cert], '--tls-key: is required with --tls-cert'],
+      [['--tls-key', node.key], '--tls-cert: is required with --tls-key'],
+      [['--tls-ca', node.ca], '--tls-cert: is required with --tls-ca'],
+      [['--tls-cert', join(dir, 'nope.pem'), '--tls-key', node.key], `--tls-cert: cannot read ${JSON.stringify(join(dir, 'nope.pem'))}: ENOENT`],
+      [['--tls-cert', node.cert, '--tls-key', join(dir, 'node.ext')], `--tls-key: ${JSON.stringify(join(dir, 'node.ext'))} is not a PEM file`],
+      [['--tls-cert', node.cert, '--tls-key', other.key], `--tls-key: ${JSON.stringify(other.key)} is not the key of the certificate in --tls-cert`],
+      [['--tls-cert', node.cert, '--tls-key', node.key, '--tls-client-auth'], '--tls-ca: is required with --tls-client-auth (the CA client certificates must be signed by)'],
+      [['--tls-client-auth'], '--tls-client-auth: needs --tls-cert, --tls-key and --tls-ca'],
+      [['--tls-client-auth=maybe'], '--tls-client-auth: must be true or false, got "maybe"'],
+      [['--listen', '127.0.0.1:7001', '--peer-listen', '127.0.0.1:7101', '--peer-tls-cert', node.cert, '--peer-tls-key', node.key], '--peer-tls-ca: is required with --peer-tls-cert (peers must prove they belong to the cluster)'],
+      [['--peer-tls-cert', node.cert, '--peer-tls-key', node.key, '--peer-tls-ca', node.ca], '--peer-listen: is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)'],
+      [['--peer-listen', '127.0.0.1:7101'], '--listen: is required with --peer-listen (the client port)'],
+      [['--listen', '127.0.0.1:7101', '--peer-listen', '0.0.0.0:7101'], '--peer-listen: must be another port than --listen 127.0.0.1:7101'],
+    ];
+    for (const [flags, message] of cases) expect(errorOf([...base, ...flags])).toBe(message);
+  });
+
+  test('a key given as the certificate is refused without quoting it', () => {
+    const message = errorOf([...base, '--tls-cert', node.key, '--tls-key', node.key]);
+    expect(message).toMatch(/^--tls-cert: ".*node\.key" cannot be used: /);
+    for (const line of readFileSync(node.key, 'utf8').split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) {
+      expect(message).not.toContain(line);
+    }
+  });
+
+  test('the node exits 2 with one line naming the flag', () => {
+    const r = spawnSync(process.execPath, [MAIN, ...base, '--tls-cert', node.cert, '--tls-key', other.key], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`raftkv: --tls-key: ${JSON.stringify(other.key)} is not the key of the certificate in --tls-cert\n`);
+    expect(r.stdout).toBe('');
+  });
+});
