@@ -1,5 +1,5 @@
 // Promise wrappers over the generated raftkv clients and grpc.health.v1, one channel per node address.
-import { Metadata, credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import {
   AdminClient,
   KVClient,
@@ -34,8 +34,12 @@ export class NodeClient {
   readonly kv: InstanceType<typeof KVClient>;
   readonly admin: InstanceType<typeof AdminClient>;
 
-  constructor(readonly address: string) {
-    const creds = credentials.createInsecure();
+  /** `creds` for the KV/Admin calls (TLS for a TLS cluster); probes always go plaintext to `probeAddress`. */
+  constructor(
+    readonly address: string,
+    creds: ChannelCredentials = credentials.createInsecure(),
+    readonly probeAddress: string = address,
+  ) {
     this.kv = new KVClient(address, creds, CHANNEL_OPTIONS);
     this.admin = new AdminClient(address, creds, CHANNEL_OPTIONS);
   }
@@ -57,7 +61,7 @@ export class NodeClient {
    * kubelet, each check dials a new connection.
    */
   async check(service: string, ms = 1_000): Promise<string> {
-    const health: Client = new HealthClient(this.address, credentials.createInsecure());
+    const health: Client = new HealthClient(this.probeAddress, credentials.createInsecure());
     const check = (health as unknown as { check: HealthCheck }).check.bind(health);
     try {
       const res = await unary<{ status: string | number } | undefined>((cb) => check({ service }, deadline(ms), cb));

@@ -1,8 +1,9 @@
 // Runs a rendered StatefulSet as local node processes, the way the kubelet would run its pods: the same
 // env (resolved from the manifest: fieldRefs, ConfigMap, $(VAR) expansion), pod-style ids, the image's
 // entry point (node dist/main.js in the server package). Only what a pod gets from its surroundings is
-// replaced: its own IP (a loopback port per pod), its PVC (a temp dir) and cluster DNS (--dial-overrides
-// mapping raftkv-i.<peer domain>:7001 to that loopback port).
+// replaced: its own IP (a loopback port per pod, plus one for the peer and health ports when the
+// manifest opens them), its PVC (a temp dir), its mounted Secrets (local dirs) and cluster DNS
+// (--dial-overrides mapping raftkv-i.<peer domain>:<peer port> to the port peers dial).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,6 +47,8 @@ export class LocalPod {
     readonly address: string,
     readonly env: Readonly<Record<string, string>>,
     readonly logPath: string,
+    /** Where the kubelet's probes go: RAFTKV_HEALTH_LISTEN's stand-in if set, else the gRPC port. */
+    readonly probeAddress: string = address,
   ) {}
 
   get running(): boolean {
@@ -99,6 +102,8 @@ export class LocalPod {
 
 export interface LocalStatefulSetOptions {
   namespace: string;
+  /** Volume mount path -> local dir standing in for it (e.g. a Secret's files); env values under it are rewritten. */
+  mounts?: Readonly<Record<string, string>>;
 }
 
 export class LocalStatefulSet {
@@ -128,25 +133,42 @@ export class LocalStatefulSet {
       containerEnv(container, { fields: { 'metadata.name': podName(i), 'metadata.namespace': opts.namespace }, configMaps });
 
     const dir = mkdtempSync(join(tmpdir(), 'raftkv-sts-'));
-    const ports: number[] = [];
-    for (let i = 0; i < replicas; i++) ports.push(await freePort());
+    const portsOf = async (): Promise<number[]> => {
+      const ports: number[] = [];
+      for (let i = 0; i < replicas; i++) ports.push(await freePort());
+      return ports;
+    };
+    const ports = await portsOf();
+    // A separate peer port (RAFTKV_PEER_LISTEN) and plaintext health port (RAFTKV_HEALTH_LISTEN) get
+    // a loopback port of their own per pod.
+    const peerPorts = envOf(0)['RAFTKV_PEER_LISTEN'] ? await portsOf() : ports;
+    const healthPorts = envOf(0)['RAFTKV_HEALTH_LISTEN'] ? await portsOf() : null;
     // Cluster DNS stand-in: what each pod's peer name resolves to.
-    const dialOverrides = ports
+    const dialOverrides = peerPorts
       .map((port, i) => {
         const e = envOf(i);
         return `${podName(i)}.${e['RAFTKV_PEER_DOMAIN']}:${e['RAFTKV_PEER_PORT']}=127.0.0.1:${port}`;
       })
       .join(',');
+    const mounted = (env: Record<string, string>): Record<string, string> => {
+      for (const [k, v] of Object.entries(env)) {
+        for (const [mountPath, local] of Object.entries(opts.mounts ?? {})) if (v.startsWith(`${mountPath}/`)) env[k] = join(local, v.slice(mountPath.length + 1));
+      }
+      return env;
+    };
     const pods = ports.map((port, i) => {
       const address = `127.0.0.1:${port}`;
-      const env = {
+      const env = mounted({
         ...envOf(i),
         RAFTKV_LISTEN: address, // the pod's own IP
         RAFTKV_DATA_DIR: join(dir, podName(i)), // its PVC
         RAFTKV_DIAL_OVERRIDES: dialOverrides, // cluster DNS
         RAFTKV_METRICS_LISTEN: '127.0.0.1:0', // every pod has its own IP for port 9090; here they share one
-      };
-      return new LocalPod(podName(i), address, env, join(dir, `${podName(i)}.log`));
+        ...(peerPorts !== ports ? { RAFTKV_PEER_LISTEN: `127.0.0.1:${peerPorts[i]}` } : {}),
+        ...(healthPorts ? { RAFTKV_HEALTH_LISTEN: `127.0.0.1:${healthPorts[i]}` } : {}),
+      });
+      const probe = healthPorts ? `127.0.0.1:${healthPorts[i]}` : address;
+      return new LocalPod(podName(i), address, env, join(dir, `${podName(i)}.log`), probe);
     });
     return new LocalStatefulSet(dir, pods, (podSpec?.terminationGracePeriodSeconds ?? 30) * 1000);
   }

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Makes what the tls component mounts, with openssl: two CAs (clients, peers) and one certificate each
+# for the client port and for peers, in the layout of cert-manager's Secrets (tls.crt, tls.key, ca.crt),
+# plus a client certificate for raftctl/grpcurl (needed once RAFTKV_TLS_CLIENT_AUTH=true).
+#
+#   usage: make-certs.sh NAMESPACE OUTDIR [DAYS]
+#   then:  kubectl -n NAMESPACE create secret generic raftkv-tls      --from-file=OUTDIR/tls
+#          kubectl -n NAMESPACE create secret generic raftkv-peer-tls --from-file=OUTDIR/peer-tls
+#
+# OUTDIR/client-ca.key and OUTDIR/peer-ca.key sign new certificates: keep them out of the cluster.
+# RAFTKV_EXTRA_SANS (e.g. IP:127.0.0.1) is added to both node certificates (tests on one machine).
+set -eu
+ns=$1
+out=$2
+days=${3:-365}
+extra=${RAFTKV_EXTRA_SANS:-}
+umask 077
+mkdir -p "$out/tls" "$out/peer-tls" "$out/client"
+cd "$out"
+
+newkey() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@" 2>/dev/null; }
+
+ca() { # file common-name
+  newkey -x509 -days "$days" -subj "/CN=$2" -keyout "$1.key" -out "$1.crt"
+}
+
+issue() { # dir common-name subject-alt-names extended-key-usage ca
+  newkey -subj "/CN=$2" -keyout "$1/tls.key" -out "$1/tls.csr"
+  printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$3" "$4" > "$1/ext"
+  openssl x509 -req -in "$1/tls.csr" -CA "$5.crt" -CAkey "$5.key" -CAcreateserial -days "$days" -extfile "$1/ext" -out "$1/tls.crt" 2>/dev/null
+  cp "$5.crt" "$1/ca.crt"
+  rm "$1/tls.csr" "$1/ext"
+}
+
+ca client-ca raftkv-client-ca
+ca peer-ca raftkv-peer-ca
+# The client port: the client Service's names, and localhost for `kubectl port-forward`. Nodes also
+# present it as a client certificate when they dial their own client port (the live view).
+issue tls raftkv "DNS:raftkv.$ns.svc.cluster.local,DNS:raftkv.$ns.svc,DNS:raftkv.$ns,DNS:raftkv,DNS:localhost,IP:127.0.0.1${extra:+,$extra}" serverAuth,clientAuth client-ca
+# Peers: every pod's DNS name under the headless Service; each node both serves and dials with it.
+issue peer-tls raftkv-peer "DNS:*.raftkv-peer.$ns.svc.cluster.local${extra:+,$extra}" serverAuth,clientAuth peer-ca
+issue client raftkv-client "DNS:raftkv-client" clientAuth client-ca
+echo "made $out/tls, $out/peer-tls (Secrets raftkv-tls, raftkv-peer-tls) and $out/client (for raftctl)"
