@@ -64,7 +64,8 @@ describe('snapshots and log compaction', () => {
     c.startNode(lagging);
     const d = await converged(c, leader);
     expect(d.keyCount).toBe(50 + 4 * SNAPSHOT_ENTRIES);
-    expect(c.logs(leader)).toMatch(/"message":"sent a snapshot"/);
+    // Whoever led when the follower came back sent it (leadership may have moved under the load).
+    expect(c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id)))).toBe(true);
     expect(c.logs(lagging)).toMatch(/"message":"installed a snapshot from the leader"/);
     // The installed state serves reads, and the follower keeps replicating after the snapshot.
     for (const [k, v] of [...acked].slice(0, 20)) expect((await c.read(lagging, k, true)).value.toString()).toBe(v);
