@@ -1,17 +1,21 @@
 // The driver: owns the clock and the event loop around the pure Raft core. Inputs (peer messages,
 // proposals, read requests, ticks) are fed to the core as they arrive and coalesced with setImmediate,
 // so everything that arrived meanwhile lands in one Ready. Each Ready is handled per the core's
-// contract: persist entries + hard state AND apply committed entries in one SQLite transaction (one
-// fsync), then send messages, then answer proposals and reads, then advance.
+// contract: persist entries + hard state AND apply committed entries in one SQLite transaction, make
+// it durable with one fsync that runs off the event loop (wal-sync.ts), then send messages, then
+// answer proposals and reads, then advance. While the fsync runs, inputs keep being stepped into the
+// core (allowed between ready() and advance()) and form the next Ready: group commit.
 import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type RaftEvent, type RaftNode, type Ready, type Role, type SnapshotMeta } from '@raftkv/consensus';
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from './errors.js';
 import type { LogContext, Logger } from './logger.js';
 import type { RaftObserver } from './observability/node-observability.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
+import type { Durability } from './wal-sync.js';
 
 
 /** A persist slower than this is logged: it delays heartbeats and can cost leadership. */
@@ -37,7 +41,10 @@ interface ReadRound {
 export interface DriverDeps {
   readonly id: string;
   readonly node: RaftNode;
+  /** The node's connection; Ready transactions commit on it with synchronous=OFF, made durable by `wal`. */
   readonly db: Db;
+  /** fsyncs what the connection committed (the WAL), off the event loop. */
+  readonly wal: Durability;
   readonly log: SqliteLogStorage;
   readonly sm: KvStateMachine;
   readonly logger: Logger;
@@ -73,8 +80,9 @@ export class RaftDriver {
   private stopped = false;
   private accepting = true;
   private fatal = false;
-  /** Duration of the last Ready's storage transaction (null: it wrote nothing), for the observer. */
-  private lastPersistSeconds: number | null = null;
+  /** A Ready whose fsync is in flight; ready() is not called again before it is advanced. */
+  private syncing: Ready | null = null;
+  private driving = false;
   private tickTimer: NodeJS.Timeout | null = null;
 
   private proposeQueue: { data: Uint8Array; waiter: Waiter<ProposeResponse> }[] = [];
@@ -88,6 +96,9 @@ export class RaftDriver {
   private readonly stateWatchers = new Set<() => void>();
 
   constructor(private readonly d: DriverDeps) {
+    this.syncOff = d.db.prepare('PRAGMA synchronous = OFF');
+    this.syncFull = d.db.prepare('PRAGMA synchronous = FULL');
+    this.tx = d.db.transaction((fn: () => void) => fn());
     const hs = d.log.hardState();
     this.term = hs.term;
     this.commit = hs.commit;
@@ -167,23 +178,29 @@ export class RaftDriver {
 
   private readonly run = (): void => {
     this.scheduled = false;
-    if (this.stopped) return;
+    this.drive();
+  };
+
+  /** Feeds queued work to the core and handles Readies until one waits for its fsync or none is left. */
+  private drive(): void {
+    if (this.stopped || this.driving) return;
+    this.driving = true;
     try {
       this.flushProposals();
       this.flushReads();
-      for (let n = 0; this.d.node.hasReady(); n++) {
+      for (let n = 0; this.syncing === null && this.d.node.hasReady(); n++) {
         if (n === 64) {
           this.schedule(); // let I/O in
           return;
         }
-        const rd = this.d.node.ready();
-        this.handleReady(rd);
-        this.d.node.advance(rd);
+        this.handleReady(this.d.node.ready());
       }
     } catch (e) {
       this.die(e as Error);
+    } finally {
+      this.driving = false;
     }
-  };
+  }
 
   private flushProposals(): void {
     const q = this.proposeQueue;
@@ -252,12 +269,41 @@ export class RaftDriver {
     const early = rd.messagesBeforePersist;
     if (early) this.d.send(rd.messages);
 
-    // 1 + 3: persist and apply, atomically, one fsync.
+    // 1 + 3: persist and apply, atomically, in one transaction; then one fsync, off the event loop.
+    const t0 = performance.now();
     let outcomes: ApplyOutcome[];
     try {
       outcomes = this.persistAndApply(rd);
     } catch (e) {
       throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`);
+    }
+    if (!rd.mustSync) {
+      // Nothing to make durable: a commit index and applied entries are re-derived from the durable
+      // log after a crash (see persistAndApply).
+      this.readyDone(rd, early, prevRole, prevTerm, outcomes, t0);
+      return;
+    }
+    this.syncing = rd;
+    this.d.wal.sync((err) => {
+      this.syncing = null;
+      if (this.stopped) return;
+      try {
+        if (err) throw new StorageFailure(`could not fsync the log: ${err.message}`);
+        this.readyDone(rd, early, prevRole, prevTerm, outcomes, t0);
+      } catch (e) {
+        this.die(e as Error);
+        return;
+      }
+      this.drive(); // whatever arrived during the fsync is the next Ready
+    });
+  }
+
+  /** The Ready is durable: send what waited for it, answer proposals and reads, advance. */
+  private readyDone(rd: Ready, early: boolean, prevRole: Role, prevTerm: number, outcomes: readonly ApplyOutcome[], t0: number): void {
+    const wrote = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
+    const ms = performance.now() - t0;
+    if (ms > SLOW_PERSIST_MS) {
+      this.d.logger.warn('slow disk: persisting a Ready took long', { ms: Math.round(ms), entries: rd.entries.length, applied: rd.committedEntries.length });
     }
     // 2: only now may messages that promise what we persisted leave.
     if (!early && rd.messages.length > 0) this.d.send(rd.messages);
@@ -288,49 +334,40 @@ export class RaftDriver {
     if (this.readsAwaitingApply.length > 0) this.serveReads();
 
     if (prevRole === 'leader' && (this.role !== 'leader' || this.term !== prevTerm)) this.failLeaderWork();
+    this.d.node.advance(rd);
     if (rd.softState) this.notify(this.leaderWatchers);
     this.notify(this.stateWatchers);
-    this.d.observer?.readyHandled(rd, this.lastPersistSeconds);
+    this.d.observer?.readyHandled(rd, wrote ? ms / 1000 : null);
   }
 
+  /**
+   * Appends, stores the hard state and applies, in one transaction committed with synchronous=OFF:
+   * the caller makes it durable (WalSync) when the Ready must be. One that only advances the commit
+   * index and applies entries is not synced: a crash (kill -9) keeps it (the WAL is in the OS page
+   * cache); a power loss may drop it, but then it drops together with its applied index and sessions
+   * (one transaction, WAL order), and the entries are re-applied from the durable log. Nothing
+   * acknowledged is lost: an answer is sent only for entries durable on a majority.
+   */
   private persistAndApply(rd: Ready): ApplyOutcome[] {
-    const hasWrite = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
-    this.lastPersistSeconds = null;
-    if (!hasWrite) return [];
+    if (rd.entries.length === 0 && rd.hardState === null && rd.committedEntries.length === 0) return [];
     let outcomes: ApplyOutcome[] = [];
-    const t0 = performance.now();
-    this.setSync(rd.mustSync);
-    this.tx(() => {
-      if (rd.entries.length > 0) this.d.log.append(rd.entries);
-      if (rd.hardState) this.d.log.setHardState(rd.hardState);
-      if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
-    });
-    const ms = performance.now() - t0;
-    this.lastPersistSeconds = ms / 1000;
-    if (ms > SLOW_PERSIST_MS) {
-      this.d.logger.warn('slow disk: persisting a Ready blocked the node', { ms: Math.round(ms), entries: rd.entries.length, applied: rd.committedEntries.length });
+    this.syncOff.run();
+    try {
+      this.tx(() => {
+        if (rd.entries.length > 0) this.d.log.append(rd.entries);
+        if (rd.hardState) this.d.log.setHardState(rd.hardState);
+        if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
+      });
+    } finally {
+      // Any other transaction on this connection (snapshots, membership) keeps SQLite's own fsync.
+      this.syncFull.run();
     }
     return outcomes;
   }
 
-  /**
-   * fsync only Readies that must be durable (new entries, term, vote). One that only advances the
-   * commit index and applies entries is written without fsync: a crash (kill -9) keeps it (the WAL is
-   * in the OS page cache); a power loss may drop it, but then it drops together with its applied index
-   * and sessions (one transaction, WAL order), and the entries are re-applied from the durable log.
-   * Nothing acknowledged is lost: an answer is sent only for entries durable on a majority.
-   */
-  private synced = true;
-  private setSync(sync: boolean): void {
-    if (sync === this.synced) return;
-    this.d.db.pragma(sync ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.synced = sync;
-  }
-
-  private readonly txFn = (fn: () => void): void => fn();
-  private tx(fn: () => void): void {
-    this.d.db.transaction(this.txFn)(fn);
-  }
+  private readonly syncOff: Statement;
+  private readonly syncFull: Statement;
+  private readonly tx: (fn: () => void) => void;
 
   private serveReads(): void {
     const applied = this.d.sm.appliedIndex();

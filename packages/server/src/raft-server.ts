@@ -22,6 +22,7 @@ import { channelCredentials, useChannelCredentials } from './tls.js';
 import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter } from './router.js';
 import { KvStateMachine } from './state-machine.js';
+import { Checkpointer, WalSync } from './wal-sync.js';
 import { PeerTransport } from './transport.js';
 import { joinCluster } from './join.js';
 import { Membership } from './membership.js';
@@ -35,6 +36,8 @@ export class RaftkvServer {
   private readonly db: Db;
   private readonly log: SqliteLogStorage;
   private readonly sm: KvStateMachine;
+  private readonly wal: WalSync;
+  private readonly checkpointer: Checkpointer;
   private readonly node: RaftNode;
   readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
@@ -79,6 +82,11 @@ export class RaftkvServer {
       policy: { entries: config.snapshotEntries, catchupEntries: config.snapshotCatchupEntries },
       appliedIndex: () => this.sm.appliedIndex(),
     });
+    // Ready transactions commit without SQLite's fsync; WalSync fsyncs the WAL off the event loop
+    // and the Checkpointer copies it into the database file at synchronous=FULL (wal-sync.ts).
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.wal = new WalSync(this.db.name);
+    this.checkpointer = new Checkpointer({ dbPath: this.db.name, onError: (error) => this.logger.error('WAL checkpoint failed', { error }) });
     // `applied` lets the core resume handing out committed entries after the state machine's index.
     const options = {
       id: config.id,
@@ -122,6 +130,7 @@ export class RaftkvServer {
       id: config.id,
       node: this.node,
       db: this.db,
+      wal: this.wal,
       log: this.log,
       sm: this.sm,
       logger: this.logger,
@@ -166,7 +175,14 @@ export class RaftkvServer {
       },
       term: () => this.driver.view().term,
     });
-    this.router = new LeaderRouter({ self: config.id, peers: this.membership.addresses, dialOverrides: config.dialOverrides, driver: this.driver });
+    this.router = new LeaderRouter({
+      self: config.id,
+      peers: this.membership.addresses,
+      dialOverrides: config.dialOverrides,
+      driver: this.driver,
+      // A removed node answers at once, so clients move on to a member instead of waiting on it.
+      refuse: () => (this.membership.removed ? new UnavailableError('this node was removed from the cluster', '', true) : null),
+    });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
@@ -200,7 +216,7 @@ export class RaftkvServer {
     const check = (): void => {
       if (this.closing) return;
       const v = this.driver.view();
-      this.health.set(v.leaderId !== '' && v.applied >= v.commit);
+      this.health.set(v.leaderId !== '' && v.applied >= v.commit && !this.membership.removed);
     };
     const onLeader = (): void => {
       check();
@@ -350,6 +366,8 @@ export class RaftkvServer {
       });
     });
     this.healthServer?.forceShutdown();
+    await this.checkpointer.close();
+    await this.wal.close();
     if (this.db.open) this.db.close();
     this.logger.info('stopped');
   }

@@ -1,0 +1,37 @@
+// The checkpoint worker (see Checkpointer in wal-sync.ts): its own connection at synchronous=FULL
+// copies the node's WAL into the database file now and then. PASSIVE checkpoints never block the
+// node's writes or reads; FULL makes each fsync the database file before the WAL may be overwritten.
+// Posts { error } when a checkpoint fails; any message from the parent closes it.
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface CheckpointWorkerData {
+  readonly dbPath: string;
+  readonly intervalMs: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('checkpoint-worker.js must run as a worker thread');
+const { dbPath, intervalMs } = workerData as CheckpointWorkerData;
+const report = (e: unknown): void => port.postMessage({ error: e instanceof Error ? e.message : String(e) });
+
+let db: Database.Database | null = null;
+try {
+  db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 100');
+} catch (e) {
+  report(e);
+}
+const timer = setInterval(() => {
+  try {
+    db?.pragma('wal_checkpoint(PASSIVE)');
+  } catch (e) {
+    report(e);
+  }
+}, intervalMs);
+port.on('message', () => {
+  clearInterval(timer);
+  if (db?.open) db.close();
+  port.close();
+});
