@@ -175,14 +175,7 @@ export class RaftkvServer {
       },
       term: () => this.driver.view().term,
     });
-    this.router = new LeaderRouter({
-      self: config.id,
-      peers: this.membership.addresses,
-      dialOverrides: config.dialOverrides,
-      driver: this.driver,
-      // A removed node answers at once, so clients move on to a member instead of waiting on it.
-      refuse: () => (this.membership.removed ? new UnavailableError('this node was removed from the cluster', '', true) : null),
-    });
+    this.router = new LeaderRouter({ self: config.id, peers: this.membership.addresses, dialOverrides: config.dialOverrides, driver: this.driver });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
@@ -216,7 +209,7 @@ export class RaftkvServer {
     const check = (): void => {
       if (this.closing) return;
       const v = this.driver.view();
-      this.health.set(v.leaderId !== '' && v.applied >= v.commit && !this.membership.removed);
+      this.health.set(v.leaderId !== '' && v.applied >= v.commit);
     };
     const onLeader = (): void => {
       check();
