@@ -104,6 +104,8 @@ export interface LocalStatefulSetOptions {
   namespace: string;
   /** Volume mount path -> local dir standing in for it (e.g. a Secret's files); env values under it are rewritten. */
   mounts?: Readonly<Record<string, string>>;
+  /** Pods beyond spec.replicas to prepare (not started): what `kubectl scale` up would add. */
+  spare?: number;
 }
 
 export class LocalStatefulSet {
@@ -119,11 +121,11 @@ export class LocalStatefulSet {
     this.graceMs = graceMs;
   }
 
-  /** One LocalPod per replica of the rendered StatefulSet `raftkv`. */
+  /** One LocalPod per replica of the rendered StatefulSet `raftkv` (plus `spare` ones). */
   static async create(objects: readonly K8sObject[], opts: LocalStatefulSetOptions): Promise<LocalStatefulSet> {
     const sts = only<IStatefulSet>(objects, 'StatefulSet', 'raftkv');
     const name = sts.metadata?.name ?? 'raftkv';
-    const replicas = sts.spec?.replicas ?? 1;
+    const replicas = (sts.spec?.replicas ?? 1) + (opts.spare ?? 0);
     const podSpec = sts.spec?.template.spec;
     const container = podSpec?.containers.find((c) => c.name === 'raftkv');
     if (!container) throw new Error('no raftkv container');

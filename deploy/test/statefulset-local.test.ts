@@ -3,11 +3,11 @@
 // alone, then put through a rolling update: pods restarted one at a time from the highest ordinal, each
 // with SIGTERM, waiting for the readiness probe's condition before the next, under write load; no
 // acknowledged write may be lost on any node.
-import { existsSync } from 'node:fs';
 import { roleToJSON } from '@raftkv/proto';
 import { findKubectl, renderKustomization } from '../src/index.js';
-import { NodeClient, ReadConsistency, waitFor } from './grpc-clients.js';
-import { LocalStatefulSet, serverBin, type LocalPod } from './local-statefulset.js';
+import { ReadConsistency, waitFor } from './grpc-clients.js';
+import { localStatefulSet } from './local-fixture.js';
+import type { LocalPod, LocalStatefulSet } from './local-statefulset.js';
 import { overlays } from './paths.js';
 import { WriteLoad, sleep } from './write-load.js';
 
@@ -21,30 +21,17 @@ const describeIf = kubectl ? describe : describe.skip;
 
 describeIf('StatefulSet on one machine (overlay three)', () => {
   const overlay = overlays.find((o) => o.name === 'three')!;
+  const fixture = localStatefulSet();
   let sts: LocalStatefulSet | undefined;
-  const clients = new Map<string, NodeClient>();
   const ready = new Set<string>(); // the client Service's endpoints
-  const client = (p: LocalPod) => clients.get(p.name)!;
+  const client = (p: LocalPod) => fixture.clients[sts!.pods.indexOf(p)]!;
   const pods = () => sts!.pods;
-  const onExit = () => sts?.killAll();
-
-  const dumpLogs = () => {
-    for (const p of sts?.pods ?? []) console.error(`--- ${p.name} (${p.logPath})\n${p.tail()}`);
-  };
+  const dumpLogs = () => fixture.dumpLogs();
   const waitReady = (p: LocalPod, ms: number) =>
     waitFor(`${p.name} ready (${READINESS} SERVING)`, async () => ((await client(p).check(READINESS)) === 'SERVING' ? true : undefined), ms);
 
   beforeAll(async () => {
-    if (!existsSync(serverBin)) throw new Error(`${serverBin} is missing: build the server first (npm run build at the repo root)`);
-    sts = await LocalStatefulSet.create(renderKustomization(kubectl!, overlay.dir), { namespace: NAMESPACE });
-    process.on('exit', onExit);
-    for (const p of sts.pods) clients.set(p.name, new NodeClient(p.address));
-  });
-
-  afterAll(async () => {
-    for (const c of clients.values()) c.close();
-    await sts?.destroy();
-    process.off('exit', onExit);
+    sts = await fixture.create(renderKustomization(kubectl!, overlay.dir), { namespace: NAMESPACE });
   });
 
   test('a pod without a quorum answers its probes and is not ready', async () => {

@@ -9,13 +9,13 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Service } from 'kubernetes-models/v1/Service';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@raftkv/server';
 import { configMapsOf, containerEnv, findKubectl, only, renderKustomization, SERVER_ENV_NAMES } from '../src/index.js';
 import { NodeClient, ReadConsistency, waitFor } from './grpc-clients.js';
-import { LocalStatefulSet, serverBin } from './local-statefulset.js';
+import { localStatefulSet } from './local-fixture.js';
 import { deployDir } from './paths.js';
 
 const NAMESPACE = 'default';
@@ -100,21 +100,11 @@ maybe('overlay three-tls', () => {
   });
 
   describe('on one machine', () => {
-    let local: LocalStatefulSet | undefined;
-    const clients: NodeClient[] = [];
-    const onExit = () => local?.killAll();
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await local?.destroy();
-      process.off('exit', onExit);
-    });
+    const fixture = localStatefulSet((p) => new NodeClient(p.address, credentials.createSsl(readFileSync(join(certs, 'tls', 'ca.crt'))), p.probeAddress));
+    const clients = fixture.clients;
 
     withCerts('the pods form one cluster over peer mutual TLS, serve clients over TLS and answer plaintext probes', async () => {
-      if (!existsSync(serverBin)) throw new Error(`${serverBin} is missing: build the server first`);
-      local = await LocalStatefulSet.create(objects, { namespace: NAMESPACE, mounts: mounts() });
-      process.on('exit', onExit);
-      const ca = readFileSync(join(certs, 'tls', 'ca.crt'));
-      for (const p of local.pods) clients.push(new NodeClient(p.address, credentials.createSsl(ca), p.probeAddress));
+      const local = await fixture.create(objects, { namespace: NAMESPACE, mounts: mounts() });
       try {
         for (const p of local.pods) p.start();
         for (const c of clients) {
@@ -133,7 +123,7 @@ maybe('overlay three-tls', () => {
         plain.close();
         expect(err?.code).toBe(14); // UNAVAILABLE
       } catch (e) {
-        for (const p of local.pods) console.error(`--- ${p.name}\n${p.tail()}`);
+        fixture.dumpLogs();
         throw e;
       }
     }, 90_000);

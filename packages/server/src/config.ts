@@ -80,6 +80,7 @@ const BOOLEAN_FLAGS: readonly Flag[] = ['tls-client-auth'];
 export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
        raftkv --id ID --join HOST:PORT,... --advertise HOST:PORT --data-dir DIR
        raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
+         (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
 options: ${FLAGS.map((f) => `--${f}`).join(' ')}
 every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
 
@@ -165,8 +166,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (port > 65535) throw new ConfigError('--peer-port', `must be <= 65535, got ${port}`);
     const m = /^(.+)-(\d+)$/.exec(id);
     if (!m) throw new ConfigError('--id', `must be <name>-<ordinal> (the pod name) with --replicas, got ${JSON.stringify(id)}`);
-    if (Number(m[2]) >= replicas) throw new ConfigError('--id', `ordinal ${m[2]} is not below --replicas ${replicas}`);
-    for (let i = 0; i < replicas; i++) peers.set(`${m[1]}-${i}`, `${m[1]}-${i}.${domain}:${port}`);
+    const ordinal = Number(m[2]);
+    const dns = (i: number): string => `${m[1]}-${i}.${domain}:${port}`;
+    if (ordinal < replicas) for (let i = 0; i < replicas; i++) peers.set(`${m[1]}-${i}`, dns(i));
+    else {
+      // A pod the StatefulSet got when scaled up beyond the bootstrap size: it asks the pods below it
+      // to add it (--join) instead of bootstrapping a membership the cluster never agreed to.
+      join = Array.from({ length: ordinal }, (_, i) => dns(i));
+      peers.set(id, dns(ordinal));
+    }
   } else {
     throw new ConfigError('--peers', 'is required (or --replicas with --peer-domain)');
   }

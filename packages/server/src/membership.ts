@@ -67,6 +67,10 @@ export class Membership {
   get known(): boolean {
     return this.list.length > 0;
   }
+  /** This node knows a membership it is not part of: it was removed. */
+  get removed(): boolean {
+    return this.list.length > 0 && this.get(this.self) === undefined;
+  }
   members(): readonly MemberInfo[] {
     return this.list;
   }

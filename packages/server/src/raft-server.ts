@@ -175,7 +175,19 @@ export class RaftkvServer {
       },
       term: () => this.driver.view().term,
     });
-    this.router = new LeaderRouter({ self: config.id, peers: this.membership.addresses, dialOverrides: config.dialOverrides, driver: this.driver });
+    this.router = new LeaderRouter({
+      self: config.id,
+      peers: this.membership.addresses,
+      dialOverrides: config.dialOverrides,
+      driver: this.driver,
+      // A removed node, or one still joining, answers at once: clients move on to a member.
+      refuse: () =>
+        this.membership.removed
+          ? new UnavailableError('this node was removed from the cluster', '', true)
+          : this.membership.known
+            ? null
+            : new UnavailableError('this node is still joining the cluster', '', true),
+    });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
@@ -209,7 +221,7 @@ export class RaftkvServer {
     const check = (): void => {
       if (this.closing) return;
       const v = this.driver.view();
-      this.health.set(v.leaderId !== '' && v.applied >= v.commit);
+      this.health.set(v.leaderId !== '' && v.applied >= v.commit && !this.membership.removed);
     };
     const onLeader = (): void => {
       check();

@@ -30,6 +30,8 @@ export interface RouterOptions {
   readonly peers: ReadonlyMap<string, string>;
   readonly dialOverrides: ReadonlyMap<string, string>;
   readonly driver: RaftDriver;
+  /** A reason to refuse client calls at once (e.g. this node was removed from the cluster), or null. */
+  readonly refuse?: () => UnavailableError | null;
 }
 
 export class LeaderRouter {
@@ -49,6 +51,8 @@ export class LeaderRouter {
     remote: (client: KVClient, md: Metadata, deadline: number) => Promise<T>,
   ): Promise<T> {
     const d = this.o.driver;
+    const refused = this.o.refuse?.();
+    if (refused) throw refused;
     const waitUntil = Number.isFinite(deadlineMs) ? answerBy(deadlineMs) : Date.now() + DEFAULT_WAIT_MS;
     for (;;) {
       const leader = d.leaderId;

@@ -7,7 +7,7 @@ import type { DigestResponse, ListMembersResponse, RemoveMemberResponse } from '
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SERVER_PKG, sleep, TestCluster, unary, until } from './harness.js';
+import { healthCheck, SERVER_PKG, sleep, TestCluster, unary, until } from './harness.js';
 
 const run = promisify(execFile);
 const RAFTCTL = join(SERVER_PKG, 'dist', 'raftctl.js');
@@ -84,6 +84,11 @@ describe('membership changes', () => {
     const endpoints = c.running().map((n) => n.address).join(',');
     const out = await run(process.execPath, [RAFTCTL, '--endpoints', endpoints, 'member', 'remove', leader]);
     expect(out.stdout).toMatch(new RegExp(`^${leader} is not a member \\(removed at index \\d+\\)`, 'm'));
+    // The removed node no longer serves clients: it answers UNAVAILABLE at once and is not Ready.
+    const refused = (await c.read(leader, 'w0-1').catch((e: unknown) => e)) as ServiceError;
+    expect(refused.code).toBe(grpcStatus.UNAVAILABLE);
+    expect(refused.details).toMatch(/removed from the cluster/);
+    await until(`${leader} not Ready`, async () => ((await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined));
     await c.stopNode(leader, 'SIGTERM');
     const second = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
     const follower = c.running().find((n) => n.id !== second)!.id;

@@ -160,7 +160,7 @@ describe('configuration errors', () => {
     [['--id', 'n1', '--peers', 'n1=nowhere', '--data-dir', dir], /--peers: "nowhere" is not HOST:PORT/],
     [['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', dir, '--heartbeat-ms', 'x'], /--heartbeat-ms: must be an integer/],
     [['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', dir, '--election-timeout-min-ms', '300', '--election-timeout-max-ms', '200'], /--election-timeout-max-ms: must exceed/],
-    [['--id', 'web-7', '--replicas', '3', '--peer-domain', 'p.svc', '--data-dir', dir], /--id: ordinal 7 is not below --replicas 3/],
+    [['--id', 'web', '--replicas', '3', '--peer-domain', 'p.svc', '--data-dir', dir], /--id: must be <name>-<ordinal>/],
     [['--bogus', '1'], /--bogus: unknown flag/],
   ])('%j exits 2 naming the flag', (args, message) => {
     const r = node(args);

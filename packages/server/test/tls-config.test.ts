@@ -101,3 +101,16 @@ maybe('TLS flags', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('StatefulSet mode beyond the bootstrap size', () => {
+  test('a pod with ordinal >= --replicas joins through the pods below it', () => {
+    const env = { RAFTKV_REPLICAS: '3', RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local', RAFTKV_DATA_DIR: '/d' };
+    const member = parseConfig(['--id', 'raftkv-2'], env);
+    expect(member.join).toBeNull();
+    expect(member.peers.size).toBe(3);
+    const joiner = parseConfig(['--id', 'raftkv-4', '--peer-listen', '0.0.0.0:7003', '--listen', '0.0.0.0:7001'], env);
+    expect(joiner.join).toEqual([0, 1, 2, 3].map((i) => `raftkv-${i}.raftkv-peer.ns.svc.cluster.local:7003`));
+    expect([...joiner.peers]).toEqual([['raftkv-4', 'raftkv-4.raftkv-peer.ns.svc.cluster.local:7003']]);
+    expect(joiner.advertise).toBe('raftkv-4.raftkv-peer.ns.svc.cluster.local:7003');
+  });
+});
