@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './config.js';
 export { RaftNode, changeConf } from './raft.js';
 export { MemoryStorage } from './storage.js';
+export { malformed } from './message.js';

@@ -54,7 +54,12 @@ export function malformed(m: Message): string | undefined {
   if (m.type === 'snapshot') {
     const s = m.snapshot;
     if (s === undefined || !isIndex(s.index) || !isIndex(s.term) || s.index === 0) return 'snapshot message without a snapshot';
+    if (s.term === 0 || s.term > m.term) return `snapshot ${s.index}@${s.term} is not valid in term ${m.term}`;
     if (!Array.isArray(s.conf?.voters) || !Array.isArray(s.conf.learners)) return 'snapshot without membership';
+    const ids = [...s.conf.voters, ...s.conf.learners];
+    if (s.conf.voters.length === 0 || ids.some((id) => typeof id !== 'string' || id === '') || new Set(ids).size !== ids.length) {
+      return `snapshot membership is not valid (voters ${s.conf.voters.join(',')}; learners ${s.conf.learners.join(',')})`;
+    }
   }
   if (m.entries.length > 0 && m.type !== 'append') return `entries on a ${m.type} message`;
   let prevTerm = m.logTerm;

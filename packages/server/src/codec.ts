@@ -1,6 +1,6 @@
-// Core Message <-> wire raftkv.v1.Message. Decoding validates everything a peer sends: a malformed
-// or hostile message is refused here (PeerMessageError) and never reaches the core.
-import type { Entry, EntryType, Message as CoreMessage, MessageType as CoreType, SnapshotMeta } from '@raftkv/consensus';
+// Core Message <-> wire raftkv.v1.Message. Decoding refuses a malformed or hostile message here
+// (PeerMessageError, logged and counted by the transport) by the core's own rules.
+import { malformed, type Entry, type EntryType, type Message as CoreMessage, type MessageType as CoreType } from '@raftkv/consensus';
 import { EntryType as WireEntryType, MessageType as WireType, type Entry as WireEntry, type Message as WireMessage } from '@raftkv/proto';
 
 export class PeerMessageError extends Error {
@@ -51,14 +51,10 @@ export function messageToWire(m: CoreMessage): WireMessage {
   };
 }
 
-function checkIndex(field: string, v: number): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new PeerMessageError(`${field} ${v} is not a valid index`);
-}
-
 /**
- * Validates and converts a message received from a peer. `peers` are the known node ids; `self` must
- * be the addressee. Entries must be contiguous and follow `index`, with non-decreasing terms no
- * higher than the message term.
+ * Converts a message received from a peer, refusing (PeerMessageError) what the core would drop as
+ * malformed (its own `malformed`, the one place those rules live), a message not addressed to `self`,
+ * or one from a sender outside `peers`.
  */
 export function messageFromWire(w: WireMessage, self: string, peers: { has(id: string): boolean }, snapshotAllowed = false): CoreMessage {
   const type = FROM_WIRE.get(w.type);
@@ -66,38 +62,8 @@ export function messageFromWire(w: WireMessage, self: string, peers: { has(id: s
   if ((type === 'snapshot') !== snapshotAllowed) throw new PeerMessageError(snapshotAllowed ? `${type} message where a snapshot was expected` : 'snapshot message outside InstallSnapshot');
   if (w.to !== self) throw new PeerMessageError(`addressed to ${JSON.stringify(w.to)}, not to ${self}`);
   if (!peers.has(w.from) || w.from === self) throw new PeerMessageError(`from unknown node ${JSON.stringify(w.from)}`);
-  for (const [f, v] of [
-    ['term', w.term],
-    ['log_term', w.logTerm],
-    ['index', w.index],
-    ['commit', w.commit],
-    ['reject_hint', w.rejectHint],
-    ['hint_term', w.hintTerm],
-    ['context', w.context],
-  ] as const) {
-    checkIndex(f, v);
-  }
-  let entries: Entry[] = [];
-  if (w.entries.length > 0) {
-    if (type !== 'append') throw new PeerMessageError(`${type} message carries entries`);
-    entries = new Array<Entry>(w.entries.length);
-    let prevTerm = w.logTerm;
-    for (let i = 0; i < w.entries.length; i++) {
-      const e = w.entries[i]!;
-      if (e.index !== w.index + 1 + i) throw new PeerMessageError(`entry ${i} has index ${e.index}, expected ${w.index + 1 + i}`);
-      if (!Number.isSafeInteger(e.term) || e.term < prevTerm || e.term > w.term) {
-        throw new PeerMessageError(`entry ${e.index} has term ${e.term} outside [${prevTerm}, ${w.term}]`);
-      }
-      let t: EntryType;
-      if (e.type === WireEntryType.ENTRY_TYPE_NORMAL) t = 'normal';
-      else if (e.type === WireEntryType.ENTRY_TYPE_CONF_CHANGE) t = 'conf-change';
-      else throw new PeerMessageError(`entry ${e.index} has unknown type ${e.type}`);
-      prevTerm = e.term;
-      entries[i] = { index: e.index, term: e.term, type: t, data: e.data };
-    }
-  }
-  const snapshot = type === 'snapshot' ? snapshotFromWire(w) : undefined;
-  return {
+  const entries = w.entries.length === 0 ? [] : w.entries.map(entryFromWire);
+  const m: CoreMessage = {
     type,
     from: w.from,
     to: w.to,
@@ -110,20 +76,19 @@ export function messageFromWire(w: WireMessage, self: string, peers: { has(id: s
     rejectHint: w.rejectHint,
     hintTerm: w.hintTerm,
     context: w.context,
-    ...(snapshot === undefined ? {} : { snapshot }),
+    ...(w.snapshot === undefined || type !== 'snapshot'
+      ? {}
+      : { snapshot: { index: w.snapshot.index, term: w.snapshot.term, conf: { voters: [...w.snapshot.voters], learners: [...w.snapshot.learners] } } }),
   };
+  const why = malformed(m);
+  if (why !== undefined) throw new PeerMessageError(why);
+  return m;
 }
 
-/** A snapshot message's meta: a valid index and term, and a membership with at least one voter, no id twice. */
-function snapshotFromWire(w: WireMessage): SnapshotMeta {
-  const s = w.snapshot;
-  if (s === undefined) throw new PeerMessageError('snapshot message without snapshot meta');
-  checkIndex('snapshot.index', s.index);
-  checkIndex('snapshot.term', s.term);
-  if (s.index === 0 || s.term === 0 || s.term > w.term) throw new PeerMessageError(`snapshot ${s.index}@${s.term} is not valid in term ${w.term}`);
-  const ids = [...s.voters, ...s.learners];
-  if (s.voters.length === 0 || ids.some((id) => id === '') || new Set(ids).size !== ids.length) {
-    throw new PeerMessageError(`snapshot membership is not valid (voters ${s.voters.join(',')}; learners ${s.learners.join(',')})`);
-  }
-  return { index: s.index, term: s.term, conf: { voters: [...s.voters], learners: [...s.learners] } };
+function entryFromWire(e: WireEntry): Entry {
+  let type: EntryType;
+  if (e.type === WireEntryType.ENTRY_TYPE_NORMAL) type = 'normal';
+  else if (e.type === WireEntryType.ENTRY_TYPE_CONF_CHANGE) type = 'conf-change';
+  else throw new PeerMessageError(`entry ${e.index} has unknown type ${e.type}`);
+  return { index: e.index, term: e.term, type, data: e.data };
 }

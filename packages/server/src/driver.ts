@@ -406,6 +406,8 @@ export class RaftDriver {
         case 'vote-granted':
         case 'vote-rejected':
         case 'log-truncated':
+        case 'transfer-started':
+        case 'transfer-aborted':
           log.info(ev.kind, ev);
           break;
         default:

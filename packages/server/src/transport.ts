@@ -30,6 +30,8 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 /** Streams are renewed now and then so every call has a deadline. */
 const STREAM_LIFETIME_MS = 10 * 60_000;
+/** How long a removed member's stream stays open: well beyond a leader's hand-off (about an election timeout). */
+const REMOVED_PEER_GRACE_MS = 10_000;
 
 class PeerStream {
   private stream: ClientWritableStream<MessageBatch> | null = null;
@@ -114,6 +116,8 @@ export class PeerTransport {
   private readonly streams = new Map<string, PeerStream>();
   private readonly inbound = new Set<{ call: ServerReadableStream<MessageBatch, SendResponse>; done: sendUnaryData<SendResponse> }>();
   private peerIds: ReadonlySet<string> = new Set();
+  /** Removed members whose streams stay open until the timer fires (see setPeers). */
+  private readonly leaving = new Map<string, NodeJS.Timeout>();
   private rejected = 0;
 
   constructor(private readonly opts: TransportOptions) {
@@ -134,20 +138,32 @@ export class PeerTransport {
       this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger));
     }
     for (const [id, s] of this.streams) {
-      if (!peers.has(id)) {
-        s.close();
-        this.streams.delete(id);
+      if (peers.has(id)) {
+        clearTimeout(this.leaving.get(id));
+        this.leaving.delete(id);
+      } else if (!this.leaving.has(id)) {
+        // A removed member keeps its stream for a while: a leader that removed itself hands leadership
+        // over through it (it catches the target up, then sends TimeoutNow) and must hear the answers.
+        const t = setTimeout(() => {
+          this.leaving.delete(id);
+          if (this.streams.get(id) !== s) return;
+          s.close();
+          this.streams.delete(id);
+        }, REMOVED_PEER_GRACE_MS);
+        t.unref();
+        this.leaving.set(id, t);
       }
     }
     this.peerIds = new Set(peers.keys());
   }
 
   /**
-   * Senders whose messages are accepted: the known members; anyone of this cluster (the cluster id
-   * is checked) while this node knows no other node yet, i.e. while it joins.
+   * Senders whose messages are accepted: the known members and just-removed ones (see setPeers);
+   * anyone of this cluster (the cluster id is checked) while this node knows no other node yet,
+   * i.e. while it joins.
    */
   readonly knows = {
-    has: (id: string): boolean => this.peerIds.has(id) || this.streams.size === 0,
+    has: (id: string): boolean => this.peerIds.has(id) || this.leaving.has(id) || this.streams.size === 0,
   };
 
   /** Sends messages, keeping the core's order per destination; one batch per peer per call. */
@@ -219,6 +235,8 @@ export class PeerTransport {
   }
 
   close(): void {
+    for (const t of this.leaving.values()) clearTimeout(t);
+    this.leaving.clear();
     for (const s of this.streams.values()) s.close();
     for (const { done } of this.inbound) done({ code: status.UNAVAILABLE, details: 'node shutting down' });
     this.inbound.clear();

@@ -29,16 +29,32 @@ describe('peer message codec', () => {
     ['another addressee', { to: 'n3' }, /addressed to "n3"/],
     ['an unknown sender', { from: 'mallory' }, /unknown node/],
     ['a sender claiming to be us', { from: 'n2' }, /unknown node/],
-    ['a negative index', { index: -1 }, /index -1/],
-    ['a gap in entries', { entries: [{ index: 12, term: 3, type: 0, data: Buffer.alloc(0) }] }, /expected 11/],
-    ['an entry term above the message term', { entries: [{ index: 11, term: 4, type: 0, data: Buffer.alloc(0) }] }, /outside/],
-    ['an entry term below log_term', { entries: [{ index: 11, term: 1, type: 0, data: Buffer.alloc(0) }] }, /outside/],
-    ['entries on a vote', { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] }, /carries entries/],
+    ['a negative index', { index: -1 }, /bad index: -1/],
+    ['a gap in entries', { entries: [{ index: 12, term: 3, type: 0, data: Buffer.alloc(0) }] }, /want 11/],
+    ['an entry term above the message term', { entries: [{ index: 11, term: 4, type: 0, data: Buffer.alloc(0) }] }, /out of order/],
+    ['an entry term below log_term', { entries: [{ index: 11, term: 1, type: 0, data: Buffer.alloc(0) }] }, /out of order/],
+    ['entries on a vote', { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] }, /entries on a vote/],
     ['a snapshot on the Send stream', { type: MessageType.MESSAGE_TYPE_SNAPSHOT }, /outside InstallSnapshot/],
   ])('refuses %s', (_n, patch, msg) => {
     const w = { ...messageToWire(base), ...patch };
     expect(() => messageFromWire(w, 'n2', peers)).toThrow(PeerMessageError);
     expect(() => messageFromWire(w, 'n2', peers)).toThrow(msg);
+  });
+});
+
+describe('snapshot messages (InstallSnapshot)', () => {
+  const snap = { ...messageToWire(base), type: MessageType.MESSAGE_TYPE_SNAPSHOT, snapshot: { index: 20, term: 3, voters: ['n1', 'n2'], learners: ['n3'] } };
+  test('round-trips the meta', () => {
+    expect(messageFromWire(snap, 'n2', peers, true).snapshot).toEqual({ index: 20, term: 3, conf: { voters: ['n1', 'n2'], learners: ['n3'] } });
+    expect(() => messageFromWire(messageToWire(base), 'n2', peers, true)).toThrow(/where a snapshot was expected/);
+  });
+  test.each([
+    ['a term above the message term', { index: 20, term: 4, voters: ['n1'], learners: [] }, /not valid in term 3/],
+    ['index 0', { index: 0, term: 3, voters: ['n1'], learners: [] }, /without a snapshot/],
+    ['no voters', { index: 20, term: 3, voters: [], learners: ['n3'] }, /membership is not valid/],
+    ['an id twice', { index: 20, term: 3, voters: ['n1', 'n2'], learners: ['n2'] }, /membership is not valid/],
+  ])('refuses %s', (_n, snapshot, msg) => {
+    expect(() => messageFromWire({ ...snap, snapshot }, 'n2', peers, true)).toThrow(msg);
   });
 });
 

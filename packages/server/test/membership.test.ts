@@ -3,7 +3,7 @@
 // promoted), then shrinks back to 3 (the leader removes itself through raftctl, another member
 // through a follower's Admin), and no acknowledged write is lost.
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type { DigestResponse, ListMembersResponse, RemoveMemberResponse } from '@raftkv/proto';
+import { Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse } from '@raftkv/proto';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +89,11 @@ describe('membership changes', () => {
     expect(refused.code).toBe(grpcStatus.UNAVAILABLE);
     expect(refused.details).toMatch(/removed from the cluster/);
     await until(`${leader} not Ready`, async () => ((await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined));
+    // It handed leadership over (the others still hear it after applying its removal), rather than
+    // leaving them to an election timeout.
+    await until(`${leader} to hand over`, async () => ((await c.status(leader)).role !== Role.ROLE_LEADER ? true : undefined));
+    expect(c.logs(leader)).toMatch(/"message":"transfer-started"/);
+    expect(c.logs(leader)).not.toMatch(/transfer-aborted|no quorum heard/);
     await c.stopNode(leader, 'SIGTERM');
     const second = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
     const follower = c.running().find((n) => n.id !== second)!.id;
