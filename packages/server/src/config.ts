@@ -36,9 +36,16 @@ export interface ServerConfig {
   readonly healthListen: string | null;
   /** --join: endpoints of a running cluster to ask to add this node (instead of --peers); null: not joining. */
   readonly join: readonly string[] | null;
-  /** --snapshot-entries / --snapshot-catchup-entries: when to snapshot, and the log tail kept behind it. */
+  /**
+   * --snapshot-entries / --snapshot-bytes: snapshot once the log applied since the last snapshot holds
+   * this many entries or this many bytes, whichever comes first. --snapshot-catchup-entries: the log
+   * tail kept behind a snapshot for followers a little behind (also at most --snapshot-bytes).
+   */
   readonly snapshotEntries: number;
+  readonly snapshotBytes: number;
   readonly snapshotCatchupEntries: number;
+  /** --snapshot-chunk-delay-ms: test knob, a pause before each chunk of a snapshot sent (0: none). */
+  readonly snapshotChunkDelayMs: number;
 }
 
 /** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
@@ -72,6 +79,8 @@ export const FLAGS = [
   'join',
   'snapshot-entries',
   'snapshot-catchup-entries',
+  'snapshot-bytes',
+  'snapshot-chunk-delay-ms',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 /** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
@@ -83,6 +92,9 @@ export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir 
          (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
 options: ${FLAGS.map((f) => `--${f}`).join(' ')}
 every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
+
+const MIB = 1 << 20;
+const BYTE_SUFFIX = { Ki: 1 << 10, Mi: MIB, Gi: 1 << 30 } as const;
 
 const portOf = (hostPort: string): string => hostPort.slice(hostPort.lastIndexOf(':') + 1);
 
@@ -122,6 +134,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       throw new ConfigError(`--${f}`, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     }
     return Number(v);
+  };
+  /** A positive byte count: digits, optionally with a binary suffix (64Mi = 64 * 2^20). */
+  const byteCount = (f: Flag, dflt: number): number => {
+    const v = get(f);
+    if (v === undefined) return dflt;
+    const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(v);
+    const n = m ? Number(m[1]) * (m[2] === undefined ? 1 : BYTE_SUFFIX[m[2] as keyof typeof BYTE_SUFFIX]) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--${f}`, `must be a byte count >= 1 (e.g. 67108864 or 64Mi), got ${JSON.stringify(v)}`);
+    return n;
   };
   const bool = (f: Flag): boolean => {
     const v = get(f)?.toLowerCase();
@@ -211,6 +232,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const clusterId = get('cluster-id') ?? 'raftkv';
   const snapshotEntries = int('snapshot-entries', 10_000);
+  const snapshotBytes = byteCount('snapshot-bytes', 64 * MIB);
+  const snapshotChunkDelayMs = int('snapshot-chunk-delay-ms', 0, 0);
+  // The receiver gives up on a sender that goes quiet for 30 s (snapshot-transfer.ts).
+  if (snapshotChunkDelayMs > 10_000) throw new ConfigError('--snapshot-chunk-delay-ms', `must be at most 10000, got ${snapshotChunkDelayMs}`);
   const hostPort = (f: Flag): HostPort | null => {
     const v = get(f);
     if (v === undefined) return null;
@@ -245,6 +270,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     peerTls,
     join,
     snapshotEntries,
+    snapshotBytes,
+    snapshotChunkDelayMs,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
   };

@@ -79,7 +79,7 @@ export class RaftkvServer {
       dataDir: config.dataDir,
       log: this.log,
       logger: this.logger,
-      policy: { entries: config.snapshotEntries, catchupEntries: config.snapshotCatchupEntries },
+      policy: { entries: config.snapshotEntries, bytes: config.snapshotBytes, catchupEntries: config.snapshotCatchupEntries },
       appliedIndex: () => this.sm.appliedIndex(),
     });
     // Ready transactions commit without SQLite's fsync; WalSync fsyncs the WAL off the event loop
@@ -155,6 +155,7 @@ export class RaftkvServer {
       addressOf: (id) => this.membership.addresses.get(id),
       dialOverrides: config.dialOverrides,
       logger: this.logger,
+      chunkDelayMs: config.snapshotChunkDelayMs,
       report: (to, ok) => {
         try {
           this.driver.withCore((n) => n.reportSnapshot(to, ok));

@@ -1,7 +1,8 @@
-// Snapshots and log compaction. When the state machine has applied --snapshot-entries entries past the
-// latest snapshot, a worker thread copies it into a snapshot file (snapshot-build.ts) while the node
-// keeps running; the store then records it and compacts the log, keeping --snapshot-catchup-entries
-// entries for followers that are only a little behind. Files live in <data-dir>/snapshots:
+// Snapshots and log compaction. When the state machine has applied --snapshot-entries entries, or
+// --snapshot-bytes bytes of entries, past the latest snapshot, a worker thread copies it into a
+// snapshot file (snapshot-build.ts) while the node keeps running; the store then records it and
+// compacts the log, keeping up to --snapshot-catchup-entries entries (and at most --snapshot-bytes
+// bytes of them) for followers that are only a little behind. Files live in <data-dir>/snapshots:
 //   snap-<index>-<term>.db   the current snapshot (sent to followers that need compacted entries)
 //   recv-*.db                a snapshot received whole from the leader, until the core installs it
 //   *.tmp                    being written; removed at start (an interrupted build or transfer)
@@ -11,6 +12,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { Logger } from './logger.js';
@@ -19,6 +21,8 @@ import { sameMeta, type BuiltSnapshot } from './snapshot-build.js';
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied past the latest snapshot. */
   readonly entries: number;
+  /** ... or once the entries applied past it hold this many bytes (entry data); also bounds the tail kept. */
+  readonly bytes: number;
   /** Entries kept in the log behind the snapshot for followers that are only a little behind. */
   readonly catchupEntries: number;
 }
@@ -60,17 +64,28 @@ export class SnapshotStore {
   private readonly leases = new Map<string, number>();
   /** Files superseded while leased: removed on the last release. */
   private readonly superseded = new Set<string>();
-  private received: SnapshotFile | null = null;
+  /**
+   * Snapshots received whole, by `index@term`, until the core asks for one (Ready.snapshot). More than
+   * one can wait: a later one the core ignores (old news) must not cost the file of the one it took.
+   * Installing clears them all; one the core never asks for waits for the next install or start.
+   */
+  private readonly received = new Map<string, SnapshotFile>();
   private building: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private tmpSeq = 0;
   /** Set when the recorded snapshot's file is missing: build one even without new entries. */
   private rebuild = false;
+  /** Data bytes of the log entries in (latest snapshot's index, upTo], counted as they are applied. */
+  private logBytes = { upTo: 0, bytes: 0 };
+  private readonly sumBytesStmt: Statement<[number, number]>;
+  private readonly tailStmt: Statement<[number, number]>;
 
   constructor(private readonly o: SnapshotStoreOptions) {
     this.dir = join(o.dataDir, 'snapshots');
     mkdirSync(this.dir, { recursive: true });
+    this.sumBytesStmt = o.db.prepare('SELECT COALESCE(SUM(length(data)), 0) AS n FROM log WHERE idx > ? AND idx <= ?');
+    this.tailStmt = o.db.prepare('SELECT idx, length(data) AS n FROM log WHERE idx > ? AND idx <= ? ORDER BY idx DESC');
     o.db.exec(`CREATE TABLE IF NOT EXISTS snapshot_state (
       id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
       voters TEXT NOT NULL, learners TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)`);
@@ -102,12 +117,14 @@ export class SnapshotStore {
     this.timer.unref();
   }
 
-  /** Takes a snapshot if enough entries were applied since the last one (or its file is missing). */
+  /** Takes a snapshot if enough entries or bytes were applied since the last one (or its file is missing). */
   maybeSnapshot(): Promise<void> | null {
     if (this.closed || this.building !== null) return this.building;
     const since = this.o.appliedIndex() - (this.current?.meta.index ?? 0);
-    if (since < this.o.policy.entries && !this.rebuild) return null;
-    const b = this.snapshotNow().finally(() => {
+    const bytes = this.bytesSinceSnapshot();
+    const trigger = this.rebuild ? 'rebuild' : since >= this.o.policy.entries ? 'entries' : bytes >= this.o.policy.bytes ? 'bytes' : null;
+    if (trigger === null) return null;
+    const b = this.snapshotNow({ trigger, entries: since, logBytes: bytes }).finally(() => {
       this.building = null;
     });
     this.building = b;
@@ -115,7 +132,7 @@ export class SnapshotStore {
   }
 
   /** Builds a snapshot in a worker thread, then records it and compacts the log. */
-  private async snapshotNow(): Promise<void> {
+  private async snapshotNow(why: { trigger: string; entries: number; logBytes: number }): Promise<void> {
     const t0 = Date.now();
     const tmp = this.tempPath('build');
     let built: BuiltSnapshot | null;
@@ -138,6 +155,7 @@ export class SnapshotStore {
     const file = this.adopt(tmp, built.meta, built.bytes, built.sha256, (m) => this.compactFor(m));
     this.rebuild = false;
     this.o.logger.info('snapshot taken', {
+      ...why,
       index: built.meta.index,
       term: built.meta.term,
       keys: built.keys,
@@ -167,10 +185,36 @@ export class SnapshotStore {
     });
   }
 
-  /** The log index to compact to once a snapshot at `meta.index` exists: keep the catch-up tail. */
+  /**
+   * Compacts the log once a snapshot at `meta.index` exists, keeping a catch-up tail of at most
+   * --snapshot-catchup-entries entries and --snapshot-bytes bytes (big entries must not keep the log big).
+   */
   private compactFor(meta: SnapshotMeta): void {
-    const to = Math.min(meta.index - this.o.policy.catchupEntries, this.o.log.lastIndex());
+    let to = Math.min(meta.index - this.o.policy.catchupEntries, this.o.log.lastIndex());
+    let kept = 0;
+    for (const r of this.tailStmt.iterate(Math.max(to, 0), Math.min(meta.index, this.o.log.lastIndex())) as IterableIterator<{ idx: number; n: number }>) {
+      kept += r.n;
+      if (kept > this.o.policy.bytes) {
+        to = r.idx;
+        break;
+      }
+    }
     if (to >= this.o.log.firstIndex()) this.o.log.compact(to);
+  }
+
+  /** Data bytes of the entries applied past the latest snapshot (reads only the rows applied since the last call). */
+  private bytesSinceSnapshot(): number {
+    const base = this.current?.meta.index ?? 0;
+    const applied = this.o.appliedIndex();
+    if (this.logBytes.upTo < base) this.logBytes = { upTo: base, bytes: 0 };
+    if (applied > this.logBytes.upTo) {
+      this.logBytes = { upTo: applied, bytes: this.logBytes.bytes + this.sumBytes(this.logBytes.upTo, applied) };
+    }
+    return this.logBytes.bytes;
+  }
+
+  private sumBytes(after: number, upTo: number): number {
+    return (this.sumBytesStmt.get(after, upTo) as { n: number }).n;
   }
 
   /**
@@ -197,6 +241,8 @@ export class SnapshotStore {
     const prev = this.current;
     this.current = { meta, path, bytes, sha256 };
     this.o.log.setSnapshotMeta(meta);
+    const upTo = this.logBytes.upTo;
+    this.logBytes = upTo > meta.index ? { upTo, bytes: this.sumBytes(meta.index, upTo) } : { upTo: meta.index, bytes: 0 };
     if (prev !== null && prev.path !== path) this.retire(prev.path);
     return this.current;
   }
@@ -244,8 +290,10 @@ export class SnapshotStore {
   keepReceived(tmp: string, meta: SnapshotMeta, bytes: number, sha256: string): void {
     const path = join(this.dir, `recv-${meta.index}-${meta.term}-${++this.tmpSeq}.db`);
     renameSync(tmp, path);
-    if (this.received !== null) rmSync(this.received.path, { force: true });
-    this.received = { meta, path, bytes, sha256 };
+    const key = receivedKey(meta);
+    const prev = this.received.get(key); // the same snapshot again (a retry): keep one
+    if (prev !== undefined) rmSync(prev.path, { force: true });
+    this.received.set(key, { meta, path, bytes, sha256 });
   }
 
   /**
@@ -253,16 +301,19 @@ export class SnapshotStore {
    * log with the received snapshot, in one durable transaction, and make it this node's snapshot.
    */
   install(meta: SnapshotMeta): void {
-    const r = this.received;
-    if (r === null || !sameMeta(r.meta, meta)) {
-      throw new Error(`asked to install snapshot ${meta.index}@${meta.term}, which was not received (have ${r ? `${r.meta.index}@${r.meta.term}` : 'none'})`);
+    const r = this.received.get(receivedKey(meta));
+    if (r === undefined || !sameMeta(r.meta, meta)) {
+      throw new Error(`asked to install snapshot ${meta.index}@${meta.term}, which was not received (have ${[...this.received.keys()].join(', ') || 'none'})`);
     }
-    this.received = null;
+    // The core installs the latest snapshot it took: any other received one is superseded or was ignored.
+    for (const other of this.received.values()) if (other !== r) rmSync(other.path, { force: true });
+    this.received.clear();
     const t0 = Date.now();
     const db = this.o.db;
     const path = this.snapPath(meta);
     if (path === this.current?.path) this.retire(path); // (never expected: the core installs only newer snapshots)
     renameSync(r.path, path);
+    fsyncDir(this.dir); // the name the snapshot_state row will hold
     const prevSync = db.pragma('synchronous', { simple: true }) as number;
     db.pragma('synchronous = FULL');
     db.prepare('ATTACH DATABASE ? AS snap').run(path);
@@ -295,6 +346,8 @@ export class SnapshotStore {
     await this.building;
   }
 }
+
+const receivedKey = (meta: SnapshotMeta): string => `${meta.index}@${meta.term}`;
 
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');

@@ -88,4 +88,26 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd', '--log-level', 'loud'], {})).toThrow(/--log-level/);
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--replicas', '3', '--data-dir', 'd'], {})).toThrow(/--replicas: cannot be combined/);
   });
+
+  const base = ['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd'];
+  test('--snapshot-bytes: a byte count with an optional binary suffix, default 64 MiB; env too', () => {
+    expect(parseConfig(base, {}).snapshotBytes).toBe(64 * 1024 * 1024);
+    expect(parseConfig([...base, '--snapshot-bytes', '4096'], {}).snapshotBytes).toBe(4096);
+    expect(parseConfig([...base, '--snapshot-bytes=512Ki'], {}).snapshotBytes).toBe(512 * 1024);
+    expect(parseConfig(base, { RAFTKV_SNAPSHOT_BYTES: '2Gi' }).snapshotBytes).toBe(2 * 1024 ** 3);
+    expect(parseConfig([...base, '--snapshot-bytes', '3Mi'], { RAFTKV_SNAPSHOT_BYTES: '2Gi' }).snapshotBytes).toBe(3 * 1024 * 1024);
+  });
+
+  test.each([
+    [['--snapshot-bytes', '0'], '--snapshot-bytes: must be a byte count >= 1 (e.g. 67108864 or 64Mi), got "0"'],
+    [['--snapshot-bytes', '64MB'], '--snapshot-bytes: must be a byte count >= 1 (e.g. 67108864 or 64Mi), got "64MB"'],
+    [['--snapshot-bytes', '-1'], '--snapshot-bytes: must be a byte count >= 1 (e.g. 67108864 or 64Mi), got "-1"'],
+    [['--snapshot-bytes', '99999999999Gi'], '--snapshot-bytes: must be a byte count >= 1 (e.g. 67108864 or 64Mi), got "99999999999Gi"'],
+    [['--snapshot-entries', '0'], '--snapshot-entries: must be an integer >= 1, got "0"'],
+    [['--snapshot-catchup-entries', 'x'], '--snapshot-catchup-entries: must be an integer >= 0, got "x"'],
+    [['--snapshot-chunk-delay-ms', '20000'], '--snapshot-chunk-delay-ms: must be at most 10000, got 20000'],
+  ])('snapshot flags %j: one line naming the flag', (flags, message) => {
+    expect(() => parseConfig([...base, ...flags], {})).toThrow(message);
+    expect(message).not.toContain('\n');
+  });
 });

@@ -1,48 +1,11 @@
 // Snapshots and log compaction on a real 3-node cluster with a low --snapshot-entries: a follower that
 // was down while the leader compacted its log catches up through Raft/InstallSnapshot, and every node
 // restarts from its snapshot plus the log tail after it.
-import type { DigestResponse } from '@raftkv/proto';
-import { TestCluster, unary, until } from './harness.js';
+import { TestCluster, until } from './harness.js';
+import { converged, writeMany } from './snapshot-fixtures.js';
 
 const SNAPSHOT_ENTRIES = 300;
 const CATCHUP_ENTRIES = 50;
-
-/** `n` puts with `inFlight` concurrent callers through `via`; returns key -> value. */
-async function writeMany(c: TestCluster, via: string, prefix: string, n: number, inFlight = 16): Promise<Map<string, string>> {
-  const acked = new Map<string, string>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, w) => {
-      for (let i = next++; i < n; i = next++) {
-        const key = `${prefix}-${i}`;
-        const value = `v${i}-${'x'.repeat(100)}`;
-        await c.putRetry(via, key, value, { clientId: `${prefix}-w${w}`, sequence: i + 1 });
-        acked.set(key, value);
-      }
-    }),
-  );
-  return acked;
-}
-
-const digest = (c: TestCluster, id: string): Promise<DigestResponse> => {
-  const a = c.adminClient(id);
-  return unary((md, o, cb) => a.digest({}, md, o, cb));
-};
-
-/** Waits until every running node has applied at least the leader's commit index and all digests agree. */
-async function converged(c: TestCluster, leader: string): Promise<DigestResponse> {
-  const commit = (await c.status(leader)).commitIndex;
-  return until(
-    'every node applied the same state',
-    async () => {
-      const ds = await Promise.all(c.running().map((n) => digest(c, n.id)));
-      if (ds.some((d) => d.appliedIndex < commit)) return undefined;
-      // Digests are compared at possibly different applied indexes; no writes run now, so they settle.
-      return new Set(ds.map((d) => d.digest)).size === 1 ? ds[0] : undefined;
-    },
-    60_000,
-  );
-}
 
 describe('snapshots and log compaction', () => {
   let c: TestCluster;
