@@ -44,7 +44,8 @@ function describe(r: SeedResult): string {
     `preVote=${s.preVote} checkQuorum=${s.checkQuorum} delay=${s.delayMinMs}-${s.delayMaxMs}ms drop=${s.dropRate} dup=${s.dupRate} ` +
     `partitions=${s.partitionsPerTimeout} oneWay=${s.oneWayCutsPerTimeout} crashes=${s.crashesPerTimeout} torn=${s.tornCrashShare} ` +
     `transfers=${s.transfersPerTimeout} inflight=${s.maxInflightMessages} msgBytes=${s.maxMessageBytes} applyBytes=${s.maxCommittedBytesPerReady} ` +
-    `compactEvery=${s.compactEvery} keepTail=${s.keepTail} proposals/s=${s.proposalsPerSecond} reads/s=${s.readsPerSecond}`
+    `compactEvery=${s.compactEvery} keepTail=${s.keepTail} proposals/s=${s.proposalsPerSecond} reads/s=${s.readsPerSecond} earlySend=${s.earlySend} ` +
+    (s.asyncPersist ? `asyncPersist=0-${s.persistMaxMs}ms slow=${s.slowPersistChance}x10-${s.slowPersistMaxMs}ms keepOnCrash=${s.keepWriteOnCrash} slowDisk=${s.slowDiskNode >= 0 ? `n${s.slowDiskNode + 1}` : '-'}` : 'asyncPersist=false')
   );
 }
 
@@ -55,6 +56,9 @@ let simulatedMs = 0;
 let terms = 0;
 let reads = 0;
 const faults = { crashes: 0, partitions: 0, oneWayCuts: 0 };
+const conf = { committed: 0, underFaults: 0 };
+const relax = { earlySends: 0, inputsDuringWrite: 0, crashKeptWrite: 0, crashLostWrite: 0 };
+let asyncSeeds = 0;
 for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
   const r = runSeed(seed, args.nodes === undefined ? {} : { nodes: args.nodes });
   committed += r.committed;
@@ -64,6 +68,10 @@ for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
   faults.crashes += r.faults.crashes;
   faults.partitions += r.faults.partitions;
   faults.oneWayCuts += r.faults.oneWayCuts;
+  conf.committed += r.confChanges.committed;
+  conf.underFaults += r.confChanges.underFaults;
+  for (const k of Object.keys(relax) as (keyof typeof relax)[]) relax[k] += r.relaxations[k];
+  if (r.shape.asyncPersist) asyncSeeds++;
   if (!r.ok) {
     const traced = runSeed(seed, { ...(args.nodes === undefined ? {} : { nodes: args.nodes }), traceLines: args.traceLines });
     console.log(`shape: ${describe(r)}`);
@@ -75,6 +83,11 @@ for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
 const wallS = Number(process.hrtime.bigint() - started) / 1e9;
 console.log(
   `simulated ${(simulatedMs / 1000).toFixed(0)} s in ${wallS.toFixed(1)} s: committed=${committed} terms=${terms} reads=${reads} ` +
-    `crashes=${faults.crashes} partitions=${faults.partitions} oneWayCuts=${faults.oneWayCuts}`,
+    `crashes=${faults.crashes} partitions=${faults.partitions} oneWayCuts=${faults.oneWayCuts} ` +
+    `confChanges=${conf.committed} confChangesUnderFaults=${conf.underFaults}`,
+);
+console.log(
+  `relaxations: asyncSeeds=${asyncSeeds} earlySends=${relax.earlySends} inputsDuringWrite=${relax.inputsDuringWrite} ` +
+    `crashKeptWrite=${relax.crashKeptWrite} crashLostWrite=${relax.crashLostWrite}`,
 );
 console.log(`${args.seeds} seeds passed`);

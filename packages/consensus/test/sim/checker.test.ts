@@ -4,7 +4,7 @@ import { SafetyChecker } from './checker.js';
 import { encodeCommand } from './commands.js';
 import { SimNode } from './node.js';
 import { Rng } from './rng.js';
-import { SafetyViolation } from './violation.js';
+import { violationOf } from './violation.js';
 
 const ids = ['n1', 'n2', 'n3'];
 
@@ -36,16 +36,6 @@ function persist(c: SafetyChecker, n: SimNode, entries: Entry[], hs?: Partial<Ha
   c.onPersist(n, { ...READY, entries, hardState }, prevHard, n.role, removed);
 }
 
-function violation(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SafetyViolation) return e.property;
-    throw e;
-  }
-  return 'none';
-}
-
 const msg = (m: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message => ({
   logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, hintTerm: 0, context: 0, ...m,
 });
@@ -58,19 +48,19 @@ describe('the safety checker catches', () => {
       n.role = 'leader';
     }
     checker.onRole(nodes[0]!, 'candidate');
-    expect(violation(() => checker.onRole(nodes[1]!, 'candidate'))).toBe('Election Safety');
+    expect(violationOf(() => checker.onRole(nodes[1]!, 'candidate'))).toBe('Election Safety');
   });
 
   test('two logs with different entries at the same index and term (Log Matching)', () => {
     const { checker, nodes } = setup();
     persist(checker, nodes[0]!, [entry(1, 1, 'a')], { term: 1 });
-    expect(violation(() => persist(checker, nodes[1]!, [entry(1, 1, 'b')], { term: 1 }))).toBe('Log Matching');
+    expect(violationOf(() => persist(checker, nodes[1]!, [entry(1, 1, 'b')], { term: 1 }))).toBe('Log Matching');
   });
 
   test('a commit that no majority stored', () => {
     const { checker, nodes } = setup();
     persist(checker, nodes[0]!, [entry(1, 1)], { term: 1 });
-    expect(violation(() => persist(checker, nodes[0]!, [], { commit: 1 }))).toBe('Commit needs a quorum');
+    expect(violationOf(() => persist(checker, nodes[0]!, [], { commit: 1 }))).toBe('Commit needs a quorum');
   });
 
   test('a committed entry truncated off a majority, and a second vote in one term', () => {
@@ -78,9 +68,9 @@ describe('the safety checker catches', () => {
     for (const n of nodes.slice(0, 2)) persist(checker, n, [entry(1, 1)], { term: 1, vote: 'n1' });
     persist(checker, nodes[0]!, [], { commit: 1 });
     nodes[1]!.hardState = { term: 2, vote: NONE, commit: 0 };
-    expect(violation(() => persist(checker, nodes[1]!, [entry(1, 2)]))).toBe('No committed entry lost');
-    expect(violation(() => persist(checker, nodes[2]!, [], { term: 1, vote: 'n1' }))).toBe('none');
-    expect(violation(() => persist(checker, nodes[2]!, [], { vote: 'n2' }))).toBe('One vote per term');
+    expect(violationOf(() => persist(checker, nodes[1]!, [entry(1, 2)]))).toBe('No committed entry lost');
+    expect(violationOf(() => persist(checker, nodes[2]!, [], { term: 1, vote: 'n1' }))).toBe('none');
+    expect(violationOf(() => persist(checker, nodes[2]!, [], { vote: 'n2' }))).toBe('One vote per term');
   });
 
   test('applying something other than what was committed (State Machine Safety)', () => {
@@ -88,15 +78,15 @@ describe('the safety checker catches', () => {
     for (const n of nodes.slice(0, 2)) persist(checker, n, [entry(1, 1)], { term: 1 });
     persist(checker, nodes[0]!, [], { commit: 1 });
     nodes[2]!.hardState = { term: 1, vote: NONE, commit: 1 };
-    expect(violation(() => checker.onApply(nodes[2]!, entry(1, 1, 'other')))).toBe('State Machine Safety');
-    expect(violation(() => checker.onApply(nodes[0]!, entry(2, 1)))).toBe('Apply in order');
+    expect(violationOf(() => checker.onApply(nodes[2]!, entry(1, 1, 'other')))).toBe('State Machine Safety');
+    expect(violationOf(() => checker.onApply(nodes[0]!, entry(2, 1)))).toBe('Apply in order');
   });
 
   test('a vote or an acknowledgement sent before it was persisted', () => {
     const { checker, nodes } = setup();
     const n = nodes[1]!;
-    expect(violation(() => checker.onSend(n, msg({ type: 'vote-response', from: 'n2', to: 'n1', term: 1 })))).toBe('Persist before send');
-    expect(violation(() => checker.onSend(n, msg({ type: 'append-response', from: 'n2', to: 'n1', term: 0, index: 3 })))).toBe('Persist before send');
+    expect(violationOf(() => checker.onSend(n, msg({ type: 'vote-response', from: 'n2', to: 'n1', term: 1 })))).toBe('Persist before send');
+    expect(violationOf(() => checker.onSend(n, msg({ type: 'append-response', from: 'n2', to: 'n1', term: 0, index: 3 })))).toBe('Persist before send');
   });
 
   test('a stale read', () => {
@@ -105,6 +95,6 @@ describe('the safety checker catches', () => {
     persist(checker, nodes[0]!, [], { commit: 1 });
     checker.noteReadIssued(7, nodes[1]!);
     nodes[1]!.hardState = { term: 1, vote: NONE, commit: 1 };
-    expect(violation(() => checker.onReadState(nodes[1]!, { requestId: 7, index: 0 }, 0))).toBe('Linearizable reads');
+    expect(violationOf(() => checker.onReadState(nodes[1]!, { requestId: 7, index: 0 }, 0))).toBe('Linearizable reads');
   });
 });

@@ -39,6 +39,8 @@ export class SafetyChecker {
   readonly released = new Map<number, { readonly node: NodeId; readonly index: number; readonly atMs: number }>();
 
   private readonly ids: ReadonlySet<NodeId>;
+  /** Told of every membership change when it is first seen committed (the cluster counts them). */
+  onConfCommitted: (() => void) | null = null;
 
   constructor(private readonly nodes: readonly SimNode[]) {
     this.ids = new Set(nodes.map((n) => n.id));
@@ -120,6 +122,29 @@ export class SafetyChecker {
       }
     }
     if (hs.commit > prevHard.commit) this.onCommitAdvance(node, prevHard.commit, hs.commit);
+    if (node.role === 'leader') for (const e of rd.entries) if (e.type === 'conf-change' && e.term === hs.term) this.checkOneChangeAtATime(node, e);
+  }
+
+  /**
+   * A leader's own membership change (single-server changes, thesis §4.1): the change before it in
+   * its log is committed, and so is an entry of the leader's term (the 2015 hazard: an uncommitted
+   * change of an earlier term may still be replaced). Two changes in flight could have majorities
+   * that do not intersect.
+   */
+  private checkOneChangeAtATime(node: SimNode, e: Entry): void {
+    const st = node.storage;
+    for (let i = e.index - 1; i >= st.firstIndex(); i--) {
+      const prev = st.entries(i, i + 1, Infinity)[0]!;
+      if (prev.type !== 'conf-change') continue;
+      if (i > this.commitIndex || this.committedTerm[i] !== prev.term) {
+        violated('One membership change at a time', `${node.id} proposed a change at ${e.index} in term ${e.term} while the change at ${i} (term ${prev.term}) was not committed`);
+      }
+      break;
+    }
+    // Its own commit point (a stale leader's lags the cluster's) holds an entry of its term.
+    if (this.committedTerm[node.hardState.commit] !== e.term) {
+      violated('One membership change at a time', `${node.id} proposed a change at ${e.index} before committing an entry of its term ${e.term}`);
+    }
   }
 
   private onCommitAdvance(node: SimNode, from: number, to: number): void {
@@ -134,13 +159,7 @@ export class SafetyChecker {
         }
         continue;
       }
-      // The commit was decided with the membership this node has applied so far (step 3 comes later).
-      const voters = node.conf.voters;
-      const holders = this.holders(i, e.term, voters);
-      if (holders <= voters.length / 2) {
-        violated('Commit needs a quorum', `${node.id} committed index ${i} held by only ${holders} of the ${voters.length} voters' persisted logs`);
-      }
-      this.committedBy.push(voters);
+      this.committedBy.push(this.quorumThatCommitted(node, i, e.term));
       this.committedTerm.push(e.term);
       this.committedKey.push(key);
       this.committedSeenInTerm.push(node.hardState.term);
@@ -148,6 +167,7 @@ export class SafetyChecker {
       if (!isNoop(e)) {
         if (!this.proposed.has(key)) violated('No phantom commands', `index ${i} holds a command no client proposed`);
       }
+      if (e.type === 'conf-change') this.onConfCommitted?.();
       if (!isNoop(e) && e.type === 'normal') {
         const at = this.committedCommandAt.get(key);
         if (at !== undefined) violated('Commands committed once', `command committed at ${at} and again at ${i}`);
@@ -158,6 +178,32 @@ export class SafetyChecker {
         if (other.up && other.role === 'leader' && other.hardState.term > node.hardState.term) this.checkHolds(other, i, 'Leader Completeness');
       }
     }
+  }
+
+  /**
+   * The voters whose majority holds a newly committed (index, term), or a violation. The commit was
+   * decided with the membership this node has applied so far (step 3 comes later), or, when input
+   * arrived while the previous Ready was written, perhaps with the one before that Ready's applied
+   * changes (single-server changes: majorities of the two always intersect). A follower may also see
+   * a commit before its leader's own write of it completes (asynchronous disk, appends sent early),
+   * still knowing an older membership (a learner that joined empty knows none): then the leader's
+   * membership decided it.
+   */
+  private quorumThatCommitted(node: SimNode, index: number, term: number): readonly NodeId[] {
+    const leaderId = node.role === 'leader' ? node.id : this.leaderOfTerm.get(node.hardState.term);
+    const leader = leaderId === undefined || leaderId === node.id ? undefined : this.nodes.find((n) => n.id === leaderId);
+    const candidates = [node.conf, node.confDuringLastWrite, leader?.conf, leader?.confDuringLastWrite];
+    let best = { voters: node.conf.voters, holders: this.holders(index, term, node.conf.voters) };
+    for (const conf of candidates) {
+      if (best.holders > best.voters.length / 2) break;
+      if (conf === undefined || conf.voters === best.voters) continue;
+      const holders = this.holders(index, term, conf.voters);
+      if (holders > conf.voters.length / 2) best = { voters: conf.voters, holders };
+    }
+    if (best.holders <= best.voters.length / 2) {
+      violated('Commit needs a quorum', `${node.id} committed index ${index} held by only ${best.holders} of the ${best.voters.length} voters' persisted logs`);
+    }
+    return best.voters;
   }
 
   /** Persisted logs (crashed nodes included) of `among` holding the entry (index, term), in the log or under a snapshot. */
@@ -219,10 +265,19 @@ export class SafetyChecker {
     if (msg.to === node.id || !this.ids.has(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
     const preVote = msg.type === 'pre-vote' || msg.type === 'pre-vote-response';
     if (!preVote && msg.term > hs.term) violated('Persist before send', `${node.id} sent ${msg.type} for term ${msg.term} with term ${hs.term} persisted`);
-    if (msg.type === 'vote-response' && !msg.reject && (hs.term !== msg.term || hs.vote !== msg.to)) {
+    // A grant or an acknowledgement promises what this node holds in the message's term. When input
+    // arrives between ready() and advance() (relaxation 2), one made in term T can leave with a Ready
+    // that also moved the node durably past T (and, for an acknowledgement, truncated the entries at a
+    // later leader's word, one that lacks them). That is the same as the message overtaken on the
+    // wire: the node never acts in T again, and it held what it promised when it voted in a later
+    // term, which is what Leader Completeness (§5.4.3) needs. So only messages of the persisted term
+    // must be backed by the persisted state. (A synchronous driver drains after every input, so it
+    // never sends such a message: there the check stays strict.)
+    const stale = msg.term < hs.term && node.disk?.async === true;
+    if (msg.type === 'vote-response' && !msg.reject && !stale && hs.vote !== msg.to) {
       violated('Persist before send', `${node.id} granted its term-${msg.term} vote to ${msg.to} before persisting it (persisted: term ${hs.term} vote ${hs.vote || 'none'})`);
     }
-    if (msg.type === 'append-response' && !msg.reject && msg.index > node.storage.lastIndex()) {
+    if (msg.type === 'append-response' && !msg.reject && !stale && msg.index > node.storage.lastIndex()) {
       violated('Persist before send', `${node.id} acknowledged index ${msg.index} with only ${node.storage.lastIndex()} persisted`);
     }
     if (!early && msg.type === 'append' && msg.term === hs.term) {
@@ -268,13 +323,19 @@ export class SafetyChecker {
     const up = this.nodes.filter((n) => n.up);
     for (const n of up) {
       const s = n.raft!.status();
+      if (s.applied !== n.applied) violated('Applied tracked', `${n.id} reports applied ${s.applied}, driver applied ${n.applied}`);
+      if (n.persisting) {
+        // Between ready() and advance(): the core may be ahead of its disk, never behind it.
+        if (s.term < n.hardState.term) violated('Term monotonic', `${n.id} runs in term ${s.term} with term ${n.hardState.term} persisted`);
+        if (s.commit < n.hardState.commit) violated('Commit monotonic', `${n.id} commit ${s.commit} below persisted ${n.hardState.commit}`);
+        continue;
+      }
       if (s.role !== n.role) violated('Soft state reported', `${n.id} is ${s.role} but its last softState said ${n.role}`);
       if (s.term !== n.hardState.term || s.vote !== n.hardState.vote) {
         violated('Persist before send', `${n.id} runs in term ${s.term} vote ${s.vote || 'none'} with term ${n.hardState.term} vote ${n.hardState.vote || 'none'} persisted`);
       }
       if (s.lastIndex !== n.storage.lastIndex()) violated('Ready drained', `${n.id} last index ${s.lastIndex}, persisted ${n.storage.lastIndex()}`);
       if (s.commit < n.hardState.commit) violated('Commit monotonic', `${n.id} commit ${s.commit} below persisted ${n.hardState.commit}`);
-      if (s.applied !== n.applied) violated('Applied tracked', `${n.id} reports applied ${s.applied}, driver applied ${n.applied}`);
     }
     // Log Matching (§5.3), pairwise over persisted logs: if two logs agree on the term at an index,
     // they agree on everything up to it.

@@ -4,6 +4,7 @@
 import { changeConf, InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type Message, type NodeId } from '../../src/index.js';
 import { SafetyChecker } from './checker.js';
 import { bytesKey, encodeCommand, encodeConf } from './commands.js';
+import { SimDisk, SYNC_DISK, type DiskOptions } from './disk.js';
 import { SimNetwork, type NetworkOptions } from './network.js';
 import { MinHeap } from './heap.js';
 import { SimNode, type CompactionPolicy, type NodeEnv, type RaftTuning } from './node.js';
@@ -23,6 +24,11 @@ export interface ClusterOptions {
   readonly raft?: RaftTuning;
   /** Leaders send appends and heartbeats before their own persist (the Ready contract's relaxation 1). */
   readonly earlySend?: boolean;
+  /**
+   * How writes behave (default: synchronous). Asynchronous writes take the contract's relaxation 2;
+   * `seed` feeds the disks' own random streams, so turning them on shifts no other draw.
+   */
+  readonly disk?: Partial<DiskOptions> & { readonly seed?: number };
   readonly network?: Partial<NetworkOptions>;
   /** How often each node's driver calls tick(); per node, so nodes drift apart. Default 1 ms. */
   readonly tickIntervalMs?: number | ((id: NodeId, rng: Rng) => number);
@@ -65,6 +71,12 @@ export class Cluster {
   private readSeq = 0;
   /** Faults injected so far (a torn crash counts when it strikes). */
   readonly faults = { crashes: 0, partitions: 0, oneWayCuts: 0 };
+  /** How often the contract's relaxations were taken: early sends, inputs stepped while a write was under way, crashes during a write. */
+  readonly relaxations = { earlySends: 0, inputsDuringWrite: 0, crashKeptWrite: 0, crashLostWrite: 0 };
+  /** Membership changes committed, and how many of them while a node was down or a link cut. */
+  readonly confChanges = { committed: 0, underFaults: 0 };
+  /** Every node's disk behaves this way; mutable, e.g. to end a slow disk when healing. */
+  readonly disk: DiskOptions;
   /** Every message sent, when recordMessages is on. */
   readonly sent: Message[] = [];
   private readonly env: NodeEnv;
@@ -78,15 +90,23 @@ export class Cluster {
     this.network = new SimNetwork(this.ids, this.rng.fork(), opts.network ?? {});
     const tick = opts.tickIntervalMs ?? 1;
     const initial = this.ids.slice(0, opts.voters ?? this.ids.length);
+    const { seed: diskSeed, ...disk } = opts.disk ?? {};
+    this.disk = { ...SYNC_DISK, ...disk };
+    const diskRng = new Rng(diskSeed ?? opts.seed);
     this.nodes = this.ids.map((id) => {
       const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
       const peers = initial.includes(id) ? initial : [];
       const node = new SimNode(id, peers, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
       node.earlySend = opts.earlySend ?? false;
+      node.disk = new SimDisk(this.disk, diskRng.fork(), id);
       this.byId.set(id, node);
       return node;
     });
     this.checker = new SafetyChecker(this.nodes);
+    this.checker.onConfCommitted = () => {
+      this.confChanges.committed++;
+      if (this.network.cutCount() > 0 || this.nodes.some((n) => !n.up)) this.confChanges.underFaults++;
+    };
     this.traceLines = opts.traceLines ?? 0;
     this.fullCheckEveryMs = opts.fullCheckEveryMs ?? 0;
     this.nextFullCheckMs = this.fullCheckEveryMs || Infinity;
@@ -107,6 +127,9 @@ export class Cluster {
       },
       trace: (line) => this.trace(line),
       onTornCrash: () => this.faults.crashes++,
+      onEarlySend: () => this.relaxations.earlySends++,
+      onCrashDuringWrite: (kept) => (kept ? this.relaxations.crashKeptWrite++ : this.relaxations.crashLostWrite++),
+      schedule: (at, node, run) => this.timers.push({ at, seq: this.timerSeq++, run: () => this.guard(node, run, false) }),
     };
     this.network.onLost = (msg, atMs) => this.reportSnapshot(msg, false, atMs);
     for (const n of this.nodes) this.guard(n, () => n.start(this.nowMs));
@@ -180,11 +203,15 @@ export class Cluster {
     if (up) this.guard(n, () => n.raft!.step(msg));
   }
 
-  /** Run one input on a node, then drain its Readies; a core exception is a violation. */
-  private guard<T>(n: SimNode, input: () => T): T {
+  /**
+   * Run one input on a node, then drain its Readies; a core exception is a violation. `input` is
+   * false for the node's own driver work (a write completing), which is not an input to the core.
+   */
+  private guard<T>(n: SimNode, run: () => T, input = true): T {
+    if (input && n.persisting) this.relaxations.inputsDuringWrite++;
     let out: T;
     try {
-      out = input();
+      out = run();
     } catch (e) {
       // Refusals of a client request are answers, not failures; anything else is.
       if (e instanceof SafetyViolation || e instanceof NotLeaderError || e instanceof ProposalDroppedError || e instanceof InvalidRequestError) throw e;
@@ -201,7 +228,7 @@ export class Cluster {
     if (!n.up) return;
     this.trace(`${id} CRASH`);
     this.faults.crashes++;
-    n.crash();
+    n.crash(this.env);
   }
 
   restart(id: NodeId): void {
@@ -263,10 +290,12 @@ export class Cluster {
     const data = encodeCommand(command);
     const key = `normal:${bytesKey(data)}`;
     this.checker.noteProposed(key);
+    // While a write is under way the proposal waits for the next Ready; otherwise its Ready is taken now.
+    const queued = n.persisting;
     const { firstIndex, term } = this.guard(n, () => n.raft!.propose([data]));
     this.trace(`${id} propose ${command} -> ${firstIndex}@${term}`);
     // A torn crash may have lost it before it was written; otherwise it sits where propose said.
-    if (n.up && (n.storage.lastIndex() < firstIndex || n.storage.term(firstIndex) !== term)) {
+    if (n.up && !queued && !n.persistedOrWriting(firstIndex, term)) {
       violated('Proposal placement', `${id} said ${command} went to ${firstIndex}@${term}, but its log disagrees`);
     }
     return { key, node: id, index: firstIndex, term };

@@ -4,6 +4,11 @@
 // A crash throws away the RaftNode and the state machine; a restart builds a new RaftNode over the
 // same storage, recovering the state machine from the stored snapshot, so only what was persisted
 // survives.
+//
+// The driver may also take the contract's two relaxations, as the server's does: a leader's appends
+// and heartbeats leave before its persist when the Ready says they may (earlySend), and the write
+// may take simulated time while new input is stepped into the core between ready() and advance()
+// (an asynchronous disk, see disk.ts).
 import {
   MemoryStorage,
   NONE,
@@ -17,6 +22,7 @@ import {
   type Role,
 } from '../../src/index.js';
 import { chainDigest, decodeConf, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
+import { writes, type SimDisk } from './disk.js';
 import type { Rng } from './rng.js';
 import type { SafetyChecker } from './checker.js';
 import { violated } from './violation.js';
@@ -36,11 +42,21 @@ export interface NodeEnv {
   send(msg: Message, from: SimNode): void;
   trace(line: string): void;
   onTornCrash(): void;
+  onEarlySend(): void;
+  onCrashDuringWrite(kept: boolean): void;
+  /** Run `run` for `node` at simulated time atMs (a write completing), then drain the node. */
+  schedule(atMs: number, node: SimNode, run: () => void): void;
 }
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: NONE, commit: 0 };
 /** A core that keeps producing Readies without input is stuck in a loop. */
 const MAX_READIES_PER_INPUT = 10_000;
+
+/** A Ready whose write is under way, and whether its messages already left (relaxation 1). */
+interface Flight {
+  readonly rd: Ready;
+  readonly early: boolean;
+}
 
 export class SimNode {
   readonly storage = new MemoryStorage();
@@ -54,15 +70,30 @@ export class SimNode {
   hardState: HardState = EMPTY_HARD_STATE;
   /** The membership as this node's core has it (initial, applied, or from a snapshot). */
   conf: ConfState = { voters: [], learners: [] };
+  /**
+   * Asynchronous disk: the membership in force while the last Ready was being written (before its
+   * committed entries were applied); what input stepped in meanwhile decided, it decided with that.
+   */
+  confDuringLastWrite: ConfState | undefined;
   /** Highest index applied to this incarnation's state machine, and the state machine itself. */
   applied = 0;
   digest = 0;
   /** Snapshot data that arrived with a snapshot message, by snapshot index, until the core installs it. */
   readonly snapshotData = new Map<number, Uint8Array>();
-  /** Fault injection: at the next Ready that persists anything, persist it and crash before sending. */
+  /**
+   * Fault injection: at the next Ready that persists anything, persist it and crash before sending
+   * (with an asynchronous disk, half the time: crash while writing it, keeping or losing it whole).
+   */
   tornCrashPending = false;
   /** Send a leader's appends and heartbeats before persisting (thesis §10.2.1), as the server does. */
   earlySend = false;
+  /** Where this node's Readies are written: null (or a synchronous disk) writes each in the instant it is handled. */
+  disk: SimDisk | null = null;
+  /** The Ready being written by an asynchronous disk; inputs arriving meanwhile wait for the next Ready. */
+  private inFlight: Flight | null = null;
+  /** Readies taken within one simulated ms (asynchronous disk): a core that never settles is stuck. */
+  private readiesAtMs = -1;
+  private readiesThisMs = 0;
   /** The next simulated time this node's driver calls tick(). */
   nextTickMs: number;
 
@@ -93,6 +124,8 @@ export class SimNode {
     this.role = 'follower';
     this.leaderId = NONE;
     this.tornCrashPending = false;
+    this.inFlight = null;
+    this.confDuringLastWrite = undefined;
     this.snapshotData.clear();
     this.hardState = this.storage.initialState().hardState;
     const snap = this.storage.snapshot();
@@ -105,7 +138,19 @@ export class SimNode {
     this.conf = this.raft.status().conf;
   }
 
-  crash(): void {
+  /**
+   * The process dies. A write under way is one transaction: it survives whole or not at all (the
+   * disk draws which); with `env` absent it is lost.
+   */
+  crash(env?: NodeEnv): void {
+    const flight = this.inFlight;
+    this.inFlight = null;
+    if (flight !== null && env !== undefined && writes(flight.rd)) {
+      const kept = this.disk!.keepsWriteOnCrash();
+      env.trace(`${this.id} CRASH during a write: ${kept ? 'kept whole' : 'lost whole'}`);
+      env.onCrashDuringWrite(kept);
+      if (kept) this.write(flight.rd, flight.early, env);
+    }
     this.raft = null;
     this.role = 'follower';
     this.leaderId = NONE;
@@ -113,8 +158,16 @@ export class SimNode {
     this.snapshotData.clear();
   }
 
-  /** The driver loop: handle every Ready the core has. Returns false if the node crashed midway. */
+  /**
+   * The driver loop: handle every Ready the core has. Returns false if the node crashed midway.
+   * With an asynchronous disk it only starts the next write, unless one is under way; the rest of
+   * the Ready is handled when the write completes (a timer), and inputs may arrive before that.
+   */
   drain(env: NodeEnv): boolean {
+    if (this.disk?.async) {
+      this.startPersist(env);
+      return this.up;
+    }
     for (let n = 0; this.raft?.hasReady(); n++) {
       if (n >= MAX_READIES_PER_INPUT) violated('Ready settles', `${this.id} produced ${n} Readies for one input`);
       if (!this.handle(this.raft, this.raft.ready(), env)) return false;
@@ -122,7 +175,105 @@ export class SimNode {
     return true;
   }
 
+  /** Whether a Ready is being written (asynchronous disk): the core is between ready() and advance(). */
+  get persisting(): boolean {
+    return this.inFlight !== null;
+  }
+
+  /**
+   * Whether (index, term) is in the persisted log or in the write under way — where a proposal made
+   * while no write was under way must be, since its Ready was taken at once.
+   */
+  persistedOrWriting(index: number, term: number): boolean {
+    const pending = this.inFlight?.rd.entries ?? [];
+    const first = pending[0]?.index ?? Infinity;
+    if (index >= first) return pending[index - first]?.term === term;
+    const st = this.storage;
+    if (index < st.firstIndex() - 1) return true; // compacted: committed and applied already
+    return index <= st.lastIndex() && st.term(index) === term;
+  }
+
+  /** The synchronous driver: the whole contract for one Ready, in one instant. */
   private handle(raft: RaftNode, rd: Ready, env: NodeEnv): boolean {
+    const early = this.sendEarly(rd, env);
+    if (early && this.tornCrashPending && writes(rd)) {
+      // Sent, never written.
+      env.trace(`${this.id} CRASH after an early send, before persist`);
+      env.onTornCrash();
+      this.crash(env);
+      return false;
+    }
+    this.write(rd, early, env);
+    if (this.tornCrashPending && writes(rd)) {
+      env.trace(`${this.id} CRASH after persist, before send`);
+      env.onTornCrash();
+      this.crash(env);
+      return false;
+    }
+    this.finish(raft, rd, early, env);
+    return true;
+  }
+
+  /** The asynchronous driver: take the next Ready and start writing it; finishPersist completes it. */
+  private startPersist(env: NodeEnv): void {
+    const raft = this.raft;
+    if (raft === null || this.inFlight !== null || !raft.hasReady()) return;
+    if (env.nowMs !== this.readiesAtMs) [this.readiesAtMs, this.readiesThisMs] = [env.nowMs, 0];
+    if (++this.readiesThisMs > MAX_READIES_PER_INPUT) violated('Ready settles', `${this.id} produced ${this.readiesThisMs} Readies within 1 ms`);
+    const rd = raft.ready();
+    const early = this.sendEarly(rd, env);
+    const flight = { rd, early };
+    this.inFlight = flight;
+    const disk = this.disk!;
+    const delayMs = disk.latencyMs(rd);
+    if (delayMs > 0) env.trace(`${this.id} writing for ${delayMs} ms`);
+    if (this.tornCrashPending && writes(rd) && disk.tornCrashStrikesMidWrite()) {
+      // Scheduled first, so that it strikes before the write completes even in the same ms.
+      const atMs = env.nowMs + disk.crashPointMs(delayMs);
+      env.trace(`${this.id} torn crash to strike mid-write at ${atMs} ms`);
+      env.schedule(atMs, this, () => {
+        // Disarmed meanwhile (the heal ends every fault), or the write ended otherwise: no crash.
+        if (this.inFlight !== flight || !this.tornCrashPending) return;
+        env.onTornCrash();
+        this.crash(env);
+      });
+    }
+    env.schedule(env.nowMs + delayMs, this, () => {
+      // A crash (and restart) meanwhile ended this write one way or the other.
+      if (this.inFlight === flight) this.finishPersist(raft, env);
+    });
+  }
+
+  /** The write of the Ready under way completed: then send, apply, advance (the next Ready comes from drain). */
+  private finishPersist(raft: RaftNode, env: NodeEnv): void {
+    const { rd, early } = this.inFlight!;
+    this.inFlight = null;
+    this.write(rd, early, env);
+    if (this.tornCrashPending && writes(rd)) {
+      env.trace(`${this.id} CRASH after persist, before send`);
+      env.onTornCrash();
+      this.crash(env);
+      return;
+    }
+    this.finish(raft, rd, early, env);
+  }
+
+  /**
+   * Relaxation 1 of the contract: when the core says so (a leader's appends and heartbeats, term and
+   * vote unchanged), the messages leave before the persist. Returns whether they did.
+   */
+  private sendEarly(rd: Ready, env: NodeEnv): boolean {
+    if (!(this.earlySend && rd.messagesBeforePersist)) return false;
+    for (const msg of rd.messages) {
+      env.checker.onSend(this, msg, true);
+      env.send(msg, this);
+    }
+    env.onEarlySend();
+    return true;
+  }
+
+  /** Steps 0 and 1: install the snapshot, truncate-and-append, store the hard state — one transaction. */
+  private write(rd: Ready, early: boolean, env: NodeEnv): void {
     const { checker } = env;
     const prevRole = this.role;
     const prevHard = this.hardState;
@@ -141,26 +292,12 @@ export class SimNode {
       this.applied = meta.index;
       this.digest = digest;
       this.conf = meta.conf;
-      this.snapshotData.clear();
+      // A newer snapshot may have arrived while this one was being written: keep its data.
+      for (const index of [...this.snapshotData.keys()]) if (index <= meta.index) this.snapshotData.delete(index);
       env.trace(`${this.id} install snapshot ${meta.index}@${meta.term}`);
     }
 
-    // Relaxation 1 of the contract: a leader's appends and heartbeats may leave before its persist.
-    // A torn crash then strikes before the persist: sent, never written.
-    const early = this.earlySend && rd.messagesBeforePersist;
-    if (early) {
-      for (const msg of rd.messages) {
-        checker.onSend(this, msg, true);
-        env.send(msg, this);
-      }
-      if (this.tornCrashPending && (rd.entries.length > 0 || rd.hardState)) {
-        env.trace(`${this.id} CRASH after an early send, before persist`);
-        this.crash();
-        return false;
-      }
-    }
-
-    // 1. Persist: truncate-and-append, then the hard state (one atomic write in a real driver).
+    // 1. Persist: truncate-and-append, then the hard state.
     const first = rd.entries[0];
     let removedTerms: number[] = [];
     if (first !== undefined) {
@@ -181,6 +318,8 @@ export class SimNode {
     }
     checker.onPersist(this, rd, prevHard, prevRole, removedTerms);
     if (rd.softState) checker.onRole(this, prevRole);
+    // What left early must now be on this leader's disk after all.
+    if (early) for (const msg of rd.messages) checker.onSend(this, msg);
     if (rd.entries.length > 0 || rd.hardState) {
       env.trace(
         `${this.id} persist term=${this.hardState.term} vote=${this.hardState.vote || '-'} commit=${this.hardState.commit}` +
@@ -188,13 +327,11 @@ export class SimNode {
       );
     }
     if (rd.softState) env.trace(`${this.id} role=${this.role} leader=${this.leaderId || '-'} term=${this.hardState.term}`);
-    if (this.tornCrashPending && (rd.entries.length > 0 || rd.hardState || rd.snapshot)) {
-      env.trace(`${this.id} CRASH after persist, before send`);
-      env.onTornCrash();
-      this.crash();
-      return false;
-    }
+  }
 
+  /** Steps 2–4: send what waited for the persist, apply, advance; then perhaps snapshot. */
+  private finish(raft: RaftNode, rd: Ready, early: boolean, env: NodeEnv): void {
+    const { checker } = env;
     // 2. Send, only now that what the messages promise is durable.
     if (!early) {
       for (const msg of rd.messages) {
@@ -204,6 +341,7 @@ export class SimNode {
     }
 
     // 3. Apply committed entries in order; read states are answerable once applied reaches them.
+    this.confDuringLastWrite = this.disk?.async ? this.conf : undefined;
     for (const e of rd.committedEntries) {
       checker.onApply(this, e);
       this.applied = e.index;
@@ -222,7 +360,6 @@ export class SimNode {
     // 4. Acknowledge; then, like a real driver, snapshot the state machine now and then.
     raft.advance(rd);
     this.maybeCompact(raft);
-    return true;
   }
 
   private maybeCompact(raft: RaftNode): void {

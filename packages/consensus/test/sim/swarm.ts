@@ -50,6 +50,21 @@ export interface SimShape extends DrawnConfig {
   readonly keepTail: number;
   /** Leaders send appends and heartbeats before their own persist, as the server's driver does. */
   readonly earlySend: boolean;
+  /**
+   * Writes take simulated time while input keeps arriving between ready() and advance() (the
+   * contract's relaxation 2, as a storage thread does): 0..persistMaxMs ms each, or with
+   * slowPersistChance up to slowPersistMaxMs, and always so on a bad disk (fault phase only).
+   */
+  readonly asyncPersist: boolean;
+  readonly persistMaxMs: number;
+  readonly slowPersistChance: number;
+  readonly slowPersistMaxMs: number;
+  /** Index (into the initial voters) of the node with a bad disk, or -1. */
+  readonly slowDiskNode: number;
+  /** A crash during a write keeps the whole write with this probability, else loses it whole. */
+  readonly keepWriteOnCrash: number;
+  /** Seeds the disks' own random streams. */
+  readonly diskSeed: number;
 }
 
 export interface SeedResult {
@@ -64,6 +79,8 @@ export interface SeedResult {
   readonly terms: number;
   readonly readsReleased: number;
   readonly faults: Readonly<Cluster['faults']>;
+  readonly relaxations: Readonly<Cluster['relaxations']>;
+  readonly confChanges: Readonly<Cluster['confChanges']>;
   /** Simulated ms from the heal until a leader existed. */
   readonly healToLeaderMs: number;
 }
@@ -86,7 +103,7 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
   const heartbeatIntervalMs = rng.int(Math.max(1, Math.floor(electionTimeoutMinMs / 10)), Math.floor(electionTimeoutMinMs / 2));
   const delayMinMs = rng.int(0, 3);
   const delayMaxMs = delayMinMs + rng.pick([0, 2, 5, Math.floor(electionTimeoutMinMs / 3)]);
-  return {
+  const shape = {
     nodes: nodes ?? rng.pick([1, 3, 3, 3, 4, 5, 5, 5]),
     spares: confChangesPerTimeout > 0 ? rng.int(0, 2) : 0,
     confChangesPerTimeout,
@@ -113,8 +130,16 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     readsPerSecond: rng.pick([0, 5, 30]),
     compactEvery: sometimes(rng, 0.5, () => rng.pick([5, 20, 100]), 0),
     keepTail: rng.pick([0, 3, 30]),
-    earlySend: rng.chance(0.5), // drawn last: earlier draws, and so older seeds' shapes, are unchanged
+    // Drawn last: earlier draws, and so older seeds' shapes, are unchanged.
+    earlySend: rng.chance(0.5),
+    asyncPersist: rng.chance(0.6),
+    persistMaxMs: rng.pick([0, 1, 2, 5]),
+    slowPersistChance: sometimes(rng, 0.3, () => rng.pick([0.01, 0.05]), 0),
+    slowPersistMaxMs: rng.pick([10, 30, 60]),
+    keepWriteOnCrash: rng.pick([0, 0.5, 1]),
+    diskSeed: rng.u32(),
   };
+  return { ...shape, slowDiskNode: sometimes(rng, 0.3, () => rng.int(0, shape.nodes - 1), -1) };
 }
 
 /** Run one seed: fault phase, heal, liveness. Never throws; a failure comes back in the result. */
@@ -139,6 +164,16 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     tickIntervalMs: (_id, r) => r.int(1, shape.tickIntervalMaxMs),
     compaction: shape.compactEvery > 0 ? { every: shape.compactEvery, keepTail: shape.keepTail } : null,
     earlySend: shape.earlySend,
+    disk: {
+      asyncPersist: shape.asyncPersist,
+      fastMaxMs: shape.persistMaxMs,
+      slowChance: shape.slowPersistChance,
+      slowMinMs: 10,
+      slowMaxMs: shape.slowPersistMaxMs,
+      slowDisks: shape.slowDiskNode >= 0 ? [`n${shape.slowDiskNode + 1}`] : [],
+      keepOnCrash: shape.keepWriteOnCrash,
+      seed: shape.diskSeed,
+    },
     fullCheckEveryMs: 500,
     traceLines: opts.traceLines ?? 0,
   });
@@ -164,6 +199,8 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     terms,
     readsReleased: cluster.checker.readsReleased,
     faults: cluster.faults,
+    relaxations: cluster.relaxations,
+    confChanges: cluster.confChanges,
     healToLeaderMs,
   };
 }
@@ -296,6 +333,8 @@ function healAndCheckLiveness(c: Cluster, shape: SimShape): number {
   const healedAt = c.nowMs;
   c.heal();
   c.network.dropFilter = null;
+  c.disk.slowChance = 0; // a slow disk is a fault too
+  c.disk.slowDisks = [];
   c.network.options = {
     delayMinMs: shape.delayMinMs,
     delayMaxMs: Math.max(shape.delayMinMs, Math.min(shape.delayMaxMs, Math.floor(shape.heartbeatIntervalMs / 2))),
@@ -307,7 +346,9 @@ function healAndCheckLiveness(c: Cluster, shape: SimShape): number {
     c.restart(n.id);
   }
   const longestLog = Math.max(...c.nodes.map((n) => n.storage.lastIndex()));
-  const roundTripMs = 2 * (c.network.options.delayMaxMs + shape.tickIntervalMaxMs) + 2;
+  // An asynchronous write delays the follower's ack and the leader's next append.
+  const writeMs = shape.asyncPersist ? shape.persistMaxMs : 0;
+  const roundTripMs = 2 * (c.network.options.delayMaxMs + shape.tickIntervalMaxMs + writeMs) + 2;
   // Elections settle in a few timeouts; a follower far behind needs about one round trip per
   // message (one entry per message at the smallest size limit).
   const boundMs = 20 * shape.electionTimeoutMaxMs + longestLog * roundTripMs;

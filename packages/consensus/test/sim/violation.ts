@@ -14,3 +14,14 @@ export class SafetyViolation extends Error {
 export function violated(property: string, detail: string): never {
   throw new SafetyViolation(property, detail);
 }
+
+/** The property `body` violates ('none' if it runs through); other errors propagate. */
+export function violationOf(body: () => void): string {
+  try {
+    body();
+  } catch (e) {
+    if (e instanceof SafetyViolation) return e.property;
+    throw e;
+  }
+  return 'none';
+}
