@@ -1,6 +1,6 @@
 // Shared setup for the scenario tests: small clusters on a clean network, and waits that fail with
 // a readable dump of every node's state instead of a bare timeout.
-import type { NodeId } from '../../src/index.js';
+import type { ConfState, NodeId } from '../../src/index.js';
 import { Cluster, type ClusterOptions } from '../sim/cluster.js';
 import type { SimNode } from '../sim/node.js';
 
@@ -23,7 +23,7 @@ export function newCluster(size: number, opts: Partial<ClusterOptions> = {}): Cl
 
 export function dump(c: Cluster): string {
   return c.nodes
-    .map((n) => `${n.id}: ${n.up ? n.role : 'DOWN'} term=${n.hardState.term} vote=${n.hardState.vote || '-'} leader=${n.leaderId || '-'} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied}`)
+    .map((n) => `${n.id}: ${n.up ? n.role : 'DOWN'} term=${n.hardState.term} vote=${n.hardState.vote || '-'} leader=${n.leaderId || '-'} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} ${confString(n.conf)}`)
     .join('\n');
 }
 
@@ -61,4 +61,25 @@ export function commitCommands(c: Cluster, count: number, maxMs = 5_000): string
 export function logsMatch(c: Cluster, ids: readonly NodeId[] = c.ids): boolean {
   const ref = JSON.stringify(c.logOf(ids[0]!));
   return ids.every((id) => JSON.stringify(c.logOf(id)) === ref);
+}
+
+/** A membership as comparable text: sorted voters and learners. */
+export function confString(conf: ConfState): string {
+  return `voters=${[...conf.voters].sort().join(',')} learners=${[...conf.learners].sort().join(',') || '-'}`;
+}
+
+/** Wait until every up node among `ids` has applied exactly the membership `expected`. */
+export function waitForConf(c: Cluster, expected: ConfState, ids: readonly NodeId[], maxMs = 3_000): void {
+  const want = confString(expected);
+  waitFor(c, `${ids.join(',')} to apply ${want}`, () => ids.every((id) => !c.node(id).up || confString(c.node(id).conf) === want), maxMs);
+}
+
+/** Propose a command at the current leader (among `ids`) and wait until every node in `ids` applied it. */
+export function commitOn(c: Cluster, ids: readonly NodeId[], maxMs = 3_000): string {
+  const key = c.propose(waitForLeader(c, maxMs, ids).id).key;
+  waitFor(c, `${ids.join(',')} to apply a new command`, () => {
+    const at = c.checker.committedIndexOf(key);
+    return at !== undefined && ids.every((id) => c.node(id).applied >= at);
+  }, maxMs);
+  return key;
 }
