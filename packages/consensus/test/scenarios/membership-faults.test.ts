@@ -5,7 +5,7 @@
 // properties); each scenario also demands that the live members converge on one membership and
 // that the cluster commits after the change.
 import { ProposalDroppedError, type ConfChange, type ConfState, type NodeId } from '../../src/index.js';
-import type { Cluster } from '../sim/cluster.js';
+import type { Cluster, ClusterOptions } from '../sim/cluster.js';
 import type { SimNode } from '../sim/node.js';
 import { commitOn, logsMatch, newCluster, TIMING, waitFor, waitForConf, waitForLeader } from './support.js';
 
@@ -13,8 +13,8 @@ const VOTERS4 = ['n1', 'n2', 'n3', 'n4'];
 const ALL5 = [...VOTERS4, 'n5'];
 
 /** Four voters and n5 added as a learner, caught up; returns the leader. */
-function withLearner(seed: number): { c: Cluster; leader: SimNode } {
-  const c = newCluster(5, { seed, voters: 4 });
+function withLearner(seed: number, mode: Partial<ClusterOptions>): { c: Cluster; leader: SimNode } {
+  const c = newCluster(5, { seed, voters: 4, ...mode });
   const leader = waitForLeader(c);
   c.runFor(100); // the leader's no-op is applied: it may propose a change
   c.proposeConfChange(leader.id, { type: 'add-learner', nodeId: 'n5' });
@@ -39,7 +39,13 @@ function expectStableLeader(c: Cluster, ms: number): void {
 
 const others = (ids: readonly NodeId[], ...not: NodeId[]): NodeId[] => ids.filter((id) => !not.includes(id));
 
-describe('membership changes under faults', () => {
+/** Synchronous writes, and asynchronous ones (a storage thread: input arrives while a write is under way, appends leave early). */
+const MODES: [string, Partial<ClusterOptions>][] = [
+  ['synchronous writes', {}],
+  ['asynchronous writes', { earlySend: true, disk: { asyncPersist: true, fastMaxMs: 3 } }],
+];
+
+describe.each(MODES)('membership changes under faults, %s', (_mode, mode) => {
   const changes: [string, ConfChange, ConfState][] = [
     ['add-voter n5', { type: 'add-voter', nodeId: 'n5' }, { voters: ALL5, learners: [] }],
     ['remove a follower', { type: 'remove', nodeId: 'REMOVED' }, { voters: [], learners: ['n5'] }],
@@ -55,12 +61,12 @@ describe('membership changes under faults', () => {
   // had it, so the change is dropped everywhere (the old leader's copy is rolled back when it
   // returns), and it can then be made again.
   test.each(changes)('leader crash right after appending %s, stored nowhere else: dropped, then redone', (_name, change, changed) => {
-    const { c, leader } = withLearner(61);
+    const { c, leader } = withLearner(61, mode);
     const before: ConfState = { voters: VOTERS4, learners: ['n5'] };
     const { cc, after } = resolve(leader.id, change, changed);
     c.network.dropFilter = (m) => m.from === leader.id;
     const entry = c.proposeConfChange(leader.id, cc);
-    expect(holds(leader, entry)).toBe(true);
+    waitFor(c, 'the leader to write the change', () => holds(leader, entry), 20);
     c.crash(leader.id);
     c.network.dropFilter = null;
 
@@ -87,7 +93,7 @@ describe('membership changes under faults', () => {
   // (and so the inherited change) is applied, the new leader refuses another change: never two in
   // flight.
   test.each(changes)('leader crash after %s reached the followers, uncommitted: the next leader finishes it', (_name, change, changed) => {
-    const { c, leader } = withLearner(62);
+    const { c, leader } = withLearner(62, mode);
     const { cc, after, removed } = resolve(leader.id, change, changed);
     c.network.dropFilter = (m) => m.to === leader.id && m.type === 'append-response';
     const entry = c.proposeConfChange(leader.id, cc);
@@ -119,7 +125,7 @@ describe('membership changes under faults', () => {
   // membership or the new. The majority elects a leader and goes on; after the heal the minority's
   // uncommitted entries are rolled back and everyone agrees on the membership without the promotion.
   test('partition with the leader and the joining learner in the minority during promotion', () => {
-    const { c, leader } = withLearner(63);
+    const { c, leader } = withLearner(63, mode);
     const majority = others(VOTERS4, leader.id);
     c.partition([[leader.id, 'n5'], majority]);
     const promotion = c.proposeConfChange(leader.id, { type: 'add-voter', nodeId: 'n5' });
@@ -155,7 +161,7 @@ describe('membership changes under faults', () => {
   // removed does not acknowledge; once it applies, the new membership (three voters: two suffice)
   // commits without the removed node and without the one still away.
   test('removing a follower while another is partitioned away: old quorum until applied, new quorum after', () => {
-    const c = newCluster(4, { seed: 64 });
+    const c = newCluster(4, { seed: 64, ...mode });
     const leader = waitForLeader(c);
     c.runFor(100);
     const [stays, removed, away] = others(VOTERS4, leader.id) as [NodeId, NodeId, NodeId];
@@ -195,7 +201,7 @@ describe('membership changes under faults', () => {
   // follower it still reaches; the leader then hands leadership to that follower (the only voter it
   // can bring up to date) instead of just stepping down, and the two remaining voters carry on.
   test('a leader removing itself while partitioned from one follower hands over to the other', () => {
-    const c = newCluster(3, { seed: 65 });
+    const c = newCluster(3, { seed: 65, ...mode });
     const leader = waitForLeader(c);
     c.runFor(100);
     const [near, far] = others(['n1', 'n2', 'n3'], leader.id) as [NodeId, NodeId];
