@@ -134,8 +134,11 @@ export class RaftNode {
       (m.from === this.id ? 'from ourselves' : undefined) ??
       // A node outside the configuration (e.g. removed) must not disrupt the cluster with elections.
       // A node that knows no configuration yet (just joined) cannot tell, and answers: the cluster
-      // may need its vote to elect the leader that will tell it the configuration.
-      ((m.type === 'vote' || m.type === 'pre-vote') && this.voters.length > 0 && !this.voters.includes(m.from)
+      // may need its vote to elect the leader that will tell it the configuration. Nor can a node
+      // whose configuration may be stale: a candidate whose log goes past what we have applied may
+      // be a voter in a configuration we have not applied yet (one that adds it, perhaps while we
+      // were partitioned away) and need our vote.
+      ((m.type === 'vote' || m.type === 'pre-vote') && this.voters.length > 0 && !this.voters.includes(m.from) && m.index <= this.log.applied
         ? `vote request from non-voter ${m.from}`
         : undefined);
     if (bad !== undefined) {

@@ -7,7 +7,7 @@
 import { ProposalDroppedError, type ConfChange, type ConfState, type NodeId } from '../../src/index.js';
 import type { Cluster, ClusterOptions } from '../sim/cluster.js';
 import type { SimNode } from '../sim/node.js';
-import { commitOn, logsMatch, newCluster, TIMING, waitFor, waitForConf, waitForLeader } from './support.js';
+import { commitOn, confString, logsMatch, newCluster, TIMING, waitFor, waitForConf, waitForLeader } from './support.js';
 
 const VOTERS4 = ['n1', 'n2', 'n3', 'n4'];
 const ALL5 = [...VOTERS4, 'n5'];
@@ -224,5 +224,40 @@ describe.each(MODES)('membership changes under faults, %s', (_mode, mode) => {
     expectStableLeader(c, 5 * TIMING.electionTimeoutMaxMs);
     expect(c.leader()).toBe(next);
     commitOn(c, [near, far]);
+  });
+
+  // (e) Regression (found by a membership-heavy swarm run, seed 394): a voter partitioned away
+  // through several changes still knows the initial membership, in which the new voter n4 does not
+  // exist. The changes leave {stale, n4}: n4 needs the stale voter's vote, and the stale voter
+  // dropped every vote request from n4 as coming from a non-voter — no leader, ever. A node may
+  // drop a non-voter's request only when the candidate's log ends within what it has applied (so
+  // the candidate cannot know a newer membership than its own).
+  test('a voter that missed several changes still votes for a voter it has never heard of', () => {
+    const c = newCluster(4, { seed: 66, voters: 3, ...mode });
+    const leader = waitForLeader(c);
+    c.runFor(100);
+    const [other, stale] = others(['n1', 'n2', 'n3'], leader.id) as [NodeId, NodeId];
+    c.isolate(stale);
+    const steps: ConfChange[] = [
+      { type: 'add-learner', nodeId: 'n4' },
+      { type: 'add-voter', nodeId: 'n4' },
+      { type: 'remove', nodeId: other },
+      { type: 'remove', nodeId: leader.id },
+    ];
+    for (const cc of steps) {
+      const entry = c.proposeConfChange(leader.id, cc);
+      waitFor(c, `${leader.id} to apply ${cc.type} ${cc.nodeId}`, () => leader.applied >= entry.index, 1_000);
+    }
+    waitForConf(c, { voters: [stale, 'n4'], learners: [] }, ['n4'], 500);
+    expect(confString(c.node(stale).conf)).toBe(confString({ voters: ['n1', 'n2', 'n3'], learners: [] }));
+    c.runFor(2 * TIMING.electionTimeoutMaxMs);
+    expect(c.leaders().filter((n) => n.id === 'n4' || n.id === stale)).toEqual([]); // n4 cannot win without the stale voter
+
+    c.heal();
+    const after: ConfState = { voters: [stale, 'n4'], learners: [] };
+    waitForLeader(c, 3_000, after.voters);
+    waitForConf(c, after, after.voters);
+    commitOn(c, after.voters);
+    expect(logsMatch(c, after.voters)).toBe(true);
   });
 });
