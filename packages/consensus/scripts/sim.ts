@@ -1,23 +1,24 @@
 // Randomized simulation from the command line:
-//   pnpm --filter @raftkv/consensus sim --seeds N [--nodes 5] [--first-seed S] [--trace 80]
-// Runs seeds S..S+N-1; the last line is "N seeds passed", or the first failing seed and the
+//   pnpm --filter @raftkv/consensus sim --seeds N [--nodes 5] [--first-seed S] [--trace 80] [--membership-heavy]
+// Runs seeds S..S+N-1 (--membership-heavy: a membership change per election timeout in every seed); the last line is "N seeds passed", or the first failing seed and the
 // violated property (exit 1). A failing seed is rerun with tracing to show the events before it.
-import { runSeed, type SeedResult } from '../test/sim/swarm.js';
+import { runSeed, type SeedOptions, type SeedResult } from '../test/sim/swarm.js';
 
 interface Args {
   seeds: number;
   firstSeed: number;
   nodes?: number;
   traceLines: number;
+  membershipHeavy: boolean;
 }
 
 function usage(problem: string): never {
-  console.error(`sim: ${problem}\nusage: sim --seeds N [--nodes 1..9] [--first-seed S] [--trace LINES]`);
+  console.error(`sim: ${problem}\nusage: sim --seeds N [--nodes 1..9] [--first-seed S] [--trace LINES] [--membership-heavy]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, firstSeed: 1, traceLines: 60 };
+  const args: Args = { seeds: 100, firstSeed: 1, traceLines: 60, membershipHeavy: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--') continue;
@@ -32,6 +33,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--first-seed') args.firstSeed = int(0);
     else if (flag === '--nodes') args.nodes = int(1, 9);
     else if (flag === '--trace') args.traceLines = int(0);
+    else if (flag === '--membership-heavy') args.membershipHeavy = true;
     else usage(`unknown flag ${flag}`);
   }
   return args;
@@ -50,6 +52,7 @@ function describe(r: SeedResult): string {
 }
 
 const args = parseArgs(process.argv.slice(2));
+const seedOptions: SeedOptions = { ...(args.nodes === undefined ? {} : { nodes: args.nodes }), membershipHeavy: args.membershipHeavy };
 const started = process.hrtime.bigint();
 let committed = 0;
 let simulatedMs = 0;
@@ -60,7 +63,7 @@ const conf = { committed: 0, underFaults: 0 };
 const relax = { earlySends: 0, inputsDuringWrite: 0, crashKeptWrite: 0, crashLostWrite: 0 };
 let asyncSeeds = 0;
 for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
-  const r = runSeed(seed, args.nodes === undefined ? {} : { nodes: args.nodes });
+  const r = runSeed(seed, seedOptions);
   committed += r.committed;
   simulatedMs += r.simulatedMs;
   terms += r.terms;
@@ -73,7 +76,7 @@ for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
   for (const k of Object.keys(relax) as (keyof typeof relax)[]) relax[k] += r.relaxations[k];
   if (r.shape.asyncPersist) asyncSeeds++;
   if (!r.ok) {
-    const traced = runSeed(seed, { ...(args.nodes === undefined ? {} : { nodes: args.nodes }), traceLines: args.traceLines });
+    const traced = runSeed(seed, { ...seedOptions, traceLines: args.traceLines });
     console.log(`shape: ${describe(r)}`);
     if (traced.trace.length > 0) console.log(`last ${traced.trace.length} events:\n${traced.trace.join('\n')}`);
     console.log(`seed ${seed} failed at ${r.simulatedMs} ms: ${r.violation!.property}: ${r.violation!.detail}`);

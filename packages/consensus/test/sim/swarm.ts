@@ -90,6 +90,8 @@ export interface SeedOptions {
   readonly nodes?: number;
   /** Keep this many trace lines, reported on failure. */
   readonly traceLines?: number;
+  /** Membership churn in every shape: a change per election timeout, at least one spare node. */
+  readonly membershipHeavy?: boolean;
 }
 
 function sometimes<T>(rng: Rng, p: number, value: () => T, otherwise: T): T {
@@ -145,7 +147,9 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
 /** Run one seed: fault phase, heal, liveness. Never throws; a failure comes back in the result. */
 export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
   const rng = new Rng(seed);
-  const shape = drawShape(rng.fork(), opts.nodes);
+  const drawn = drawShape(rng.fork(), opts.nodes);
+  // No extra draws: the rest of the run stays what the seed makes it.
+  const shape = opts.membershipHeavy ? { ...drawn, confChangesPerTimeout: 1, spares: Math.max(1, drawn.spares) } : drawn;
   const cluster = new Cluster({
     seed: rng.u32(),
     size: shape.nodes + shape.spares,
