@@ -383,8 +383,14 @@ export class RaftNode {
         // leave that leader in place for good, and a node whose campaigns nobody hears (a learner
         // that was once removed) would ignore the leader's appends for good.
         this.send({ type: 'append-response', to: m.from, term: this.term });
-      } else if (m.type === 'pre-vote') {
-        this.send({ type: 'pre-vote-response', to: m.from, term: this.term, reject: true });
+      } else if (m.type === 'pre-vote' || m.type === 'vote') {
+        // Figure 2: a vote request of a lower term is refused with our term, so the candidate
+        // catches up (etcd ignores it). Otherwise a candidate that no one with a higher term
+        // campaigns to can fall behind for good: it times out no faster than the voter it needs,
+        // which keeps raising its term through campaigns of its own and others' and drops each of
+        // its requests as stale (simulator, seed 20312 with --membership-heavy --nodes 5, once
+        // higher terms stopped restarting election timers).
+        this.send({ type: m.type === 'vote' ? 'vote-response' : 'pre-vote-response', to: m.from, term: this.term, reject: true });
       }
       return false;
     }
@@ -741,7 +747,20 @@ export class RaftNode {
     this.role = 'follower';
     this.leaderId = leaderId;
     if (leaderId !== NONE) this.lastLeaderContact = this.now;
-    this.resetElectionTimer();
+    // Figure 2: the election timeout runs from when we last heard from the current leader or
+    // granted a vote, not from the last term change (etcd resets on every term change). So a
+    // higher term from a vote request we do not grant, or from any message that is not a leader's,
+    // keeps the deadline: otherwise a node that keeps campaigning with a stale log (one that thinks
+    // it was removed, say) pushes back the timer of the one voter that could win, for good
+    // (simulator, seed 20063 with --membership-heavy --nodes 5). Granting a vote resets it in
+    // handleVoteRequest. A leader gets a fresh timer: it ran none while leading, and it was the
+    // leader it last heard from, just now; keeping its stale deadline would make a deposed leader
+    // campaign at once against the candidate that deposed it. A candidate or pre-candidate keeps
+    // the deadline it drew when its campaign began (when it voted for itself), as in Figure 2,
+    // where a candidate that loses or sees a higher term simply campaigns again when that timeout
+    // elapses: a fresh draw would hand the race to whichever rival bumped its term last, the same
+    // livelock one step earlier (a candidate with the better log losing to a stale one each time).
+    if (leaderId !== NONE || wasLeader) this.resetElectionTimer();
     this.resetLeaderState();
     if (wasLeader) this.events.push({ kind: 'step-down', term, reason: 'stepped down to follower' });
     if (changed) this.events.push({ kind: 'became-follower', term, leaderId });
