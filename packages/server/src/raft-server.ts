@@ -156,6 +156,7 @@ export class RaftkvServer {
       dialOverrides: config.dialOverrides,
       logger: this.logger,
       chunkDelayMs: config.snapshotChunkDelayMs,
+      onSent: (_to, bytes) => this.obs.snapshotSent(bytes),
       report: (to, ok) => {
         try {
           this.driver.withCore((n) => n.reportSnapshot(to, ok));

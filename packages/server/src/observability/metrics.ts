@@ -43,6 +43,7 @@ export class RaftMetrics {
   private readonly readyBatch: Histogram;
   private readonly appendsSent: Counter<'peer'>;
   private readonly appendRejections: Counter<'peer'>;
+  private readonly snapshotBytes: Counter;
   private readonly snapshots: Counter<'direction'>;
   // Label children cached per peer: no label hashing on the hot path.
   private readonly appendsSentBy = new Map<string, Counter.Internal>();
@@ -149,9 +150,10 @@ export class RaftMetrics {
     this.readyBatch = new Histogram({ name: 'raftkv_ready_batch_entries', help: 'Log entries persisted per Ready (group commit batch size)', buckets: BATCH_BUCKETS, registers });
     this.appendsSent = new Counter({ name: 'raftkv_append_messages_sent_total', help: 'AppendEntries messages sent, by destination peer', labelNames: ['peer'], registers });
     this.appendRejections = new Counter({ name: 'raftkv_append_rejections_total', help: 'AppendEntries rejected by a follower (log mismatch), by peer', labelNames: ['peer'], registers });
-    this.snapshots = new Counter({ name: 'raftkv_snapshots_total', help: "Snapshots sent to followers or installed from the leader", labelNames: ['direction'], registers });
+    this.snapshots = new Counter({ name: 'raftkv_snapshots_total', help: 'Snapshot transfers completed to followers (sent) and snapshots installed from the leader', labelNames: ['direction'], registers });
     this.snapshots.labels('sent').inc(0);
     this.snapshots.labels('installed').inc(0);
+    this.snapshotBytes = new Counter({ name: 'raftkv_snapshot_sent_bytes_total', help: 'Bytes of snapshot transfers completed to followers', registers });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -173,8 +175,13 @@ export class RaftMetrics {
     for (let i = 0; i < msgs.length; i++) {
       const m = msgs[i]!;
       if (m.type === 'append') this.child(this.appendsSentBy, this.appendsSent, m.to).inc();
-      else if (m.type === 'snapshot') this.snapshots.inc({ direction: 'sent' });
     }
+  }
+
+  /** A snapshot transfer to a follower completed (the core's snapshot messages may be retried or dropped). */
+  snapshotSent(bytes: number): void {
+    this.snapshots.inc({ direction: 'sent' });
+    this.snapshotBytes.inc(bytes);
   }
 
   /** Every message that arrives from a peer. */

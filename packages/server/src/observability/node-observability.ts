@@ -72,6 +72,10 @@ export class NodeObservability implements RaftObserver, RequestObserver {
     this.metrics?.proposeDone(result, seconds);
   }
 
+  snapshotSent(bytes: number): void {
+    this.metrics?.snapshotSent(bytes);
+  }
+
   readDone(consistency: ReadConsistencyLabel, seconds: number): void {
     this.metrics?.readDone(consistency, seconds);
   }

@@ -20,6 +20,7 @@ const REQUIRED = [
   'raftkv_follower_match_index',
   'raftkv_follower_lag_entries',
   'raftkv_snapshots_total',
+  'raftkv_snapshot_sent_bytes_total',
   'process_cpu_seconds_total',
   'process_resident_memory_bytes',
 ];
@@ -120,6 +121,16 @@ describe('RaftMetrics', () => {
     expect(value(text, 'raftkv_read_duration_seconds_count{consistency="linearizable"}')).toBe(2);
     expect(value(text, 'raftkv_read_duration_seconds_count{consistency="stale"}')).toBe(1);
     expect(value(text, 'raftkv_snapshots_total{direction="sent"}')).toBe(0);
+  });
+
+  test('a snapshot counts as sent when its transfer completes, not when the core asks for it', async () => {
+    const m = make();
+    m.readyHandled(ready({ messages: [msg('snapshot', 'n2')] }), null);
+    expect(value(await m.exposition(), 'raftkv_snapshots_total{direction="sent"}')).toBe(0);
+    m.snapshotSent(17_088_512);
+    const text = await m.exposition();
+    expect(value(text, 'raftkv_snapshots_total{direction="sent"}')).toBe(1);
+    expect(value(text, 'raftkv_snapshot_sent_bytes_total')).toBe(17_088_512);
   });
 
   test('every node has its own registry', async () => {
