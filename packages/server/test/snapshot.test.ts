@@ -27,8 +27,9 @@ describe('snapshots and log compaction', () => {
     c.startNode(lagging);
     const d = await converged(c, leader);
     expect(d.keyCount).toBe(50 + 4 * SNAPSHOT_ENTRIES);
-    // Whoever led when the follower came back sent it (leadership may have moved under the load).
-    expect(c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id)))).toBe(true);
+    // Whoever led when the follower came back sent it (leadership may have moved under the load). The
+    // sender logs once the follower's answer is back, which may come after the follower applied it.
+    await until('a node to log the snapshot sent', () => (c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id))) ? true : undefined));
     expect(c.logs(lagging)).toMatch(/"message":"installed a snapshot from the leader"/);
     // The installed state serves reads, and the follower keeps replicating after the snapshot.
     for (const [k, v] of [...acked].slice(0, 20)) expect((await c.read(lagging, k, true)).value.toString()).toBe(v);
