@@ -4,7 +4,9 @@ import {
   AdminClient,
   KVClient,
   ReadConsistency,
+  type AddMemberResponse,
   type ProposeResponse,
+  type RemoveMemberResponse,
   type ReadResponse,
   type StatusResponse,
 } from '@raftkv/proto';
@@ -54,6 +56,15 @@ export class NodeClient {
 
   status(ms: number): Promise<StatusResponse> {
     return unary((cb) => this.admin.status({}, new Metadata(), deadline(ms), cb));
+  }
+
+  /** Admin.AddMember (a follower forwards it to the leader): as a learner, promoted once caught up. */
+  addMember(id: string, address: string, ms: number): Promise<AddMemberResponse> {
+    return unary((cb) => this.admin.addMember({ id, address, learner: false }, new Metadata(), deadline(ms), cb));
+  }
+
+  removeMember(id: string, ms: number): Promise<RemoveMemberResponse> {
+    return unary((cb) => this.admin.removeMember({ id }, new Metadata(), deadline(ms), cb));
   }
 
   /**
