@@ -262,8 +262,11 @@ async function resizePart() {
   for (const id of [leader, second]) {
     await step(`remove ${id}${id === leader ? ' (the leader)' : ''}, then SIGTERM it`, async () => {
       const via = c.running().find((x) => x !== id);
+      const t = performance.now();
       await c.call(via, 'admin', 'removeMember', { id }, 60_000);
+      const removedMs = Math.round(performance.now() - t);
       await c.stop(id, 'SIGTERM');
+      log(`resize: ${id} removed in ${removedMs} ms, stopped ${Math.round(performance.now() - t) - removedMs} ms after SIGTERM`);
     });
   }
   await sleep(2000);

@@ -461,7 +461,9 @@ export class RaftDriver {
       throw e instanceof InvalidRequestError ? new InvalidArgumentError(e.message) : this.refusalFor(e);
     }
     this.schedule();
-    const handedOver = (): boolean => this.role !== 'leader' && this.leader !== '';
+    // A leader that removed itself is sent nothing once it steps down, so it never learns who
+    // succeeded it: for it, stepping down is the hand-over.
+    const handedOver = (): boolean => this.role !== 'leader' && (this.leader !== '' || !this.d.node.status().conf.voters.includes(this.d.id));
     while (!handedOver() && !this.stopped && Date.now() < deadlineMs) await this.waitForLeaderChange(deadlineMs);
     if (!handedOver()) throw new UnavailableError(`leadership transfer to ${target} did not complete in time`, this.leader === this.d.id ? '' : this.leader);
     return { leaderId: this.leader, term: this.term };
