@@ -25,6 +25,7 @@ const USAGE = `usage: scripts/chaos [--duration S] [--nodes 3|5] [--seed N] [--c
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
   [--stale-reads (self-test: reads served stale, checked as linearizable; must FAIL)]
+  [--membership (also remove voters and add fresh nodes with --join; 5 nodes, >= 3 voters)] [--member-gap-ms MIN-MAX]
        scripts/chaos scenario ${SCENARIOS.join('|')} [--nodes 3|5] [--seed N] [--json FILE]`;
 
 interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' | 'partitionsSkipped'> {
@@ -54,13 +55,13 @@ function parse(all: readonly string[]): CliOptions {
     const a = argv[i]!;
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (['keep', 'require-partitions', 'help', 'stale-reads'].includes(name)) flags.add(name);
+    if (['keep', 'require-partitions', 'help', 'stale-reads', 'membership'].includes(name)) flags.add(name);
     else if (inline !== undefined) v.set(name, inline);
     else if (argv[i + 1] !== undefined) v.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value`);
   }
   if (flags.has('help')) throw new UsageError('');
-  const known = ['duration', 'nodes', 'seed', 'clients', 'keys', 'ops-per-key', 'op-timeout-ms', 'think-ms', 'faults', 'gap-ms', 'fault-ms', 'election-timeout-min-ms', 'election-timeout-max-ms', 'heartbeat-ms', 'server', 'json', 'checker-timeout-s', 'inside', 'work-dir', 'partitions-skipped'];
+  const known = ['duration', 'nodes', 'seed', 'clients', 'keys', 'ops-per-key', 'op-timeout-ms', 'think-ms', 'faults', 'gap-ms', 'fault-ms', 'election-timeout-min-ms', 'election-timeout-max-ms', 'heartbeat-ms', 'server', 'json', 'checker-timeout-s', 'inside', 'work-dir', 'partitions-skipped', 'member-gap-ms'];
   for (const k of v.keys()) if (!known.includes(k)) throw new UsageError(`--${k}: unknown flag`);
   const num = (k: string, d: number, min = 0): number => {
     const s = v.get(k);
@@ -76,8 +77,12 @@ function parse(all: readonly string[]): CliOptions {
     if (!m || Number(m[1]) > Number(m[2])) throw new UsageError(`--${k}: expected MIN-MAX in ms, got ${s}`);
     return [Number(m[1]), Number(m[2])];
   };
-  const nodes = num('nodes', 3, 1);
+  const membership = flags.has('membership');
+  const nodes = num('nodes', membership ? 5 : 3, 1);
   if (![3, 5].includes(nodes)) throw new UsageError(`--nodes: 3 or 5, got ${nodes}`);
+  // Voters move between 3 and the slot count: with 3 slots nothing could ever be removed.
+  if (membership && nodes !== 5) throw new UsageError(`--membership: needs --nodes 5 (voters move between 3 and 5), got ${nodes}`);
+  if (!membership && v.has('member-gap-ms')) throw new UsageError('--member-gap-ms: only with --membership');
   const families = (v.get('faults') ?? 'kill,pause,partition').split(',').filter(Boolean);
   for (const f of families) if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
   const serverDefault = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
@@ -101,6 +106,7 @@ function parse(all: readonly string[]): CliOptions {
     keep: flags.has('keep'),
     requirePartitions: flags.has('require-partitions'),
     staleReads: flags.has('stale-reads'),
+    ...(membership ? { membership: { gapMs: range('member-gap-ms', [2000, 6000]), minVoters: 3 } } : {}),
   };
   const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
   return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped'), ...(scenario ? { scenario } : {}) };

@@ -2,9 +2,9 @@
 // namespace, with their logs appended to one file per node. The harness kills, freezes and restarts
 // them; every process it started is killed when the run ends, however it ends.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AdminClient, KVClient, Role, type DigestResponse, type StatusResponse } from '@raftkv/proto';
+import { AdminClient, KVClient, Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { topologyFor, type Topology } from './netns.js';
 import { freePort, sleep } from './proc.js';
@@ -18,6 +18,12 @@ export interface NodeSpec {
   /** Network namespace to run in (partition mode), or undefined for loopback. */
   readonly netns?: string;
 }
+
+/**
+ * What a slot (an address, a namespace) holds: a member started with --peers or admitted, a node
+ * started with --join that is not a voter yet, or nothing (its member was removed and its data wiped).
+ */
+export type SlotState = 'member' | 'joining' | 'out';
 
 export interface ClusterOptions {
   readonly serverMain: string;
@@ -64,6 +70,11 @@ export class Cluster {
   private readonly expectedExit: boolean[];
   private readonly paused: boolean[];
   readonly unexpectedExits: UnexpectedExit[] = [];
+  /** The node each slot runs now (a re-added slot gets a fresh id, data dir and log). */
+  private readonly specs: NodeSpec[];
+  private readonly states: SlotState[];
+  /** Log file of every id ever run, for reports after the slot moved on. */
+  private readonly logs = new Map<string, string>();
 
   constructor(
     readonly o: ClusterOptions,
@@ -73,6 +84,9 @@ export class Cluster {
     this.procs = new Array<ChildProcess | null>(n).fill(null);
     this.expectedExit = new Array<boolean>(n).fill(false);
     this.paused = new Array<boolean>(n).fill(false);
+    this.specs = [...o.nodes];
+    this.states = new Array<SlotState>(n).fill('member');
+    for (const sp of o.nodes) this.logs.set(sp.id, sp.logFile);
     this.kv = o.nodes.map((s) => new KVClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
     this.admin = o.nodes.map((s) => new AdminClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
   }
@@ -81,7 +95,45 @@ export class Cluster {
     return this.o.nodes.length;
   }
   id(i: number): string {
-    return this.o.nodes[i]!.id;
+    return this.specs[i]!.id;
+  }
+  address(i: number): string {
+    return this.specs[i]!.address;
+  }
+  state(i: number): SlotState {
+    return this.states[i]!;
+  }
+  /** Slots holding a member or a joining node (the ones clients and faults aim at). */
+  inUse(): number[] {
+    return this.slots().filter((i) => this.states[i] !== 'out');
+  }
+  slots(): number[] {
+    return Array.from({ length: this.size }, (_, i) => i);
+  }
+  slotOf(id: string): number | undefined {
+    const i = this.specs.findIndex((s) => s.id === id);
+    return i < 0 ? undefined : i;
+  }
+  markMember(i: number): void {
+    if (this.states[i] === 'joining') this.states[i] = 'member';
+  }
+
+  /** Takes a removed member out: kill -9, wipe its data dir; the slot stays empty until `join`. */
+  async retire(i: number): Promise<void> {
+    this.states[i] = 'out';
+    await this.kill(i);
+    rmSync(this.specs[i]!.dataDir, { recursive: true, force: true });
+  }
+
+  /** Starts a fresh node with a new id in an empty slot, asking the members to add it (--join). */
+  join(i: number, id: string, workDir: string): void {
+    if (this.states[i] !== 'out') throw new Error(`slot ${i} is not empty`);
+    const old = this.specs[i]!;
+    const spec: NodeSpec = { ...old, id, dataDir: join(workDir, id), logFile: join(workDir, `${id}.log`) };
+    this.specs[i] = spec;
+    this.logs.set(id, spec.logFile);
+    this.states[i] = 'joining';
+    this.start(i);
   }
   isRunning(i: number): boolean {
     return this.procs[i] !== null;
@@ -91,13 +143,17 @@ export class Cluster {
   }
 
   private flags(i: number): string[] {
-    const s = this.o.nodes[i]!;
-    const peers = this.o.nodes.map((p) => `${p.id}=${p.address}`).join(',');
+    const s = this.specs[i]!;
+    // The first members bootstrap from --peers; a node put in a slot later joins through the others.
+    const membership =
+      this.o.nodes[i]!.id === s.id
+        ? ['--peers', this.o.nodes.map((p) => `${p.id}=${p.address}`).join(',')]
+        : ['--join', this.specs.filter((_, j) => j !== i).map((p) => p.address).join(','), '--advertise', s.address];
     return [
       this.o.serverMain,
       '--id', s.id,
       '--listen', s.address,
-      '--peers', peers,
+      ...membership,
       '--data-dir', s.dataDir,
       '--election-timeout-min-ms', String(this.o.electionTimeoutMinMs),
       '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs),
@@ -105,9 +161,10 @@ export class Cluster {
     ];
   }
 
+  /** Starts the slot's node (no-op if running, or if the slot is empty). */
   start(i: number): void {
-    if (this.procs[i] !== null) return;
-    const s = this.o.nodes[i]!;
+    if (this.procs[i] !== null || this.states[i] === 'out') return;
+    const s = this.specs[i]!;
     mkdirSync(s.dataDir, { recursive: true });
     const fd = openSync(s.logFile, 'a');
     const args = this.flags(i);
@@ -179,6 +236,25 @@ export class Cluster {
     );
   }
 
+  listMembers(i: number, timeoutMs = 1000): Promise<ListMembersResponse> {
+    return new Promise((resolve, reject) =>
+      this.admin[i]!.listMembers({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: ListMembersResponse) => (e ? reject(e) : resolve(r!))),
+    );
+  }
+
+  removeMember(i: number, id: string, timeoutMs: number): Promise<RemoveMemberResponse> {
+    return new Promise((resolve, reject) =>
+      this.admin[i]!.removeMember({ id }, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: RemoveMemberResponse) => (e ? reject(e) : resolve(r!))),
+    );
+  }
+
+  /** AddMember for a slot's node (resumes an add its own --join call left half done). */
+  addMember(i: number, id: string, address: string, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.admin[i]!.addMember({ id, address, learner: false }, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: unknown) => (e ? reject(e) : resolve(r))),
+    );
+  }
+
   digest(i: number, timeoutMs = 2000): Promise<DigestResponse> {
     return new Promise((resolve, reject) =>
       this.admin[i]!.digest({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: DigestResponse) => (e ? reject(e) : resolve(r!))),
@@ -188,7 +264,7 @@ export class Cluster {
   /** Statuses of the reachable, running, unpaused nodes (index-aligned; undefined where unknown). */
   async statuses(timeoutMs = 500): Promise<(StatusResponse | undefined)[]> {
     return Promise.all(
-      this.o.nodes.map((_, i) => (this.isRunning(i) && !this.isPaused(i) ? this.status(i, timeoutMs).catch(() => undefined) : Promise.resolve(undefined))),
+      this.specs.map((_, i) => (this.isRunning(i) && !this.isPaused(i) ? this.status(i, timeoutMs).catch(() => undefined) : Promise.resolve(undefined))),
     );
   }
 
@@ -214,8 +290,15 @@ export class Cluster {
 
   /** The last lines of a node's log, for reports. */
   logTail(i: number, lines = 20, filter?: RegExp): string[] {
+    return this.logTailOf(this.id(i), lines, filter);
+  }
+
+  /** The same, by node id (also for ids no slot runs any more). */
+  logTailOf(id: string, lines = 20, filter?: RegExp): string[] {
+    const file = this.logs.get(id);
+    if (file === undefined) return [];
     try {
-      const all = readFileSync(this.o.nodes[i]!.logFile, 'utf8').split('\n').filter(Boolean);
+      const all = readFileSync(file, 'utf8').split('\n').filter(Boolean);
       return (filter ? all.filter((l) => filter.test(l)) : all).slice(-lines);
     } catch {
       return [];

@@ -5,6 +5,7 @@
 import type { Cluster } from './cluster.js';
 import { applyPartition, type Topology } from './netns.js';
 import type { Random } from './random.js';
+import { Stoppable } from './stoppable.js';
 
 export type FaultFamily = 'kill' | 'pause' | 'partition';
 
@@ -23,8 +24,7 @@ export interface NemesisEvent {
 
 export class Nemesis {
   readonly events: NemesisEvent[] = [];
-  private stopping = false;
-  private wake: (() => void) | null = null;
+  private readonly pace = new Stoppable();
   private loop: Promise<void> | null = null;
   private partitioned = false;
   /** Families come round in shuffled rounds, so a short run still sees every kind of fault. */
@@ -53,8 +53,7 @@ export class Nemesis {
 
   /** Stops injecting (healing the current fault first). */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
+    this.pace.stop();
     await this.loop;
   }
 
@@ -68,22 +67,10 @@ export class Nemesis {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stopping) return resolve();
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
   private async run(): Promise<void> {
-    while (!this.stopping) {
-      await this.sleep(this.rand.int(this.o.gapMs[0], this.o.gapMs[1]));
-      if (this.stopping) break;
+    while (!this.pace.stopping) {
+      await this.pace.sleep(this.rand.int(this.o.gapMs[0], this.o.gapMs[1]));
+      if (this.pace.stopping) break;
       if (this.round.length === 0) this.round = this.rand.shuffle(this.o.families);
       const family = this.round.pop()!;
       const hold = this.rand.int(this.o.faultMs[0], this.o.faultMs[1]);
@@ -93,10 +80,10 @@ export class Nemesis {
       const others = this.o.families.filter((f) => f !== family);
       if (others.length > 0 && this.rand.next() < 0.3) {
         const lead = this.rand.int(0, Math.floor(hold / 2));
-        await this.sleep(lead);
-        if (!this.stopping) second = await this.injectLogged(this.rand.pick(others), hold - lead);
-        await this.sleep(hold - lead);
-      } else await this.sleep(hold);
+        await this.pace.sleep(lead);
+        if (!this.pace.stopping) second = await this.injectLogged(this.rand.pick(others), hold - lead);
+        await this.pace.sleep(hold - lead);
+      } else await this.pace.sleep(hold);
       if (second) {
         await second.heal();
         second.ev.end = this.clock();
@@ -118,7 +105,9 @@ export class Nemesis {
       const l = await this.cluster.leader();
       if (l !== undefined) return { i: l, leader: true };
     }
-    return { i: this.rand.int(0, this.cluster.size - 1), leader: false };
+    // Slots whose member was removed (membership nemesis) hold nothing to hit.
+    const inUse = this.cluster.inUse();
+    return { i: inUse.length > 0 ? this.rand.pick(inUse) : this.rand.int(0, this.cluster.size - 1), leader: false };
   }
 
   private record(kind: string, detail: string): void {

@@ -4,6 +4,7 @@ import { Role } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Operation } from '../checker/index.js';
 import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
+import { MemberNemesis, type MembershipCounts } from './member-nemesis.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
 import { sleep } from './proc.js';
 import { Random } from './random.js';
@@ -33,6 +34,8 @@ export interface ChaosOptions {
   readonly checkerTimeoutMs: number;
   /** Self-test: reads served stale but checked as linearizable (see WorkloadOptions.staleReads). */
   readonly staleReads?: boolean;
+  /** Membership nemesis: remove voters and add fresh nodes (--join) during the run; its pace. */
+  readonly membership?: { readonly gapMs: readonly [number, number]; readonly minVoters: number };
   readonly log: (line: string) => void;
 }
 
@@ -46,6 +49,8 @@ export interface ChaosSummary {
   readonly topErrors: readonly [string, number][];
   readonly faults: Record<string, number>;
   readonly nemesis: readonly NemesisEvent[];
+  /** Membership changes (with --membership): counts, and the members every member lists at the end. */
+  readonly membership?: MembershipCounts & { events: readonly NemesisEvent[]; final: string[]; equal: boolean; error?: string };
   readonly unexpectedExits: readonly (UnexpectedExit & { log: string[] })[];
   readonly keys: number;
   readonly unreadKeys: readonly string[];
@@ -65,10 +70,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const families = o.families.filter((f) => f !== 'partition' || topology !== undefined);
   const workload = new Workload(cluster, rand.fork(1), clock, o);
   const nemesis = new Nemesis(cluster, topology, rand.fork(2), clock, { families, gapMs: o.gapMs, faultMs: o.faultMs }, o.log);
+  const members =
+    o.membership === undefined
+      ? undefined
+      : new MemberNemesis(cluster, rand.fork(3), clock, { gapMs: o.membership.gapMs, minVoters: o.membership.minVoters, callTimeoutMs: 5000, joinTimeoutMs: 30_000, workDir: o.workDir }, o.log);
   const problems: string[] = [];
   let progress: NodeJS.Timeout | undefined;
   try {
-    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${o.durationS} s, faults: ${families.join(', ') || 'none'}`);
+    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${o.durationS} s, faults: ${families.join(', ') || 'none'}${members ? ', membership' : ''}`);
     if (o.partitionsSkipped) o.log(`chaos: partitions SKIPPED: ${o.partitionsSkipped}`);
     cluster.startAll();
     const leader = await cluster.waitForLeader(30_000);
@@ -76,29 +85,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
 
     workload.start();
     nemesis.start();
+    members?.start();
     const startedAt = clock();
     progress = setInterval(() => {
       const h = workload.history;
       const c = { ok: 0, info: 0, fail: 0 };
       for (const op of h) c[op.outcome]++;
-      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${h.length} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}`);
+      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${h.length} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}${members ? `; membership ${JSON.stringify(members.counts().byKind)}` : ''}`);
     }, 10_000);
     await sleep(o.durationS * 1000);
 
     o.log('chaos: stopping the nemesis and the clients; healing');
-    await nemesis.stop();
+    await Promise.all([nemesis.stop(), members?.stop()]);
     await workload.stop();
     clearInterval(progress);
     await nemesis.healAll();
+    if (members) problems.push(...(await members.finish(60_000)));
     await settle(cluster, 60_000, o.log);
     o.log(`chaos: reading all ${workload.keys.length} keys`);
     const unread = await workload.finalReads(60_000);
     if (unread.length > 0) problems.push(`final reads failed for ${unread.length} keys: ${unread.slice(0, 10).join(', ')}`);
     const digests = await compareDigests(cluster, 30_000);
     if (!digests.equal) problems.push(`node state digests differ: ${digests.error ?? ''}`);
+    const finalMembers = members ? await compareMemberships(cluster, 30_000) : undefined;
+    if (finalMembers && !finalMembers.equal) problems.push(`final membership differs between members: ${finalMembers.error ?? ''}`);
     await cluster.stopAll();
 
-    const exits = cluster.unexpectedExits.map((e) => ({ ...e, log: cluster.logTail(Number(e.node.slice(1)) - 1, 15) }));
+    const exits = cluster.unexpectedExits.map((e) => ({ ...e, log: cluster.logTailOf(e.node, 15) }));
     for (const e of exits) problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
 
     o.log(`chaos: checking ${workload.history.length} operations for linearizability`);
@@ -124,6 +137,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       topErrors: workload.errorCounts(),
       faults: nemesis.counts(),
       nemesis: nemesis.events,
+      ...(members && finalMembers ? { membership: { ...members.counts(), events: members.events, ...finalMembers } } : {}),
       unexpectedExits: exits,
       keys: workload.keys.length,
       unreadKeys: unread,
@@ -131,7 +145,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       checker: {
         verdict: check.verdict,
         elapsedMs: check.elapsedMs,
-        violations: check.violations.map((v) => ({ key: v.key, report: v.report + nemesisDuring(nemesis.events, v.minimal) })),
+        violations: check.violations.map((v) => ({ key: v.key, report: v.report + nemesisDuring([...nemesis.events, ...(members?.events ?? [])], v.minimal) })),
       },
       lostWrites: lost.map((l) => ({ key: l.key, report: l.report })),
       verdict: problems.length === 0 ? 'ok' : check.verdict === 'unknown' && problems.length === 1 ? 'unknown' : 'fail',
@@ -159,10 +173,11 @@ async function settle(cluster: Cluster, timeoutMs: number, log: (l: string) => v
   const end = Date.now() + timeoutMs;
   for (;;) {
     const st = await cluster.statuses(1000);
+    const inUse = cluster.inUse().map((i) => ({ i, s: st[i] }));
     const leader = st.find((s) => s?.role === Role.ROLE_LEADER);
-    if (leader && st.every((s) => s !== undefined && s.appliedIndex >= leader.commitIndex && s.leaderId === leader.id)) return;
+    if (leader && inUse.every(({ s }) => s !== undefined && s.appliedIndex >= leader.commitIndex && s.leaderId === leader.id)) return;
     if (Date.now() > end) {
-      log(`chaos: cluster did not settle within ${timeoutMs} ms: ${st.map((s, i) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`);
+      log(`chaos: cluster did not settle within ${timeoutMs} ms: ${inUse.map(({ i, s }) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`);
       return;
     }
     await sleep(200);
@@ -176,8 +191,9 @@ async function compareDigests(cluster: Cluster, timeoutMs: number): Promise<Chao
   let error = '';
   for (;;) {
     try {
-      const ds = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.digest(i)));
-      last = ds.map((d, i) => ({ node: cluster.id(i), appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount }));
+      const slots = cluster.inUse();
+      const ds = await Promise.all(slots.map((i) => cluster.digest(i)));
+      last = ds.map((d, k) => ({ node: cluster.id(slots[k]!), appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount }));
       if (last.every((d) => d.appliedIndex === last[0]!.appliedIndex)) {
         const equal = last.every((d) => d.digest === last[0]!.digest);
         return equal ? { equal, perNode: last } : { equal, perNode: last, error: `at applied index ${last[0]!.appliedIndex}: ${last.map((d) => `${d.node}=${d.digest.slice(0, 12)} (${d.keyCount} keys)`).join(' ')}` };
@@ -187,6 +203,31 @@ async function compareDigests(cluster: Cluster, timeoutMs: number): Promise<Chao
       error = `Digest call failed: ${(e as Error).message}`;
     }
     if (Date.now() > end) return { equal: false, perNode: last, error };
+    await sleep(200);
+  }
+}
+
+/** ListMembers on every member: all must list the same members, and exactly the nodes the slots hold. */
+async function compareMemberships(cluster: Cluster, timeoutMs: number): Promise<{ final: string[]; equal: boolean; error?: string }> {
+  const end = Date.now() + timeoutMs;
+  const expected = cluster.inUse().map((i) => `${cluster.id(i)}@${cluster.address(i)}`).sort();
+  let error = '';
+  let final: string[] = [];
+  for (;;) {
+    try {
+      const slots = cluster.inUse();
+      const views = await Promise.all(slots.map((i) => cluster.listMembers(i, 2000)));
+      const lists = views.map((v) => v.members.map((m) => `${m.id}@${m.address}${m.voter ? '' : ' (learner)'}`).sort());
+      final = lists[0] ?? [];
+      const same = lists.every((l) => l.join(' ') === final.join(' '));
+      if (same && final.join(' ') === expected.join(' ')) return { final, equal: true };
+      error = same
+        ? `every member lists ${final.join(' ')}, the harness expected ${expected.join(' ')}`
+        : slots.map((i, k) => `${cluster.id(i)}: [${lists[k]!.join(' ')}] at ${views[k]!.appliedIndex}`).join('; ');
+    } catch (e) {
+      error = `ListMembers failed: ${(e as Error).message}`;
+    }
+    if (Date.now() > end) return { final, equal: false, error };
     await sleep(200);
   }
 }

@@ -16,6 +16,7 @@ export function formatSummary(s: ChaosSummary): string {
     `operations: ${s.ops.total} (ok ${s.ops.ok}, failed ${s.ops.fail}, indeterminate ${s.ops.info}; ${byType}) over ${s.keys} keys`,
     ...s.topErrors.map(([e, n]) => `  ${String(n).padStart(6)} × ${e}`),
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
+    ...(s.membership ? membershipLines(s.membership) : []),
     `linearizability: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
     `acknowledged writes lost: ${s.lostWrites.length}`,
     `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
@@ -25,6 +26,17 @@ export function formatSummary(s: ChaosSummary): string {
   for (const l of s.lostWrites) lines.push('', l.report);
   for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
-  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}`);
+  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`);
   return lines.join('\n');
+}
+
+function membershipLines(m: NonNullable<ChaosSummary['membership']>): string[] {
+  const kinds = Object.entries(m.byKind)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return [
+    `membership changes: done ${m.done}, refused ${m.refused}, indeterminate ${m.indeterminate}${kinds ? ` (${kinds})` : ''}`,
+    `final membership: ${m.equal ? `identical on every member: ${m.final.join(' ')}` : `NOT IDENTICAL: ${m.error ?? ''}`}`,
+  ];
 }

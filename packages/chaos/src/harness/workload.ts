@@ -96,8 +96,15 @@ export class Workload {
 
   /** A node to call: usually a running one (clients mostly know who is down), sometimes any. */
   private pickNode(r: Random): number {
-    const running = Array.from({ length: this.cluster.size }, (_, i) => i).filter((i) => this.cluster.isRunning(i));
-    return running.length > 0 && r.next() < 0.9 ? r.pick(running) : r.int(0, this.cluster.size - 1);
+    const members = this.members();
+    const running = members.filter((i) => this.cluster.isRunning(i));
+    return running.length > 0 && r.next() < 0.9 ? r.pick(running) : r.pick(members);
+  }
+
+  /** Slots holding a member (or a node joining): clients route to the current membership only. */
+  private members(): number[] {
+    const m = this.cluster.inUse();
+    return m.length > 0 ? m : this.cluster.slots();
   }
 
   private async client(c: number, r: Random): Promise<void> {
@@ -139,7 +146,7 @@ export class Workload {
     let error: string | undefined;
     let sawInfo = false;
     for (let attempt = 0; ; attempt++) {
-      const target = attempt === 0 ? node : this.rand.int(0, this.cluster.size - 1);
+      const target = attempt === 0 ? node : this.rand.pick(this.members());
       vias.push(this.cluster.id(target));
       const kv = this.cluster.kv[target]!;
       const deadline = Math.min(end, Date.now() + this.o.opTimeoutMs);
@@ -171,7 +178,7 @@ export class Workload {
     const unread: string[] = [];
     for (const key of this.allKeys) {
       for (;;) {
-        const op = await this.invoke(-1, this.rand.int(0, this.cluster.size - 1), key, { f: 'read' });
+        const op = await this.invoke(-1, this.rand.pick(this.members()), key, { f: 'read' });
         if (op.outcome === 'ok') break;
         if (Date.now() > end) {
           unread.push(key);

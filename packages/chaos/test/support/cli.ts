@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChaosSummary } from '../../src/harness/run.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 export const isRoot = process.getuid?.() === 0;
@@ -36,4 +37,15 @@ export async function runCli<T>(args: readonly string[]): Promise<{ code: number
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every check of a chaos run passed (the run's output is printed when not, to see why). */
+export function expectAllChecksPassed(code: number | null, output: string, s: ChaosSummary): void {
+  if (code !== 0) console.log(output);
+  expect(s.problems).toEqual([]);
+  expect(s.checker.verdict).toBe('ok');
+  expect(s.lostWrites).toEqual([]);
+  expect(s.digests.equal).toBe(true);
+  expect(s.unexpectedExits).toEqual([]);
+  expect(code).toBe(0);
 }
