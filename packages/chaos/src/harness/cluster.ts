@@ -39,6 +39,8 @@ export interface UnexpectedExit {
   readonly code: number | null;
   readonly signal: string | null;
   readonly at: number;
+  /** The node's last log lines when it exited. */
+  readonly log: string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -178,7 +180,8 @@ export class Cluster {
     p.on('exit', (code, signal) => {
       live.delete(p);
       if (this.procs[i] === p) this.procs[i] = null;
-      if (!this.expectedExit[i]) this.unexpectedExits.push({ node: s.id, code, signal, at: this.clock() });
+      // The log tail now: the slot may run again (restart, fresh id) before the run reports.
+      if (!this.expectedExit[i]) this.unexpectedExits.push({ node: s.id, code, signal, at: this.clock(), log: this.logTailOf(s.id, 15) });
     });
   }
 

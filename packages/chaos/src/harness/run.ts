@@ -51,7 +51,7 @@ export interface ChaosSummary {
   readonly nemesis: readonly NemesisEvent[];
   /** Membership changes (with --membership): counts, and the members every member lists at the end. */
   readonly membership?: MembershipCounts & { events: readonly NemesisEvent[]; final: string[]; equal: boolean; error?: string };
-  readonly unexpectedExits: readonly (UnexpectedExit & { log: string[] })[];
+  readonly unexpectedExits: readonly UnexpectedExit[];
   readonly keys: number;
   readonly unreadKeys: readonly string[];
   readonly digests: { equal: boolean; perNode: { node: string; appliedIndex: number; digest: string; keyCount: number }[]; error?: string };
@@ -111,7 +111,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     if (finalMembers && !finalMembers.equal) problems.push(`final membership differs between members: ${finalMembers.error ?? ''}`);
     await cluster.stopAll();
 
-    const exits = cluster.unexpectedExits.map((e) => ({ ...e, log: cluster.logTailOf(e.node, 15) }));
+    const exits = cluster.unexpectedExits;
     for (const e of exits) problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
 
     o.log(`chaos: checking ${workload.history.length} operations for linearizability`);
