@@ -1,8 +1,10 @@
 // --join: a node started without --peers asks a running cluster to add it. It first learns where the
 // members are (ListMembers), so it can answer the leader's appends, then calls AddMember with its own
 // id and --advertise address (any member forwards it to the leader); the call returns once the node
-// has caught up as a learner and been promoted to voter. Retried with backoff until it succeeds; an
-// id or address the cluster refuses is fatal (a configuration error).
+// has caught up as a learner and been promoted to voter. Retried with backoff until it succeeds: also
+// when its id or address clashes with a member (FAILED_PRECONDITION), since that member may be on its
+// way out (a removal a new leader has not applied yet). An id or address the cluster rejects as
+// malformed (INVALID_ARGUMENT) is fatal: a configuration error.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, type AddMemberResponse, type ListMembersResponse } from '@raftkv/proto';
 import { dialAddress } from './grpc-options.js';
@@ -55,7 +57,11 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
           o.onRefused(new Error(`the cluster refused to add this node: ${err.details}`));
           return;
         }
-        o.logger.warn('join attempt failed; retrying', { endpoint, error: err.details ?? err.message });
+        if (err.code === status.FAILED_PRECONDITION) {
+          o.logger.error('the cluster cannot add this node yet (retrying; if this persists, the id or address is taken)', { endpoint, error: err.details });
+        } else {
+          o.logger.warn('join attempt failed; retrying', { endpoint, error: err.details ?? err.message });
+        }
       } finally {
         client.close();
       }

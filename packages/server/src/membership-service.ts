@@ -59,11 +59,13 @@ export class MembershipAdmin {
         const m = this.d.membership.get(id);
         if (m === undefined) {
           const clash = this.d.membership.members().find((x) => x.address === address);
-          if (clash) throw new InvalidArgumentError(`address ${address} already belongs to member ${clash.id}`);
+          // The state of the cluster, not the request, is in the way, and it may be passing: the
+          // member at that address may be being removed (a new leader may not have applied it yet).
+          if (clash) throw new FailedPreconditionError(`address ${address} already belongs to member ${clash.id}`);
           index = await this.change({ type: 'add-learner', nodeId: id }, address, deadlineMs);
           continue;
         }
-        if (m.address !== address) throw new InvalidArgumentError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
+        if (m.address !== address) throw new FailedPreconditionError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
         if (m.voter || learnerOnly) return { members: this.members(), index };
         await this.caughtUp(id, deadlineMs);
         index = await this.change({ type: 'add-voter', nodeId: id }, '', deadlineMs);

@@ -134,6 +134,11 @@ describe('membership changes', () => {
     expect(err.details).toMatch(/no quorum/);
     const bad = (await unary((md, o, cb) => admin.addMember({ id: 'n 9', address: 'x', learner: false }, md, o, cb)).catch((e: unknown) => e)) as ServiceError;
     expect(bad.code).toBe(grpcStatus.INVALID_ARGUMENT);
+    // An address that belongs to a member is the cluster's state, not a malformed request (a --join
+    // node keeps retrying it: the member may be on its way out).
+    const clash = (await unary((md, o, cb) => admin.addMember({ id: 'n9', address: c.node(other).address, learner: false }, md, o, cb)).catch((e: unknown) => e)) as ServiceError;
+    expect(clash.code).toBe(grpcStatus.FAILED_PRECONDITION);
+    expect(clash.details).toMatch(new RegExp(`already belongs to member ${other}`));
     c.startNode(down);
   });
 });
