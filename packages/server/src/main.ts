@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The raftkv node process. Flags: see config.ts (USAGE). Exit codes: 0 clean stop (SIGTERM/SIGINT),
 // 1 fatal runtime error (e.g. the disk failed), 2 configuration error.
-import { parseConfig, USAGE } from './config.js';
+import { parseConfig, USAGE } from './cli/config.js';
 import { ConfigError } from './errors.js';
 import { RaftkvServer } from './raft-server.js';
 

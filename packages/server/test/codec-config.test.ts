@@ -1,7 +1,7 @@
 import type { Message } from '@raftkv/consensus';
 import { MessageType } from '@raftkv/proto';
-import { messageFromWire, messageToWire, PeerMessageError } from '../src/codec.js';
-import { parseConfig } from '../src/config.js';
+import { messageFromWire, messageToWire, PeerMessageError } from '../src/peer/codec.js';
+import { parseConfig } from '../src/cli/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const peers = new Set(['n1', 'n2', 'n3']);

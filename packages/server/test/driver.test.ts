@@ -3,13 +3,13 @@
 // forms the next Ready (group commit); a failed fsync stops the node.
 import { RaftNode, type Entry, type Message } from '@raftkv/consensus';
 import { ProposeRequest } from '@raftkv/proto';
-import { openDatabase, type Db } from '../src/db.js';
-import { RaftDriver } from '../src/driver.js';
+import { openDatabase, type Db } from '../src/storage/db.js';
+import { RaftDriver } from '../src/node/driver.js';
 import { StorageFailure } from '../src/errors.js';
-import { SqliteLogStorage } from '../src/log-storage.js';
-import { createLogger } from '../src/logger.js';
-import { KvStateMachine } from '../src/state-machine.js';
-import type { SyncDone } from '../src/wal-sync.js';
+import { SqliteLogStorage } from '../src/storage/log-storage.js';
+import { createLogger } from '../src/observability/logger.js';
+import { KvStateMachine } from '../src/storage/state-machine.js';
+import type { SyncDone } from '../src/storage/wal-sync.js';
 import { removeDir, tempDir } from './tmp.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -1,6 +1,6 @@
 import type { Entry } from '@raftkv/consensus';
-import { openDatabase, type Db } from '../src/db.js';
-import { SqliteLogStorage } from '../src/log-storage.js';
+import { openDatabase, type Db } from '../src/storage/db.js';
+import { SqliteLogStorage } from '../src/storage/log-storage.js';
 import { removeDir, tempDir } from './tmp.js';
 
 const ent = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, type: 'normal', data: Buffer.from(data) });

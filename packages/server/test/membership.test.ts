@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { healthCheck, SERVER_PKG, sleep, TestCluster, unary, until } from './harness.js';
 
 const run = promisify(execFile);
-const RAFTCTL = join(SERVER_PKG, 'dist', 'raftctl.js');
+const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
 
 /** Writers that keep putting fresh keys with sessions and retries; every answered put is recorded. */
 function writeLoad(c: TestCluster, writers: number): { acked: Map<string, string>; stop: () => Promise<void> } {

@@ -8,7 +8,7 @@ import { MAIN, SERVER_PKG, TestCluster, until } from './harness.js';
 import { tempDir } from './tmp.js';
 
 const BUF = join(SERVER_PKG, 'node_modules', '.bin', 'buf');
-const RAFTCTL = join(SERVER_PKG, 'dist', 'raftctl.js');
+const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
 
 function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

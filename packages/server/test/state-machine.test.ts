@@ -1,7 +1,7 @@
 import type { Entry } from '@raftkv/consensus';
 import { ProposeRequest } from '@raftkv/proto';
-import { openDatabase, type Db } from '../src/db.js';
-import { KvStateMachine, type ApplyOutcome } from '../src/state-machine.js';
+import { openDatabase, type Db } from '../src/storage/db.js';
+import { KvStateMachine, type ApplyOutcome } from '../src/storage/state-machine.js';
 import { removeDir, tempDir } from './tmp.js';
 
 type Cmd = NonNullable<ProposeRequest['command']>;

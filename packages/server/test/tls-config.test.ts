@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/cli/config.js';
 import { ConfigError } from '../src/errors.js';
 import { MAIN } from './harness.js';
 import { haveOpenssl, Pki, type Issued } from './pki.js';

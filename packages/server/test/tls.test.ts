@@ -16,7 +16,7 @@ import { removeDir, tempDir } from './tmp.js';
 const dir = tempDir('raftkv-tls-');
 const pki = new Pki(dir);
 const read = (f: string): Buffer => readFileSync(f);
-const RAFTCTL = join(SERVER_PKG, 'dist', 'raftctl.js');
+const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
 
 const maybe = haveOpenssl ? describe : describe.skip;
 if (!haveOpenssl) console.warn('tls.test: openssl is not installed; skipping the TLS tests');

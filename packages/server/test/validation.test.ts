@@ -1,6 +1,6 @@
 import type { ProposeRequest } from '@raftkv/proto';
 import { InvalidArgumentError } from '../src/errors.js';
-import { MAX_KEY_BYTES, MAX_VALUE_BYTES, validatePropose } from '../src/validation.js';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES, validatePropose } from '../src/storage/validation.js';
 
 const req = (p: Partial<ProposeRequest>): ProposeRequest => ({ command: undefined, clientId: '', sequence: 0, ...p });
 const put = (key: string, value = Buffer.from('v')): ProposeRequest => req({ command: { $case: 'put', put: { key, value } } });

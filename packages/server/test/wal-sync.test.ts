@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../src/db.js';
-import { Checkpointer, WalSync } from '../src/wal-sync.js';
+import { openDatabase, type Db } from '../src/storage/db.js';
+import { Checkpointer, WalSync } from '../src/storage/wal-sync.js';
 import { removeDir, tempDir } from './tmp.js';
 
 // The worker runs compiled code (npm test builds first).

@@ -5,7 +5,7 @@
 // listens.
 import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { AdminClient, Role, WatchEventKind, type WatchStatusResponse } from '@raftkv/proto';
-import { channelCredentials } from '../tls.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 /** One node as the page sees it; enums become lower-case names. */
 export interface NodeUpdate {

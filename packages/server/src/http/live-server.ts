@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterWatcher } from './cluster-watcher.js';
 import type { DevControls } from './dev-controls.js';
 import { HttpError, readJson, sendJson } from './listen.js';
-import { ownClientPortCredentials } from '../tls.js';
+import { ownClientPortCredentials } from '../grpc/tls.js';
 
 /** packages/server/web, from dist/http/ (built) or src/http/ (tests). */
-export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+export const WEB_ROOT = fileURLToPath(new URL('../../web', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -2,7 +2,7 @@
 // controls relayed to a stand-in of scripts/cluster.mjs's control server, and the SSE greeting.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/cli/config.js';
 import { ClusterWatcher } from '../../src/http/cluster-watcher.js';
 import { DevControls } from '../../src/http/dev-controls.js';
 import { listenHttp, parseHostPort, type HttpListener } from '../../src/http/listen.js';

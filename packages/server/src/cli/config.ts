@@ -1,10 +1,10 @@
 // Server flags (the contract shared with deploy/, scripts/ and tests). Every flag can also come from
 // the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win. Errors name the flag.
-import { ConfigError } from './errors.js';
-import { DevControls } from './http/dev-controls.js';
-import { parseHostPort, type HostPort } from './http/listen.js';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from './tls.js';
+import { ConfigError } from '../errors.js';
+import { DevControls } from '../http/dev-controls.js';
+import { parseHostPort, type HostPort } from '../http/listen.js';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
+import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from '../grpc/tls.js';
 
 export interface ServerConfig {
   readonly id: string;

@@ -16,11 +16,11 @@ import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
-import { dialAddress, PEER_CHANNEL_OPTIONS } from './grpc-options.js';
-import type { Logger } from './logger.js';
-import { readSnapshotMeta, sameMeta } from './snapshot-build.js';
-import type { SnapshotStore } from './snapshot-store.js';
-import { channelCredentials } from './tls.js';
+import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
+import type { Logger } from '../observability/logger.js';
+import { readSnapshotMeta, sameMeta } from '../storage/snapshot-build.js';
+import type { SnapshotStore } from '../storage/snapshot-store.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 const CHUNK_BYTES = 1 << 20;
 /** A transfer may take this long plus a second per 4 MiB. */

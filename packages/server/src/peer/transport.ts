@@ -6,9 +6,9 @@ import { credentials, status, type ClientWritableStream, type ServerReadableStre
 import type { Message as CoreMessage } from '@raftkv/consensus';
 import { MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
-import { dialAddress, PEER_CHANNEL_OPTIONS } from './grpc-options.js';
-import type { Logger } from './logger.js';
-import { channelCredentials } from './tls.js';
+import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
+import type { Logger } from '../observability/logger.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 export interface TransportOptions {
   readonly self: string;

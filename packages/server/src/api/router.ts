@@ -4,11 +4,11 @@
 // hint, and the originating node retries once it learns of a new leader.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { KVClient, type ProposeRequest, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
-import type { RaftDriver } from './driver.js';
-import { UnavailableError } from './errors.js';
+import type { RaftDriver } from '../node/driver.js';
+import { UnavailableError } from '../errors.js';
 import { fromServiceError } from './grpc-errors.js';
-import { dialAddress } from './grpc-options.js';
-import { channelCredentials } from './tls.js';
+import { dialAddress } from '../grpc/grpc-options.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 export const FORWARDED_HEADER = 'raftkv-forwarded';
 

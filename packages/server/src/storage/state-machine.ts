@@ -7,7 +7,7 @@ import { ProposeRequest, ProposeResponse } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { InvalidArgumentError, type RaftkvError } from './errors.js';
+import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import { validatePropose } from './validation.js';
 
 /** The outcome of one applied entry, for the proposal waiting on it (if any). */

@@ -8,14 +8,14 @@
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
 import { AdminClient, type AdminServer, type Member } from '@raftkv/proto';
-import type { RaftDriver } from './driver.js';
-import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from './errors.js';
+import type { RaftDriver } from '../node/driver.js';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import { fromServiceError, toStatus } from './grpc-errors.js';
-import { dialAddress } from './grpc-options.js';
-import type { Logger } from './logger.js';
-import type { Membership } from './membership.js';
+import { dialAddress } from '../grpc/grpc-options.js';
+import type { Logger } from '../observability/logger.js';
+import type { Membership } from '../storage/membership.js';
 import { answerBy, FORWARDED_HEADER } from './router.js';
-import { channelCredentials } from './tls.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 /** How long a membership change may take when the caller sets no deadline (a learner may need a big snapshot). */
 const DEFAULT_DEADLINE_MS = 120_000;

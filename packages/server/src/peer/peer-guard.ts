@@ -6,7 +6,7 @@
 // - with --peer-listen, the client port does not serve Raft at all (PERMISSION_DENIED): peers are
 //   only heard on the peer port, where the peer CA authenticated them.
 import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 export const RAFT_SERVICE_PREFIX = '/raftkv.v1.Raft/';
 

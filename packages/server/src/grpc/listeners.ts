@@ -8,10 +8,10 @@
 //   speak TLS.
 // On every port, a Raft call must carry this cluster's id (peer-guard.ts).
 import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
-import type { ServerConfig } from './config.js';
-import type { Health } from './introspection.js';
-import type { Logger } from './logger.js';
-import { refuseRaft, requireClusterId } from './peer-guard.js';
+import type { ServerConfig } from '../cli/config.js';
+import type { Health } from '../api/introspection.js';
+import type { Logger } from '../observability/logger.js';
+import { refuseRaft, requireClusterId } from '../peer/peer-guard.js';
 import { clientPortCredentials, peerPortCredentials } from './tls.js';
 
 export interface BoundPorts {

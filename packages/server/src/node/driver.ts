@@ -9,13 +9,13 @@ import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
-import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from './errors.js';
-import type { LogContext, Logger } from './logger.js';
-import type { RaftObserver } from './observability/node-observability.js';
-import type { SqliteLogStorage } from './log-storage.js';
-import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
-import type { Durability } from './wal-sync.js';
+import type { Db } from '../storage/db.js';
+import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
+import type { LogContext, Logger } from '../observability/logger.js';
+import type { RaftObserver } from '../observability/node-observability.js';
+import type { SqliteLogStorage } from '../storage/log-storage.js';
+import type { ApplyOutcome, KvStateMachine } from '../storage/state-machine.js';
+import type { Durability } from '../storage/wal-sync.js';
 
 
 /** A persist slower than this is logged: it delays heartbeats and can cost leadership. */

@@ -7,10 +7,10 @@
 // malformed (INVALID_ARGUMENT) is fatal: a configuration error.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, type AddMemberResponse, type ListMembersResponse } from '@raftkv/proto';
-import { dialAddress } from './grpc-options.js';
-import type { Logger } from './logger.js';
-import type { Membership } from './membership.js';
-import { channelCredentials } from './tls.js';
+import { dialAddress } from '../grpc/grpc-options.js';
+import type { Logger } from '../observability/logger.js';
+import type { Membership } from '../storage/membership.js';
+import { channelCredentials } from '../grpc/tls.js';
 
 /** How long one AddMember call may take (catching up may need a large snapshot). */
 const ADD_DEADLINE_MS = 10 * 60_000;

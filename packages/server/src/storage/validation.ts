@@ -1,6 +1,6 @@
 // Client input limits, checked before anything is proposed (and again, deterministically, on apply).
 import type { ProposeRequest } from '@raftkv/proto';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export const MAX_KEY_BYTES = 4 * 1024;
 export const MAX_VALUE_BYTES = 1024 * 1024;

@@ -11,7 +11,7 @@
 import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 export interface TlsMaterial {
   readonly cert: Buffer;

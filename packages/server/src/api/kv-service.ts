@@ -2,13 +2,13 @@
 // local state machine (stale Read).
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { ProposeRequest, ReadConsistency, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
-import type { RaftDriver } from './driver.js';
-import { InvalidArgumentError } from './errors.js';
+import type { RaftDriver } from '../node/driver.js';
+import { InvalidArgumentError } from '../errors.js';
 import { toStatus } from './grpc-errors.js';
 import { FORWARDED_HEADER, type LeaderRouter } from './router.js';
-import type { RequestObserver } from './observability/node-observability.js';
-import type { KvStateMachine } from './state-machine.js';
-import { validateKey, validatePropose } from './validation.js';
+import type { RequestObserver } from '../observability/node-observability.js';
+import type { KvStateMachine } from '../storage/state-machine.js';
+import { validateKey, validatePropose } from '../storage/validation.js';
 
 const EMPTY = Buffer.alloc(0);
 

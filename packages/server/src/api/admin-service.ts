@@ -2,9 +2,9 @@
 // WatchStatus (observability/watch-service.ts).
 import { Role, type AdminServer, type DigestResponse, type StatusResponse } from '@raftkv/proto';
 import type { RaftNode, Role as CoreRole } from '@raftkv/consensus';
-import type { RaftDriver } from './driver.js';
+import type { RaftDriver } from '../node/driver.js';
 import { toStatus } from './grpc-errors.js';
-import type { KvStateMachine } from './state-machine.js';
+import type { KvStateMachine } from '../storage/state-machine.js';
 
 const ROLE: Record<CoreRole, Role> = {
   follower: Role.ROLE_FOLLOWER,

@@ -1,6 +1,6 @@
 // The one place internal errors become gRPC statuses (and back, for forwarded calls).
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { RaftkvError, UnavailableError } from './errors.js';
+import { RaftkvError, UnavailableError } from '../errors.js';
 
 /** Trailer set when the command certainly did not enter the log: the caller may retry it anywhere. */
 export const RETRY_HEADER = 'raftkv-retry';

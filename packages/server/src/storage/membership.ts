@@ -7,7 +7,7 @@ import { changeConf, type ConfChange as CoreConfChange, type ConfState, type Ent
 import { ConfChange, ConfChangeType, type ConfMember } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 export interface MemberInfo {
   readonly id: string;

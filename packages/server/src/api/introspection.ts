@@ -43,7 +43,7 @@ export class Health {
 
 export function addReflection(server: Server): void {
   // Our own copy of health.proto (see the comment in it for why not grpc-health-check's).
-  const ownProtos = fileURLToPath(new URL('../proto/', import.meta.url));
+  const ownProtos = fileURLToPath(new URL('../../proto', import.meta.url));
   // The reflection service describes itself too (@grpc/reflection ships its protos).
   const reflectionProtos = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '..', 'proto');
   const def = loadSync(

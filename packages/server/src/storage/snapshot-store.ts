@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 import { sameMeta, type BuiltSnapshot } from './snapshot-build.js';
 
 export interface SnapshotPolicy {
