@@ -1,6 +1,8 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './config.js';
-export { RaftNode, changeConf } from './raft.js';
+export { RaftNode } from './raft.js';
+export { changeConf } from './membership.js';
+export type { CampaignKind } from './elections.js';
 export { MemoryStorage } from './storage.js';
 export { malformed } from './message.js';

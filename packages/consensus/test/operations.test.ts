@@ -50,6 +50,29 @@ describe('leadership transfer (thesis §3.10)', () => {
     expect(() => old.node.propose([new Uint8Array([1])])).not.toThrow();
   });
 
+  test('with no target named, the core picks the most caught-up voter', () => {
+    const c = elected();
+    const old = c.leader()!;
+    const [first, second] = [...c.nodes.keys()].filter((id) => id !== old.id) as [string, string];
+    // Both caught up: the first other voter, in voter order.
+    expect(old.node.transferTarget()).toBe(first);
+    // The first falls behind: the one that holds more of the log is chosen, though later in order.
+    c.isolated.add(first);
+    c.put('a');
+    expect(old.node.transferTarget()).toBe(second);
+    old.node.transferLeadership(old.node.transferTarget());
+    c.pump();
+    expect(c.leader()?.id).toBe(second);
+  });
+
+  test('no transfer target on a follower, nor on a leader with no other voter', () => {
+    const c = elected();
+    const follower = [...c.nodes.values()].find((n) => n.id !== c.leader()!.id)!;
+    expect(follower.node.transferTarget()).toBe('');
+    const single = elected(['n1']);
+    expect(single.leader()!.node.transferTarget()).toBe('');
+  });
+
   test('only voters can take over', () => {
     const c = elected();
     expect(() => c.leader()!.node.transferLeadership('n9')).toThrow(InvalidRequestError);

@@ -3,6 +3,7 @@
 import { ProposalDroppedError } from '../../src/index.js';
 import { RaftLog } from '../../src/log.js';
 import { RaftNode } from '../../src/raft.js';
+import { RaftState } from '../../src/state.js';
 import { elect, MANUAL_ELECTIONS, newCluster } from '../scenarios/support.js';
 import { figure8 } from '../scenarios/figure8.js';
 import { overtakenWrite } from '../scenarios/overtaken-write.js';
@@ -39,9 +40,9 @@ describe('mutations of the core are caught', () => {
   }, 60_000);
 
   test('forgetting a vote (two votes in one term)', () => {
-    const orig = (RaftNode.prototype as unknown as Patchable)['handleVoteRequest'] as (this: { vote: string }, m: { type: string }) => void;
+    const orig = (RaftState.prototype as unknown as Patchable)['handleVoteRequest'] as (this: { vote: string }, m: { type: string }) => void;
     const found = mutate(
-      RaftNode.prototype,
+      RaftState.prototype,
       'handleVoteRequest',
       function (this: { vote: string }, m: { type: string }) {
         if (m.type === 'vote') this.vote = '';
@@ -86,15 +87,13 @@ describe('mutations of the core are caught', () => {
 
 describe('membership changes: one at a time', () => {
   /** proposeConfChange without its guard: neither the previous change applied nor an entry of the term committed. */
-  const unguarded = function (
-    this: { checkProposable(): void; log: { lastIndex(): number }; appendEntries(d: Uint8Array[], t: string): void; pendingConfIndex: number; term: number },
-    data: Uint8Array,
-  ) {
-    this.checkProposable();
-    const index = this.log.lastIndex() + 1;
-    this.appendEntries([data], 'conf-change');
-    this.pendingConfIndex = index;
-    return { index, term: this.term };
+  const unguarded = function (this: { r: RaftState }, data: Uint8Array) {
+    const r = this.r;
+    r.checkProposable();
+    const index = r.log.lastIndex() + 1;
+    r.appendEntries([data], 'conf-change');
+    r.pendingConfIndex = index;
+    return { index, term: r.term };
   };
 
   /** Two changes proposed back to back, the second before the first is applied (or right after an election). */
