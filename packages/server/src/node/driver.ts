@@ -445,16 +445,9 @@ export class RaftDriver {
   async transferLeadership(to: string, deadlineMs: number): Promise<{ leaderId: string; term: number }> {
     const refusal = this.refusal();
     if (refusal) throw refusal;
-    const st = this.d.node.status();
-    let target = to;
-    if (target === '') {
-      let best = -1;
-      for (const v of st.conf.voters) {
-        const match = st.progress[v]?.match ?? -1;
-        if (v !== this.d.id && match > best) [target, best] = [v, match];
-      }
-      if (target === '') throw new UnavailableError('no other voter to transfer leadership to', '');
-    }
+    // No target named: the core's choice, the most caught-up voter (as when it hands off itself).
+    const target = to === '' ? this.d.node.transferTarget() : to;
+    if (target === '') throw new UnavailableError('no other voter to transfer leadership to', '');
     try {
       this.d.node.transferLeadership(target);
     } catch (e) {
