@@ -1,7 +1,7 @@
 // A tiny lock-step cluster for unit tests of the public API: a perfect network that delivers in
 // rounds, optional isolation of nodes, and a driver that follows the Ready contract (including
 // snapshots: a snapshot message carries the sender's snapshot data, as the real driver streams it).
-// The randomized, fault-injecting simulator lives in sim/.
+// The randomized, fault-injecting simulator lives in its own package, @raftkv/consensus-sim.
 import { changeConf, MemoryStorage, RaftNode, type ConfChange, type ConfState, type Message, type RaftOptions } from '../src/index.js';
 
 export interface TestNode {

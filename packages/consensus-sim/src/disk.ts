@@ -3,7 +3,7 @@
 // simulated time (a storage thread's fsync), and the node keeps stepping messages, ticks and client
 // requests into its core meanwhile — the contract's second relaxation. A write is one transaction:
 // a crash while it is under way keeps all of it or none of it.
-import type { NodeId, Ready } from '../../src/index.js';
+import type { NodeId, Ready } from '@raftkv/consensus';
 import type { Rng } from './rng.js';
 
 export interface DiskOptions {

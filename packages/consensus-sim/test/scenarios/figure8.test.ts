@@ -3,7 +3,7 @@
 // replicas." The paper's sequence, with S1..S5 as n1..n5 and elections run by hand (basic Raft:
 // PreVote and CheckQuorum off, timeouts too long to fire). Every leader here also appends a no-op
 // of its term first (§8), which shifts the paper's indexes by one but not the argument.
-import { bytesKey } from '../sim/commands.js';
+import { bytesKey } from '../../src/commands.js';
 import { elect, waitFor } from './support.js';
 import { figure8 } from './figure8.js';
 

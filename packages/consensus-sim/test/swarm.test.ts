@@ -3,14 +3,14 @@
 // liveness after healing. The seeds run in the compiled simulator (`npm test` runs tsc first), in
 // two processes, one per core: that is about twice as fast as inside jest's module sandbox.
 // A failure prints its seed and the violated property; reproduce it with
-//   pnpm --filter @raftkv/consensus sim --first-seed <seed> --seeds 1
+//   pnpm --filter @raftkv/consensus-sim sim --first-seed <seed> --seeds 1
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runSeed } from './swarm.js';
+import { runSeed } from '../src/swarm.js';
 
 const SEEDS = 500;
 const SHARDS = 2;
-const SIM = fileURLToPath(new URL('../../dist-test/scripts/sim.js', import.meta.url));
+const SIM = fileURLToPath(new URL('../dist-test/scripts/sim.js', import.meta.url));
 
 function sim(firstSeed: number, seeds: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {

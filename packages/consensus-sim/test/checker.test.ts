@@ -1,10 +1,10 @@
 // The checkers must be able to fail: feed them histories that break each property.
-import { NONE, type Entry, type HardState, type Message, type Ready } from '../../src/index.js';
-import { SafetyChecker } from './checker.js';
-import { encodeCommand } from './commands.js';
-import { SimNode } from './node.js';
-import { Rng } from './rng.js';
-import { violationOf } from './violation.js';
+import { NONE, type Entry, type HardState, type Message, type Ready } from '@raftkv/consensus';
+import { SafetyChecker } from '../src/checker.js';
+import { encodeCommand } from '../src/commands.js';
+import { SimNode } from '../src/node.js';
+import { Rng } from '../src/rng.js';
+import { violationOf } from '../src/violation.js';
 
 const ids = ['n1', 'n2', 'n3'];
 

@@ -2,7 +2,7 @@
 // the scenario and mutation tests: n3 alone gets n1's term-1 entry X and starts a slow write of it;
 // meanwhile n2 wins term 2 without X and sends its own entries for the same indices, which replace
 // X in n3's core before the write completes. The core must not then take them for written.
-import type { Cluster, Proposal } from '../sim/cluster.js';
+import type { Cluster, Proposal } from '../../src/cluster.js';
 import { elect, MANUAL_ELECTIONS, newCluster, waitFor } from './support.js';
 
 export function overtakenWrite(): { c: Cluster; x: Proposal; keys: string[] } {

@@ -1,9 +1,9 @@
 // Leader-failure benchmark (not a test): the Raft paper's Figure 16 experiment in simulation.
-//   pnpm --filter @raftkv/consensus bench:election [--runs 1000] [--nodes 5] [--min 150] [--max 300]
+//   pnpm --filter @raftkv/consensus-sim bench:election [--runs 1000] [--nodes 5] [--min 150] [--max 300]
 // Each run: a cluster with a few ms of network latency elects a leader and settles; the leader then
 // crashes at a uniformly random point of its heartbeat interval; we time (in simulated ms) until a
 // new leader is elected. Printed per configuration: mean, p50, p99, max.
-import { Cluster } from '../test/sim/cluster.js';
+import { Cluster } from '../src/cluster.js';
 
 interface Args {
   runs: number;

@@ -2,7 +2,7 @@
 // may be dropped or duplicated, and links can be cut, in one direction or both, or slowed down.
 // Cuts apply when a message is sent and again when it would arrive, so a partition also swallows
 // what was already on the wire.
-import type { Message, NodeId } from '../../src/index.js';
+import type { Message, NodeId } from '@raftkv/consensus';
 import { MinHeap } from './heap.js';
 import type { Rng } from './rng.js';
 

@@ -1,7 +1,7 @@
 // A simulated cluster: nodes, a network and a clock, run as a discrete-event loop. Within one
 // millisecond, arrivals are handled before ticks, each in a fixed order, so a run depends only on
 // its seed. Every input to a node is followed by draining its Readies through the checker.
-import { changeConf, InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type Message, type NodeId } from '../../src/index.js';
+import { changeConf, InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type Message, type NodeId } from '@raftkv/consensus';
 import { SafetyChecker } from './checker.js';
 import { bytesKey, encodeCommand, encodeConf } from './commands.js';
 import { SimDisk, SYNC_DISK, type DiskOptions } from './disk.js';

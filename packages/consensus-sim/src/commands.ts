@@ -1,5 +1,5 @@
 // Client commands: unique byte strings, so every applied entry can be traced to one proposal.
-import type { ConfState, Entry } from '../../src/index.js';
+import type { ConfState, Entry } from '@raftkv/consensus';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

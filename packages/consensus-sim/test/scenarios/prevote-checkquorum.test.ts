@@ -1,5 +1,5 @@
 // PreVote (thesis §9.6) and CheckQuorum (thesis §6.2): the two guards against partitioned nodes.
-import { NotLeaderError } from '../../src/index.js';
+import { NotLeaderError } from '@raftkv/consensus';
 import { commitCommands, logsMatch, newCluster, TIMING, waitFor, waitForLeader } from './support.js';
 
 describe('PreVote', () => {

@@ -20,7 +20,7 @@ import {
   type RaftOptions,
   type Ready,
   type Role,
-} from '../../src/index.js';
+} from '@raftkv/consensus';
 import { chainDigest, decodeConf, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
 import { writes, type SimDisk } from './disk.js';
 import type { Rng } from './rng.js';

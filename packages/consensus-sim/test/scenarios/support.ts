@@ -1,8 +1,8 @@
 // Shared setup for the scenario tests: small clusters on a clean network, and waits that fail with
 // a readable dump of every node's state instead of a bare timeout.
-import type { ConfState, NodeId } from '../../src/index.js';
-import { Cluster, type ClusterOptions } from '../sim/cluster.js';
-import type { SimNode } from '../sim/node.js';
+import type { ConfState, NodeId } from '@raftkv/consensus';
+import { Cluster, type ClusterOptions } from '../../src/cluster.js';
+import type { SimNode } from '../../src/node.js';
 
 /** The paper's and our defaults: 150–300 ms election timeouts, 50 ms heartbeats. */
 export const TIMING = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50 } as const;

@@ -2,7 +2,7 @@
 // returns at (c), with X — an entry of S1's first term — stored on S1, S2 and S3 (a majority) and
 // S1, leading a later term, KNOWING it (S2 and S3 acknowledged), while S1's own-term no-op is on
 // S1 and S2 only. Counting replicas of X would commit it; the rule says it must not.
-import type { Cluster } from '../sim/cluster.js';
+import type { Cluster } from '../../src/cluster.js';
 import { elect, MANUAL_ELECTIONS, newCluster, waitFor } from './support.js';
 
 export function figure8(): { c: Cluster; x: { key: string; index: number; term: number }; s1Term: number } {

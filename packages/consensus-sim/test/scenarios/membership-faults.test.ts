@@ -4,9 +4,9 @@
 // The safety checker runs on every Ready (with "One membership change at a time" among its
 // properties); each scenario also demands that the live members converge on one membership and
 // that the cluster commits after the change.
-import { ProposalDroppedError, type ConfChange, type ConfState, type NodeId } from '../../src/index.js';
-import type { Cluster, ClusterOptions } from '../sim/cluster.js';
-import type { SimNode } from '../sim/node.js';
+import { ProposalDroppedError, type ConfChange, type ConfState, type NodeId } from '@raftkv/consensus';
+import type { Cluster, ClusterOptions } from '../../src/cluster.js';
+import type { SimNode } from '../../src/node.js';
 import { commitOn, confString, logsMatch, newCluster, TIMING, waitFor, waitForConf, waitForLeader } from './support.js';
 
 const VOTERS4 = ['n1', 'n2', 'n3', 'n4'];

@@ -1,14 +1,12 @@
 // The simulator must be able to fail: break the core on purpose (mutation testing) and check that
 // the swarm and the scenarios catch it, naming the right property.
-import { ProposalDroppedError } from '../../src/index.js';
-import { RaftLog } from '../../src/log.js';
-import { RaftNode } from '../../src/raft.js';
-import { RaftState } from '../../src/state.js';
-import { elect, MANUAL_ELECTIONS, newCluster } from '../scenarios/support.js';
-import { figure8 } from '../scenarios/figure8.js';
-import { overtakenWrite } from '../scenarios/overtaken-write.js';
-import { runSeed } from './swarm.js';
-import { violationOf } from './violation.js';
+import { ProposalDroppedError, RaftNode } from '@raftkv/consensus';
+import { RaftLog, RaftState } from '@raftkv/consensus/internal';
+import { runSeed } from '../src/swarm.js';
+import { violationOf } from '../src/violation.js';
+import { figure8 } from './scenarios/figure8.js';
+import { overtakenWrite } from './scenarios/overtaken-write.js';
+import { elect, MANUAL_ELECTIONS, newCluster } from './scenarios/support.js';
 
 type Patchable = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import { Rng } from './rng.js';
+import { Rng } from '../src/rng.js';
 
 describe('Rng (xoshiro128**)', () => {
   test('the same seed gives the same stream; different seeds differ', () => {

@@ -1,8 +1,8 @@
 // Randomized simulation from the command line:
-//   pnpm --filter @raftkv/consensus sim --seeds N [--nodes 5] [--first-seed S] [--trace 80] [--membership-heavy]
+//   pnpm --filter @raftkv/consensus-sim sim --seeds N [--nodes 5] [--first-seed S] [--trace 80] [--membership-heavy]
 // Runs seeds S..S+N-1 (--membership-heavy: a membership change per election timeout in every seed); the last line is "N seeds passed", or the first failing seed and the
 // violated property (exit 1). A failing seed is rerun with tracing to show the events before it.
-import { runSeed, type SeedOptions, type SeedResult } from '../test/sim/swarm.js';
+import { runSeed, type SeedOptions, type SeedResult } from '../src/swarm.js';
 
 interface Args {
   seeds: number;

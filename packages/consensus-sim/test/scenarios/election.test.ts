@@ -1,6 +1,6 @@
 // Leader election (raft-notes "Leader Election Summary", "Election Timeout", "Split Vote Issue").
-import type { NodeId } from '../../src/index.js';
-import { isNoop } from '../sim/commands.js';
+import type { NodeId } from '@raftkv/consensus';
+import { isNoop } from '../../src/commands.js';
 import { commitOn, newCluster, TIMING, waitFor, waitForLeader } from './support.js';
 
 describe('leader election', () => {

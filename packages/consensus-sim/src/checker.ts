@@ -6,7 +6,7 @@
 // higher commit index, the entries up to it (from that node's persisted log) are committed. The term
 // the observing node was in bounds the term the entry was committed in from above, which is what the
 // Leader Completeness check needs (leaders of strictly later terms must hold the entry).
-import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role, type SnapshotMeta } from '../../src/index.js';
+import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role, type SnapshotMeta } from '@raftkv/consensus';
 import { chainDigest, entryKey, isNoop } from './commands.js';
 import type { SimNode } from './node.js';
 import { violated } from './violation.js';

@@ -2,7 +2,7 @@
 // quality, which faults happen and how often), runs a fault phase with clients writing and reading,
 // then heals everything and demands liveness: a leader, a new commit applied everywhere, a read
 // released, and identical logs, all within a bound. Safety is checked on every Ready throughout.
-import { isRaftError, type ConfChange, type ConfState, type NodeId, type RaftConfig } from '../../src/index.js';
+import { isRaftError, type ConfChange, type ConfState, type NodeId, type RaftConfig } from '@raftkv/consensus';
 import { Cluster } from './cluster.js';
 import type { SimNode } from './node.js';
 import { Rng } from './rng.js';
