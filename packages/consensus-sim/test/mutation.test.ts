@@ -38,7 +38,8 @@ describe('mutations of the core are caught', () => {
   }, 60_000);
 
   test('forgetting a vote (two votes in one term)', () => {
-    const orig = (RaftState.prototype as unknown as Patchable)['handleVoteRequest'] as (this: { vote: string }, m: { type: string }) => void;
+    type HandleVoteRequest = (this: { vote: string }, m: { type: string }) => void;
+    const orig = (RaftState.prototype as unknown as Patchable)['handleVoteRequest'] as HandleVoteRequest;
     const found = mutate(
       RaftState.prototype,
       'handleVoteRequest',

@@ -63,10 +63,12 @@ export function resolveConfig(opts: RaftOptions): RaftConfig {
   positiveInt('maxMessageBytes', c.maxMessageBytes);
   positiveInt('maxCommittedBytesPerReady', c.maxCommittedBytesPerReady);
   if (c.electionTimeoutMaxMs <= c.electionTimeoutMinMs) {
-    throw new ConfigError('electionTimeoutMaxMs', `must exceed electionTimeoutMinMs (${c.electionTimeoutMinMs}), got ${c.electionTimeoutMaxMs}`);
+    const got = `got ${c.electionTimeoutMaxMs}`;
+    throw new ConfigError('electionTimeoutMaxMs', `must exceed electionTimeoutMinMs (${c.electionTimeoutMinMs}), ${got}`);
   }
   if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMinMs) {
-    throw new ConfigError('heartbeatIntervalMs', `must be at most half of electionTimeoutMinMs (${c.electionTimeoutMinMs}), got ${c.heartbeatIntervalMs}`);
+    const got = `got ${c.heartbeatIntervalMs}`;
+    throw new ConfigError('heartbeatIntervalMs', `must be at most half of electionTimeoutMinMs (${c.electionTimeoutMinMs}), ${got}`);
   }
   if (!Number.isInteger(c.applied) || c.applied < 0) throw new ConfigError('applied', `must be a non-negative integer, got ${c.applied}`);
   if (!Number.isFinite(c.nowMs)) throw new ConfigError('nowMs', `must be a finite number, got ${c.nowMs}`);
