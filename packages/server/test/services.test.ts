@@ -1,11 +1,11 @@
 // What a client or operator sees from outside: reflection (via buf curl, grpcurl's stand-in), raftctl,
 // hostile peers that must not hurt a node, and configuration errors.
+import { tempDir, waitFor } from '@raftkv/testkit';
 import { credentials, makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { MessageType, RaftClient, type MessageBatch, type Message } from '@raftkv/proto';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MAIN, SERVER_PKG, TestCluster, until } from './harness.js';
-import { tempDir } from './tmp.js';
+import { MAIN, SERVER_PKG, TestCluster } from './harness.js';
 
 const BUF = join(SERVER_PKG, 'node_modules', '.bin', 'buf');
 const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
@@ -142,7 +142,7 @@ describe('services seen from outside', () => {
     raft.close();
     // Still alive, still serving, and the cluster still commits writes through it.
     expect(target.proc).not.toBeNull();
-    await until('a write through the probed node', () => c.put(target.id, 'after-hostile', 'ok'));
+    await waitFor('a write through the probed node', () => c.put(target.id, 'after-hostile', 'ok'));
     expect(c.logs(target.id)).toMatch(/dropped a malformed peer message/);
     expect(c.logs(target.id)).toMatch(/refused a peer stream from another cluster/);
   });
