@@ -91,6 +91,21 @@ describe('services seen from outside', () => {
     expect((await ctl('frobnicate')).code).toBe(2);
   });
 
+  test('raftctl takes --flag=value as well as --flag value, anywhere among the words', async () => {
+    const ctl = (...args: string[]) => run(process.execPath, [RAFTCTL, `--endpoints=${c.nodes.map((n) => n.address).join(',')}`, ...args]);
+    expect((await ctl('put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
+    const got = await ctl('get', '--json=true', 'shape', '--stale');
+    expect(JSON.parse(got.stdout)).toMatchObject({ found: true, value: Buffer.from('round').toString('base64') });
+    const cas = await ctl('cas', 'shape', 'square', '--expect=round');
+    expect(cas.stdout).toContain('swapped');
+    const bad = await ctl('--bogus=1', 'status');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^raftctl: --bogus: unknown flag$/m);
+    const missing = await ctl('status', '--timeout');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^raftctl: --timeout: needs a value$/m);
+  });
+
   test('hostile or malformed peer traffic is refused and never crashes a node', async () => {
     const target = c.nodes[1]!;
     const raft = new RaftClient(target.address, credentials.createInsecure());
