@@ -155,7 +155,7 @@ function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: Cha
     try {
       return readFileSync(path);
     } catch (e) {
-      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
     }
   };
   if ((t.cert === undefined) !== (t.key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
