@@ -39,7 +39,8 @@ export async function startRaftkvCluster(opts: RaftkvClusterOptions = {}): Promi
       ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir, '--cpu-prof-name', `${id}.cpuprofile`]
       : [];
     mkdirSync(nodeDir);
-    const flags = nodeArgs({ id, listen: address, dataDir: nodeDir, membership: { peers }, extra: ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])] });
+    const extra = ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])];
+    const flags = nodeArgs({ id, listen: address, dataDir: nodeDir, membership: { peers }, extra });
     return new ManagedProcess(`raftkv ${id}`, process.execPath, [...profiling, main, ...flags], join(dataDir, `${id}.log`));
   });
 

@@ -72,7 +72,8 @@ const FLAGS = {
 } as const;
 
 function parse(all: readonly string[]): CliOptions {
-  const { values: flags, positionals } = parseFlags(all, FLAGS, { positionals: true, fail: (flag, reason) => new UsageError(`${flag}: ${reason}`) });
+  const fail = (flag: string, reason: string): Error => new UsageError(`${flag}: ${reason}`);
+  const { values: flags, positionals } = parseFlags(all, FLAGS, { positionals: true, fail });
   let scenario: Scenario | undefined;
   if (positionals[0] === 'scenario') {
     const name = positionals[1] ?? '';

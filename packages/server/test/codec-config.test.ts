@@ -84,8 +84,9 @@ describe('parseConfig', () => {
   });
 
   test('--flag=value and --flag value alike', () => {
-    const spaced = parseConfig(['--id', 'n2', '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data-dir', '/d', '--heartbeat-ms', '40'], {});
-    const inline = parseConfig(['--id=n2', '--peers=n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data-dir=/d', '--heartbeat-ms=40'], {});
+    const peers = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002';
+    const spaced = parseConfig(['--id', 'n2', '--peers', peers, '--data-dir', '/d', '--heartbeat-ms', '40'], {});
+    const inline = parseConfig(['--id=n2', `--peers=${peers}`, '--data-dir=/d', '--heartbeat-ms=40'], {});
     expect(inline).toEqual(spaced);
     expect(inline.heartbeatMs).toBe(40);
     expect(() => parseConfig(['--id=n1', '--bogus=1'], {})).toThrow(new ConfigError('--bogus', 'unknown flag'));

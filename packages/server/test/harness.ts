@@ -2,7 +2,9 @@
 // temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
 import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, KVClient, ReadConsistency, Role, type ProposeRequest, type ProposeResponse, type ReadResponse, type StatusResponse } from '@raftkv/proto';
-import { freePortExcept, freePorts, nodeArgs, removeDir, requireBuilt, serverMain, sleep, spawnTracked, tempDir, waitFor } from '@raftkv/testkit';
+import {
+  freePortExcept, freePorts, nodeArgs, removeDir, requireBuilt, serverMain, sleep, spawnTracked, tempDir, waitFor,
+} from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

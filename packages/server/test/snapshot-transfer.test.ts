@@ -74,7 +74,9 @@ describe('--snapshot-bytes and multi-megabyte InstallSnapshot', () => {
     const { leader } = await c.waitForLeader();
     await writeMany(c, leader, 'few', 48, { valueBytes: VALUE_BYTES, inFlight: 8 }); // 3 MiB in 48 entries
     await converged(c, leader);
-    await waitFor('every node to snapshot on bytes', () => (c.nodes.every((n) => lastSnapshotTaken(c, n.id) !== undefined) ? true : undefined));
+    await waitFor('every node to snapshot on bytes', () =>
+      c.nodes.every((n) => lastSnapshotTaken(c, n.id) !== undefined) ? true : undefined,
+    );
     for (const n of c.nodes) {
       const s = lastSnapshotTaken(c, n.id)!;
       expect(s.trigger).toBe('bytes');
@@ -125,7 +127,8 @@ describe('interrupted InstallSnapshot transfers', () => {
     await writeMany(c, (await c.waitForLeader()).leader, 'small', 10);
     const { lagging } = await fallBehind(c, 'big', 96, 4 * MIB); // 6 MiB
     c.startNode(lagging);
-    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB), 30_000);
+    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
+      30_000);
     await c.stopNode(lagging, 'SIGKILL');
     expect(existsSync(partial)).toBe(true); // the kill left it behind
     expect(logged(c, lagging, 'received a snapshot')).toEqual([]);
@@ -144,7 +147,8 @@ describe('interrupted InstallSnapshot transfers', () => {
     const { lagging } = await fallBehind(c, 'more', 64, 8 * MIB); // 4 MiB more
     const installedBefore = logged(c, lagging, 'installed a snapshot from the leader').length;
     c.startNode(lagging);
-    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB), 30_000);
+    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
+      30_000);
     const sender = (await c.status(lagging)).leaderId;
     expect(logged(c, sender, 'sending a snapshot').at(-1)?.to).toBe(lagging);
     await c.stopNode(sender, 'SIGKILL');

@@ -39,7 +39,8 @@ export interface NodeArgs {
 
 /** The flags of one node (after the entry point). */
 export function nodeArgs(a: NodeArgs): string[] {
-  const membership = 'peers' in a.membership ? ['--peers', a.membership.peers] : ['--join', a.membership.join.join(','), '--advertise', a.listen];
+  const membership =
+    'peers' in a.membership ? ['--peers', a.membership.peers] : ['--join', a.membership.join.join(','), '--advertise', a.listen];
   const timing = a.timing
     ? [
         '--election-timeout-min-ms', String(a.timing.electionTimeoutMinMs),

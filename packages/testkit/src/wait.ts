@@ -29,7 +29,8 @@ export async function waitFor<T>(
     }
     if (Date.now() > end) {
       const detail = last === undefined ? '' : `: ${String(last)}`;
-      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`, last === undefined ? undefined : { cause: last });
+      const message = `timed out after ${timeoutMs} ms waiting for ${what}${detail}`;
+      throw new WaitTimeoutError(message, last === undefined ? undefined : { cause: last });
     }
     await sleep(everyMs);
   }

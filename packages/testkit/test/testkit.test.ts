@@ -75,11 +75,13 @@ describe('node command lines', () => {
     const peers = peersFlag(nodes);
     expect(peers).toBe(nodes.map((n) => `${n.id}=${n.address}`).join(','));
     const n1 = nodes[0]!;
-    expect(nodeArgs({ id: 'n1', listen: n1.address, dataDir: 'd', membership: { peers }, timing: { electionTimeoutMinMs: 1, electionTimeoutMaxMs: 2, heartbeatMs: 3 } })).toEqual([
+    const timing = { electionTimeoutMinMs: 1, electionTimeoutMaxMs: 2, heartbeatMs: 3 };
+    expect(nodeArgs({ id: 'n1', listen: n1.address, dataDir: 'd', membership: { peers }, timing })).toEqual([
       '--id', 'n1', '--listen', n1.address, '--peers', peers, '--data-dir', 'd',
       '--election-timeout-min-ms', '1', '--election-timeout-max-ms', '2', '--heartbeat-ms', '3',
     ]);
-    expect(nodeArgs({ id: 'n4', listen: 'h:4', dataDir: 'd', membership: { join: ['h:1', 'h:2'] }, extra: ['--log-level', 'warn'] })).toEqual([
+    const joining = nodeArgs({ id: 'n4', listen: 'h:4', dataDir: 'd', membership: { join: ['h:1', 'h:2'] }, extra: ['--log-level', 'warn'] });
+    expect(joining).toEqual([
       '--id', 'n4', '--listen', 'h:4', '--join', 'h:1,h:2', '--advertise', 'h:4', '--data-dir', 'd', '--log-level', 'warn',
     ]);
   });

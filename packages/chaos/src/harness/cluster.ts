@@ -132,7 +132,8 @@ export class Cluster {
   private flags(i: number): string[] {
     const s = this.specs[i]!;
     // The first members bootstrap from --peers; a node put in a slot later joins through the others.
-    const membership = this.o.nodes[i]!.id === s.id ? { peers: peersFlag(this.o.nodes) } : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
+    const membership =
+      this.o.nodes[i]!.id === s.id ? { peers: peersFlag(this.o.nodes) } : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
     return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o })];
   }
 

@@ -150,7 +150,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const listenRaw = get('listen');
   if (listenRaw === undefined && peerListen !== null) throw new ConfigError('--listen', 'is required with --peer-listen (the client port)');
-  const listen = listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', FLAG_DEFAULTS['peer-port'])}` : own;
+  const listen =
+    listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', FLAG_DEFAULTS['peer-port'])}` : own;
   if (peerListen !== null && portOf(peerListen) === portOf(listen)) throw new ConfigError('--peer-listen', `must be another port than --listen ${listen}`);
   const advertiseRaw = get('advertise');
   const advertise = advertiseRaw !== undefined ? address('--advertise', advertiseRaw) : own;

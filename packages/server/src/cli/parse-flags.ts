@@ -88,7 +88,8 @@ export function parseFlags<const O extends FlagOptions>(argv: readonly string[],
     values[t.name] = o.multiple ? [...(Array.isArray(prev) ? prev : []), String(v)] : v;
   }
   for (const [name, o] of Object.entries(options)) {
-    if (values[name] === undefined && o.default !== undefined) values[name] = Array.isArray(o.default) ? [...o.default] : (o.default as string | boolean);
+    if (values[name] !== undefined || o.default === undefined) continue;
+    values[name] = Array.isArray(o.default) ? [...o.default] : (o.default as string | boolean);
   }
   return { values: values as FlagValues<O>, positionals };
 }

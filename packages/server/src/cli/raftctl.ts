@@ -86,7 +86,8 @@ const FLAGS = {
 
 /** Flags anywhere among the command words, `--flag value` or `--flag=value`. */
 function parseCli(argv: string[]): Args {
-  const { values: v, positionals } = parseFlags(argv, FLAGS, { positionals: true, fail: (flag, reason) => new UsageError(`${flag}: ${reason}`) });
+  const fail = (flag: string, reason: string): Error => new UsageError(`${flag}: ${reason}`);
+  const { values: v, positionals } = parseFlags(argv, FLAGS, { positionals: true, fail });
   if (v.help) throw new UsageError('');
   const endpoints = v.endpoints ?? process.env['RAFTCTL_ENDPOINTS'] ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
   const a: Args = {
