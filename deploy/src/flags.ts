@@ -1,16 +1,9 @@
-// The server's flag contract, taken from the server itself: every flag --kebab-name is also read from
-// env RAFTKV_KEBAB_NAME, flags winning. The manifests may only set names from this list.
+// The server's flag contract, taken from the server's side-effect-free flags module: every flag
+// --kebab-name is also read from env RAFTKV_KEBAB_NAME, flags winning. The manifests may only set
+// names from this list.
+import { envName, SERVER_FLAGS, type ServerFlag } from '@raftkv/server/flags';
 
-import { SERVER_FLAGS } from '@raftkv/server';
-
-export { SERVER_FLAGS };
-
-export type ServerFlag = (typeof SERVER_FLAGS)[number];
-
-/** `data-dir` → `RAFTKV_DATA_DIR`. */
-export function envName(flag: ServerFlag): string {
-  return 'RAFTKV_' + flag.toUpperCase().replaceAll('-', '_');
-}
+export { envName, SERVER_FLAGS, type ServerFlag };
 
 export const SERVER_ENV_NAMES: ReadonlySet<string> = new Set(SERVER_FLAGS.map(envName));
 

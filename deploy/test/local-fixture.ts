@@ -1,6 +1,6 @@
-// One LocalStatefulSet per describe block: its pods are killed if jest exits early and everything
-// (clients, processes, temp dirs) is torn down after the block.
-import { existsSync } from 'node:fs';
+// One LocalStatefulSet per describe block: everything (clients, processes, temp dirs) is torn down
+// after the block; its pods are killed if jest exits early (@raftkv/testkit tracks them).
+import { requireBuilt } from '@raftkv/testkit';
 import type { K8sObject } from '../src/index.js';
 import { NodeClient } from './grpc-clients.js';
 import { LocalStatefulSet, serverBin, type LocalPod, type LocalStatefulSetOptions } from './local-statefulset.js';
@@ -16,18 +16,15 @@ export interface LocalFixture {
 export function localStatefulSet(makeClient: (p: LocalPod) => NodeClient = (p) => new NodeClient(p.address)): LocalFixture {
   let local: LocalStatefulSet | undefined;
   const clients: NodeClient[] = [];
-  const onExit = () => local?.killAll();
   afterAll(async () => {
     for (const c of clients) c.close();
     await local?.destroy();
-    process.off('exit', onExit);
   });
   return {
     clients,
     async create(objects, opts) {
-      if (!existsSync(serverBin)) throw new Error(`${serverBin} is missing: build the server first (npm run build at the repo root)`);
+      requireBuilt(serverBin);
       local = await LocalStatefulSet.create(objects, opts);
-      process.on('exit', onExit);
       for (const p of local.pods) clients.push(makeClient(p));
       return local;
     },

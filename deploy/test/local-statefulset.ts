@@ -1,35 +1,18 @@
 // Runs a rendered StatefulSet as local node processes, the way the kubelet would run its pods: the same
 // env (resolved from the manifest: fieldRefs, ConfigMap, $(VAR) expansion), pod-style ids, the image's
-// entry point (node dist/main.js in the server package). Only what a pod gets from its surroundings is
+// entry point (the server package's bin, dist/main.js). Only what a pod gets from its surroundings is
 // replaced: its own IP (a loopback port per pod, plus one for the peer and health ports when the
 // manifest opens them), its PVC (a temp dir), its mounted Secrets (local dirs) and cluster DNS
 // (--dial-overrides mapping raftkv-i.<peer domain>:<peer port> to the port peers dial).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { freePort, removeDir, serverMain, serverPackageDir, spawnTracked, tempDir } from '@raftkv/testkit';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { configMapsOf, containerEnv, only, type K8sObject } from '../src/index.js';
-import { repoRoot } from './paths.js';
 
-export const serverDir = join(repoRoot, 'packages', 'server');
-const serverBin = (() => {
-  const pkg = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  return join(serverDir, pkg.bin['raftkv'] ?? 'dist/main.js');
-})();
-export { serverBin };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export const serverDir = serverPackageDir(import.meta.url);
+export const serverBin = serverMain(import.meta.url);
 
 export interface Exit {
   code: number | null;
@@ -60,7 +43,8 @@ export class LocalPod {
     this.log ??= createWriteStream(this.logPath, { flags: 'a' });
     this.log.write(`--- start ${new Date().toISOString()}\n`);
     // A pod's environment is exactly its container env (plus PATH, which the image sets).
-    const proc = spawn(process.execPath, [serverBin], {
+    // Tracked: killed if the test process exits before destroy().
+    const proc = spawnTracked(process.execPath, [serverBin], {
       cwd: serverDir,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,7 +118,7 @@ export class LocalStatefulSet {
     const envOf = (i: number) =>
       containerEnv(container, { fields: { 'metadata.name': podName(i), 'metadata.namespace': opts.namespace }, configMaps });
 
-    const dir = mkdtempSync(join(tmpdir(), 'raftkv-sts-'));
+    const dir = tempDir('raftkv-sts-');
     const portsOf = async (): Promise<number[]> => {
       const ports: number[] = [];
       for (let i = 0; i < replicas; i++) ports.push(await freePort());
@@ -178,11 +162,6 @@ export class LocalStatefulSet {
   async destroy(): Promise<void> {
     await Promise.all(this.pods.map((p) => p.stop('SIGKILL', 5_000)));
     for (const p of this.pods) p.closeLog();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  /** Synchronous last resort for process exit handlers. */
-  killAll(): void {
-    for (const p of this.pods) if (p.running) p.proc?.kill('SIGKILL');
+    removeDir(this.dir);
   }
 }

@@ -5,7 +5,8 @@
 // overlay (local-statefulset.ts), while the other two keep a quorum and keep taking writes.
 import { mkdirSync, rmSync } from 'node:fs';
 import { findKubectl, renderKustomization } from '../src/index.js';
-import { ReadConsistency, waitFor, type NodeClient } from './grpc-clients.js';
+import { waitFor } from '@raftkv/testkit';
+import { ReadConsistency, type NodeClient } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
 import { overlays } from './paths.js';
 

@@ -5,7 +5,8 @@
 // acknowledged write may be lost on any node.
 import { roleToJSON } from '@raftkv/proto';
 import { findKubectl, renderKustomization } from '../src/index.js';
-import { ReadConsistency, waitFor } from './grpc-clients.js';
+import { waitFor } from '@raftkv/testkit';
+import { ReadConsistency } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
 import type { LocalPod, LocalStatefulSet } from './local-statefulset.js';
 import { overlays } from './paths.js';

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@raftkv/server';
 import { configMapsOf, containerEnv, findKubectl, only, renderKustomization, SERVER_ENV_NAMES } from '../src/index.js';
-import { NodeClient, ReadConsistency, waitFor } from './grpc-clients.js';
+import { waitFor } from '@raftkv/testkit';
+import { NodeClient, ReadConsistency } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
 import { deployDir } from './paths.js';
 

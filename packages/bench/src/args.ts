@@ -1,9 +1,10 @@
 // Command-line options of scripts/bench. Parsing is pure (argv in, options or a UsageError out) so it
 // can be unit-tested; main.ts turns a UsageError into one line on stderr and exit code 2.
-import { parseArgs } from 'node:util';
-import type { ClientKind } from './transport.js';
+import { parseFlags } from '@raftkv/server/parse-flags';
+import type { ClientKind, SystemName } from './kinds.js';
 
-export type SystemName = 'raftkv' | 'etcd';
+export type { SystemName } from './kinds.js';
+
 export type OpKind = 'put' | 'read' | 'stale' | 'cas';
 export const OP_KINDS: readonly OpKind[] = ['put', 'read', 'stale', 'cas'];
 
@@ -135,46 +136,37 @@ export function parseWorkload(text: string): Workload {
   return { name: t, mix };
 }
 
+const OPTIONS = {
+  target: { type: 'string', default: 'both' },
+  endpoints: { type: 'string' },
+  'raftkv-endpoints': { type: 'string' },
+  'etcd-endpoints': { type: 'string' },
+  levels: { type: 'string', default: '1,16,64,256' },
+  duration: { type: 'string', default: '5s' },
+  count: { type: 'string' },
+  warmup: { type: 'string', default: '1s' },
+  workload: { type: 'string', multiple: true },
+  'value-size': { type: 'string', default: '128' },
+  keys: { type: 'string', default: 'unique' },
+  'hot-keys': { type: 'string', default: '8' },
+  preload: { type: 'string', default: '1000' },
+  'per-channel': { type: 'string', default: '16' },
+  to: { type: 'string', default: 'leader' },
+  client: { type: 'string', default: 'grpc-js' },
+  timeout: { type: 'string', default: '10s' },
+  json: { type: 'boolean', default: false },
+  svg: { type: 'string' },
+  'from-json': { type: 'string' },
+  profile: { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  server: { type: 'string' },
+  'server-args': { type: 'string' },
+  etcd: { type: 'string' },
+} as const;
+
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        target: { type: 'string', default: 'both' },
-        endpoints: { type: 'string' },
-        'raftkv-endpoints': { type: 'string' },
-        'etcd-endpoints': { type: 'string' },
-        levels: { type: 'string', default: '1,16,64,256' },
-        duration: { type: 'string', default: '5s' },
-        count: { type: 'string' },
-        warmup: { type: 'string', default: '1s' },
-        workload: { type: 'string', multiple: true },
-        'value-size': { type: 'string', default: '128' },
-        keys: { type: 'string', default: 'unique' },
-        'hot-keys': { type: 'string', default: '8' },
-        preload: { type: 'string', default: '1000' },
-        'per-channel': { type: 'string', default: '16' },
-        to: { type: 'string', default: 'leader' },
-        client: { type: 'string', default: 'grpc-js' },
-        timeout: { type: 'string', default: '10s' },
-        json: { type: 'boolean', default: false },
-        svg: { type: 'string' },
-        'from-json': { type: 'string' },
-        profile: { type: 'boolean', default: false },
-        'no-progress': { type: 'boolean', default: false },
-        keep: { type: 'boolean', default: false },
-        server: { type: 'string' },
-        'server-args': { type: 'string' },
-        etcd: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const v = parsed.values;
+  const v = parseFlags(argv, OPTIONS, { fail: (flag, reason) => new UsageError(`${flag}: ${reason}`) }).values;
 
   const target = v.target;
   if (target !== 'raftkv' && target !== 'etcd' && target !== 'both') {

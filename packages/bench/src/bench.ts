@@ -11,7 +11,7 @@ import { externalCluster, type Cluster } from './cluster.js';
 import { etcdClient } from './etcd-client.js';
 import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
 import { channelsFor, runLoad, type KeySpace } from './generator.js';
-import { keepTemporaryFiles } from './processes.js';
+import { keepTempDirs } from '@raftkv/testkit';
 import { rssBytes, totalCpuSeconds } from './proc.js';
 import { summarizeProfileFile } from './profile.js';
 import { ProgressBar } from './progress.js';
@@ -58,7 +58,7 @@ function versionOf(system: SystemName, etcdBinary: string | undefined): string {
 }
 
 export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchReport> {
-  keepTemporaryFiles(opts.keep);
+  keepTempDirs(opts.keep);
   const say = (line: string): void => io.progress.say(line);
   const clusters = new Map<SystemName, Cluster>();
   let etcdBinary: string | undefined;

@@ -1,6 +1,7 @@
 // A 3-member cluster of one system under test, started by the benchmark or already running.
 import type { SystemName } from './args.js';
-import { removeTempDir, type ManagedProcess } from './processes.js';
+import { removeDir } from '@raftkv/testkit';
+import type { ManagedProcess } from './processes.js';
 
 export interface Cluster {
   readonly system: SystemName;
@@ -39,7 +40,7 @@ export async function startedCluster(
       if (stopped) return;
       stopped = true;
       await Promise.all(processes.map((p) => p.stop(stopGraceMs)));
-      removeTempDir(dataDir);
+      removeDir(dataDir);
     },
   };
   const timeoutMs = 30_000;

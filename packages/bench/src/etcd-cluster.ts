@@ -5,7 +5,8 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { startedCluster, type Cluster } from './cluster.js';
 import { etcdStatus } from './etcd-client.js';
-import { freePorts, makeTempDir, ManagedProcess } from './processes.js';
+import { freePorts } from '@raftkv/testkit';
+import { makeTempDir, ManagedProcess } from './processes.js';
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {

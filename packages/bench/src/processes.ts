@@ -1,73 +1,28 @@
 // Child processes and temporary directories the benchmark owns, and the guarantee that they are all
 // gone when it exits: normal end, error, Ctrl-C or SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cleanupNow, spawnTracked, tempDir } from '@raftkv/testkit';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
-const children = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-let keepTempDirs = false;
 let handlersInstalled = false;
 
-function killAllNow(): void {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  }
-  if (!keepTempDirs) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-}
-
+/** Ctrl-C or SIGTERM: say so, then the same cleanup as at exit (@raftkv/testkit: processes and temp dirs). */
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', killAllNow);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       process.stderr.write(`\nbench: ${sig}, stopping all cluster processes\n`);
-      killAllNow();
+      cleanupNow();
       process.exit(130);
     });
   }
 }
 
-/** Keep temp dirs (data, logs, profiles) at exit instead of removing them. */
-export function keepTemporaryFiles(keep: boolean): void {
-  keepTempDirs = keep;
-}
-
+/** A temp dir removed at exit (kept with --keep: keepTempDirs), with the signal handlers installed. */
 export function makeTempDir(prefix: string): string {
   installHandlers();
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(d);
-  return d;
-}
-
-export function removeTempDir(dir: string): void {
-  tempDirs.delete(dir);
-  if (!keepTempDirs) rmSync(dir, { recursive: true, force: true });
-}
-
-/** n distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === 'string') throw new Error('no port');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
+  return tempDir(prefix);
 }
 
 /** A child process whose stdout and stderr go to a log file. */
@@ -84,18 +39,11 @@ export class ManagedProcess {
   ) {
     installHandlers();
     const fd = openSync(logPath, 'a');
-    this.child = spawn(command, args, { stdio: ['ignore', fd, fd], env });
+    this.child = spawnTracked(command, args, { stdio: ['ignore', fd, fd], env });
     closeSync(fd);
-    children.add(this.child);
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', () => {
-        children.delete(this.child);
-        resolve();
-      });
-      this.child.once('error', () => {
-        children.delete(this.child);
-        resolve();
-      });
+      this.child.once('exit', () => resolve());
+      this.child.once('error', () => resolve());
     });
   }
 
@@ -133,8 +81,4 @@ export class ManagedProcess {
     clearTimeout(timer);
     await this.exited;
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,14 +1,14 @@
-// Starts a local 3-node raftkv cluster (packages/server/dist/main.js with the brief's flags) on free
+// Starts a local 3-node raftkv cluster (@raftkv/server's entry point with the brief's flags) on free
 // loopback ports with temporary data directories.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startedCluster, type Cluster } from './cluster.js';
-import { freePorts, makeTempDir, ManagedProcess } from './processes.js';
+import { localNodes, nodeArgs, peersFlag, serverMain } from '@raftkv/testkit';
+import { makeTempDir, ManagedProcess } from './processes.js';
 import { raftkvStatus } from './raftkv-client.js';
 import { Role } from '@raftkv/proto';
 
-export const defaultServerMain: string = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
+export const defaultServerMain: string = serverMain(import.meta.url);
 
 export interface RaftkvClusterOptions {
   serverMain?: string | undefined;
@@ -30,30 +30,18 @@ export async function startRaftkvCluster(opts: RaftkvClusterOptions = {}): Promi
     throw new Error(`raftkv server not found at ${main}: build first (node scripts/run.mjs build) or pass --server`);
   }
   const dataDir = makeTempDir('raftkv-bench-');
-  const ids = ['n1', 'n2', 'n3'];
-  const ports = await freePorts(ids.length);
-  const endpoints = ports.map((p) => `127.0.0.1:${p}`);
-  const peers = ids.map((id, i) => `${id}=${endpoints[i]}`).join(',');
-  const processes = ids.map((id, i) => {
-    const nodeArgs = opts.cpuProfileDir
+  const nodes = await localNodes(3, dataDir);
+  const ids = nodes.map((n) => n.id);
+  const endpoints = nodes.map((n) => n.address);
+  const peers = peersFlag(nodes);
+  const processes = nodes.map(({ id, address, dataDir: nodeDir }) => {
+    const profiling = opts.cpuProfileDir
       ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir, '--cpu-prof-name', `${id}.cpuprofile`]
       : [];
-    mkdirSync(join(dataDir, id));
-    return new ManagedProcess(
-      `raftkv ${id}`,
-      process.execPath,
-      [
-        ...nodeArgs,
-        main,
-        '--id', id,
-        '--listen', endpoints[i] ?? '',
-        '--peers', peers,
-        '--data-dir', join(dataDir, id),
-        '--log-level', opts.logLevel ?? 'warn',
-        ...(opts.extraArgs ?? []),
-      ],
-      join(dataDir, `${id}.log`),
-    );
+    mkdirSync(nodeDir);
+    const extra = ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])];
+    const flags = nodeArgs({ id, listen: address, dataDir: nodeDir, membership: { peers }, extra });
+    return new ManagedProcess(`raftkv ${id}`, process.execPath, [...profiling, main, ...flags], join(dataDir, `${id}.log`));
   });
 
   // Ready when every node answers Status and all name the same leader. Generous stop grace: with

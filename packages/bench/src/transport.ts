@@ -5,9 +5,10 @@
 //   with the clusters for CPU, so a lighter generator shows more of what the clusters can do.
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { ClientKind } from './kinds.js';
 import { channelOptions, deadlineIn } from './target.js';
 
-export type ClientKind = 'grpc-js' | 'h2';
+export type { ClientKind } from './kinds.js';
 
 /** A unary method: full path and the message codecs (as in a grpc-js service definition). */
 export interface UnaryMethod<Req, Res> {
@@ -28,8 +29,9 @@ export class GrpcStatusError extends Error {
   constructor(
     readonly code: number,
     readonly details: string,
+    options?: ErrorOptions,
   ) {
-    super(`${code} ${Status[code] ?? ''}: ${details}`);
+    super(`${code} ${Status[code] ?? ''}: ${details}`, options);
   }
 }
 
@@ -136,7 +138,7 @@ class H2Channels implements Channels {
           'grpc-timeout': `${this.timeoutMs}m`,
         });
       } catch (err) {
-        reject(err instanceof Error ? new GrpcStatusError(Status.UNAVAILABLE, err.message) : err);
+        reject(err instanceof Error ? new GrpcStatusError(Status.UNAVAILABLE, err.message, { cause: err }) : err);
         return;
       }
       this.pending.add(pend);
@@ -147,7 +149,7 @@ class H2Channels implements Channels {
       stream.on('response', takeStatus);
       stream.on('trailers', takeStatus);
       stream.on('data', (d: Buffer) => chunks.push(d));
-      stream.on('error', (err: Error) => pend.fail(new GrpcStatusError(Status.UNAVAILABLE, err.message)));
+      stream.on('error', (err: Error) => pend.fail(new GrpcStatusError(Status.UNAVAILABLE, err.message, { cause: err })));
       stream.on('close', () => {
         if (settled) return;
         if (grpcStatus !== '0') {
@@ -165,7 +167,7 @@ class H2Channels implements Channels {
         try {
           resolve(m.responseDeserialize(body.subarray(5, 5 + body.readUInt32BE(1))));
         } catch (err) {
-          reject(new GrpcStatusError(Status.INTERNAL, `bad response: ${String(err)}`));
+          reject(new GrpcStatusError(Status.INTERNAL, `bad response: ${String(err)}`, { cause: err }));
         }
       });
       stream.end(frame);

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAllNodeProcesses } from './harness/cluster.js';
+import { parseFlags } from '@raftkv/server/parse-flags';
+import { killTracked, serverMain } from '@raftkv/testkit';
 import { runExitHooks } from './harness/proc.js';
 import type { FaultFamily } from './harness/nemesis.js';
 import { createTopology, destroyTopology, netnsSupport, removeStaleNamespaces, topologyFor } from './harness/netns.js';
@@ -40,29 +41,49 @@ interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' |
 
 class UsageError extends Error {}
 
+const FLAGS = {
+  duration: { type: 'string' },
+  nodes: { type: 'string' },
+  seed: { type: 'string' },
+  clients: { type: 'string' },
+  keys: { type: 'string' },
+  'ops-per-key': { type: 'string' },
+  'op-timeout-ms': { type: 'string' },
+  'think-ms': { type: 'string' },
+  faults: { type: 'string' },
+  'gap-ms': { type: 'string' },
+  'fault-ms': { type: 'string' },
+  'election-timeout-min-ms': { type: 'string' },
+  'election-timeout-max-ms': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  server: { type: 'string' },
+  json: { type: 'string' },
+  'checker-timeout-s': { type: 'string' },
+  'member-gap-ms': { type: 'string' },
+  keep: { type: 'boolean' },
+  'require-partitions': { type: 'boolean' },
+  help: { type: 'boolean' },
+  'stale-reads': { type: 'boolean' },
+  membership: { type: 'boolean' },
+  // Set by the supervisor when it re-runs the CLI inside the client namespace.
+  inside: { type: 'string' },
+  'work-dir': { type: 'string' },
+  'partitions-skipped': { type: 'string' },
+} as const;
+
 function parse(all: readonly string[]): CliOptions {
-  let argv = all;
+  const fail = (flag: string, reason: string): Error => new UsageError(`${flag}: ${reason}`);
+  const { values: flags, positionals } = parseFlags(all, FLAGS, { positionals: true, fail });
   let scenario: Scenario | undefined;
-  if (all[0] === 'scenario') {
-    const name = all[1] ?? '';
+  if (positionals[0] === 'scenario') {
+    const name = positionals[1] ?? '';
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}' (${SCENARIOS.join(', ')})`);
     scenario = name as Scenario;
-    argv = all.slice(2);
   }
-  const v = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
-    const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (['keep', 'require-partitions', 'help', 'stale-reads', 'membership'].includes(name)) flags.add(name);
-    else if (inline !== undefined) v.set(name, inline);
-    else if (argv[i + 1] !== undefined) v.set(name, argv[++i]!);
-    else throw new UsageError(`--${name} needs a value`);
-  }
-  if (flags.has('help')) throw new UsageError('');
-  const known = ['duration', 'nodes', 'seed', 'clients', 'keys', 'ops-per-key', 'op-timeout-ms', 'think-ms', 'faults', 'gap-ms', 'fault-ms', 'election-timeout-min-ms', 'election-timeout-max-ms', 'heartbeat-ms', 'server', 'json', 'checker-timeout-s', 'inside', 'work-dir', 'partitions-skipped', 'member-gap-ms'];
-  for (const k of v.keys()) if (!known.includes(k)) throw new UsageError(`--${k}: unknown flag`);
+  const extra = positionals.slice(scenario === undefined ? 0 : 2);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
+  if (flags.help) throw new UsageError('');
+  const v = new Map(Object.entries(flags).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const num = (k: string, d: number, min = 0): number => {
     const s = v.get(k);
     if (s === undefined) return d;
@@ -77,7 +98,7 @@ function parse(all: readonly string[]): CliOptions {
     if (!m || Number(m[1]) > Number(m[2])) throw new UsageError(`--${k}: expected MIN-MAX in ms, got ${s}`);
     return [Number(m[1]), Number(m[2])];
   };
-  const membership = flags.has('membership');
+  const membership = flags.membership === true;
   const nodes = num('nodes', membership ? 5 : 3, 1);
   if (![3, 5].includes(nodes)) throw new UsageError(`--nodes: 3 or 5, got ${nodes}`);
   // Voters move between 3 and the slot count: with 3 slots nothing could ever be removed.
@@ -85,7 +106,6 @@ function parse(all: readonly string[]): CliOptions {
   if (!membership && v.has('member-gap-ms')) throw new UsageError('--member-gap-ms: only with --membership');
   const families = (v.get('faults') ?? 'kill,pause,partition').split(',').filter(Boolean);
   for (const f of families) if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
-  const serverDefault = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
   const o: CliOptions = {
     durationS: num('duration', 60, 1),
     nodes,
@@ -101,11 +121,11 @@ function parse(all: readonly string[]): CliOptions {
     electionTimeoutMinMs: num('election-timeout-min-ms', 150, 1),
     electionTimeoutMaxMs: num('election-timeout-max-ms', 300, 2),
     heartbeatMs: num('heartbeat-ms', 50, 1),
-    serverMain: v.get('server') ?? serverDefault,
+    serverMain: v.get('server') ?? serverMain(import.meta.url),
     checkerTimeoutMs: num('checker-timeout-s', 600, 1) * 1000,
-    keep: flags.has('keep'),
-    requirePartitions: flags.has('require-partitions'),
-    staleReads: flags.has('stale-reads'),
+    keep: flags.keep === true,
+    requirePartitions: flags['require-partitions'] === true,
+    staleReads: flags['stale-reads'] === true,
     ...(membership ? { membership: { gapMs: range('member-gap-ms', [2000, 6000]), minVoters: 3 } } : {}),
   };
   const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
@@ -149,7 +169,7 @@ async function main(): Promise<number> {
   if (o.inside !== undefined) {
     // The child inside the client namespace: the supervisor owns the namespaces and the work dir.
     const stop = (): void => {
-      killAllNodeProcesses();
+      killTracked();
       runExitHooks();
       process.exit(130);
     };
@@ -186,7 +206,7 @@ async function main(): Promise<number> {
     }
   }
   const stop = (): void => {
-    killAllNodeProcesses();
+    killTracked();
     runExitHooks();
     cleanDir();
     process.exit(130);
@@ -229,7 +249,7 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(`chaos: ${(e as Error).stack ?? String(e)}\n`);
-    killAllNodeProcesses();
+    killTracked();
     runExitHooks();
     process.exit(2);
   },

@@ -9,10 +9,10 @@
 // quick-bench.mjs. Usage: node packages/server/scripts/ops-bench.mjs [snapshot|resize|all] [--keys N]
 //   [--value-bytes 128] [--json] [--verbose]. The machine is shared: the load average is printed with the numbers.
 import grpc from '@grpc/grpc-js';
+import { freePort } from '@raftkv/testkit';
 import { AdminClient, KVClient, ReadConsistency, Role } from '@raftkv/proto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,14 +28,6 @@ const log = (...a) => asJson || console.error(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const insecure = grpc.credentials.createInsecure();
-
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 
 const root = mkdtempSync(join(tmpdir(), 'raftkv-ops-'));
 const procs = new Map();

@@ -6,10 +6,10 @@
 // Usage: node packages/server/scripts/quick-bench.mjs [--seconds 5] [--value-bytes 128] [--json]
 // The full side-by-side benchmark against etcd is scripts/bench (issue 7); this is the smoke version.
 import grpc from '@grpc/grpc-js';
+import { freePort } from '@raftkv/testkit';
 import { AdminClient, KVClient, Role } from '@raftkv/proto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +22,6 @@ const asJson = args.includes('--json');
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const log = (...a) => asJson || console.error(...a);
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 

@@ -1,8 +1,9 @@
 // A real 3-node cluster: election, writes through leader and followers, reads, CAS, exactly-once,
 // validation, failover after kill -9, catch-up, recovery from SQLite, status agreement, health.
+import { waitFor } from '@raftkv/testkit';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Role } from '@raftkv/proto';
-import { healthCheck, TestCluster, until } from './harness.js';
+import { healthCheck, TestCluster } from './harness.js';
 
 
 const codeOf = async (p: Promise<unknown>): Promise<ServiceError> => {
@@ -60,7 +61,7 @@ describe('a 3-node cluster', () => {
     }
     // A stale read is served locally; once the node has applied the write it sees it.
     for (const n of c.nodes) {
-      const stale = await until('stale read to catch up', async () => {
+      const stale = await waitFor('stale read to catch up', async () => {
         const r = await c.read(n.id, 'via-follower', true);
         return r.value.toString() === 'three' ? r : undefined;
       });
@@ -115,7 +116,7 @@ describe('a 3-node cluster', () => {
   test('every node reports SERVING on grpc.health.v1', async () => {
     for (const n of c.nodes) {
       for (const service of ['', 'raftkv.v1.KV']) {
-        expect(await until(`${n.id} serving`, async () => ((await healthCheck(n.address, service)) === 'SERVING' ? 'SERVING' : undefined))).toBe('SERVING');
+        expect(await waitFor(`${n.id} serving`, async () => ((await healthCheck(n.address, service)) === 'SERVING' ? 'SERVING' : undefined))).toBe('SERVING');
       }
       await expect(healthCheck(n.address, 'no.such.Service')).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
     }
@@ -144,7 +145,7 @@ describe('a 3-node cluster', () => {
     c.startNode(old);
     await c.waitForLeader();
     const want = (await c.status(leader)).commitIndex;
-    await until(`${old} to catch up`, async () => ((await c.status(old)).appliedIndex >= want ? true : undefined));
+    await waitFor(`${old} to catch up`, async () => ((await c.status(old)).appliedIndex >= want ? true : undefined));
     for (const [k, v] of acked) expect((await c.read(old, k, true)).value.toString()).toBe(v);
     const digests = await Promise.all(
       c.nodes.map(
@@ -156,7 +157,7 @@ describe('a 3-node cluster', () => {
       ),
     );
     // Applied indexes can differ by in-flight entries; compare once all settled.
-    await until('equal digests', async () => {
+    await waitFor('equal digests', async () => {
       const ds = await Promise.all(
         c.nodes.map((n) => new Promise<string>((resolve, reject) => c.adminClient(n.id).digest({}, (err, r) => (err ? reject(err) : resolve(`${r!.appliedIndex}/${r!.digest}`))))),
       );
@@ -177,14 +178,14 @@ describe('a 3-node cluster', () => {
     );
     for (let i = 0; i < 300; i++) acked.set(`bulk-${i}`, `b${i}`);
     const target = followers.find((f) => f !== leader) ?? followers[0]!;
-    const before = await until('the follower to apply everything', async () => {
+    const before = await waitFor('the follower to apply everything', async () => {
       const [s, l] = await Promise.all([c.status(target), c.status(leader)]);
       return s.appliedIndex >= l.commitIndex ? s : undefined;
     });
     // Stop everyone, then start only the target: no quorum, so whatever it serves came from its own disk.
     for (const n of c.running()) await c.stopNode(n.id, 'SIGTERM');
     c.startNode(target);
-    const after = await until('the restarted node', () => c.status(target));
+    const after = await waitFor('the restarted node', () => c.status(target));
     expect(after.lastLogIndex).toBeGreaterThanOrEqual(before.lastLogIndex);
     expect(after.appliedIndex).toBeGreaterThanOrEqual(before.appliedIndex);
     for (const [k, v] of acked) expect((await c.read(target, k, true)).value.toString()).toBe(v);

@@ -83,6 +83,17 @@ describe('parseConfig', () => {
     expect(c.dialOverrides.get('raftkv-0.raftkv-peer.ns.svc.cluster.local:7100')).toBe('127.0.0.1:9000');
   });
 
+  test('--flag=value and --flag value alike', () => {
+    const peers = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002';
+    const spaced = parseConfig(['--id', 'n2', '--peers', peers, '--data-dir', '/d', '--heartbeat-ms', '40'], {});
+    const inline = parseConfig(['--id=n2', `--peers=${peers}`, '--data-dir=/d', '--heartbeat-ms=40'], {});
+    expect(inline).toEqual(spaced);
+    expect(inline.heartbeatMs).toBe(40);
+    expect(() => parseConfig(['--id=n1', '--bogus=1'], {})).toThrow(new ConfigError('--bogus', 'unknown flag'));
+    expect(() => parseConfig(['--id'], {})).toThrow(new ConfigError('--id', 'needs a value'));
+    expect(() => parseConfig(['n1'], {})).toThrow(/^n1: unexpected argument/);
+  });
+
   test('errors name the flag', () => {
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1,n1=h:2', '--data-dir', 'd'], {})).toThrow(new ConfigError('--peers', 'lists n1 twice'));
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd', '--log-level', 'loud'], {})).toThrow(/--log-level/);

@@ -1,6 +1,7 @@
 // The driver's persistence protocol, on a follower fed by hand: nothing that promises a Ready's
 // writes leaves before their fsync; input that arrives during the fsync is stepped into the core and
 // forms the next Ready (group commit); a failed fsync stops the node.
+import { removeDir, tempDir } from '@raftkv/testkit';
 import { RaftNode, type Entry, type Message } from '@raftkv/consensus';
 import { ProposeRequest } from '@raftkv/proto';
 import { openDatabase, type Db } from '../src/storage/db.js';
@@ -10,7 +11,6 @@ import { SqliteLogStorage } from '../src/storage/log-storage.js';
 import { createLogger } from '../src/observability/logger.js';
 import { KvStateMachine } from '../src/storage/state-machine.js';
 import type { SyncDone } from '../src/storage/wal-sync.js';
-import { removeDir, tempDir } from './tmp.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -2,50 +2,15 @@
 // temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
 import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, KVClient, ReadConsistency, Role, type ProposeRequest, type ProposeResponse, type ReadResponse, type StatusResponse } from '@raftkv/proto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import {
+  freePortExcept, freePorts, nodeArgs, removeDir, requireBuilt, serverMain, sleep, spawnTracked, tempDir, waitFor,
+} from '@raftkv/testkit';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeDir, tempDir } from './tmp.js';
 
 export const SERVER_PKG = fileURLToPath(new URL('..', import.meta.url));
-export const MAIN = join(SERVER_PKG, 'dist', 'main.js');
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `f` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
-}
+export const MAIN = serverMain(import.meta.url);
 
 export function unary<T>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -92,21 +57,15 @@ export class TestCluster {
   }
 
   static async start(o: ClusterOptions = {}): Promise<TestCluster> {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the server first`);
-    const ports: number[] = [];
-    while (ports.length < (o.size ?? 3)) {
-      const p = await freePort();
-      if (!ports.includes(p)) ports.push(p);
-    }
-    const c = new TestCluster(ports, o);
+    requireBuilt(MAIN);
+    const c = new TestCluster(await freePorts(o.size ?? 3), o);
     for (const n of c.nodes) c.startNode(n.id);
     return c;
   }
 
   /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */
   async addNode(id: string, joinVia: readonly string[]): Promise<TestNode> {
-    let port = await freePort();
-    while (this.nodes.some((n) => n.address.endsWith(`:${port}`))) port = await freePort();
+    const port = await freePortExcept(this.nodes.map((n) => Number(n.address.slice(n.address.lastIndexOf(':') + 1))));
     const n: TestNode = { id, address: `127.0.0.1:${port}`, dataDir: join(this.root, id), proc: null, output: [], exit: null, join: joinVia.map((j) => this.node(j).address) };
     this.nodes.push(n);
     this.startNode(id);
@@ -122,20 +81,19 @@ export class TestCluster {
   startNode(id: string): void {
     const n = this.node(id);
     if (n.proc) throw new Error(`${id} is running`);
-    const args = [
-      MAIN,
-      '--id', id,
-      '--listen', n.address,
-      ...(n.join ? ['--join', n.join.join(','), '--advertise', n.address] : ['--peers', this.peers]),
-      '--data-dir', n.dataDir,
-      '--election-timeout-min-ms', String(this.o.electionTimeoutMinMs ?? 400),
-      '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs ?? 800),
-      '--heartbeat-ms', String(this.o.heartbeatMs ?? 50),
-      ...(this.o.extraFlags ?? []),
-      ...(this.o.nodeFlags?.(id) ?? []),
-    ];
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(p);
+    const args = nodeArgs({
+      id,
+      listen: n.address,
+      dataDir: n.dataDir,
+      membership: n.join ? { join: n.join } : { peers: this.peers },
+      timing: {
+        electionTimeoutMinMs: this.o.electionTimeoutMinMs ?? 400,
+        electionTimeoutMaxMs: this.o.electionTimeoutMaxMs ?? 800,
+        heartbeatMs: this.o.heartbeatMs ?? 50,
+      },
+      extra: [...(this.o.extraFlags ?? []), ...(this.o.nodeFlags?.(id) ?? [])],
+    });
+    const p = spawnTracked(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     n.proc = p;
     const keep = (b: Buffer) => {
       n.output.push(...b.toString().split('\n').filter((l) => l !== ''));
@@ -145,7 +103,6 @@ export class TestCluster {
     p.stderr!.on('data', keep);
     n.exit = new Promise((resolve) =>
       p.on('exit', (code, signal) => {
-        live.delete(p);
         if (n.proc === p) n.proc = null;
         resolve({ code, signal });
       }),
@@ -223,7 +180,7 @@ export class TestCluster {
 
   /** Waits until every running node reports the same leader (one of them) and term. */
   async waitForLeader(timeoutMs = 30_000): Promise<{ leader: string; term: number }> {
-    return until(
+    return waitFor(
       'a leader every running node agrees on',
       async () => {
         const ss = await Promise.all(this.running().map((n) => this.status(n.id)));

@@ -1,7 +1,7 @@
+import { removeDir, tempDir } from '@raftkv/testkit';
 import type { Entry } from '@raftkv/consensus';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { SqliteLogStorage } from '../src/storage/log-storage.js';
-import { removeDir, tempDir } from './tmp.js';
 
 const ent = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, type: 'normal', data: Buffer.from(data) });
 const range = (lo: number, hi: number, term: number): Entry[] => Array.from({ length: hi - lo + 1 }, (_, i) => ent(lo + i, term));

@@ -1,10 +1,11 @@
 // A node whose stdout disappears (the parent holding the pipe died) keeps serving, quietly: it once
 // spun on EPIPE, failing ~150 writes a second and growing without bound.
+import { freePort, sleep, waitFor } from '@raftkv/testkit';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, MAIN, sleep, until } from './harness.js';
+import { MAIN } from './harness.js';
 
 const writeSyscalls = (pid: number): number => Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
 
@@ -18,7 +19,7 @@ test('a node keeps running, without a write loop, after its stdout pipe closes',
   try {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    await until('the node to campaign', () => (out.includes('became-pre-candidate') ? true : undefined));
+    await waitFor('the node to campaign', () => (out.includes('became-pre-candidate') ? true : undefined));
     child.stdout.destroy();
     child.stderr.destroy();
     await sleep(1000); // the first failed writes happen here

@@ -2,12 +2,13 @@
 // with --join, added as learners, caught up — by snapshot, the log being compacted meanwhile — and
 // promoted), then shrinks back to 3 (the leader removes itself through raftctl, another member
 // through a follower's Admin), and no acknowledged write is lost.
+import { sleep, waitFor } from '@raftkv/testkit';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse } from '@raftkv/proto';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { healthCheck, SERVER_PKG, sleep, TestCluster, unary, until } from './harness.js';
+import { healthCheck, SERVER_PKG, TestCluster, unary } from './harness.js';
 
 const run = promisify(execFile);
 const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
@@ -51,7 +52,7 @@ describe('membership changes', () => {
   };
   /** Waits until every running node has applied exactly these voters (and no learner). */
   const votersEverywhere = (ids: string[]): Promise<true> =>
-    until(
+    waitFor(
       `voters ${ids.join(',')} on every running node`,
       async () => {
         for (const n of c.running()) {
@@ -68,7 +69,7 @@ describe('membership changes', () => {
   test('3 -> 5 -> 3 under write load without losing an acknowledged write', async () => {
     await c.waitForLeader();
     const load = writeLoad(c, 4);
-    await until('some writes', () => (load.acked.size > 100 ? true : undefined));
+    await waitFor('some writes', () => (load.acked.size > 100 ? true : undefined));
 
     // Grow: each new node asks the cluster to add it (--join), catches up as a learner, is promoted.
     await c.addNode('n4', ['n1', 'n2', 'n3']);
@@ -88,10 +89,10 @@ describe('membership changes', () => {
     const refused = (await c.read(leader, 'w0-1').catch((e: unknown) => e)) as ServiceError;
     expect(refused.code).toBe(grpcStatus.UNAVAILABLE);
     expect(refused.details).toMatch(/removed from the cluster/);
-    await until(`${leader} not Ready`, async () => ((await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined));
+    await waitFor(`${leader} not Ready`, async () => ((await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined));
     // It handed leadership over (the others still hear it after applying its removal), rather than
     // leaving them to an election timeout.
-    await until(`${leader} to hand over`, async () => ((await c.status(leader)).role !== Role.ROLE_LEADER ? true : undefined));
+    await waitFor(`${leader} to hand over`, async () => ((await c.status(leader)).role !== Role.ROLE_LEADER ? true : undefined));
     expect(c.logs(leader)).toMatch(/"message":"transfer-started"/);
     expect(c.logs(leader)).not.toMatch(/transfer-aborted|no quorum heard/);
     await c.stopNode(leader, 'SIGTERM');
@@ -112,7 +113,7 @@ describe('membership changes', () => {
     expect(load.acked.size).toBeGreaterThan(200);
     for (const [k, v] of load.acked) expect((await c.read(last, k)).value.toString()).toBe(v);
     const commit = (await c.status(last)).commitIndex;
-    await until('equal digests on the remaining members', async () => {
+    await waitFor('equal digests on the remaining members', async () => {
       const ds = await Promise.all(rest.map((id) => {
         const a = c.adminClient(id);
         return unary<DigestResponse>((md, o, cb) => a.digest({}, md, o, cb));

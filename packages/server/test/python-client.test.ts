@@ -1,12 +1,12 @@
 // "Clients from any language": Python (Debian's python3-grpcio) calls Propose and Read with stubs
 // generated from our .proto files at test time. The Debian packages are installed with apt-get when
 // missing (CI runs as root); without apt the test is skipped, saying why.
+import { tempDir } from '@raftkv/testkit';
 import { protoRoot } from '@raftkv/proto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestCluster } from './harness.js';
-import { tempDir } from './tmp.js';
 
 const PY = '/usr/bin/python3';
 const PLUGIN = '/usr/bin/grpc_python_plugin';

@@ -1,11 +1,11 @@
 // What a client or operator sees from outside: reflection (via buf curl, grpcurl's stand-in), raftctl,
 // hostile peers that must not hurt a node, and configuration errors.
+import { tempDir, waitFor } from '@raftkv/testkit';
 import { credentials, makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { MessageType, RaftClient, type MessageBatch, type Message } from '@raftkv/proto';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MAIN, SERVER_PKG, TestCluster, until } from './harness.js';
-import { tempDir } from './tmp.js';
+import { MAIN, SERVER_PKG, TestCluster } from './harness.js';
 
 const BUF = join(SERVER_PKG, 'node_modules', '.bin', 'buf');
 const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
@@ -91,6 +91,21 @@ describe('services seen from outside', () => {
     expect((await ctl('frobnicate')).code).toBe(2);
   });
 
+  test('raftctl takes --flag=value as well as --flag value, anywhere among the words', async () => {
+    const ctl = (...args: string[]) => run(process.execPath, [RAFTCTL, `--endpoints=${c.nodes.map((n) => n.address).join(',')}`, ...args]);
+    expect((await ctl('put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
+    const got = await ctl('get', '--json=true', 'shape', '--stale');
+    expect(JSON.parse(got.stdout)).toMatchObject({ found: true, value: Buffer.from('round').toString('base64') });
+    const cas = await ctl('cas', 'shape', 'square', '--expect=round');
+    expect(cas.stdout).toContain('swapped');
+    const bad = await ctl('--bogus=1', 'status');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^raftctl: --bogus: unknown flag$/m);
+    const missing = await ctl('status', '--timeout');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^raftctl: --timeout: needs a value$/m);
+  });
+
   test('hostile or malformed peer traffic is refused and never crashes a node', async () => {
     const target = c.nodes[1]!;
     const raft = new RaftClient(target.address, credentials.createInsecure());
@@ -142,7 +157,7 @@ describe('services seen from outside', () => {
     raft.close();
     // Still alive, still serving, and the cluster still commits writes through it.
     expect(target.proc).not.toBeNull();
-    await until('a write through the probed node', () => c.put(target.id, 'after-hostile', 'ok'));
+    await waitFor('a write through the probed node', () => c.put(target.id, 'after-hostile', 'ok'));
     expect(c.logs(target.id)).toMatch(/dropped a malformed peer message/);
     expect(c.logs(target.id)).toMatch(/refused a peer stream from another cluster/);
   });

@@ -1,8 +1,9 @@
 // Shared by the snapshot tests: write load, digests, convergence, and what a node logged and left on disk.
+import { waitFor } from '@raftkv/testkit';
 import type { DigestResponse } from '@raftkv/proto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { unary, until, type TestCluster } from './harness.js';
+import { unary, type TestCluster } from './harness.js';
 
 /**
  * `n` puts of keys `<prefix>-<i>` with `inFlight` concurrent callers through `via`; values are
@@ -33,7 +34,7 @@ export const digest = (c: TestCluster, id: string): Promise<DigestResponse> => {
 /** Waits until every running node has applied at least the leader's commit index and all digests agree. */
 export async function converged(c: TestCluster, leader: string, timeoutMs = 60_000): Promise<DigestResponse> {
   const commit = (await c.status(leader)).commitIndex;
-  return until(
+  return waitFor(
     'every node applied the same state',
     async () => {
       const ds = await Promise.all(c.running().map((n) => digest(c, n.id)));

@@ -2,6 +2,7 @@
 // the gRPC stream, and the SnapshotStore holding received snapshots until the core installs one.
 // Whatever way a transfer ends short of a verified file, nothing reaches the core and no file is left;
 // the newest leader's transfer wins; an older snapshot arriving late never costs the newer one.
+import { removeDir, tempDir } from '@raftkv/testkit';
 import { status, type ServerReadableStream } from '@grpc/grpc-js';
 import type { Message, SnapshotMeta } from '@raftkv/consensus';
 import type { InstallSnapshotResponse, SnapshotChunk } from '@raftkv/proto';
@@ -16,7 +17,6 @@ import { Membership } from '../src/storage/membership.js';
 import { buildSnapshot, type BuiltSnapshot } from '../src/storage/snapshot-build.js';
 import { SnapshotStore } from '../src/storage/snapshot-store.js';
 import { SnapshotReceiver } from '../src/peer/snapshot-transfer.js';
-import { removeDir, tempDir } from './tmp.js';
 
 const logger = createLogger({ node: 'n2', term: 0, role: 'follower' }, 'error');
 const PEERS = new Map([

@@ -4,9 +4,10 @@
 // of the sending leader leaves no partial snapshot behind, installs nothing partial, and is started
 // over (by whoever leads) until the follower is up to date. --snapshot-chunk-delay-ms (a test knob)
 // slows the sender so the tests can interrupt a transfer in the middle.
+import { waitFor } from '@raftkv/testkit';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestCluster, until } from './harness.js';
+import { TestCluster } from './harness.js';
 import { converged, logged, snapshotDir, writeMany } from './snapshot-fixtures.js';
 
 const KIB = 1024;
@@ -26,7 +27,7 @@ const lastStart = (c: TestCluster, id: string) => logged(c, id, 'raftkv node sta
  * `lastIndex`: a node whose log ends there can only catch up by InstallSnapshot.
  */
 async function everyoneCompactedPast(c: TestCluster, lastIndex: number, bytes: number): Promise<void> {
-  await until(
+  await waitFor(
     `every running node to take a snapshot of ${bytes} bytes and compact its log past ${lastIndex}`,
     () => (c.running().every((n) => num(lastSnapshotTaken(c, n.id)?.bytes ?? 0) >= bytes && num(lastSnapshotTaken(c, n.id)!.firstLogIndex) > lastIndex + 1) ? true : undefined),
     60_000,
@@ -73,7 +74,9 @@ describe('--snapshot-bytes and multi-megabyte InstallSnapshot', () => {
     const { leader } = await c.waitForLeader();
     await writeMany(c, leader, 'few', 48, { valueBytes: VALUE_BYTES, inFlight: 8 }); // 3 MiB in 48 entries
     await converged(c, leader);
-    await until('every node to snapshot on bytes', () => (c.nodes.every((n) => lastSnapshotTaken(c, n.id) !== undefined) ? true : undefined));
+    await waitFor('every node to snapshot on bytes', () =>
+      c.nodes.every((n) => lastSnapshotTaken(c, n.id) !== undefined) ? true : undefined,
+    );
     for (const n of c.nodes) {
       const s = lastSnapshotTaken(c, n.id)!;
       expect(s.trigger).toBe('bytes');
@@ -97,7 +100,7 @@ describe('--snapshot-bytes and multi-megabyte InstallSnapshot', () => {
     expect(num(r.bytes)).toBeGreaterThanOrEqual(8 * MIB);
     expect(num(r.chunks)).toBeGreaterThanOrEqual(8);
     // (The leader logs it once the follower's answer is back, which may be after the follower installed it.)
-    const sent = await until('the leader to log the snapshot it sent', () => {
+    const sent = await waitFor('the leader to log the snapshot it sent', () => {
       const s = c.nodes.flatMap((n) => (n.id === lagging ? [] : logged(c, n.id, 'sent a snapshot').filter((l) => l.to === lagging)));
       return s.length > 0 ? s : undefined;
     });
@@ -124,12 +127,13 @@ describe('interrupted InstallSnapshot transfers', () => {
     await writeMany(c, (await c.waitForLeader()).leader, 'small', 10);
     const { lagging } = await fallBehind(c, 'big', 96, 4 * MIB); // 6 MiB
     c.startNode(lagging);
-    const partial = await until('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB), 30_000);
+    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
+      30_000);
     await c.stopNode(lagging, 'SIGKILL');
     expect(existsSync(partial)).toBe(true); // the kill left it behind
     expect(logged(c, lagging, 'received a snapshot')).toEqual([]);
     c.startNode(lagging);
-    await until('the restarted follower to start', () => (logged(c, lagging, 'raftkv node started').length === 3 ? true : undefined));
+    await waitFor('the restarted follower to start', () => (logged(c, lagging, 'raftkv node started').length === 3 ? true : undefined));
     expect(existsSync(partial)).toBe(false); // removed at start
     expect(lastStart(c, lagging).snapshotIndex).toBe(0); // nothing partial was installed
     const { leader: now } = await c.waitForLeader();
@@ -143,19 +147,20 @@ describe('interrupted InstallSnapshot transfers', () => {
     const { lagging } = await fallBehind(c, 'more', 64, 8 * MIB); // 4 MiB more
     const installedBefore = logged(c, lagging, 'installed a snapshot from the leader').length;
     c.startNode(lagging);
-    const partial = await until('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB), 30_000);
+    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
+      30_000);
     const sender = (await c.status(lagging)).leaderId;
     expect(logged(c, sender, 'sending a snapshot').at(-1)?.to).toBe(lagging);
     await c.stopNode(sender, 'SIGKILL');
     // The receiver drops the cut-off transfer at once.
-    await until('the partial snapshot to be removed', () => (existsSync(partial) ? undefined : true), 10_000);
+    await waitFor('the partial snapshot to be removed', () => (existsSync(partial) ? undefined : true), 10_000);
     const { leader: next } = await c.waitForLeader();
     expect(next).not.toBe(sender);
     expect(next).not.toBe(lagging); // (it cannot win: its log is behind)
     const d = await converged(c, next);
     expect(d.keyCount).toBe(10 + 96 + 64);
     // (The leader logs it once the follower's answer is back, which may be after the follower installed it.)
-    await until('the new leader to log the snapshot it sent', () => (logged(c, next, 'sent a snapshot').some((l) => l.to === lagging) ? true : undefined));
+    await waitFor('the new leader to log the snapshot it sent', () => (logged(c, next, 'sent a snapshot').some((l) => l.to === lagging) ? true : undefined));
     expect(logged(c, lagging, 'installed a snapshot from the leader')).toHaveLength(installedBefore + 1);
     expectOnlySnapshots(c, lagging);
     // The old leader rejoins; all three agree.

@@ -1,7 +1,8 @@
 // Snapshots and log compaction on a real 3-node cluster with a low --snapshot-entries: a follower that
 // was down while the leader compacted its log catches up through Raft/InstallSnapshot, and every node
 // restarts from its snapshot plus the log tail after it.
-import { TestCluster, until } from './harness.js';
+import { waitFor } from '@raftkv/testkit';
+import { TestCluster } from './harness.js';
 import { converged, writeMany } from './snapshot-fixtures.js';
 
 const SNAPSHOT_ENTRIES = 300;
@@ -23,18 +24,18 @@ describe('snapshots and log compaction', () => {
     await c.stopNode(lagging, 'SIGKILL');
     const acked = await writeMany(c, leader, 'while-down', 4 * SNAPSHOT_ENTRIES);
     // The leader snapshotted and dropped the entries the lagging follower still needs.
-    await until('the leader to compact its log', () => (/"message":"snapshot taken"/.test(c.logs(leader)) ? true : undefined));
+    await waitFor('the leader to compact its log', () => (/"message":"snapshot taken"/.test(c.logs(leader)) ? true : undefined));
     c.startNode(lagging);
     const d = await converged(c, leader);
     expect(d.keyCount).toBe(50 + 4 * SNAPSHOT_ENTRIES);
     // Whoever led when the follower came back sent it (leadership may have moved under the load). The
     // sender logs once the follower's answer is back, which may come after the follower applied it.
-    await until('a node to log the snapshot sent', () => (c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id))) ? true : undefined));
+    await waitFor('a node to log the snapshot sent', () => (c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id))) ? true : undefined));
     expect(c.logs(lagging)).toMatch(/"message":"installed a snapshot from the leader"/);
     // The installed state serves reads, and the follower keeps replicating after the snapshot.
     for (const [k, v] of [...acked].slice(0, 20)) expect((await c.read(lagging, k, true)).value.toString()).toBe(v);
     await c.put(leader, 'after-install', 'yes');
-    await until('the follower to apply past the snapshot', async () => ((await c.read(lagging, 'after-install', true)).found ? true : undefined));
+    await waitFor('the follower to apply past the snapshot', async () => ((await c.read(lagging, 'after-install', true)).found ? true : undefined));
   });
 
   test('every node restarts from its snapshot plus the log tail (kill -9 of all)', async () => {

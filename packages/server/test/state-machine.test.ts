@@ -1,8 +1,8 @@
+import { removeDir, tempDir } from '@raftkv/testkit';
 import type { Entry } from '@raftkv/consensus';
 import { ProposeRequest } from '@raftkv/proto';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { KvStateMachine, type ApplyOutcome } from '../src/storage/state-machine.js';
-import { removeDir, tempDir } from './tmp.js';
 
 type Cmd = NonNullable<ProposeRequest['command']>;
 const put = (key: string, value: string): Cmd => ({ $case: 'put', put: { key, value: Buffer.from(value) } });

@@ -1,5 +1,6 @@
 // TLS and peer-port flags: what parseConfig accepts, and config errors that name the flag (exit 2, one
 // line) without ever quoting a key file.
+import { removeDir, tempDir } from '@raftkv/testkit';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { parseConfig } from '../src/cli/config.js';
 import { ConfigError } from '../src/errors.js';
 import { MAIN } from './harness.js';
 import { haveOpenssl, Pki, type Issued } from './pki.js';
-import { removeDir, tempDir } from './tmp.js';
 
 const maybe = haveOpenssl ? describe : describe.skip;
 

@@ -4,14 +4,14 @@
 //    peer certificate comes from another CA and a node with another --cluster-id sit in the peer list:
 //    the cluster forms without them, their messages are refused and its term does not move.
 // 2. One port, server TLS only: nodes dial each other's client port over TLS (forwarding included).
+import { freePort, removeDir, sleep, tempDir, waitFor } from '@raftkv/testkit';
 import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { KVClient, RaftClient } from '@raftkv/proto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, healthCheck, SERVER_PKG, sleep, TestCluster, until } from './harness.js';
+import { healthCheck, SERVER_PKG, TestCluster } from './harness.js';
 import { haveOpenssl, Pki, type Issued } from './pki.js';
-import { removeDir, tempDir } from './tmp.js';
 
 const dir = tempDir('raftkv-tls-');
 const pki = new Pki(dir);
@@ -32,7 +32,7 @@ function readCode(address: string, creds: ChannelCredentials): Promise<number> {
 
 /** The leader among `ids` (polled from the first one's status). */
 function leaderAmong(c: TestCluster, ids: readonly string[]): Promise<string> {
-  return until(`a leader among ${ids.join(', ')}`, async () => {
+  return waitFor(`a leader among ${ids.join(', ')}`, async () => {
     const s = await c.status(ids[0]!).catch(() => undefined);
     return s && ids.includes(s.leaderId) ? s.leaderId : undefined;
   });

@@ -1,10 +1,11 @@
 // Leadership transfer (thesis §3.10): Admin.TransferLeadership, and a leader's hand-over on SIGTERM
 // so that a rolling restart does not wait an election timeout for a new leader.
+import { waitFor } from '@raftkv/testkit';
 import { Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { TransferLeadershipResponse } from '@raftkv/proto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SERVER_PKG, TestCluster, until } from './harness.js';
+import { SERVER_PKG, TestCluster } from './harness.js';
 
 describe('leadership transfer', () => {
   let c: TestCluster;
@@ -61,7 +62,7 @@ describe('leadership transfer', () => {
     expect(res).toEqual({ code: 0, signal: null });
     expect(c.logs(leader)).toMatch(/handed leadership over before stopping/);
     // The new leader took over by TimeoutNow, in the very next term, not after an election timeout.
-    const next = await until('a new leader', async () => {
+    const next = await waitFor('a new leader', async () => {
       const ss = await Promise.all(c.running().map((n) => c.status(n.id).catch(() => undefined)));
       return ss.find((s) => s?.leaderId && s.leaderId !== leader && s.term === term + 1);
     });

@@ -1,9 +1,9 @@
+import { removeDir, tempDir } from '@raftkv/testkit';
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { Checkpointer, WalSync } from '../src/storage/wal-sync.js';
-import { removeDir, tempDir } from './tmp.js';
 
 // The worker runs compiled code (npm test builds first).
 const CHECKPOINT_WORKER = new URL('../dist/checkpoint-worker.js', import.meta.url);

@@ -4,12 +4,13 @@
 // gRPC, and in the page exactly one leader, a put made from the page readable through gRPC, and a new
 // leader shown after the leader is killed with SIGKILL. Screenshots go to dist-test/screenshots/; with
 // RAFTKV_UPDATE_SCREENSHOTS=1 the README's docs/live-view*.png are replaced too.
+import { sleep, waitFor } from '@raftkv/testkit';
 import { Role, WatchEventKind, type WatchStatusResponse } from '@raftkv/proto';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pw from 'playwright-core';
-import { SERVER_PKG, sleep, TestCluster, until } from './harness.js';
+import { SERVER_PKG, TestCluster } from './harness.js';
 
 const SHOTS = join(SERVER_PKG, 'dist-test', 'screenshots');
 const DOCS = join(SERVER_PKG, '..', '..', 'docs');
@@ -46,7 +47,7 @@ function portsOf(id: string): { http: number; metrics: number } | undefined {
 
 beforeAll(async () => {
   cluster = await TestCluster.start({ extraFlags: ['--http-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'] });
-  for (const n of cluster.nodes) ports.set(n.id, await until(`${n.id}'s http ports`, () => portsOf(n.id)));
+  for (const n of cluster.nodes) ports.set(n.id, await waitFor(`${n.id}'s http ports`, () => portsOf(n.id)));
   await cluster.waitForLeader();
 });
 
@@ -79,11 +80,11 @@ test('Admin.WatchStatus: the status at once, then sampled events (heartbeats fro
   call.on('data', (m: WatchStatusResponse) => got.push(m));
   call.on('error', () => undefined);
   try {
-    const first = await until('the first message', () => got[0], 3000);
+    const first = await waitFor('the first message', () => got[0], 3000);
     expect(first.status).toMatchObject({ id: leader, role: Role.ROLE_LEADER, leaderId: leader });
     expect(first.detail!.followers.map((f) => f.id).sort()).toEqual(cluster.nodes.filter((n) => n.id !== leader).map((n) => n.id));
     expect(first.sinceLeaderContactMs).toBe(0);
-    await until('heartbeat events', () => (got.some((m) => m.events.some((e) => e.kind === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT && e.from === leader)) ? true : undefined), 5000);
+    await waitFor('heartbeat events', () => (got.some((m) => m.events.some((e) => e.kind === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT && e.from === leader)) ? true : undefined), 5000);
     const start = got.length;
     await sleep(1000);
     // At most the requested 10 updates a second (and an urgent role change or two).

@@ -1,13 +1,13 @@
 // The cluster under test: real raftkv node processes, each optionally inside its own network
 // namespace, with their logs appended to one file per node. The harness kills, freezes and restarts
-// them; every process it started is killed when the run ends, however it ends.
+// them; every process it started is killed when the run ends, however it ends (@raftkv/testkit tracks them).
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, KVClient, Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { freePorts, nodeArgs, peersFlag, sleep, spawnTracked } from '@raftkv/testkit';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { topologyFor, type Topology } from './netns.js';
-import { freePort, sleep } from './proc.js';
 
 export interface NodeSpec {
   readonly id: string;
@@ -42,21 +42,6 @@ export interface UnexpectedExit {
   /** The node's last log lines when it exited. */
   readonly log: string[];
 }
-
-const live = new Set<ChildProcess>();
-/** Last resort: never leave node processes behind, even if the harness itself crashes. */
-export function killAllNodeProcesses(): void {
-  for (const p of live) {
-    try {
-      p.kill('SIGCONT');
-      p.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  live.clear();
-}
-process.on('exit', killAllNodeProcesses);
 
 const CLIENT_OPTIONS = {
   'grpc.initial_reconnect_backoff_ms': 100,
@@ -148,19 +133,8 @@ export class Cluster {
     const s = this.specs[i]!;
     // The first members bootstrap from --peers; a node put in a slot later joins through the others.
     const membership =
-      this.o.nodes[i]!.id === s.id
-        ? ['--peers', this.o.nodes.map((p) => `${p.id}=${p.address}`).join(',')]
-        : ['--join', this.specs.filter((_, j) => j !== i).map((p) => p.address).join(','), '--advertise', s.address];
-    return [
-      this.o.serverMain,
-      '--id', s.id,
-      '--listen', s.address,
-      ...membership,
-      '--data-dir', s.dataDir,
-      '--election-timeout-min-ms', String(this.o.electionTimeoutMinMs),
-      '--election-timeout-max-ms', String(this.o.electionTimeoutMaxMs),
-      '--heartbeat-ms', String(this.o.heartbeatMs),
-    ];
+      this.o.nodes[i]!.id === s.id ? { peers: peersFlag(this.o.nodes) } : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
+    return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o })];
   }
 
   /** Starts the slot's node (no-op if running, or if the slot is empty). */
@@ -171,14 +145,14 @@ export class Cluster {
     const fd = openSync(s.logFile, 'a');
     const args = this.flags(i);
     // `ip netns exec` execs the node in place, so the child's pid is the node's.
-    const p = s.netns === undefined ? spawn(process.execPath, args, { stdio: ['ignore', fd, fd] }) : spawn('ip', ['netns', 'exec', s.netns, process.execPath, ...args], { stdio: ['ignore', fd, fd] });
+    const [cmd, cmdArgs] = s.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]];
+    // Tracked: killed (even if paused) when the harness exits, however it exits.
+    const p = spawnTracked(cmd, cmdArgs, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
-    live.add(p);
     this.procs[i] = p;
     this.expectedExit[i] = false;
     this.paused[i] = false;
     p.on('exit', (code, signal) => {
-      live.delete(p);
       if (this.procs[i] === p) this.procs[i] = null;
       // The log tail now: the slot may run again (restart, fresh id) before the run reports.
       if (!this.expectedExit[i]) this.unexpectedExits.push({ node: s.id, code, signal, at: this.clock(), log: this.logTailOf(s.id, 15) });
@@ -334,7 +308,7 @@ export async function makeCluster(o: ClusterSetup, clock: () => number): Promise
   const topology = o.netnsTag === undefined ? undefined : topologyFor(o.netnsTag, o.nodes);
   const addresses = topology
     ? topology.nodeAddr.map((a) => `${a}:7001`)
-    : await Promise.all(Array.from({ length: o.nodes }, async () => `127.0.0.1:${await freePort()}`));
+    : (await freePorts(o.nodes)).map((p) => `127.0.0.1:${p}`);
   const cluster = new Cluster(
     {
       serverMain: o.serverMain,

@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { Role, type Member } from '@raftkv/proto';
 import type { Cluster } from './cluster.js';
 import type { NemesisEvent } from './nemesis.js';
-import { sleep } from './proc.js';
+import { sleep } from '@raftkv/testkit';
 import type { Random } from './random.js';
 import { Stoppable } from './stoppable.js';
 

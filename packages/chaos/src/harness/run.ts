@@ -6,7 +6,7 @@ import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Op
 import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
 import { MemberNemesis, type MembershipCounts } from './member-nemesis.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
-import { sleep } from './proc.js';
+import { sleep } from '@raftkv/testkit';
 import { Random } from './random.js';
 import { Workload } from './workload.js';
 

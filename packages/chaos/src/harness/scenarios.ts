@@ -9,9 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, type Operation } from '../checker/index.js';
-import { killAllNodeProcesses, makeCluster, type Cluster, type ClusterSetup } from './cluster.js';
+import { makeCluster, type Cluster, type ClusterSetup } from './cluster.js';
 import { applyPartition } from './netns.js';
-import { onExit, run, sleep } from './proc.js';
+import { onExit, run } from './proc.js';
+import { killTracked, sleep } from '@raftkv/testkit';
 import { Random } from './random.js';
 import { Workload } from './workload.js';
 
@@ -189,7 +190,7 @@ export async function diskFailure(ctx: ScenarioContext, kind: 'full' | 'readonly
   if (mountErr !== undefined) return { scenario, passed: true, skipped: `cannot mount a tmpfs here: ${mountErr}`, problems: [] };
   // If the run is interrupted, the exit handlers must not leave the mount behind.
   const forget = onExit(() => {
-    killAllNodeProcesses();
+    killTracked();
     spawnSync('umount', ['-l', mp]);
   });
   const w = new Workload(cluster, rand, clock, { ...workloadOptions, opTimeoutMs: 2000 });

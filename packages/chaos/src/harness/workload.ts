@@ -7,7 +7,7 @@ import { ReadConsistency, type KVClient, type ProposeRequest, type ProposeRespon
 import type { Input, Operation, Outcome, Output, Value } from '../checker/index.js';
 import type { Cluster } from './cluster.js';
 import type { Random } from './random.js';
-import { sleep } from './proc.js';
+import { sleep } from '@raftkv/testkit';
 
 export interface WorkloadOptions {
   readonly clients: number;

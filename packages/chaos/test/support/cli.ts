@@ -1,9 +1,9 @@
 // Runs the chaos CLI (packages/chaos/dist/cli.js, built by `tsc --build`) as a child process and
 // returns its exit code, output and JSON result. The CLI cleans up after itself (nodes, namespaces,
 // temp dirs); a test that times out interrupts it with SIGINT, which it also cleans up after.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { removeDir, spawnTracked, tempDir } from '@raftkv/testkit';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChaosSummary } from '../../src/harness/run.js';
@@ -17,14 +17,14 @@ export function interruptAll(): void {
 }
 
 export async function runCli<T>(args: readonly string[]): Promise<{ code: number | null; output: string; result: T }> {
-  const dir = mkdtempSync(join(tmpdir(), 'raftkv-chaos-test-'));
+  const dir = tempDir('raftkv-chaos-test-');
   const json = join(dir, 'result.json');
   try {
-    const p = spawn(process.execPath, [CLI, ...args, '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawnTracked(process.execPath, [CLI, ...args, '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(p);
     let output = '';
-    p.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    p.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => p.on('exit', (c) => resolve(c)));
     running.delete(p);
     let result: T;
@@ -35,7 +35,7 @@ export async function runCli<T>(args: readonly string[]): Promise<{ code: number
     }
     return { code, output, result };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   }
 }
 

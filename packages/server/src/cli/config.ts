@@ -1,10 +1,15 @@
-// Server flags (the contract shared with deploy/, scripts/ and tests). Every flag can also come from
-// the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win. Errors name the flag.
+// The server's configuration from its flags (flags.ts: the contract shared with deploy/, scripts/ and
+// tests). Every flag can also come from the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win.
+// Errors name the flag.
 import { ConfigError } from '../errors.js';
 import { DevControls } from '../http/dev-controls.js';
 import { parseHostPort, type HostPort } from '../http/listen.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from '../grpc/tls.js';
+import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './flags.js';
+import { parseFlags } from './parse-flags.js';
+
+export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
 export interface ServerConfig {
   readonly id: string;
@@ -48,76 +53,17 @@ export interface ServerConfig {
   readonly snapshotChunkDelayMs: number;
 }
 
-/** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
-export const FLAGS = [
-  'id',
-  'listen',
-  'advertise',
-  'peers',
-  'data-dir',
-  'cluster-id',
-  'election-timeout-min-ms',
-  'election-timeout-max-ms',
-  'heartbeat-ms',
-  'log-level',
-  'replicas',
-  'peer-domain',
-  'peer-port',
-  'dial-overrides',
-  'http-listen',
-  'metrics-listen',
-  'dev-controls',
-  'tls-cert',
-  'tls-key',
-  'tls-ca',
-  'tls-client-auth',
-  'peer-listen',
-  'peer-tls-cert',
-  'peer-tls-key',
-  'peer-tls-ca',
-  'health-listen',
-  'join',
-  'snapshot-entries',
-  'snapshot-catchup-entries',
-  'snapshot-bytes',
-  'snapshot-chunk-delay-ms',
-] as const;
-type Flag = (typeof FLAGS)[number];
-/** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
-const BOOLEAN_FLAGS: readonly Flag[] = ['tls-client-auth'];
+type Flag = ServerFlag;
 
-export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
-       raftkv --id ID --join HOST:PORT,... --advertise HOST:PORT --data-dir DIR
-       raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
-         (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
-options: ${FLAGS.map((f) => `--${f}`).join(' ')}
-every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
-
-const MIB = 1 << 20;
-const BYTE_SUFFIX = { Ki: 1 << 10, Mi: MIB, Gi: 1 << 30 } as const;
+const BYTE_SUFFIX = { Ki: 1 << 10, Mi: 1 << 20, Gi: 1 << 30 } as const;
 
 const portOf = (hostPort: string): string => hostPort.slice(hostPort.lastIndexOf(':') + 1);
 
-const envName = (f: Flag): string => `RAFTKV_${f.toUpperCase().replace(/-/g, '_')}`;
-
 /** Parses argv (without node and script) and env; throws ConfigError naming the offending flag. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const { values } = parseFlags(argv, SERVER_FLAG_OPTIONS, { fail: (flag, reason) => new ConfigError(flag, reason) });
   const given = new Map<Flag, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new ConfigError(a, 'unexpected argument (flags look like --name value)');
-    const eq = a.indexOf('=');
-    const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as Flag;
-    if (!FLAGS.includes(name)) throw new ConfigError(`--${name}`, 'unknown flag');
-    let value: string | undefined;
-    if (eq >= 0) value = a.slice(eq + 1);
-    else if (BOOLEAN_FLAGS.includes(name)) value = 'true';
-    else {
-      value = argv[++i];
-      if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
-    }
-    given.set(name, value);
-  }
+  for (const [f, v] of Object.entries(values) as [Flag, string | boolean | undefined][]) if (v !== undefined) given.set(f, String(v));
   const get = (f: Flag): string | undefined => {
     const v = given.get(f) ?? env[envName(f)];
     return v === undefined || v === '' ? undefined : v;
@@ -158,7 +104,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const peerListen = get('peer-listen') === undefined ? null : address('--peer-listen', get('peer-listen')!);
   // Peers dial the peer port: in StatefulSet mode it defaults to --peer-listen's.
-  const defaultPeerPort = peerListen === null ? 7001 : Number(portOf(peerListen));
+  const defaultPeerPort = peerListen === null ? FLAG_DEFAULTS['peer-port'] : Number(portOf(peerListen));
 
   const id = need('id');
   const peers = new Map<string, string>();
@@ -204,7 +150,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const listenRaw = get('listen');
   if (listenRaw === undefined && peerListen !== null) throw new ConfigError('--listen', 'is required with --peer-listen (the client port)');
-  const listen = listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', 7001)}` : own;
+  const listen =
+    listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', FLAG_DEFAULTS['peer-port'])}` : own;
   if (peerListen !== null && portOf(peerListen) === portOf(listen)) throw new ConfigError('--peer-listen', `must be another port than --listen ${listen}`);
   const advertiseRaw = get('advertise');
   const advertise = advertiseRaw !== undefined ? address('--advertise', advertiseRaw) : own;
@@ -219,7 +166,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
   }
 
-  const electionTimeoutMinMs = int('election-timeout-min-ms', 150);
+  const electionTimeoutMinMs = int('election-timeout-min-ms', FLAG_DEFAULTS['election-timeout-min-ms']);
   const electionTimeoutMaxMs = int('election-timeout-max-ms', Math.max(300, electionTimeoutMinMs * 2));
   const heartbeatMs = int('heartbeat-ms', Math.min(50, Math.floor(electionTimeoutMinMs / 3)));
   if (electionTimeoutMaxMs <= electionTimeoutMinMs) {
@@ -228,12 +175,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (heartbeatMs * 2 > electionTimeoutMinMs) {
     throw new ConfigError('--heartbeat-ms', `must be at most half of --election-timeout-min-ms (${electionTimeoutMinMs}), got ${heartbeatMs}`);
   }
-  const logLevel = (get('log-level') ?? 'info') as LogLevel;
+  const logLevel = (get('log-level') ?? FLAG_DEFAULTS['log-level']) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
-  const clusterId = get('cluster-id') ?? 'raftkv';
-  const snapshotEntries = int('snapshot-entries', 10_000);
-  const snapshotBytes = byteCount('snapshot-bytes', 64 * MIB);
-  const snapshotChunkDelayMs = int('snapshot-chunk-delay-ms', 0, 0);
+  const clusterId = get('cluster-id') ?? FLAG_DEFAULTS['cluster-id'];
+  const snapshotEntries = int('snapshot-entries', FLAG_DEFAULTS['snapshot-entries']);
+  const snapshotBytes = byteCount('snapshot-bytes', FLAG_DEFAULTS['snapshot-bytes']);
+  const snapshotChunkDelayMs = int('snapshot-chunk-delay-ms', FLAG_DEFAULTS['snapshot-chunk-delay-ms'], 0);
   // The receiver gives up on a sender that goes quiet for 30 s (snapshot-transfer.ts).
   if (snapshotChunkDelayMs > 10_000) throw new ConfigError('--snapshot-chunk-delay-ms', `must be at most 10000, got ${snapshotChunkDelayMs}`);
   const hostPort = (f: Flag): HostPort | null => {

@@ -19,6 +19,7 @@ import {
   type StatusResponse,
   type TransferLeadershipResponse,
 } from '@raftkv/proto';
+import { parseFlags } from './parse-flags.js';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--json] [--timeout ms] <command>
 commands:
@@ -64,89 +65,59 @@ interface Args {
   rest: string[];
 }
 
-function parseArgs(argv: string[]): Args {
+const FLAGS = {
+  endpoints: { type: 'string' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  to: { type: 'string' },
+  learner: { type: 'boolean' },
+  stale: { type: 'boolean' },
+  expect: { type: 'string' },
+  'expect-absent': { type: 'boolean' },
+  'client-id': { type: 'string' },
+  sequence: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-server-name': { type: 'string' },
+  insecure: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags anywhere among the command words, `--flag value` or `--flag=value`. */
+function parseCli(argv: string[]): Args {
+  const fail = (flag: string, reason: string): Error => new UsageError(`${flag}: ${reason}`);
+  const { values: v, positionals } = parseFlags(argv, FLAGS, { positionals: true, fail });
+  if (v.help) throw new UsageError('');
+  const endpoints = v.endpoints ?? process.env['RAFTCTL_ENDPOINTS'] ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
   const a: Args = {
-    endpoints: (process.env['RAFTCTL_ENDPOINTS'] ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003').split(','),
-    json: false,
+    endpoints: v.endpoints === undefined ? endpoints.split(',') : endpoints.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    json: v.json ?? false,
     timeoutMs: 5000,
-    stale: false,
-    expect: undefined,
-    expectAbsent: false,
-    clientId: '',
-    sequence: 0,
-    tls: {},
-    to: undefined,
-    learner: false,
-    timeoutSet: false,
-    rest: [],
+    stale: v.stale ?? false,
+    expect: v.expect,
+    expectAbsent: v['expect-absent'] ?? false,
+    clientId: v['client-id'] ?? '',
+    sequence: v.sequence === undefined ? 0 : Number(v.sequence),
+    tls: {
+      ...(v['tls-ca'] === undefined ? {} : { ca: v['tls-ca'] }),
+      ...(v['tls-cert'] === undefined ? {} : { cert: v['tls-cert'] }),
+      ...(v['tls-key'] === undefined ? {} : { key: v['tls-key'] }),
+      ...(v['tls-server-name'] === undefined ? {} : { serverName: v['tls-server-name'] }),
+      ...(v.insecure ? { insecure: true } : {}),
+    },
+    to: v.to,
+    learner: v.learner ?? false,
+    timeoutSet: v.timeout !== undefined,
+    rest: positionals,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${x} needs a value`);
-      return v;
-    };
-    switch (x) {
-      case '--endpoints':
-        a.endpoints = val().split(',').map((s) => s.trim()).filter((s) => s !== '');
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '--timeout':
-        a.timeoutMs = Number(val());
-        if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
-        a.timeoutSet = true;
-        break;
-      case '--to':
-        a.to = val();
-        break;
-      case '--learner':
-        a.learner = true;
-        break;
-      case '--stale':
-        a.stale = true;
-        break;
-      case '--expect':
-        a.expect = val();
-        break;
-      case '--expect-absent':
-        a.expectAbsent = true;
-        break;
-      case '--client-id':
-        a.clientId = val();
-        break;
-      case '--sequence':
-        a.sequence = Number(val());
-        break;
-      case '--tls-ca':
-        a.tls.ca = val();
-        break;
-      case '--tls-cert':
-        a.tls.cert = val();
-        break;
-      case '--tls-key':
-        a.tls.key = val();
-        break;
-      case '--tls-server-name':
-        a.tls.serverName = val();
-        break;
-      case '--insecure':
-        a.tls.insecure = true;
-        break;
-      case '-h':
-      case '--help':
-        throw new UsageError('');
-      default:
-        if (x.startsWith('--')) throw new UsageError(`unknown option ${x}`);
-        a.rest.push(x);
-    }
+  if (v.timeout !== undefined) {
+    a.timeoutMs = Number(v.timeout);
+    if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
   }
   if (a.endpoints.length === 0) throw new UsageError('--endpoints is empty');
   return a;
 }
-
 
 /** Calls each endpoint in turn until one answers (or fails with something other than UNAVAILABLE). */
 async function firstAnswer<C, Res>(a: Args, make: (addr: string) => C, call: (c: C) => Promise<Res>): Promise<Res> {
@@ -185,7 +156,7 @@ function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: Cha
     try {
       return readFileSync(path);
     } catch (e) {
-      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
     }
   };
   if ((t.cert === undefined) !== (t.key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -199,7 +170,7 @@ function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: Cha
 async function main(): Promise<number> {
   let a: Args;
   try {
-    a = parseArgs(process.argv.slice(2));
+    a = parseCli(process.argv.slice(2));
   } catch (e) {
     if (e instanceof UsageError) {
       if (e.message) process.stderr.write(`raftctl: ${e.message}\n`);

@@ -1,0 +1,77 @@
+// The server's flags as data: their names, the environment variable each one reads, the defaults that
+// stand alone, the usage text. No imports and no side effects, so deploy/ and tools read the flag
+// contract without loading the server (@raftkv/server/flags); config.ts turns the values into a
+// ServerConfig.
+
+/** Every flag the server accepts; each also reads env RAFTKV_<FLAG_IN_UPPER_SNAKE>. */
+export const SERVER_FLAGS = [
+  'id',
+  'listen',
+  'advertise',
+  'peers',
+  'data-dir',
+  'cluster-id',
+  'election-timeout-min-ms',
+  'election-timeout-max-ms',
+  'heartbeat-ms',
+  'log-level',
+  'replicas',
+  'peer-domain',
+  'peer-port',
+  'dial-overrides',
+  'http-listen',
+  'metrics-listen',
+  'dev-controls',
+  'tls-cert',
+  'tls-key',
+  'tls-ca',
+  'tls-client-auth',
+  'peer-listen',
+  'peer-tls-cert',
+  'peer-tls-key',
+  'peer-tls-ca',
+  'health-listen',
+  'join',
+  'snapshot-entries',
+  'snapshot-catchup-entries',
+  'snapshot-bytes',
+  'snapshot-chunk-delay-ms',
+] as const;
+export type ServerFlag = (typeof SERVER_FLAGS)[number];
+
+/** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
+export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth'];
+
+/** `data-dir` → `RAFTKV_DATA_DIR`. */
+export function envName(flag: ServerFlag): string {
+  return `RAFTKV_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+const MIB = 1 << 20;
+
+/**
+ * Defaults that do not depend on other flags. The rest are derived in config.ts: the election timeout
+ * max (max(300, 2 x min)), the heartbeat (min(50, min / 3)), the catch-up tail (min(5000,
+ * snapshot-entries)), --listen and the peer port (from --peers, --peer-listen or --replicas).
+ */
+export const FLAG_DEFAULTS = {
+  'cluster-id': 'raftkv',
+  'election-timeout-min-ms': 150,
+  'log-level': 'info',
+  'peer-port': 7001,
+  'snapshot-entries': 10_000,
+  'snapshot-bytes': 64 * MIB,
+  'snapshot-chunk-delay-ms': 0,
+} as const satisfies Partial<Record<ServerFlag, string | number>>;
+
+/** The flags as node:util parseArgs options (see parse-flags.ts). */
+export const SERVER_FLAG_OPTIONS = Object.fromEntries(
+  SERVER_FLAGS.map((f) => [f, { type: BOOLEAN_FLAGS.includes(f) ? 'boolean' : 'string' }] as const),
+) as Record<ServerFlag, { readonly type: 'string' | 'boolean' }>;
+
+export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir DIR [--listen HOST:PORT]
+       raftkv --id ID --join HOST:PORT,... --advertise HOST:PORT --data-dir DIR
+       raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
+         (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
+options: ${SERVER_FLAGS.map((f) => `--${f}`).join(' ')}
+every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
