@@ -6,7 +6,7 @@ import { Checkpointer, WalSync } from '../src/storage/wal-sync.js';
 import { removeDir, tempDir } from './tmp.js';
 
 // The worker runs compiled code (npm test builds first).
-const CHECKPOINT_WORKER = new URL('../dist/checkpoint-worker.js', import.meta.url);
+const CHECKPOINT_WORKER = new URL('../dist/storage/checkpoint-worker.js', import.meta.url);
 
 const sync = (w: WalSync): Promise<Error | null> => new Promise((resolve) => w.sync(resolve));
 
