@@ -18,7 +18,11 @@ const PEERS = new Map([
   ['n2', '127.0.0.1:2'],
 ]);
 
-const rows = (db: Db, t: Table): unknown[] => db.prepare(`SELECT ${t.columns.join(', ')} FROM ${t.name} ORDER BY ${t.columns.join(', ')}`).all();
+const rows = (db: Db, t: Table): unknown[] => {
+  const cols = t.columns.join(', ');
+  return db.prepare(`SELECT ${cols} FROM ${t.name} ORDER BY ${cols}`).all();
+};
+const POLICY = { entries: 1000, bytes: 1 << 30, catchupEntries: 10 };
 
 describe('schema', () => {
   let root: string;
@@ -49,7 +53,7 @@ describe('schema', () => {
 
     const db = openDatabase(join(root, 'n2'));
     const log = new SqliteLogStorage(db);
-    const store = new SnapshotStore({ db, dataDir: join(root, 'n2'), log, logger, policy: { entries: 1000, bytes: 1 << 30, catchupEntries: 10 }, appliedIndex: () => 0 });
+    const store = new SnapshotStore({ db, dataDir: join(root, 'n2'), log, logger, policy: POLICY, appliedIndex: () => 0 });
     try {
       for (const t of STATE_TABLES) expect(rows(db, t)).toEqual([]);
       const tmp = store.tempPath('recv');
@@ -74,7 +78,8 @@ describe('schema', () => {
     db.exec('DROP TABLE members');
     db.close();
     expect(() => openDatabase(dir)).toThrow(SchemaVersionError);
-    expect(() => openDatabase(dir)).toThrow(`database schema version ${SCHEMA_VERSION + 1} is newer than this raftkv supports (${SCHEMA_VERSION})`);
+    const newer = `database schema version ${SCHEMA_VERSION + 1} is newer than this raftkv supports (${SCHEMA_VERSION})`;
+    expect(() => openDatabase(dir)).toThrow(newer);
     const raw = new Database(join(dir, 'raftkv.db'), { readonly: true });
     try {
       expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'members'").get()).toBeUndefined();

@@ -6,7 +6,15 @@
 // hand the configurations that applied conf-change entries adopted to the core, then send messages,
 // then answer proposals and reads (waiting.ts), then advance. While the fsync runs, inputs keep being
 // stepped into the core (allowed between ready() and advance()) and form the next Ready: group commit.
-import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type Message, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
+import {
+  InvalidRequestError,
+  NotLeaderError,
+  ProposalDroppedError,
+  type Message,
+  type RaftNode,
+  type Ready,
+  type Role,
+} from '@raftkv/consensus';
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';

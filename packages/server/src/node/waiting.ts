@@ -105,8 +105,9 @@ export class WaitingRequests {
       if (p === undefined) continue;
       this.pending.delete(e.index);
       const o = outcomes[i];
+      const noOutcome = o === null || o === undefined || o.ok === null;
       if (p.term !== e.term) p.reject(new UnavailableError('the entry was replaced by a new leader; not applied', leader, true));
-      else if (o === null || o === undefined || o.ok === null) p.reject(new UnavailableError('the entry was applied without an outcome', leader));
+      else if (noOutcome) p.reject(new UnavailableError('the entry was applied without an outcome', leader));
       else if (o.ok) p.resolve({ ...o.response, leaderId: leader });
       else p.reject(o.error);
     }

@@ -177,7 +177,7 @@ export class SqliteLogStorage implements Storage {
     return out;
   }
 
-  // ---- write side, used by the driver inside its per-Ready transaction ----
+  // ---- write side, used inside the per-Ready transaction (ready-store.ts) ----
 
   /** Discards every entry at or after entries[0].index, then appends `entries` (contiguous). */
   append(entries: readonly Entry[]): void {

@@ -156,7 +156,9 @@ export function ensureSchema(db: Db): void {
   db.transaction(() => {
     for (let v = (found ?? SCHEMA_VERSION) + 1; v <= SCHEMA_VERSION; v++) {
       const migrate = MIGRATIONS[v];
-      if (migrate === undefined) throw new SchemaVersionError(`database schema version ${found} is not supported: no migration to version ${v}`);
+      if (migrate === undefined) {
+        throw new SchemaVersionError(`database schema version ${found} is not supported: no migration to version ${v}`);
+      }
       migrate(db);
     }
     for (const t of TABLES) {
