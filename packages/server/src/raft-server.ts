@@ -6,7 +6,7 @@ import { AdminClient, AdminService, KVService, RaftService } from '@raftkv/proto
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
-import { openDatabase, type Db } from './storage/db.js';
+import { leaveCheckpointsToCheckpointer, openDatabase, type Db } from './storage/db.js';
 import { RaftDriver } from './node/driver.js';
 import { dialAddress, SERVER_OPTIONS } from './grpc/grpc-options.js';
 import { startNodeHttp, type NodeHttp } from './http/node-http.js';
@@ -21,7 +21,8 @@ import { installServerNoDelay } from './grpc/no-delay.js';
 import { channelCredentials, useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './grpc/listeners.js';
 import { LeaderRouter } from './api/router.js';
-import { KvStateMachine } from './storage/state-machine.js';
+import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
+import { ReadyStore } from './storage/ready-store.js';
 import { Checkpointer, WalSync } from './storage/wal-sync.js';
 import { PeerTransport } from './peer/transport.js';
 import { joinCluster } from './node/join.js';
@@ -66,8 +67,9 @@ export class RaftkvServer {
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
     this.log = new SqliteLogStorage(this.db);
-    this.sm = new KvStateMachine(this.db);
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
+    // Conf-change entries are applied by the membership; their new configurations go to the core.
+    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
@@ -84,7 +86,7 @@ export class RaftkvServer {
     });
     // Ready transactions commit without SQLite's fsync; WalSync fsyncs the WAL off the event loop
     // and the Checkpointer copies it into the database file at synchronous=FULL (wal-sync.ts).
-    this.db.pragma('wal_autocheckpoint = 0');
+    leaveCheckpointsToCheckpointer(this.db);
     this.wal = new WalSync(this.db.name);
     this.checkpointer = new Checkpointer({ dbPath: this.db.name, onError: (error) => this.logger.error('WAL checkpoint failed', { error }) });
     // `applied` lets the core resume handing out committed entries after the state machine's index.
@@ -129,25 +131,23 @@ export class RaftkvServer {
     this.driver = new RaftDriver({
       id: config.id,
       node: this.node,
-      db: this.db,
-      wal: this.wal,
-      log: this.log,
-      sm: this.sm,
+      storage: new ReadyStore({
+        db: this.db,
+        wal: this.wal,
+        log: this.log,
+        sm: this.sm,
+        installSnapshot: (meta) => {
+          this.snapshots.install(meta);
+          this.sm.reload();
+          this.membership.reload();
+        },
+      }),
       logger: this.logger,
       logContext: this.ctx,
       send: (msgs) => this.transport.send(this.snapshotSender.intercept(msgs)),
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
-      installSnapshot: (meta) => {
-        this.snapshots.install(meta);
-        this.sm.reload();
-        this.membership.reload();
-      },
     });
-    this.sm.onConfChange = (e) => {
-      const conf = this.membership.applyEntry(e);
-      if (conf !== null) this.node.applyConf(conf);
-    };
     this.membership.onChange((m) => this.transport.setPeers(m.addresses));
     this.snapshotSender = new SnapshotSender({
       clusterId: config.clusterId,

@@ -9,6 +9,7 @@ import { RaftDriver } from '../src/node/driver.js';
 import { StorageFailure } from '../src/errors.js';
 import { SqliteLogStorage } from '../src/storage/log-storage.js';
 import { createLogger } from '../src/observability/logger.js';
+import { ReadyStore } from '../src/storage/ready-store.js';
 import { KvStateMachine } from '../src/storage/state-machine.js';
 import type { SyncDone } from '../src/storage/wal-sync.js';
 
@@ -61,10 +62,7 @@ describe('RaftDriver persistence', () => {
     driver = new RaftDriver({
       id: 'n1',
       node,
-      db,
-      wal: { sync: (done) => syncs.push(done) },
-      log,
-      sm,
+      storage: new ReadyStore({ db, wal: { sync: (done) => syncs.push(done) }, log, sm }),
       logger: createLogger(ctx, 'error'),
       logContext: ctx,
       send: (ms) => sent.push(...ms),

@@ -6,7 +6,7 @@ import { openDatabase, type Db } from '../src/storage/db.js';
 import { Checkpointer, WalSync } from '../src/storage/wal-sync.js';
 
 // The worker runs compiled code (npm test builds first).
-const CHECKPOINT_WORKER = new URL('../dist/checkpoint-worker.js', import.meta.url);
+const CHECKPOINT_WORKER = new URL('../dist/storage/checkpoint-worker.js', import.meta.url);
 
 const sync = (w: WalSync): Promise<Error | null> => new Promise((resolve) => w.sync(resolve));
 

@@ -2,8 +2,8 @@
 // copies the node's WAL into the database file now and then. PASSIVE checkpoints never block the
 // node's writes or reads; FULL makes each fsync the database file before the WAL may be overwritten.
 // Posts { error } when a checkpoint fails; any message from the parent closes it.
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { checkpoint, openCheckpointConnection, type Db } from './db.js';
 
 export interface CheckpointWorkerData {
   readonly dbPath: string;
@@ -15,17 +15,15 @@ if (port === null) throw new Error('checkpoint-worker.js must run as a worker th
 const { dbPath, intervalMs } = workerData as CheckpointWorkerData;
 const report = (e: unknown): void => port.postMessage({ error: e instanceof Error ? e.message : String(e) });
 
-let db: Database.Database | null = null;
+let db: Db | null = null;
 try {
-  db = new Database(dbPath, { fileMustExist: true });
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 100');
+  db = openCheckpointConnection(dbPath);
 } catch (e) {
   report(e);
 }
 const timer = setInterval(() => {
   try {
-    db?.pragma('wal_checkpoint(PASSIVE)');
+    if (db !== null) checkpoint(db);
   } catch (e) {
     report(e);
   }

@@ -1,47 +1,15 @@
 // The node's single SQLite database: Raft log, hard state, KV state machine, client sessions and the
 // applied index all live in one file so one transaction can update them together (group commit).
-import Database from 'better-sqlite3';
+// Every connection to it is opened here, and every durability setting (journal mode, synchronous,
+// checkpoints) is made here; the tables are in schema.ts.
+import Database, { type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureSchema } from './schema.js';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS log (
-  idx  INTEGER PRIMARY KEY,   -- Raft index (the rowid: appends are B-tree tail inserts)
-  term INTEGER NOT NULL,
-  type INTEGER NOT NULL,      -- 0 normal, 1 conf-change
-  data BLOB NOT NULL          -- encoded raftkv.v1.ProposeRequest; empty for a leader's no-op
-);
-CREATE TABLE IF NOT EXISTS hard_state (
-  id     INTEGER PRIMARY KEY CHECK (id = 0),
-  term   INTEGER NOT NULL,
-  vote   TEXT NOT NULL,
-  commit_idx INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kv (
-  key   TEXT PRIMARY KEY,
-  value BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions (
-  client_id TEXT NOT NULL,
-  sequence  INTEGER NOT NULL,
-  response  BLOB NOT NULL,    -- encoded raftkv.v1.ProposeResponse as first answered
-  applied_index INTEGER NOT NULL,
-  PRIMARY KEY (client_id, sequence)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sessions_by_index ON sessions (applied_index);
-CREATE TABLE IF NOT EXISTS meta (
-  id            INTEGER PRIMARY KEY CHECK (id = 0),
-  schema_version INTEGER NOT NULL,
-  applied_index INTEGER NOT NULL,
-  applied_term  INTEGER NOT NULL
-);
-`;
-
-/** Opens (creating if needed) `<dataDir>/raftkv.db` with durable settings. */
+/** Opens (creating if needed) `<dataDir>/raftkv.db` with durable settings and the current schema. */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'raftkv.db'));
@@ -53,13 +21,78 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('temp_store = MEMORY');
   db.defaultSafeIntegers(false);
-  db.exec(SCHEMA);
-  const meta = db.prepare('SELECT schema_version FROM meta WHERE id = 0').get() as { schema_version: number } | undefined;
-  if (meta === undefined) {
-    db.prepare('INSERT INTO meta (id, schema_version, applied_index, applied_term) VALUES (0, ?, 0, 0)').run(SCHEMA_VERSION);
-  } else if (meta.schema_version !== SCHEMA_VERSION) {
+  try {
+    ensureSchema(db);
+  } catch (e) {
     db.close();
-    throw new Error(`database schema version ${meta.schema_version} is not supported (expected ${SCHEMA_VERSION})`);
+    throw e;
+  }
+  return db;
+}
+
+/**
+ * The node's connection commits Ready transactions without SQLite's fsync and fsyncs the WAL itself
+ * (wal-sync.ts): it must then never checkpoint, since a checkpoint at synchronous=OFF skips the fsync
+ * of the database file before the WAL may be overwritten. The Checkpointer does it instead.
+ */
+export function leaveCheckpointsToCheckpointer(db: Db): void {
+  db.pragma('wal_autocheckpoint = 0');
+}
+
+/** Switches the connection between commits without fsync (the caller syncs the WAL) and SQLite's own. */
+export interface CommitSync {
+  /** Commits reach the WAL in the OS page cache only. */
+  off(): void;
+  /** Every commit fsyncs the WAL (the connection's default). */
+  full(): void;
+}
+
+export function commitSync(db: Db): CommitSync {
+  const off: Statement = db.prepare('PRAGMA synchronous = OFF');
+  const full: Statement = db.prepare('PRAGMA synchronous = FULL');
+  return { off: () => void off.run(), full: () => void full.run() };
+}
+
+/** Runs `f` with every commit fsynced by SQLite, then restores the connection's setting. */
+export function withFullSync<T>(db: Db, f: () => T): T {
+  const prev = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = FULL');
+  try {
+    return f();
+  } finally {
+    db.pragma(`synchronous = ${prev}`);
+  }
+}
+
+/** The checkpoint worker's own connection: synchronous=FULL, so a checkpoint fsyncs the database file. */
+export function openCheckpointConnection(dbPath: string): Db {
+  const db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 100');
+  return db;
+}
+
+/** Copies the WAL into the database file without blocking the node's readers or writers. */
+export function checkpoint(db: Db): void {
+  db.pragma('wal_checkpoint(PASSIVE)');
+}
+
+/**
+ * A connection to the node's database with a new snapshot file attached as `snap`, for the snapshot
+ * builder. The file is written without journal or fsync: a half-written one is discarded, never used,
+ * and the builder fsyncs it once at the end.
+ */
+export function openForSnapshot(dbPath: string, outPath: string): Db {
+  // (fileMustExist would also apply to the attached snapshot file, which does not exist yet.)
+  const db = new Database(dbPath);
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.prepare('ATTACH DATABASE ? AS snap').run(outPath);
+    db.pragma('snap.journal_mode = OFF');
+    db.pragma('snap.synchronous = OFF');
+  } catch (e) {
+    db.close();
+    throw e;
   }
   return db;
 }

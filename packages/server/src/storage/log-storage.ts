@@ -61,7 +61,6 @@ export class SqliteLogStorage implements Storage {
       'INSERT INTO hard_state (id, term, vote, commit_idx) VALUES (0, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_idx = excluded.commit_idx',
     );
-    db.exec('CREATE TABLE IF NOT EXISTS log_base (id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL)');
     this.baseStmt = db.prepare('INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term');
     this.load();
   }
@@ -178,7 +177,7 @@ export class SqliteLogStorage implements Storage {
     return out;
   }
 
-  // ---- write side, used by the driver inside its per-Ready transaction ----
+  // ---- write side, used inside the per-Ready transaction (ready-store.ts) ----
 
   /** Discards every entry at or after entries[0].index, then appends `entries` (contiguous). */
   append(entries: readonly Entry[]): void {

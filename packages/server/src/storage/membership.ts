@@ -1,8 +1,10 @@
 // The cluster membership as this node has applied it: every member's id, address and voter flag, in
-// the `members` table, replaced atomically with the applied index whenever a conf-change entry is
-// applied (inside the driver's Ready transaction) or a snapshot is installed. A conf-change entry
-// carries the whole resulting membership with addresses (raftkv.v1.ConfChange), so a node that
-// replays the log, or joins knowing no one, learns both the configuration and where each member is.
+// the `members` table (a state table of schema.ts), replaced atomically with the applied index whenever
+// a conf-change entry is applied (inside the Ready's transaction, ready-store.ts) or a snapshot is
+// installed. A conf-change entry carries the whole resulting membership with addresses
+// (raftkv.v1.ConfChange), so a node that replays the log, or joins knowing no one, learns both the
+// configuration and where each member is. Applying one returns the new ConfState, which the driver
+// hands to the core (state-machine.ts returns it as the entry's outcome).
 import { changeConf, type ConfChange as CoreConfChange, type ConfState, type Entry } from '@raftkv/consensus';
 import { ConfChange, ConfChangeType, type ConfMember } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
@@ -21,12 +23,6 @@ const CC_TYPE: Record<CoreConfChange['type'], ConfChangeType> = {
   remove: ConfChangeType.CONF_CHANGE_TYPE_REMOVE,
 };
 
-export const MEMBERS_SCHEMA = `CREATE TABLE IF NOT EXISTS members (
-  id      TEXT PRIMARY KEY,
-  address TEXT NOT NULL,
-  voter   INTEGER NOT NULL
-) WITHOUT ROWID`;
-
 export class Membership {
   private list: MemberInfo[] = [];
   /**
@@ -44,7 +40,6 @@ export class Membership {
     private readonly selfAddress: string,
     private readonly logger: Logger,
   ) {
-    db.exec(MEMBERS_SCHEMA);
     this.clearStmt = db.prepare('DELETE FROM members');
     this.insertStmt = db.prepare('INSERT INTO members (id, address, voter) VALUES (?, ?, ?)');
     this.reload();

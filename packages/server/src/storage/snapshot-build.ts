@@ -1,14 +1,15 @@
 // Writing and checking snapshot files. A snapshot is a small SQLite database holding the state machine
-// as of one applied index: the kv, sessions and members tables and a snapshot_meta row (index, term,
-// membership). It is written from a read transaction on the node's database, on its own connection
-// (run in a worker thread by snapshot-store.ts): in WAL mode the node keeps writing meanwhile, and
-// the read transaction sees one consistent state, so kv, sessions, members and the applied index
-// always match.
+// as of one applied index: every state table of schema.ts (kv, sessions, members) and a snapshot_meta
+// row (index, term, membership). It is written from a read transaction on the node's database, on its
+// own connection (run in a worker thread by snapshot-store.ts): in WAL mode the node keeps writing
+// meanwhile, and the read transaction sees one consistent state, so the state tables and the applied
+// index always match.
 import Database from 'better-sqlite3';
 import type { SnapshotMeta } from '@raftkv/consensus';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readSync, rmSync } from 'node:fs';
-import { MEMBERS_SCHEMA } from './membership.js';
+import { openForSnapshot } from './db.js';
+import { createTableSql, SNAPSHOT_META_TABLE, STATE_TABLES, type Table } from './schema.js';
 
 export interface BuiltSnapshot {
   readonly meta: SnapshotMeta;
@@ -17,14 +18,11 @@ export interface BuiltSnapshot {
   readonly keys: number;
 }
 
-const SNAPSHOT_SCHEMA = [
-  'CREATE TABLE snap.kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID',
-  `CREATE TABLE snap.sessions (client_id TEXT NOT NULL, sequence INTEGER NOT NULL, response BLOB NOT NULL,
-     applied_index INTEGER NOT NULL, PRIMARY KEY (client_id, sequence)) WITHOUT ROWID`,
-  MEMBERS_SCHEMA.replace('members', 'snap.members'),
-  `CREATE TABLE snap.snapshot_meta (id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
-     voters TEXT NOT NULL, learners TEXT NOT NULL)`,
-];
+/** Copies every row of state table `t` from the database attached as `from` into the one attached as `to`. */
+export function copyTableSql(t: Table, from: string, to: string): string {
+  const cols = t.columns.join(', ');
+  return `INSERT INTO ${to}.${t.name} (${cols}) SELECT ${cols} FROM ${from}.${t.name}`;
+}
 
 /**
  * Copies the state machine of the database at `dbPath` into a new snapshot file `outPath`, durably.
@@ -33,16 +31,11 @@ const SNAPSHOT_SCHEMA = [
 export function buildSnapshot(dbPath: string, outPath: string): BuiltSnapshot | null {
   rmSync(outPath, { force: true });
   if (!existsSync(dbPath)) throw new Error(`${dbPath} does not exist`);
-  // (fileMustExist would also apply to the attached snapshot file, which does not exist yet.)
-  const db = new Database(dbPath);
+  const db = openForSnapshot(dbPath, outPath);
   let meta: SnapshotMeta | null = null;
   let keys = 0;
   try {
-    db.pragma('busy_timeout = 10000');
-    db.prepare('ATTACH DATABASE ? AS snap').run(outPath);
-    db.pragma('snap.journal_mode = OFF'); // a half-written file is discarded, never used
-    db.pragma('snap.synchronous = OFF'); // fsynced once at the end
-    for (const sql of SNAPSHOT_SCHEMA) db.exec(sql);
+    for (const t of [...STATE_TABLES, SNAPSHOT_META_TABLE]) db.exec(createTableSql(t, 'snap'));
     // One transaction: the read snapshot of the node's database is taken at the first read, and every
     // table below is copied from that same state.
     db.transaction(() => {
@@ -52,9 +45,10 @@ export function buildSnapshot(dbPath: string, outPath: string): BuiltSnapshot | 
       if (m.applied_index === 0 || voters.length === 0) return;
       const learners = members.filter((r) => r.voter !== 1).map((r) => r.id);
       meta = { index: m.applied_index, term: m.applied_term, conf: { voters, learners } };
-      keys = db.prepare('INSERT INTO snap.kv (key, value) SELECT key, value FROM main.kv').run().changes;
-      db.prepare('INSERT INTO snap.sessions SELECT client_id, sequence, response, applied_index FROM main.sessions').run();
-      db.prepare('INSERT INTO snap.members SELECT id, address, voter FROM main.members').run();
+      for (const t of STATE_TABLES) {
+        const copied = db.prepare(copyTableSql(t, 'main', 'snap')).run().changes;
+        if (t.name === 'kv') keys = copied;
+      }
       db.prepare('INSERT INTO snap.snapshot_meta (id, idx, term, voters, learners) VALUES (0, ?, ?, ?, ?)').run(
         m.applied_index,
         m.applied_term,
@@ -98,7 +92,7 @@ export function readSnapshotMeta(path: string): SnapshotMeta | Error {
       | { idx: number; term: number; voters: string; learners: string }
       | undefined;
     if (r === undefined) return new Error('snapshot has no meta row');
-    for (const t of ['kv', 'sessions', 'members']) db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get();
+    for (const t of STATE_TABLES) db.prepare(`SELECT 1 FROM ${t.name} LIMIT 1`).get();
     const voters = JSON.parse(r.voters) as unknown;
     const learners = JSON.parse(r.learners) as unknown;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');

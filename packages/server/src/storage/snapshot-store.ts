@@ -13,10 +13,11 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import { withFullSync, type Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { Logger } from '../observability/logger.js';
-import { sameMeta, type BuiltSnapshot } from './snapshot-build.js';
+import { STATE_TABLES } from './schema.js';
+import { copyTableSql, sameMeta, type BuiltSnapshot } from './snapshot-build.js';
 
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied past the latest snapshot. */
@@ -86,9 +87,6 @@ export class SnapshotStore {
     mkdirSync(this.dir, { recursive: true });
     this.sumBytesStmt = o.db.prepare('SELECT COALESCE(SUM(length(data)), 0) AS n FROM log WHERE idx > ? AND idx <= ?');
     this.tailStmt = o.db.prepare('SELECT idx, length(data) AS n FROM log WHERE idx > ? AND idx <= ? ORDER BY idx DESC');
-    o.db.exec(`CREATE TABLE IF NOT EXISTS snapshot_state (
-      id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
-      voters TEXT NOT NULL, learners TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)`);
     const r = o.db.prepare('SELECT idx, term, voters, learners, file, bytes, sha256 FROM snapshot_state WHERE id = 0').get() as
       | { idx: number; term: number; voters: string; learners: string; file: string; bytes: number; sha256: string }
       | undefined;
@@ -297,7 +295,7 @@ export class SnapshotStore {
   }
 
   /**
-   * Ready.snapshot: replace the state machine (kv, sessions, members, applied index) and the whole
+   * Ready.snapshot: replace the state machine (every state table of schema.ts, the applied index) and the whole
    * log with the received snapshot, in one durable transaction, and make it this node's snapshot.
    */
   install(meta: SnapshotMeta): void {
@@ -314,25 +312,21 @@ export class SnapshotStore {
     if (path === this.current?.path) this.retire(path); // (never expected: the core installs only newer snapshots)
     renameSync(r.path, path);
     fsyncDir(this.dir); // the name the snapshot_state row will hold
-    const prevSync = db.pragma('synchronous', { simple: true }) as number;
-    db.pragma('synchronous = FULL');
-    db.prepare('ATTACH DATABASE ? AS snap').run(path);
-    let file: SnapshotFile;
-    try {
-      file = this.adopt(path, meta, r.bytes, r.sha256, () => {
-        db.exec(`DELETE FROM main.kv; INSERT INTO main.kv (key, value) SELECT key, value FROM snap.kv;
-          DELETE FROM main.sessions; INSERT INTO main.sessions (client_id, sequence, response, applied_index)
-            SELECT client_id, sequence, response, applied_index FROM snap.sessions;
-          DELETE FROM main.members; INSERT INTO main.members (id, address, voter) SELECT id, address, voter FROM snap.members;`);
-        db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
-        this.o.log.reset(meta.index, meta.term);
-        const hs = this.o.log.hardState();
-        if (hs.commit < meta.index) this.o.log.setHardState({ ...hs, commit: meta.index });
-      });
-    } finally {
-      db.exec('DETACH DATABASE snap');
-      db.pragma(`synchronous = ${prevSync}`);
-    }
+    // Replaced in one transaction committed with SQLite's own fsync, whatever the Ready's is.
+    const file = withFullSync(db, () => {
+      db.prepare('ATTACH DATABASE ? AS snap').run(path);
+      try {
+        return this.adopt(path, meta, r.bytes, r.sha256, () => {
+          for (const t of STATE_TABLES) db.exec(`DELETE FROM main.${t.name}; ${copyTableSql(t, 'snap', 'main')}`);
+          db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
+          this.o.log.reset(meta.index, meta.term);
+          const hs = this.o.log.hardState();
+          if (hs.commit < meta.index) this.o.log.setHardState({ ...hs, commit: meta.index });
+        });
+      } finally {
+        db.exec('DETACH DATABASE snap');
+      }
+    });
     this.o.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term, bytes: file.bytes, ms: Date.now() - t0 });
   }
 

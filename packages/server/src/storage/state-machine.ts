@@ -1,8 +1,10 @@
 // The replicated KV state machine over SQLite. Applying is deterministic: every node applies the same
 // committed entries in the same order and reaches the same state, sessions included. The caller runs
-// `apply` inside the same transaction that persists the Ready, so the KV state, the sessions and the
-// applied index always move together.
-import type { Entry } from '@raftkv/consensus';
+// `apply` inside the same transaction that persists the Ready (ready-store.ts), so the KV state, the
+// sessions, the membership and the applied index always move together. A conf-change entry is
+// applied by the membership and comes back as an outcome carrying the new configuration, which the
+// driver hands to the core.
+import type { ConfState, Entry } from '@raftkv/consensus';
 import { ProposeRequest, ProposeResponse } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -10,11 +12,23 @@ import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import { validatePropose } from './validation.js';
 
-/** The outcome of one applied entry, for the proposal waiting on it (if any). */
+/** The outcome of one applied entry: for the proposal waiting on it (if any), or for the core. */
 export type ApplyOutcome =
   | { readonly ok: true; readonly response: ProposeResponse }
   | { readonly ok: false; readonly error: RaftkvError }
-  | null; // a no-op or conf-change entry
+  | ConfApplied
+  | null; // a no-op, or a conf-change entry that changed nothing
+
+/** A conf-change entry changed the membership: the core must adopt `conf` (RaftNode.applyConf). */
+export interface ConfApplied {
+  readonly ok: null;
+  readonly conf: ConfState;
+}
+
+/** Applies a committed conf-change entry (membership.ts); null: it changes nothing. */
+export interface ConfApplier {
+  applyEntry(e: Entry): ConfState | null;
+}
 
 export interface SessionPolicy {
   /** A session answer is kept until this many more entries have been applied. */
@@ -34,11 +48,6 @@ export interface Digest {
 const EMPTY = Buffer.alloc(0);
 
 export class KvStateMachine {
-  /**
-   * Applies a committed conf-change entry (membership.ts), inside the same transaction as the
-   * applied index. Unset: conf-change entries change nothing here.
-   */
-  onConfChange: ((e: Entry) => void) | null = null;
   private applied = 0;
   private appliedTermValue = 0;
   private readonly getStmt: Statement<[string]>;
@@ -52,6 +61,8 @@ export class KvStateMachine {
   constructor(
     private readonly db: Db,
     private readonly sessions: SessionPolicy = DEFAULT_SESSION_POLICY,
+    /** Applies conf-change entries inside the same transaction; null: they change nothing here. */
+    private readonly members: ConfApplier | null = null,
   ) {
     this.getStmt = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
     this.putStmt = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -92,8 +103,7 @@ export class KvStateMachine {
         continue;
       }
       if (e.index !== this.applied + 1) throw new Error(`apply: entry ${e.index} does not follow applied index ${this.applied}`);
-      outcomes[i] = e.type === 'normal' && e.data.length > 0 ? this.applyCommand(e) : null;
-      if (e.type === 'conf-change') this.onConfChange?.(e);
+      outcomes[i] = e.type === 'conf-change' ? this.applyConf(e) : e.data.length > 0 ? this.applyCommand(e) : null;
       this.applied = e.index;
       this.appliedTermValue = e.term;
       last = e;
@@ -103,6 +113,11 @@ export class KvStateMachine {
     }
     if (last !== undefined) this.metaStmt.run(last.index, last.term);
     return outcomes;
+  }
+
+  private applyConf(e: Entry): ApplyOutcome {
+    const conf = this.members?.applyEntry(e) ?? null;
+    return conf === null ? null : { ok: null, conf };
   }
 
   private applyCommand(e: Entry): ApplyOutcome {

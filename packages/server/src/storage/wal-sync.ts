@@ -3,9 +3,9 @@
 // With synchronous=FULL, SQLite fsyncs the WAL inside COMMIT, and better-sqlite3 runs COMMIT on the
 // calling thread: every Ready's fsync (0.5–8 ms on this disk) froze the node's only thread — no peer
 // message, proposal or read was even read off a socket meanwhile, and a leader's appends only left
-// once its own fsync returned. Instead the driver commits each Ready's transaction with
+// once its own fsync returned. Instead each Ready's transaction is committed (ready-store.ts) with
 // synchronous=OFF (the WAL frames reach the OS page cache, which a kill -9 does not lose) and then
-// fdatasyncs the WAL file on libuv's thread pool (`WalSync.sync`). Whatever was committed before the
+// the WAL file is fdatasynced on libuv's thread pool (`WalSync.sync`). Whatever was committed before the
 // call is durable when its callback runs; only then are the messages that promise it sent and the
 // Ready advanced. Meanwhile the event loop keeps stepping messages and proposals into the core, which
 // form the next Ready (group commit). A torn tail after a power loss is what SQLite's WAL recovery
@@ -16,7 +16,7 @@
 //   sync (SQLite deletes the WAL only when the last connection closes; the node's stays open).
 // - Checkpoints, which copy WAL pages into the database file and then let the WAL be overwritten, must
 //   fsync the database file first. A connection at synchronous=OFF skips that fsync, so the node's
-//   connection never checkpoints (wal_autocheckpoint=0); Checkpointer does it on its own connection,
+//   connection never checkpoints (wal_autocheckpoint=0, set in db.ts); Checkpointer does it on its own connection,
 //   at synchronous=FULL, on a worker thread.
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -24,7 +24,7 @@ import type { CheckpointWorkerData } from './checkpoint-worker.js';
 
 export type SyncDone = (err: Error | null) => void;
 
-/** What the driver needs: make everything committed so far durable, then call back. */
+/** What a Ready's write needs: make everything committed so far durable, then call back. */
 export interface Durability {
   sync(done: SyncDone): void;
 }
