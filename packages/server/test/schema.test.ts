@@ -10,7 +10,7 @@ import { Membership } from '../src/storage/membership.js';
 import { SCHEMA_VERSION, SchemaVersionError, STATE_TABLES, TABLES, type Table } from '../src/storage/schema.js';
 import { buildSnapshot } from '../src/storage/snapshot-build.js';
 import { SnapshotStore } from '../src/storage/snapshot-store.js';
-import { removeDir, tempDir } from './tmp.js';
+import { removeDir, tempDir } from '@raftkv/testkit';
 
 const logger = createLogger({ node: 'n2', term: 0, role: 'follower' }, 'error');
 const PEERS = new Map([
