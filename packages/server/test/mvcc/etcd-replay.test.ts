@@ -22,7 +22,9 @@ const CALLS: Record<string, (s: MvccStore) => EtcdAnswer> = {
   'get a --rev 6 -w json': (s) => ({ json: rangeJson(s.range(get('a', { revision: 6 }))) }),
   'get a --rev 100 -w json': (s) => ({ json: rangeJson(s.range(get('a', { revision: 100 }))) }),
   'txn <<mod("b") = "3"\\n\\nput c 3\\nput d 4\\ndel b\\n\\nput x 0\\n\\n': (s) => ({
-    json: txnJson(s.txn(txn([cmp('mod', 'b', '=', 3)], [op.put(put('c', '3')), op.put(put('d', '4')), op.del(del('b'))], [op.put(put('x', '0'))]))),
+    json: txnJson(
+      s.txn(txn([cmp('mod', 'b', '=', 3)], [op.put(put('c', '3')), op.put(put('d', '4')), op.del(del('b'))], [op.put(put('x', '0'))])),
+    ),
   }),
   'get  --from-key -w json': (s) => ({ json: rangeJson(s.range(get('', { fromKey: true }))) }),
   'txn <<version("a") = "1"\\n\\nget a\\n\\nget b\\n\\n': (s) => ({

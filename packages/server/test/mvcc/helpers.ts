@@ -78,15 +78,15 @@ export function cmp(
   }
 }
 
-type Op = etcdserverpb.RangeRequest | etcdserverpb.PutRequest | etcdserverpb.DeleteRangeRequest | etcdserverpb.TxnRequest;
 
 export const op = {
   get: (r: etcdserverpb.RangeRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestRange', requestRange: r } }),
   put: (r: etcdserverpb.PutRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestPut', requestPut: r } }),
-  del: (r: etcdserverpb.DeleteRangeRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestDeleteRange', requestDeleteRange: r } }),
+  del: (r: etcdserverpb.DeleteRangeRequest): etcdserverpb.RequestOp => ({
+    request: { $case: 'requestDeleteRange', requestDeleteRange: r },
+  }),
   txn: (r: etcdserverpb.TxnRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestTxn', requestTxn: r } }),
 };
-export type { Op };
 
 export function txn(
   compare: etcdserverpb.Compare[],
@@ -98,8 +98,8 @@ export function txn(
 
 // etcdctl -w json prints the Go structs with encoding/json: zero fields left out, bytes in base64.
 type Json = Record<string, unknown>;
-const omitZero = (o: Json): Json =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== 0 && v !== false && v !== undefined && !(Array.isArray(v) && v.length === 0)));
+const isZero = (v: unknown): boolean => v === 0 || v === false || v === undefined || (Array.isArray(v) && v.length === 0);
+const omitZero = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => !isZero(v)));
 
 export function kvJson(kv: mvccpb.KeyValue): Json {
   return omitZero({

@@ -8,7 +8,8 @@ import { keyRange } from './key-range.js';
 import { toKeyValue, type KvRow } from './kv-row.js';
 import type { KvReader, RevisionFilters, SortColumn } from './reader.js';
 
-const { SortOrder, SortTarget } = { SortOrder: etcdserverpb.RangeRequest_SortOrder, SortTarget: etcdserverpb.RangeRequest_SortTarget };
+const SortOrder = etcdserverpb.RangeRequest_SortOrder;
+const SortTarget = etcdserverpb.RangeRequest_SortTarget;
 
 const SORT_COLUMN: Record<etcdserverpb.RangeRequest_SortTarget, SortColumn> = {
   [SortTarget.KEY]: 'key',
