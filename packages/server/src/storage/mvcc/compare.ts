@@ -10,12 +10,12 @@ const { Target, Result } = { Target: etcdserverpb.Compare_CompareTarget, Result:
 const ZERO: mvccpb.KeyValue = { key: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0, value: Buffer.alloc(0), lease: 0 };
 
 export function applyCompare(reader: KvReader, rev: number, c: etcdserverpb.Compare): boolean {
-  let any = false;
+  let found = false;
   for (const row of reader.scan(keyRange(c.key, c.rangeEnd), rev)) {
-    any = true;
+    found = true;
     if (!compareKv(c, toKeyValue(row))) return false;
   }
-  if (any) return true;
+  if (found) return true;
   return c.target === Target.VALUE ? false : compareKv(c, ZERO);
 }
 
