@@ -4,5 +4,10 @@ export * from './gen/raftkv/v1/kv.js';
 export * from './gen/raftkv/v1/admin.js';
 export * from './gen/raftkv/v1/raft.js';
 
-/** Directory holding the .proto sources (raftkv/v1/*.proto), for @grpc/proto-loader and reflection. */
+// etcd v3.4's API (proto/etcd): namespaces, because its names (KV, RangeRequest, ...) overlap raftkv.v1's.
+export * as etcdserverpb from './gen/etcd/etcdserver/etcdserverpb/rpc.js';
+export * as mvccpb from './gen/etcd/mvcc/mvccpb/kv.js';
+export * as authpb from './gen/etcd/auth/authpb/auth.js';
+
+/** Directory holding the .proto sources (raftkv/v1 and etcd/...), for @grpc/proto-loader and reflection. */
 export const protoRoot: string = fileURLToPath(new URL('../protos/', import.meta.url));
