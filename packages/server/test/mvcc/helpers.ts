@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { MvccStore, type MvccStoreOptions } from '../../src/storage/mvcc/store.js';
 import { prefixEnd } from '../../src/storage/mvcc/key-range.js';
-import { removeDir, tempDir } from '../tmp.js';
+import { removeDir, tempDir } from '@raftkv/testkit';
 
 export interface OpenStore {
   readonly store: MvccStore;
