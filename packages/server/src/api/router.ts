@@ -58,8 +58,10 @@ interface Policy {
   readonly noLeader: (leaderId: string, refused: UnavailableError | null) => UnavailableError;
 }
 
-const kvNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError =>
-  new UnavailableError(refused ? `no leader accepted the call before the deadline: ${refused.message}` : 'no leader before the deadline', leaderId, true);
+const kvNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError => {
+  const why = refused ? `no leader accepted the call before the deadline: ${refused.message}` : 'no leader before the deadline';
+  return new UnavailableError(why, leaderId, true);
+};
 
 /** Reads are idempotent: retried on any refusal. */
 const READ: Policy = { retry: 'any', waitForLeader: true, refusable: true, mapRemote: true, noLeader: kvNoLeader };
@@ -99,6 +101,9 @@ interface LeaderClients {
   readonly admin: AdminClient;
 }
 
+/** Serves the call on this node. */
+type Local<T> = () => Promise<T>;
+/** Makes the call on the leader. */
 type Remote<T> = (c: LeaderClients, md: Metadata, deadline: number) => Promise<T>;
 
 export class LeaderRouter {
@@ -113,19 +118,24 @@ export class LeaderRouter {
     );
   }
 
-  readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: () => Promise<ReadResponse>): Promise<ReadResponse> {
+  readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: Local<ReadResponse>): Promise<ReadResponse> {
     return this.route(READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<ReadResponse>((md, opts, cb) => c.kv.read(req, md, opts, cb), { deadline, metadata }),
     );
   }
 
-  addMember(req: AddMemberRequest, deadlineMs: number, forwarded: boolean, local: () => Promise<AddMemberResponse>): Promise<AddMemberResponse> {
+  addMember(req: AddMemberRequest, deadlineMs: number, forwarded: boolean, local: Local<AddMemberResponse>): Promise<AddMemberResponse> {
     return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<AddMemberResponse>((md, opts, cb) => c.admin.addMember(req, md, opts, cb), { deadline, metadata }),
     );
   }
 
-  removeMember(req: RemoveMemberRequest, deadlineMs: number, forwarded: boolean, local: () => Promise<RemoveMemberResponse>): Promise<RemoveMemberResponse> {
+  removeMember(
+    req: RemoveMemberRequest,
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<RemoveMemberResponse>,
+  ): Promise<RemoveMemberResponse> {
     return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<RemoveMemberResponse>((md, opts, cb) => c.admin.removeMember(req, md, opts, cb), { deadline, metadata }),
     );
@@ -142,7 +152,7 @@ export class LeaderRouter {
    * Runs `local` if this node leads (or the call was forwarded here), else `remote` on the leader's
    * clients, retrying and waiting for a leader as `p` says.
    */
-  private async route<T>(p: Policy, deadlineMs: number, forwarded: boolean, local: () => Promise<T>, remote: Remote<T>): Promise<T> {
+  private async route<T>(p: Policy, deadlineMs: number, forwarded: boolean, local: Local<T>, remote: Remote<T>): Promise<T> {
     const d = this.o.driver;
     const refusal = p.refusable ? this.o.refuse?.() : null;
     if (refusal) throw refusal;
@@ -189,8 +199,9 @@ export class LeaderRouter {
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 1000,
       });
-      const overrides = { channelOverride: channel };
-      c = { channel, kv: new KVClient(address, channelCredentials(), overrides), admin: new AdminClient(address, channelCredentials(), overrides) };
+      // Both clients share the channel (channelOverride): one connection per leader address.
+      const on = { channelOverride: channel };
+      c = { channel, kv: new KVClient(address, channelCredentials(), on), admin: new AdminClient(address, channelCredentials(), on) };
       this.clients.set(address, c);
     }
     return c;

@@ -3,7 +3,7 @@
 // API (put, get, leadership transfer) or, in a dev cluster, to the cluster script's controls.
 // Writes require Content-Type: application/json, so another site's page cannot post to it silently.
 import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { KVClient, ReadConsistency, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
+import { KVClient, ReadConsistency, type ProposeRequest, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -114,7 +114,9 @@ export class LiveView {
         const key = body['key'];
         const value = body['value'];
         if (typeof key !== 'string' || typeof value !== 'string') throw new HttpError(400, 'need {"key": string, "value": string}');
-        const r = await unary<ProposeResponse>((md, opts, cb) => this.kv.propose({ command: { $case: 'put', put: { key, value: Buffer.from(value, 'utf8') } }, clientId: '', sequence: 0 }, md, opts, cb), CALL_TIMEOUT_MS);
+        const command: ProposeRequest['command'] = { $case: 'put', put: { key, value: Buffer.from(value, 'utf8') } };
+        const put: ProposeRequest = { command, clientId: '', sequence: 0 };
+        const r = await unary<ProposeResponse>((md, opts, cb) => this.kv.propose(put, md, opts, cb), CALL_TIMEOUT_MS);
         return sendJson(res, 200, { index: r.index, term: r.term, leaderId: r.leaderId, previousFound: r.previousFound });
       }
       case 'GET /api/get': {

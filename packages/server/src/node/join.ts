@@ -45,7 +45,8 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
         }
         o.membership.learnAddresses(list.members);
         o.logger.info('asking the cluster to add this node', { endpoint, advertise: o.advertise, members: list.members.map((m) => m.id) });
-        const r = await unary<AddMemberResponse>((md, opts, cb) => client.addMember({ id: o.self, address: o.advertise, learner: false }, md, opts, cb), ADD_DEADLINE_MS);
+        const add = { id: o.self, address: o.advertise, learner: false };
+        const r = await unary<AddMemberResponse>((md, opts, cb) => client.addMember(add, md, opts, cb), ADD_DEADLINE_MS);
         o.logger.info('joined the cluster as a voter', { index: r.index, members: r.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`) });
         return;
       } catch (e) {
