@@ -1,5 +1,6 @@
-// Typed errors of the server. `code` is the gRPC status the edge (grpc-errors.ts) answers with.
+// Typed errors of the server. `code` is the gRPC status the edge (api/grpc-errors.ts) answers with.
 import { status } from '@grpc/grpc-js';
+import { NotLeaderError, type RaftError } from '@raftkv/consensus';
 
 export abstract class RaftkvError extends Error {
   abstract readonly code: status;
@@ -23,8 +24,9 @@ export class UnavailableError extends RaftkvError {
     message: string,
     readonly leaderId = '',
     readonly safeToRetry = false,
+    options?: ErrorOptions,
   ) {
-    super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`);
+    super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`, options);
   }
 }
 
@@ -40,8 +42,9 @@ export class ConfigError extends Error {
   constructor(
     readonly flag: string,
     reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`${flag}: ${reason}`);
+    super(`${flag}: ${reason}`, options);
   }
 }
 
@@ -54,4 +57,22 @@ export class StorageFailure extends Error {
 export class FailedPreconditionError extends RaftkvError {
   override readonly name = 'FailedPreconditionError';
   readonly code = status.FAILED_PRECONDITION;
+}
+
+/**
+ * A refusal of the Raft core in the server's terms, by the status the core names in `code`. Every core
+ * refusal means the request never entered the log, so an UNAVAILABLE one is safe to retry. `leaderId`
+ * is the leader this node knows of (a NotLeaderError names its own).
+ */
+export function fromRaftError(e: RaftError, leaderId: string): RaftkvError {
+  switch (e.code) {
+    case 'UNAVAILABLE':
+      return e instanceof NotLeaderError
+        ? new UnavailableError('not the leader', e.leaderId, true, { cause: e })
+        : new UnavailableError(e.message, leaderId, true, { cause: e });
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(e.message, { cause: e });
+    case 'FAILED_PRECONDITION':
+      return new FailedPreconditionError(e.message, { cause: e });
+  }
 }

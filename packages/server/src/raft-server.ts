@@ -1,8 +1,8 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
 // and the gRPC server with every service on one port.
-import { Metadata, Server } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
-import { AdminClient, AdminService, KVService, RaftService } from '@raftkv/proto';
+import { AdminService, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
@@ -18,7 +18,7 @@ import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './grpc/no-delay.js';
-import { channelCredentials, useChannelCredentials } from './grpc/tls.js';
+import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './grpc/listeners.js';
 import { LeaderRouter } from './api/router.js';
 import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
@@ -190,6 +190,7 @@ export class RaftkvServer {
             ? null
             : new UnavailableError('this node is still joining the cluster', '', true),
     });
+    this.membership.onChange((m) => this.router.retain(m.addresses.values()));
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
@@ -202,9 +203,8 @@ export class RaftkvServer {
       membership: this.membership,
       appliedIndex,
       logger: this.logger,
-      dialOverrides: config.dialOverrides,
     });
-    const membershipHandlers = membershipService({ admin: members, driver: this.driver, membership: this.membership, appliedIndex, dialOverrides: config.dialOverrides });
+    const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
     this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers));
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
@@ -301,28 +301,9 @@ export class RaftkvServer {
       peers: c.peers,
       dial: (a) => dialAddress(a, c.dialOverrides),
       grpcAddress: `${ownHost}:${grpcPort}`,
-      transfer: (to, deadlineMs) => this.transferOnLeader(to, deadlineMs),
+      transfer: (to, deadlineMs) => this.router.transferLeadership(to, deadlineMs),
     });
     this.logger.info('http listening', { httpPort: this.http.httpPort, metricsPort: this.http.metricsPort });
-  }
-
-  /** Transfer leadership from wherever the request arrives: here if we lead, else on the leader. */
-  private async transferOnLeader(to: string, deadlineMs: number): Promise<void> {
-    if (this.driver.isLeader) {
-      await this.driver.transferLeadership(to, deadlineMs);
-      return;
-    }
-    const leader = this.driver.leaderId;
-    const address = leader === '' ? undefined : this.membership.addresses.get(leader);
-    if (address === undefined) throw new UnavailableError('no leader known to transfer leadership from', '');
-    const client = new AdminClient(dialAddress(address, this.config.dialOverrides), channelCredentials());
-    try {
-      await new Promise<void>((resolve, reject) => {
-        client.transferLeadership({ to }, new Metadata(), { deadline: deadlineMs }, (err) => (err ? reject(err) : resolve()));
-      });
-    } finally {
-      client.close();
-    }
   }
 
   /**

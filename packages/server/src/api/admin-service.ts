@@ -3,6 +3,7 @@
 import { Role, type AdminServer, type DigestResponse, type StatusResponse } from '@raftkv/proto';
 import type { RaftNode, Role as CoreRole } from '@raftkv/consensus';
 import type { RaftDriver } from '../node/driver.js';
+import { answer, deadlineOf } from './call.js';
 import { toStatus } from './grpc-errors.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 
@@ -42,12 +43,7 @@ export function adminService(
     ...membership,
     watchStatus,
     transferLeadership(call, cb) {
-      const d = call.getDeadline();
-      const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : Date.now() + TRANSFER_DEFAULT_MS;
-      driver.transferLeadership(call.request.to, deadline).then(
-        (r) => cb(null, r),
-        (e: unknown) => cb(toStatus(e)),
-      );
+      answer(driver.transferLeadership(call.request.to, deadlineOf(call, TRANSFER_DEFAULT_MS)), cb);
     },
     status(_call, cb) {
       try {

@@ -1,6 +1,8 @@
-// The one place internal errors become gRPC statuses (and back, for forwarded calls).
+// The one place internal errors become gRPC statuses (and back, for forwarded calls). A core refusal
+// (RaftError) is answered by the status its `code` names (errors.ts fromRaftError).
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { RaftkvError, UnavailableError } from '../errors.js';
+import { isRaftError } from '@raftkv/consensus';
+import { fromRaftError, RaftkvError, UnavailableError } from '../errors.js';
 
 /** Trailer set when the command certainly did not enter the log: the caller may retry it anywhere. */
 export const RETRY_HEADER = 'raftkv-retry';
@@ -13,12 +15,14 @@ export class RemoteStatusError extends RaftkvError {
   constructor(
     readonly code: status,
     details: string,
+    options?: ErrorOptions,
   ) {
-    super(details);
+    super(details, options);
   }
 }
 
-export function toStatus(e: unknown): Partial<StatusObject> {
+export function toStatus(err: unknown): Partial<StatusObject> {
+  const e = isRaftError(err) ? fromRaftError(err, '') : err;
   const metadata = new Metadata();
   if (e instanceof UnavailableError) {
     if (e.safeToRetry) metadata.set(RETRY_HEADER, '1');
@@ -28,14 +32,20 @@ export function toStatus(e: unknown): Partial<StatusObject> {
   return { code: status.INTERNAL, details: e instanceof Error ? e.message : String(e), metadata };
 }
 
+/** The error a call to another node rejected with (not one thrown before the call started). */
+export function isServiceError(e: unknown): e is ServiceError {
+  const se = e as Partial<ServiceError>;
+  return e instanceof Error && typeof se.code === 'number' && typeof se.details === 'string';
+}
+
 /** Maps an error from a forwarded call back to an internal error. */
 export function fromServiceError(err: ServiceError): RaftkvError {
   const retry = err.metadata?.get(RETRY_HEADER)[0] === '1';
   const leader = String(err.metadata?.get(LEADER_HEADER)[0] ?? '');
-  if (retry) return new UnavailableError('the leader refused the call', leader, true);
+  if (retry) return new UnavailableError('the leader refused the call', leader, true, { cause: err });
   // The connection to the leader could not be made: the request never left this node.
   if (err.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connection refused/i.test(err.details)) {
-    return new UnavailableError(`the leader is unreachable: ${err.details}`, leader, true);
+    return new UnavailableError(`the leader is unreachable: ${err.details}`, leader, true, { cause: err });
   }
-  return new RemoteStatusError(err.code, err.details);
+  return new RemoteStatusError(err.code, err.details, { cause: err });
 }

@@ -4,34 +4,13 @@ import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { ProposeRequest, ReadConsistency, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { InvalidArgumentError } from '../errors.js';
-import { toStatus } from './grpc-errors.js';
-import { FORWARDED_HEADER, type LeaderRouter } from './router.js';
+import { answer, deadlineOf } from './call.js';
+import { isForwarded, type LeaderRouter } from './router.js';
 import type { RequestObserver } from '../observability/node-observability.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { validateKey, validatePropose } from '../storage/validation.js';
 
 const EMPTY = Buffer.alloc(0);
-
-function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
-  const d = call.getDeadline();
-  return d instanceof Date ? d.getTime() : d;
-}
-const isForwarded = (call: ServerUnaryCall<unknown, unknown>): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
-
-/** Settles a unary call from a promise; errors become statuses. `done` learns the outcome and duration. */
-function answer<T>(p: Promise<T>, cb: sendUnaryData<T>, done?: (ok: boolean, seconds: number) => void): void {
-  const t0 = done === undefined ? 0 : performance.now();
-  p.then(
-    (r) => {
-      done?.(true, (performance.now() - t0) / 1000);
-      cb(null, r);
-    },
-    (e: unknown) => {
-      done?.(false, (performance.now() - t0) / 1000);
-      cb(toStatus(e));
-    },
-  );
-}
 
 export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter, obs?: RequestObserver): KVServer {
   const readLocal = (key: string): ReadResponse => {

@@ -5,17 +5,15 @@
 //   remove: refused when the remaining voters that answer could not form a quorum (as etcd's strict
 //           reconfiguration check); a leader that removes itself hands leadership over (the core).
 // Both are idempotent: asking again resumes an interrupted add or confirms a done one.
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
-import { AdminClient, type AdminServer, type Member } from '@raftkv/proto';
+import { isRaftError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
+import type { AdminServer, Member } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
-import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../errors.js';
-import { fromServiceError, toStatus } from './grpc-errors.js';
-import { dialAddress } from '../grpc/grpc-options.js';
+import { DeadlineExceededError, FailedPreconditionError, fromRaftError, InvalidArgumentError, UnavailableError } from '../errors.js';
+import { parseHostPort } from '../grpc/address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Membership } from '../storage/membership.js';
-import { answerBy, FORWARDED_HEADER } from './router.js';
-import { channelCredentials } from '../grpc/tls.js';
+import { answer, deadlineOf } from './call.js';
+import { isForwarded, type LeaderRouter } from './router.js';
 
 /** How long a membership change may take when the caller sets no deadline (a learner may need a big snapshot). */
 const DEFAULT_DEADLINE_MS = 120_000;
@@ -29,7 +27,6 @@ export interface MembershipAdminDeps {
   readonly membership: Membership;
   readonly appliedIndex: () => number;
   readonly logger: Logger;
-  readonly dialOverrides: ReadonlyMap<string, string>;
 }
 
 export interface ChangeResult {
@@ -52,7 +49,8 @@ export class MembershipAdmin {
   /** Adds `id` as a learner, waits for it to catch up, promotes it (unless `learnerOnly`). Leader only. */
   add(id: string, address: string, learnerOnly: boolean, deadlineMs: number): Promise<ChangeResult> {
     checkId(id);
-    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/.test(address)) throw new InvalidArgumentError(`address ${JSON.stringify(address)} is not HOST:PORT`);
+    // Any five-digit port, as AddMember has always accepted.
+    if (parseHostPort(address, 0, 99_999) === null) throw new InvalidArgumentError(`address ${JSON.stringify(address)} is not HOST:PORT`);
     return this.serial(async () => {
       let index = 0;
       for (;;) {
@@ -107,11 +105,9 @@ export class MembershipAdmin {
         proposed = this.d.driver.withCore((n) => n.proposeConfChange(data));
         break;
       } catch (e) {
-        if (e instanceof InvalidRequestError) throw new InvalidArgumentError(e.message);
-        if (e instanceof NotLeaderError) throw new UnavailableError('not the leader', e.leaderId, true);
         // The previous change is not applied yet, the new term's first entry is not committed, or a
         // leadership transfer is under way: wait for it.
-        if (!(e instanceof ProposalDroppedError)) throw e;
+        if (!(e instanceof ProposalDroppedError)) throw isRaftError(e) ? fromRaftError(e, this.d.driver.leaderId) : e;
         if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`);
         await sleep(POLL_MS);
       }
@@ -175,68 +171,23 @@ function checkId(id: string): void {
 export interface MembershipServiceDeps {
   readonly admin: MembershipAdmin;
   readonly driver: RaftDriver;
-  readonly membership: Membership;
+  readonly router: LeaderRouter;
   readonly appliedIndex: () => number;
-  readonly dialOverrides: ReadonlyMap<string, string>;
 }
 
 type Handlers = Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers'>;
 
-/** The gRPC handlers; changes are forwarded to the leader (once: a forwarded call is never forwarded again). */
+/** The gRPC handlers; changes are carried out on the leader (router.ts). */
 export function membershipService(d: MembershipServiceDeps): Handlers {
-  const onLeader = async <T>(forwarded: boolean, deadlineMs: number, local: () => Promise<T>, remote: (c: AdminClient, md: Metadata) => Promise<T>): Promise<T> => {
-    const waitUntil = answerBy(deadlineMs);
-    for (;;) {
-      if (d.driver.isLeader || forwarded) return local();
-      const leader = d.driver.leaderId;
-      const address = leader === '' ? undefined : d.membership.addresses.get(leader);
-      if (address !== undefined) {
-        const client = new AdminClient(dialAddress(address, d.dialOverrides), channelCredentials());
-        const md = new Metadata();
-        md.set(FORWARDED_HEADER, 'admin');
-        try {
-          return await remote(client, md);
-        } finally {
-          client.close();
-        }
-      }
-      if (Date.now() >= waitUntil) throw new UnavailableError('no leader to carry out the membership change', leader);
-      await d.driver.waitForLeaderChange(waitUntil);
-    }
-  };
-  const deadlineOf = (call: { getDeadline(): Date | number }): number => {
-    const dl = call.getDeadline();
-    const ms = dl instanceof Date ? dl.getTime() : Number(dl);
-    return Number.isFinite(ms) ? ms : Date.now() + DEFAULT_DEADLINE_MS;
-  };
-  const forwardedOf = (call: { metadata: Metadata }): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
-  const unary = <T>(start: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
-    new Promise((resolve, reject) => start((err, res) => (err ? reject(fromServiceError(err)) : resolve(res as T))));
   return {
     addMember(call, cb) {
       const { id, address, learner } = call.request;
-      const deadline = deadlineOf(call);
-      onLeader(
-        forwardedOf(call),
-        deadline,
-        () => d.admin.add(id, address, learner, deadline),
-        (c, md) => unary((k) => c.addMember(call.request, md, { deadline }, k)),
-      ).then(
-        (r) => cb(null, r),
-        (e: unknown) => cb(toStatus(e)),
-      );
+      const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
+      answer(d.router.addMember(call.request, deadline, isForwarded(call), () => d.admin.add(id, address, learner, deadline)), cb);
     },
     removeMember(call, cb) {
-      const deadline = deadlineOf(call);
-      onLeader(
-        forwardedOf(call),
-        deadline,
-        () => d.admin.remove(call.request.id, deadline),
-        (c, md) => unary((k) => c.removeMember(call.request, md, { deadline }, k)),
-      ).then(
-        (r) => cb(null, r),
-        (e: unknown) => cb(toStatus(e)),
-      );
+      const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
+      answer(d.router.removeMember(call.request, deadline, isForwarded(call), () => d.admin.remove(call.request.id, deadline)), cb);
     },
     listMembers(_call, cb) {
       cb(null, { members: d.admin.members(), leaderId: d.driver.leaderId, appliedIndex: d.appliedIndex() });

@@ -1,16 +1,33 @@
-// Sends each client call to the leader: served locally when this node leads, otherwise forwarded
-// over gRPC to the leader's address. Waits for a leader up to the caller's deadline. A forwarded call
-// is never forwarded again (no loops): a node that is not the leader answers UNAVAILABLE with a retry
-// hint, and the originating node retries once it learns of a new leader.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { KVClient, type ProposeRequest, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
+// The one way to reach the leader. A call is served locally when this node leads, otherwise forwarded
+// over gRPC to the leader's address; KV (Propose, linearizable Read), membership changes and leadership
+// transfer all go through `route`. A forwarded call is never forwarded again (no loops): it is served
+// where it lands, and a node that does not lead refuses it (UNAVAILABLE with a retry hint); the
+// originating node retries once it learns of a new leader, as the call's policy allows.
+import { Channel, Metadata } from '@grpc/grpc-js';
+import {
+  AdminClient,
+  KVClient,
+  type AddMemberRequest,
+  type AddMemberResponse,
+  type ProposeRequest,
+  type ProposeResponse,
+  type ReadRequest,
+  type ReadResponse,
+  type RemoveMemberRequest,
+  type RemoveMemberResponse,
+  type TransferLeadershipResponse,
+} from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';
-import { fromServiceError } from './grpc-errors.js';
+import { fromServiceError, isServiceError } from './grpc-errors.js';
 import { dialAddress } from '../grpc/grpc-options.js';
 import { channelCredentials } from '../grpc/tls.js';
+import { unary } from '../grpc/unary.js';
 
 export const FORWARDED_HEADER = 'raftkv-forwarded';
+
+/** Whether another node forwarded this call (it is then served here, never forwarded again). */
+export const isForwarded = (call: { metadata: Metadata }): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
 
 /** How long a caller without a deadline may wait for a leader. */
 export const DEFAULT_WAIT_MS = 10_000;
@@ -20,13 +37,56 @@ const RETRY_PAUSE_MS = 20;
 /**
  * Stop waiting for a leader this long before the caller's deadline (a tenth of the time left, at most
  * 200 ms), so the caller hears UNAVAILABLE "no leader" rather than running into its own deadline.
+ * Without a deadline: DEFAULT_WAIT_MS.
  */
 export function answerBy(deadlineMs: number, now = Date.now()): number {
+  if (!Number.isFinite(deadlineMs)) return now + DEFAULT_WAIT_MS;
   return deadlineMs - Math.min(200, Math.max(0, (deadlineMs - now) / 10));
 }
 
+/** How one kind of call is routed: what each kind may do differently, stated in one place. */
+interface Policy {
+  /** Which UnavailableErrors (the leader refused, or could not be reached) the origin retries. */
+  readonly retry: 'any' | 'safe' | 'none';
+  /** Wait for a leader up to the deadline (answerBy), or give up at once when none can be reached. */
+  readonly waitForLeader: boolean;
+  /** Honour RouterOptions.refuse (client calls: a removed or joining node answers at once). */
+  readonly refusable: boolean;
+  /** Map the leader's error back to an internal one (false: passed on as received). */
+  readonly mapRemote: boolean;
+  /** The answer when no leader took the call in time; `refused` is the last refusal, if any. */
+  readonly noLeader: (leaderId: string, refused: UnavailableError | null) => UnavailableError;
+}
+
+const kvNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError => {
+  const why = refused ? `no leader accepted the call before the deadline: ${refused.message}` : 'no leader before the deadline';
+  return new UnavailableError(why, leaderId, true);
+};
+
+/** Reads are idempotent: retried on any refusal. */
+const READ: Policy = { retry: 'any', waitForLeader: true, refusable: true, mapRemote: true, noLeader: kvNoLeader };
+/** Proposals are retried only when the command certainly was not applied. */
+const PROPOSE: Policy = { ...READ, retry: 'safe' };
+/** The caller sees the leader's answer, whatever it is (it may ask again: changes are idempotent). */
+const MEMBERSHIP: Policy = {
+  retry: 'none',
+  waitForLeader: true,
+  refusable: false,
+  mapRemote: true,
+  noLeader: (leaderId) => new UnavailableError('no leader to carry out the membership change', leaderId),
+};
+/** The live view's transfer button: fails at once without a leader; its caller maps gRPC statuses itself. */
+const TRANSFER: Policy = {
+  retry: 'none',
+  waitForLeader: false,
+  refusable: false,
+  mapRemote: false,
+  noLeader: () => new UnavailableError('no leader known to transfer leadership from', ''),
+};
+
 export interface RouterOptions {
   readonly self: string;
+  /** Member id -> address (a live map: membership updates it). */
   readonly peers: ReadonlyMap<string, string>;
   readonly dialOverrides: ReadonlyMap<string, string>;
   readonly driver: RaftDriver;
@@ -34,87 +94,134 @@ export interface RouterOptions {
   readonly refuse?: () => UnavailableError | null;
 }
 
+/** The clients of one leader address, on one channel. */
+interface LeaderClients {
+  readonly channel: Channel;
+  readonly kv: KVClient;
+  readonly admin: AdminClient;
+}
+
+/** Serves the call on this node. */
+type Local<T> = () => Promise<T>;
+/** Makes the call on the leader. */
+type Remote<T> = (c: LeaderClients, md: Metadata, deadline: number) => Promise<T>;
+
 export class LeaderRouter {
-  private readonly clients = new Map<string, KVClient>();
+  /** By member address; closed when the address leaves the membership (retain). */
+  private readonly clients = new Map<string, LeaderClients>();
 
   constructor(private readonly o: RouterOptions) {}
 
-  /**
-   * Runs `local` if this node leads, else `remote` against the leader's client. `idempotent` calls
-   * (reads) retry on any UNAVAILABLE; proposals only when the command certainly was not applied.
-   */
-  async route<T>(
+  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean): Promise<ProposeResponse> {
+    return this.route(PROPOSE, deadlineMs, forwarded, () => this.o.driver.propose(data), (c, metadata, deadline) =>
+      unary<ProposeResponse>((md, opts, cb) => c.kv.propose(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: Local<ReadResponse>): Promise<ReadResponse> {
+    return this.route(READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<ReadResponse>((md, opts, cb) => c.kv.read(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  addMember(req: AddMemberRequest, deadlineMs: number, forwarded: boolean, local: Local<AddMemberResponse>): Promise<AddMemberResponse> {
+    return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<AddMemberResponse>((md, opts, cb) => c.admin.addMember(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  removeMember(
+    req: RemoveMemberRequest,
     deadlineMs: number,
     forwarded: boolean,
-    idempotent: boolean,
-    local: () => Promise<T>,
-    remote: (client: KVClient, md: Metadata, deadline: number) => Promise<T>,
-  ): Promise<T> {
+    local: Local<RemoveMemberResponse>,
+  ): Promise<RemoveMemberResponse> {
+    return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<RemoveMemberResponse>((md, opts, cb) => c.admin.removeMember(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /** Transfers leadership from wherever the request arrives: here if this node leads, else on the leader. */
+  async transferLeadership(to: string, deadlineMs: number): Promise<void> {
+    await this.route(TRANSFER, deadlineMs, false, () => this.o.driver.transferLeadership(to, deadlineMs), (c, metadata, deadline) =>
+      unary<TransferLeadershipResponse>((md, opts, cb) => c.admin.transferLeadership({ to }, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /**
+   * Runs `local` if this node leads (or the call was forwarded here), else `remote` on the leader's
+   * clients, retrying and waiting for a leader as `p` says.
+   */
+  private async route<T>(p: Policy, deadlineMs: number, forwarded: boolean, local: Local<T>, remote: Remote<T>): Promise<T> {
     const d = this.o.driver;
-    const refused = this.o.refuse?.();
-    if (refused) throw refused;
-    const waitUntil = Number.isFinite(deadlineMs) ? answerBy(deadlineMs) : Date.now() + DEFAULT_WAIT_MS;
+    const refusal = p.refusable ? this.o.refuse?.() : null;
+    if (refusal) throw refusal;
+    const waitUntil = p.waitForLeader ? answerBy(deadlineMs) : 0;
     for (;;) {
       const leader = d.leaderId;
       let refused: UnavailableError | null = null;
       try {
-        if (d.isLeader) return await local();
-        if (leader !== '' && leader !== this.o.self && !forwarded) {
-          const md = new Metadata();
-          md.set(FORWARDED_HEADER, this.o.self);
-          return await remote(this.client(leader), md, deadlineMs);
+        if (d.isLeader || forwarded) return await local();
+        if (leader !== '' && leader !== this.o.self) {
+          const address = this.o.peers.get(leader);
+          // Not the leader's refusal: the call has not left this node, so every policy tries again.
+          if (address !== undefined) return await this.forward(p, address, deadlineMs, remote);
+          refused = new UnavailableError(`leader ${leader} has no known address`, leader, true);
         }
       } catch (e) {
-        if (!(e instanceof UnavailableError) || !(e.safeToRetry || idempotent)) throw e;
+        if (!(e instanceof UnavailableError) || !retries(p, e)) throw e;
         refused = e;
       }
       // A forwarded call goes back to its origin, which knows how long its caller can wait.
-      if (forwarded) throw refused ?? new UnavailableError('not the leader', d.leaderId, true);
-      if (Date.now() >= waitUntil) {
-        throw new UnavailableError(refused ? `no leader accepted the call before the deadline: ${refused.message}` : 'no leader before the deadline', d.leaderId, true);
-      }
+      if (forwarded && refused !== null) throw refused;
+      if (Date.now() >= waitUntil) throw p.noLeader(d.leaderId, refused);
       if (leader === '' || leader === this.o.self) await d.waitForLeaderChange(waitUntil);
       else await d.waitForLeaderChange(Math.min(waitUntil, Date.now() + RETRY_PAUSE_MS));
     }
   }
 
-  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean): Promise<ProposeResponse> {
-    return this.route(deadlineMs, forwarded, false, () => this.o.driver.propose(data), (c, md, deadline) =>
-      unary<ProposeResponse>((cb) => c.propose(req, md, { deadline }, cb)),
-    );
+  private async forward<T>(p: Policy, address: string, deadlineMs: number, remote: Remote<T>): Promise<T> {
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, this.o.self);
+    try {
+      return await remote(this.clientsOf(address), md, deadlineMs);
+    } catch (e) {
+      throw p.mapRemote && isServiceError(e) ? fromServiceError(e) : e;
+    }
   }
 
-  readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: () => Promise<ReadResponse>): Promise<ReadResponse> {
-    return this.route(deadlineMs, forwarded, true, local, (c, md, deadline) => unary<ReadResponse>((cb) => c.read(req, md, { deadline }, cb)));
-  }
-
-  private client(id: string): KVClient {
-    let c = this.clients.get(id);
+  private clientsOf(address: string): LeaderClients {
+    let c = this.clients.get(address);
     if (c === undefined) {
-      const addr = this.o.peers.get(id);
-      if (addr === undefined) throw new UnavailableError(`leader ${id} has no known address`, id, true);
-      c = new KVClient(dialAddress(addr, this.o.dialOverrides), channelCredentials(), {
+      const channel = new Channel(dialAddress(address, this.o.dialOverrides), channelCredentials(), {
         'grpc.max_receive_message_length': 64 << 20,
         'grpc.max_send_message_length': 64 << 20,
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 1000,
       });
-      this.clients.set(id, c);
+      // Both clients share the channel (channelOverride): one connection per leader address.
+      const on = { channelOverride: channel };
+      c = { channel, kv: new KVClient(address, channelCredentials(), on), admin: new AdminClient(address, channelCredentials(), on) };
+      this.clients.set(address, c);
     }
     return c;
   }
 
+  /** Closes the clients of every address that is no longer a member's. */
+  retain(addresses: Iterable<string>): void {
+    const keep = new Set(addresses);
+    for (const [address, c] of this.clients) {
+      if (keep.has(address)) continue;
+      c.channel.close();
+      this.clients.delete(address);
+    }
+  }
+
   close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.retain([]);
   }
 }
 
-function unary<T>(start: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    start((err, res) => {
-      if (err) reject(fromServiceError(err));
-      else resolve(res as T);
-    });
-  });
+function retries(p: Policy, e: UnavailableError): boolean {
+  return p.retry === 'any' || (p.retry === 'safe' && e.safeToRetry);
 }

@@ -3,7 +3,7 @@
 // Errors name the flag.
 import { ConfigError } from '../errors.js';
 import { DevControls } from '../http/dev-controls.js';
-import { parseHostPort, type HostPort } from '../http/listen.js';
+import { parseHostPort, type HostPort } from '../grpc/address.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from '../grpc/tls.js';
 import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './flags.js';
@@ -97,8 +97,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     throw new ConfigError(`--${f}`, `must be true or false, got ${JSON.stringify(v)}`);
   };
   const address = (f: string, v: string): string => {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(v);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(f, `${JSON.stringify(v)} is not HOST:PORT`);
+    if (parseHostPort(v, 1) === null) throw new ConfigError(f, `${JSON.stringify(v)} is not HOST:PORT`);
     return v;
   };
 

@@ -2,7 +2,7 @@
 // raftctl: a small client for raftkv. Tries each endpoint in turn (any node accepts every call and
 // forwards to the leader), readable output by default, --json for scripts.
 import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status as grpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import {
   AdminClient,
   KVClient,
@@ -19,6 +19,7 @@ import {
   type StatusResponse,
   type TransferLeadershipResponse,
 } from '@raftkv/proto';
+import { unary } from '../grpc/unary.js';
 import { parseFlags } from './parse-flags.js';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--json] [--timeout ms] <command>
@@ -132,12 +133,6 @@ async function firstAnswer<C, Res>(a: Args, make: (addr: string) => C, call: (c:
     }
   }
   throw last;
-}
-
-function unary<Res>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: Res) => void) => void, timeoutMs: number): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
-  });
 }
 
 const show = (b: Buffer): string => {

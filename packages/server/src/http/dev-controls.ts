@@ -2,7 +2,8 @@
 // script listens there and stops or starts its node processes on request. The node just relays what
 // the live view's buttons ask for. Loopback only: this is a developer's toy, not an admin API.
 import { request } from 'node:http';
-import { HttpError, type HostPort } from './listen.js';
+import type { HostPort } from '../grpc/address.js';
+import { HttpError } from './listen.js';
 
 export class DevControls {
   constructor(private readonly at: HostPort) {}

@@ -1,18 +1,7 @@
 // Binding node:http servers to a --*-listen HOST:PORT.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses HOST:PORT (IPv6 hosts in brackets); port 0 asks for any free port. */
-export function parseHostPort(v: string): HostPort | null {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(v);
-  if (!m || Number(m[2]) > 65535) return null;
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
+import type { HostPort } from '../grpc/address.js';
 
 export interface HttpListener {
   readonly server: Server;

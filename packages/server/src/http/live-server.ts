@@ -2,8 +2,8 @@
 // of every member's WatchStatus stream, and small JSON endpoints that go through the node's own gRPC
 // API (put, get, leadership transfer) or, in a dev cluster, to the cluster script's controls.
 // Writes require Content-Type: application/json, so another site's page cannot post to it silently.
-import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { KVClient, ReadConsistency, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
+import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { KVClient, ReadConsistency, type ProposeRequest, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -12,6 +12,7 @@ import type { ClusterWatcher } from './cluster-watcher.js';
 import type { DevControls } from './dev-controls.js';
 import { HttpError, readJson, sendJson } from './listen.js';
 import { ownClientPortCredentials } from '../grpc/tls.js';
+import { unary } from '../grpc/unary.js';
 
 /** packages/server/web, from dist/http/ (built) or src/http/ (tests). */
 export const WEB_ROOT = fileURLToPath(new URL('../../web', import.meta.url));
@@ -113,14 +114,16 @@ export class LiveView {
         const key = body['key'];
         const value = body['value'];
         if (typeof key !== 'string' || typeof value !== 'string') throw new HttpError(400, 'need {"key": string, "value": string}');
-        const r = await this.unary<ProposeResponse>((md, opts, cb) => this.kv.propose({ command: { $case: 'put', put: { key, value: Buffer.from(value, 'utf8') } }, clientId: '', sequence: 0 }, md, opts, cb));
+        const command: ProposeRequest['command'] = { $case: 'put', put: { key, value: Buffer.from(value, 'utf8') } };
+        const put: ProposeRequest = { command, clientId: '', sequence: 0 };
+        const r = await unary<ProposeResponse>((md, opts, cb) => this.kv.propose(put, md, opts, cb), CALL_TIMEOUT_MS);
         return sendJson(res, 200, { index: r.index, term: r.term, leaderId: r.leaderId, previousFound: r.previousFound });
       }
       case 'GET /api/get': {
         const key = url.searchParams.get('key') ?? '';
         const stale = url.searchParams.get('consistency') === 'stale';
         const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
-        const r = await this.unary<ReadResponse>((md, opts, cb) => this.kv.read({ key, consistency }, md, opts, cb));
+        const r = await unary<ReadResponse>((md, opts, cb) => this.kv.read({ key, consistency }, md, opts, cb), CALL_TIMEOUT_MS);
         return sendJson(res, 200, { found: r.found, value: r.value.toString('utf8'), valueBase64: r.value.toString('base64'), index: r.index, leaderId: r.leaderId });
       }
       case 'POST /api/transfer': {
@@ -144,12 +147,6 @@ export class LiveView {
       default:
         throw new HttpError(404, `no route ${route}`);
     }
-  }
-
-  private unary<T>(call: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, r?: T) => void) => unknown): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      call(new Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, r) => (err ? reject(err) : resolve(r as T)));
-    });
   }
 
   /** Server-Sent Events: `hello`, then every member's latest picture, then live `node` updates. */

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RaftMetrics } from '../observability/metrics.js';
 import { ClusterWatcher } from './cluster-watcher.js';
 import { DevControls } from './dev-controls.js';
-import { listenHttp, type HostPort, type HttpListener } from './listen.js';
+import type { HostPort } from '../grpc/address.js';
+import { listenHttp, type HttpListener } from './listen.js';
 import { LiveView } from './live-server.js';
 import { serveMetrics } from './metrics-server.js';
 

@@ -5,12 +5,13 @@
 // when its id or address clashes with a member (FAILED_PRECONDITION), since that member may be on its
 // way out (a removal a new leader has not applied yet). An id or address the cluster rejects as
 // malformed (INVALID_ARGUMENT) is fatal: a configuration error.
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, type AddMemberResponse, type ListMembersResponse } from '@raftkv/proto';
 import { dialAddress } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import type { Membership } from '../storage/membership.js';
 import { channelCredentials } from '../grpc/tls.js';
+import { unary } from '../grpc/unary.js';
 
 /** How long one AddMember call may take (catching up may need a large snapshot). */
 const ADD_DEADLINE_MS = 10 * 60_000;
@@ -29,10 +30,6 @@ export interface JoinOptions {
   readonly onRefused: (err: Error) => void;
 }
 
-function call<T>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as T))));
-}
-
 export async function joinCluster(o: JoinOptions): Promise<void> {
   let backoffMs = BACKOFF_MIN_MS;
   while (!o.stopped()) {
@@ -41,20 +38,21 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
       if (o.stopped()) return;
       const client = new AdminClient(dialAddress(endpoint, o.dialOverrides), channelCredentials());
       try {
-        const list = await call<ListMembersResponse>((md, opts, cb) => client.listMembers({}, md, opts, cb), 5000);
+        const list = await unary<ListMembersResponse>((md, opts, cb) => client.listMembers({}, md, opts, cb), 5000);
         if (list.members.some((m) => m.id === o.self && m.voter)) {
           o.logger.info('this node is already a voter of the cluster', { endpoint });
           return;
         }
         o.membership.learnAddresses(list.members);
         o.logger.info('asking the cluster to add this node', { endpoint, advertise: o.advertise, members: list.members.map((m) => m.id) });
-        const r = await call<AddMemberResponse>((md, opts, cb) => client.addMember({ id: o.self, address: o.advertise, learner: false }, md, opts, cb), ADD_DEADLINE_MS);
+        const add = { id: o.self, address: o.advertise, learner: false };
+        const r = await unary<AddMemberResponse>((md, opts, cb) => client.addMember(add, md, opts, cb), ADD_DEADLINE_MS);
         o.logger.info('joined the cluster as a voter', { index: r.index, members: r.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`) });
         return;
       } catch (e) {
         const err = e as ServiceError;
         if (err.code === status.INVALID_ARGUMENT) {
-          o.onRefused(new Error(`the cluster refused to add this node: ${err.details}`));
+          o.onRefused(new Error(`the cluster refused to add this node: ${err.details}`, { cause: err }));
           return;
         }
         if (err.code === status.FAILED_PRECONDITION) {

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../../src/cli/config.js';
 import { ClusterWatcher } from '../../src/http/cluster-watcher.js';
 import { DevControls } from '../../src/http/dev-controls.js';
-import { listenHttp, parseHostPort, type HttpListener } from '../../src/http/listen.js';
+import { parseHostPort } from '../../src/grpc/address.js';
+import { listenHttp, type HttpListener } from '../../src/http/listen.js';
 import { LiveView } from '../../src/http/live-server.js';
 
 let http: HttpListener;
