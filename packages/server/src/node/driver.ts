@@ -7,9 +7,7 @@
 // then answer proposals and reads (waiting.ts), then advance. While the fsync runs, inputs keep being
 // stepped into the core (allowed between ready() and advance()) and form the next Ready: group commit.
 import {
-  InvalidRequestError,
-  NotLeaderError,
-  ProposalDroppedError,
+  isRaftError,
   type Message,
   type RaftNode,
   type Ready,
@@ -17,7 +15,7 @@ import {
 } from '@raftkv/consensus';
 import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
-import { InvalidArgumentError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
+import { fromRaftError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
 import type { LogContext, Logger } from '../observability/logger.js';
 import type { RaftObserver } from '../observability/node-observability.js';
 import type { ReadyStorage, ReadyWritten } from '../storage/ready-store.js';
@@ -174,9 +172,9 @@ export class RaftDriver {
     }
   }
 
+  /** A core refusal in the server's terms (errors.ts maps it by RaftError.code); anything else is a bug. */
   private refusalFor(e: unknown): Error {
-    if (e instanceof NotLeaderError) return new UnavailableError('not the leader', e.leaderId, true);
-    if (e instanceof ProposalDroppedError) return new UnavailableError(e.message, this.leader, true);
+    if (isRaftError(e)) return fromRaftError(e, this.leader);
     return e instanceof Error ? e : new Error(String(e));
   }
 
@@ -186,7 +184,7 @@ export class RaftDriver {
       try {
         this.d.storage.installSnapshot(rd.snapshot);
       } catch (e) {
-        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`);
+        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`, { cause: e });
       }
     }
     const prevRole = this.role;
@@ -306,7 +304,7 @@ export class RaftDriver {
     try {
       this.d.node.transferLeadership(target);
     } catch (e) {
-      throw e instanceof InvalidRequestError ? new InvalidArgumentError(e.message) : this.refusalFor(e);
+      throw this.refusalFor(e);
     }
     this.schedule();
     // A leader that removed itself is sent nothing once it steps down, so it never learns who
