@@ -1,9 +1,10 @@
 // Command-line options of scripts/bench. Parsing is pure (argv in, options or a UsageError out) so it
 // can be unit-tested; main.ts turns a UsageError into one line on stderr and exit code 2.
 import { parseArgs } from 'node:util';
-import type { ClientKind } from './transport.js';
+import type { ClientKind, SystemName } from './kinds.js';
 
-export type SystemName = 'raftkv' | 'etcd';
+export type { SystemName } from './kinds.js';
+
 export type OpKind = 'put' | 'read' | 'stale' | 'cas';
 export const OP_KINDS: readonly OpKind[] = ['put', 'read', 'stale', 'cas'];
 

@@ -1,8 +1,7 @@
 // What the load generator needs from a system under test: a few operations over a fixed set of gRPC
 // channels, and the address of the current leader. One implementation per system (raftkv, etcd).
 import type { ChannelOptions } from '@grpc/grpc-js';
-import type { SystemName } from './args.js';
-import type { ClientKind } from './transport.js';
+import type { ClientKind, SystemName } from './kinds.js';
 
 export interface CasResult {
   succeeded: boolean;

@@ -5,9 +5,10 @@
 //   with the clusters for CPU, so a lighter generator shows more of what the clusters can do.
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { ClientKind } from './kinds.js';
 import { channelOptions, deadlineIn } from './target.js';
 
-export type ClientKind = 'grpc-js' | 'h2';
+export type { ClientKind } from './kinds.js';
 
 /** A unary method: full path and the message codecs (as in a grpc-js service definition). */
 export interface UnaryMethod<Req, Res> {
