@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { parseConfig } from '@raftkv/server';
 import { configMapsOf, containerEnv, findKubectl, only, renderKustomization } from '../src/index.js';
-import { NodeClient, ReadConsistency, waitFor } from './grpc-clients.js';
+import { type NodeClient, ReadConsistency, waitFor } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
 import { overlays } from './paths.js';
 

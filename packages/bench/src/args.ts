@@ -173,7 +173,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       },
     });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(err instanceof Error ? err.message : String(err), { cause: err });
   }
   const v = parsed.values;
 

@@ -23,8 +23,9 @@ export class UnavailableError extends RaftkvError {
     message: string,
     readonly leaderId = '',
     readonly safeToRetry = false,
+    options?: ErrorOptions,
   ) {
-    super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`);
+    super(leaderId ? `${message} (leader: ${leaderId})` : `${message} (no leader known)`, options);
   }
 }
 
@@ -40,8 +41,9 @@ export class ConfigError extends Error {
   constructor(
     readonly flag: string,
     reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`${flag}: ${reason}`);
+    super(`${flag}: ${reason}`, options);
   }
 }
 

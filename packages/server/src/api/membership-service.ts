@@ -107,12 +107,13 @@ export class MembershipAdmin {
         proposed = this.d.driver.withCore((n) => n.proposeConfChange(data));
         break;
       } catch (e) {
-        if (e instanceof InvalidRequestError) throw new InvalidArgumentError(e.message);
-        if (e instanceof NotLeaderError) throw new UnavailableError('not the leader', e.leaderId, true);
+        if (e instanceof InvalidRequestError) throw new InvalidArgumentError(e.message, { cause: e });
+        if (e instanceof NotLeaderError) throw new UnavailableError('not the leader', e.leaderId, true, { cause: e });
         // The previous change is not applied yet, the new term's first entry is not committed, or a
         // leadership transfer is under way: wait for it.
         if (!(e instanceof ProposalDroppedError)) throw e;
-        if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`);
+        if (Date.now() >= deadlineMs)
+          throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`, { cause: e });
         await sleep(POLL_MS);
       }
     }

@@ -2,7 +2,7 @@
 // over gRPC to the leader's address. Waits for a leader up to the caller's deadline. A forwarded call
 // is never forwarded again (no loops): a node that is not the leader answers UNAVAILABLE with a retry
 // hint, and the originating node retries once it learns of a new leader.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { KVClient, type ProposeRequest, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';

@@ -6,7 +6,7 @@ import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, t
 import {
   AdminClient,
   KVClient,
-  ProposeRequest,
+  type ProposeRequest,
   ReadConsistency,
   Role,
   roleToJSON,
@@ -185,7 +185,7 @@ function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: Cha
     try {
       return readFileSync(path);
     } catch (e) {
-      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
     }
   };
   if ((t.cert === undefined) !== (t.key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');

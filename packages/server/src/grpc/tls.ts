@@ -77,7 +77,7 @@ function readPem(flag: string, path: string): Buffer {
   try {
     b = readFileSync(path);
   } catch (e) {
-    throw new ConfigError(flag, `cannot read ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(flag, `cannot read ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
   }
   if (!b.toString('latin1').includes('-----BEGIN ')) throw new ConfigError(flag, `${JSON.stringify(path)} is not a PEM file`);
   return b;
@@ -88,7 +88,7 @@ function parse<T>(flag: string, path: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new ConfigError(flag, `${JSON.stringify(path)} cannot be used: ${(e as Error).message}`);
+    throw new ConfigError(flag, `${JSON.stringify(path)} cannot be used: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -247,7 +247,7 @@ export class RaftDriver {
       try {
         this.d.installSnapshot(rd.snapshot);
       } catch (e) {
-        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`);
+        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`, { cause: e });
       }
     }
     const prevRole = this.role;
@@ -275,7 +275,7 @@ export class RaftDriver {
     try {
       outcomes = this.persistAndApply(rd);
     } catch (e) {
-      throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`);
+      throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`, { cause: e });
     }
     if (!rd.mustSync) {
       // Nothing to make durable: a commit index and applied entries are re-derived from the durable
