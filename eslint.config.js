@@ -2,13 +2,16 @@
 // layout is the formatter's job (biome.json). TypeScript is linted with type information from each
 // package's tsconfig.test.json (it covers src, test and scripts).
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import { builtinModules } from 'node:module';
 import { errorCause } from './scripts/eslint/error-cause.js';
 import { noImportCycle } from './scripts/eslint/no-import-cycle.js';
 
-const tsProjects = ['packages/*/tsconfig.test.json', 'deploy/tsconfig.test.json'];
+// A package's tsconfig.test.json covers its src, test and scripts; its tsconfig.json is the fallback for a
+// package without tests (typescript-eslint builds a program only when a file needs it).
+const tsProjects = ['packages/*/tsconfig.test.json', 'deploy/tsconfig.test.json', 'packages/*/tsconfig.json'];
 
 // The Raft core is a pure, deterministic state machine: no I/O, no clock, no randomness of its own, no
 // server-side libraries. Time and entropy come in as ticks and configuration.
@@ -42,7 +45,7 @@ const coreRules = {
   'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: `${pure}: no dynamic imports.` }],
 };
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['**/node_modules/', '**/dist/', '**/dist-test/', '**/coverage/', 'packages/proto/src/gen/', '**/.bench/', '**/data/'],
   },

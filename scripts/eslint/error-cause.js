@@ -1,5 +1,6 @@
 // ESLint's preserve-caught-error checks only the built-in Error classes; this does the same for our own:
 // an error thrown from inside a catch block, built from the caught one, must carry it as `cause`.
+const BUILT_IN = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'AggregateError']);
 const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 
 /** True when the subtree mentions the identifier `name`. */
@@ -38,6 +39,7 @@ export const errorCause = {
         const param = p.param.name;
         if (!mentions(thrown.arguments, param) || hasCause(thrown.arguments)) return;
         const name = thrown.callee.type === 'Identifier' ? thrown.callee.name : 'Error';
+        if (BUILT_IN.has(name)) return; // preserve-caught-error's
         context.report({ node: thrown, messageId: 'missing', data: { name, param } });
       },
     };
