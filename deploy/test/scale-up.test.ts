@@ -11,7 +11,7 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { parseConfig } from '@raftkv/server';
 import { configMapsOf, containerEnv, findKubectl, only, renderKustomization } from '../src/index.js';
 import { waitFor } from '@raftkv/testkit';
-import { NodeClient, ReadConsistency } from './grpc-clients.js';
+import { type NodeClient, ReadConsistency } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
 import { overlays } from './paths.js';
 

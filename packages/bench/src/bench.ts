@@ -14,7 +14,7 @@ import { channelsFor, runLoad, type KeySpace } from './generator.js';
 import { keepTempDirs } from '@raftkv/testkit';
 import { rssBytes, totalCpuSeconds } from './proc.js';
 import { summarizeProfileFile } from './profile.js';
-import { ProgressBar } from './progress.js';
+import type { ProgressBar } from './progress.js';
 import { raftkvClient } from './raftkv-client.js';
 import { startRaftkvCluster, type RaftkvCluster } from './raftkv-cluster.js';
 import type { BenchReport, RunRecord } from './report.js';

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { openChannels, type Channels, type ClientKind, type UnaryMethod } from './transport.js';
-import { type CasResult, type Connection, type SystemClient } from './target.js';
+import type { CasResult, Connection, SystemClient } from './target.js';
 
 /** Directory of the etcd proto subset (etcdserverpb/rpc.proto, mvccpb/kv.proto). */
 export const etcdProtoRoot: string = fileURLToPath(new URL('../protos/', import.meta.url));

@@ -1,7 +1,7 @@
 // raftkv through its public API: KV.Propose (put, compare-and-swap), KV.Read, Admin.Status.
 import { AdminService, KVService, ReadConsistency, Role, type ProposeRequest } from '@raftkv/proto';
 import { openChannels, type Channels, type ClientKind } from './transport.js';
-import { type CasResult, type Connection, type SystemClient } from './target.js';
+import type { CasResult, Connection, SystemClient } from './target.js';
 
 const EMPTY = Buffer.alloc(0);
 

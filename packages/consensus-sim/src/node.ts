@@ -24,7 +24,6 @@ import {
 import { chainDigest, decodeConf, decodeSnapshot, encodeSnapshot, entryKey } from './commands.js';
 import { writes, type SimDisk } from './disk.js';
 import type { Rng } from './rng.js';
-import type { SafetyChecker } from './checker.js';
 import { violated } from './violation.js';
 
 /** RaftOptions minus what the simulator supplies itself (identity, membership, clock, randomness, applied). */
@@ -36,9 +35,22 @@ export interface CompactionPolicy {
   readonly keepTail: number;
 }
 
+/**
+ * What a node reports as it runs: SafetyChecker (checker.ts) implements it. Declared here so that the
+ * checker, which reads nodes, and the nodes, which report to it, do not import each other.
+ */
+export interface NodeObserver {
+  onPersist(node: SimNode, rd: Ready, prevHard: HardState, prevRole: Role, removedTerms: readonly number[]): void;
+  onRole(node: SimNode, prevRole: Role): void;
+  onSnapshotInstall(node: SimNode, meta: NonNullable<Ready['snapshot']>, digest: number, droppedTerms: readonly number[]): void;
+  onSend(node: SimNode, msg: Message, early?: boolean): void;
+  onApply(node: SimNode, e: Ready['committedEntries'][number]): void;
+  onReadState(node: SimNode, rs: Ready['readStates'][number], nowMs: number): void;
+}
+
 export interface NodeEnv {
   readonly nowMs: number;
-  readonly checker: SafetyChecker;
+  readonly checker: NodeObserver;
   send(msg: Message, from: SimNode): void;
   trace(line: string): void;
   onTornCrash(): void;

@@ -110,7 +110,7 @@ async function load(clients, inflight, ms) {
 
 const results = {};
 try {
-  let l = await leader();
+  const l = await leader();
   log(`cluster up, leader ${l}; warming up`);
   const lc = channels(l, 4);
   await load(lc, 16, 1000);

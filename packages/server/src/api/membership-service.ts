@@ -108,7 +108,7 @@ export class MembershipAdmin {
         // The previous change is not applied yet, the new term's first entry is not committed, or a
         // leadership transfer is under way: wait for it.
         if (!(e instanceof ProposalDroppedError)) throw isRaftError(e) ? fromRaftError(e, this.d.driver.leaderId) : e;
-        if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`);
+        if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`, { cause: e });
         await sleep(POLL_MS);
       }
     }

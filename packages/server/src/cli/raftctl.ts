@@ -6,7 +6,7 @@ import { credentials, status as grpcStatus, type ChannelCredentials, type Channe
 import {
   AdminClient,
   KVClient,
-  ProposeRequest,
+  type ProposeRequest,
   ReadConsistency,
   Role,
   roleToJSON,

@@ -3,7 +3,7 @@
 // backoff. Members that appear in a status's membership are watched too. Each update is turned into
 // one JSON line for the page once, whatever the number of browsers. Streams run only while someone
 // listens.
-import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import { AdminClient, Role, WatchEventKind, type WatchStatusResponse } from '@raftkv/proto';
 import { channelCredentials } from '../grpc/tls.js';
 

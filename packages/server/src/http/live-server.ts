@@ -2,7 +2,7 @@
 // of every member's WatchStatus stream, and small JSON endpoints that go through the node's own gRPC
 // API (put, get, leadership transfer) or, in a dev cluster, to the cluster script's controls.
 // Writes require Content-Type: application/json, so another site's page cannot post to it silently.
-import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { KVClient, ReadConsistency, type ProposeRequest, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -212,7 +212,7 @@ export class RaftDriver {
     try {
       written = this.d.storage.write(rd);
     } catch (e) {
-      throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`);
+      throw new StorageFailure(`could not persist a Ready: ${(e as Error).message}`, { cause: e });
     }
     // Applied conf-change entries: the core adopts each configuration, in log order, as it is applied.
     for (const conf of written.confs) this.d.node.applyConf(conf);

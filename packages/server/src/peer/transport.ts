@@ -2,9 +2,9 @@
 // order the core produced them. Sending never blocks the core: while a peer is unreachable or its
 // stream is backed up, messages to it are dropped (Raft retransmits), and the stream is reopened with
 // backoff. Inbound batches are checked (cluster id, sender, shape) before anything reaches the core.
-import { credentials, status, type ClientWritableStream, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import { status, type ClientWritableStream, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
 import type { Message as CoreMessage } from '@raftkv/consensus';
-import { MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
+import { type MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
 import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';

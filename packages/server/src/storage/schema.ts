@@ -3,7 +3,10 @@
 // copies it out, snapshot-store.ts installs it), so a new state table is in the snapshot by
 // construction. The others belong to this node alone (its log, hard state, snapshot bookkeeping).
 // The statements are those earlier versions created, byte for byte: existing data dirs stay valid.
-import type { Db } from './db.js';
+import type { Database } from 'better-sqlite3';
+
+/** The node's connection (db.ts names it Db; declared here too so the two modules need not import each other). */
+type Db = Database;
 
 /**
  * The version written into a new database. Raise it only with a migration below; a data dir written

@@ -111,7 +111,7 @@ export class SnapshotStore {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.maybeSnapshot(), CHECK_EVERY_MS);
+    this.timer = setInterval(() => void this.maybeSnapshot(), CHECK_EVERY_MS);
     this.timer.unref();
   }
 
