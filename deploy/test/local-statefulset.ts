@@ -2,14 +2,16 @@
 // env (resolved from the manifest: fieldRefs, ConfigMap, $(VAR) expansion), pod-style ids, the image's
 // entry point (the server package's bin, dist/main.js). Only what a pod gets from its surroundings is
 // replaced: its own IP (a loopback port per pod, plus one for the peer and health ports when the
-// manifest opens them), its PVC (a temp dir), its mounted Secrets (local dirs) and cluster DNS
-// (--dial-overrides mapping raftkv-i.<peer domain>:<peer port> to the port peers dial).
+// manifest opens them), its PVC (a temp dir), its mounted Secrets (local dirs; the peer certificates
+// Secret, unless given, made by make-certs.sh like the README says) and cluster DNS (--dial-overrides
+// mapping raftkv-i.<peer domain>:<peer port> to the port peers dial).
 import { freePort, removeDir, serverMain, serverPackageDir, spawnTracked, tempDir } from '@raftkv/testkit';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { configMapsOf, containerEnv, only, type K8sObject } from '../src/index.js';
+import { deployDir } from './paths.js';
 
 export const serverDir = serverPackageDir(import.meta.url);
 export const serverBin = serverMain(import.meta.url);
@@ -119,6 +121,7 @@ export class LocalStatefulSet {
       containerEnv(container, { fields: { 'metadata.name': podName(i), 'metadata.namespace': opts.namespace }, configMaps });
 
     const dir = tempDir('raftkv-sts-');
+    const mounts = { ...(opts.mounts ?? {}), ...peerCertificates(podSpec, container.volumeMounts ?? [], opts, dir, replicas) };
     const portsOf = async (): Promise<number[]> => {
       const ports: number[] = [];
       for (let i = 0; i < replicas; i++) ports.push(await freePort());
@@ -136,12 +139,7 @@ export class LocalStatefulSet {
         return `${podName(i)}.${e['RAFTKV_PEER_DOMAIN']}:${e['RAFTKV_PEER_PORT']}=127.0.0.1:${port}`;
       })
       .join(',');
-    const mounted = (env: Record<string, string>): Record<string, string> => {
-      for (const [k, v] of Object.entries(env)) {
-        for (const [mountPath, local] of Object.entries(opts.mounts ?? {})) if (v.startsWith(`${mountPath}/`)) env[k] = join(local, v.slice(mountPath.length + 1));
-      }
-      return env;
-    };
+    const mounted = (env: Record<string, string>): Record<string, string> => remount(env, mounts);
     const pods = ports.map((port, i) => {
       const address = `127.0.0.1:${port}`;
       const env = mounted({
@@ -164,4 +162,37 @@ export class LocalStatefulSet {
     for (const p of this.pods) p.closeLog();
     removeDir(this.dir);
   }
+}
+
+type PodSpec = NonNullable<NonNullable<IStatefulSet['spec']>['template']['spec']>;
+
+/** The Secret raftkv-peer-tls the base mounts, made by make-certs.sh for every pod (unless the caller mounts it). */
+function peerCertificates(
+  podSpec: PodSpec | undefined,
+  volumeMounts: readonly { name: string; mountPath: string }[],
+  opts: LocalStatefulSetOptions,
+  dir: string,
+  pods: number,
+): Record<string, string> {
+  const volume = podSpec?.volumes?.find((v) => v.secret?.secretName === 'raftkv-peer-tls');
+  const mount = volumeMounts.find((m) => m.name === volume?.name);
+  if (mount === undefined || opts.mounts?.[mount.mountPath] !== undefined) return {};
+  return { [mount.mountPath]: makeCertificates(opts.namespace, join(dir, 'certs'), pods).peerTls };
+}
+
+/** make-certs.sh, as the README runs it, into `out`; the node certificates also name 127.0.0.1 (peers are dialled there here). */
+export function makeCertificates(namespace: string, out: string, pods: number): { peerTls: string; tls: string } {
+  execFileSync('sh', [join(deployDir, 'k8s', 'components', 'tls', 'make-certs.sh'), namespace, out, '2', String(pods)], {
+    env: { ...process.env, RAFTKV_EXTRA_SANS: 'IP:127.0.0.1' },
+    stdio: 'ignore',
+  });
+  return { peerTls: join(out, 'peer-tls'), tls: join(out, 'tls') };
+}
+
+/** Rewrites env values under a mount path to the local dir standing in for it. */
+export function remount(env: Record<string, string>, mounts: Readonly<Record<string, string>>): Record<string, string> {
+  for (const [k, v] of Object.entries(env)) {
+    for (const [mountPath, local] of Object.entries(mounts)) if (v.startsWith(`${mountPath}/`)) env[k] = join(local, v.slice(mountPath.length + 1));
+  }
+  return env;
 }

@@ -25,9 +25,15 @@ import {
   type K8sObject,
 } from '../src/index.js';
 import { parseConfig } from '@raftkv/server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCertificates, remount } from './local-statefulset.js';
 import { overlays } from './paths.js';
 
 const GRPC_PORT = 7001;
+const PEER_PORT = 7003;
+const PEER_TLS = '/etc/raftkv/peer-tls';
 const DATA_DIR = '/var/lib/raftkv';
 
 const models: Record<string, { validate(): void } & (new (data: never) => { validate(): void })> = {
@@ -112,7 +118,7 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
     const byName = new Map((c.env ?? []).map((e) => [e.name, e]));
     expect(byName.get(envName('id'))?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(byName.get(envName('replicas'))?.value).toBe(String(replicas));
-    expect(byName.get(envName('peer-port'))?.value).toBe(String(GRPC_PORT));
+    expect(byName.get(envName('peer-port'))?.value).toBe(String(PEER_PORT));
     expect(byName.get(envName('listen'))?.value).toBe(`0.0.0.0:${GRPC_PORT}`);
     expect(byName.get(envName('data-dir'))?.value).toBe(DATA_DIR);
     // StatefulSet mode: peers are computed by the server, never listed.
@@ -126,10 +132,18 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
       RAFTKV_ID: 'raftkv-2',
       RAFTKV_REPLICAS: String(replicas),
       RAFTKV_PEER_DOMAIN: 'raftkv-peer.team-a.svc.cluster.local',
-      RAFTKV_PEER_PORT: '7001',
+      RAFTKV_PEER_PORT: '7003',
       RAFTKV_LISTEN: '0.0.0.0:7001',
+      RAFTKV_PEER_LISTEN: '0.0.0.0:7003',
       RAFTKV_DATA_DIR: DATA_DIR,
+      // Authenticated peers: each pod presents the certificate naming it, from the Secret raftkv-peer-tls.
+      RAFTKV_PEER_TLS_CERT: `${PEER_TLS}/raftkv-2.crt`,
+      RAFTKV_PEER_TLS_KEY: `${PEER_TLS}/raftkv-2.key`,
+      RAFTKV_PEER_TLS_CA: `${PEER_TLS}/ca.crt`,
     });
+    const vol = podSpec().volumes!.find((v) => v.name === 'peer-tls')!;
+    expect(vol.secret).toEqual({ secretName: 'raftkv-peer-tls', defaultMode: 0o440 });
+    expect(c.volumeMounts!.find((m) => m.name === 'peer-tls')).toEqual({ name: 'peer-tls', mountPath: PEER_TLS, readOnly: true });
     for (const k of Object.keys(env).filter((k) => k.startsWith('RAFTKV_'))) expect(SERVER_ENV_NAMES).toContain(k);
     // The peer domain names the headless Service, whose pods' DNS names the server dials.
     expect(env['RAFTKV_PEER_DOMAIN']?.split('.')[0]).toBe(sts().spec?.serviceName);
@@ -140,10 +154,15 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
   test("every pod's env parses with the server's own config parser into the intended cluster", () => {
     const configMaps = configMapsOf(objects);
     const ns = 'prod';
-    const dns = (i: number) => `raftkv-${i}.raftkv-peer.${ns}.svc.cluster.local:${GRPC_PORT}`;
+    const dns = (i: number) => `raftkv-${i}.raftkv-peer.${ns}.svc.cluster.local:${PEER_PORT}`;
+    // The Secret raftkv-peer-tls as the README makes it.
+    const certs = mkdtempSync(join(tmpdir(), 'raftkv-manifest-certs-'));
+    const { peerTls } = makeCertificates(ns, certs, replicas);
     for (let i = 0; i < replicas; i++) {
-      const env = containerEnv(container(), { fields: { 'metadata.name': `raftkv-${i}`, 'metadata.namespace': ns }, configMaps });
+      const env = remount(containerEnv(container(), { fields: { 'metadata.name': `raftkv-${i}`, 'metadata.namespace': ns }, configMaps }), { [PEER_TLS]: peerTls });
       const config = parseConfig([], env);
+      expect(config.peerTls).not.toBeNull();
+      expect(config.peerListen).toBe(`0.0.0.0:${PEER_PORT}`);
       expect(config.id).toBe(`raftkv-${i}`);
       expect([...config.peers.entries()]).toEqual(Array.from({ length: replicas }, (_, j) => [`raftkv-${j}`, dns(j)]));
       expect(config.listen).toBe(`0.0.0.0:${GRPC_PORT}`);
@@ -155,6 +174,7 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
       expect(config.heartbeatMs).toBe(Number(env['RAFTKV_HEARTBEAT_MS']));
       expect(config.clusterId).toBe(env['RAFTKV_CLUSTER_ID']);
     }
+    rmSync(certs, { recursive: true, force: true });
   });
 
   test('tuning flags come from the generated ConfigMap and only tuning flags', () => {
@@ -217,11 +237,14 @@ for (const { name, dir, replicas } of overlays) describeRendered(`overlay ${name
     const client = only<IService>(objects, 'Service', 'raftkv');
     expect(client.spec?.clusterIP).not.toBe('None');
     expect(client.spec?.publishNotReadyAddresses ?? false).toBe(false);
-    for (const svc of [peer, client]) {
+    for (const [svc, number, name] of [
+      [peer, PEER_PORT, 'peer'],
+      [client, GRPC_PORT, 'grpc'],
+    ] as const) {
       expect(svc.spec?.selector).toEqual(sts().spec?.selector.matchLabels);
       const port = svc.spec?.ports?.[0];
-      expect(port?.port).toBe(GRPC_PORT);
-      expect([GRPC_PORT, 'grpc']).toContain(port?.targetPort);
+      expect(port?.port).toBe(number);
+      expect([number, name]).toContain(port?.targetPort);
     }
   });
 

@@ -39,7 +39,7 @@ maybe('replacing a node whose data is lost (overlay three)', () => {
       await c0!.put('while-out', Buffer.from('2 of 2'), '', 0, 5_000);
 
       p1!.start(); // the StatefulSet recreates raftkv-1 on a fresh volume
-      const added = await c0!.addMember('raftkv-1', 'raftkv-1.raftkv-peer.default.svc.cluster.local:7001', 60_000);
+      const added = await c0!.addMember('raftkv-1', 'raftkv-1.raftkv-peer.default.svc.cluster.local:7003', 60_000);
       expect(added.members.find((m) => m.id === 'raftkv-1')?.voter).toBe(true);
       await ready(c1!, 60_000);
       const members = (await c1!.status(2_000)).members.map((m) => [m.id, m.voter]);

@@ -13,6 +13,7 @@ import { configMapsOf, containerEnv, findKubectl, only, renderKustomization } fr
 import { waitFor } from '@raftkv/testkit';
 import { type NodeClient, ReadConsistency } from './grpc-clients.js';
 import { localStatefulSet } from './local-fixture.js';
+import { makeCertificates, remount } from './local-statefulset.js';
 import { overlays } from './paths.js';
 
 const kubectl = findKubectl();
@@ -34,10 +35,12 @@ maybe('StatefulSet scale-up (overlay three, then a fourth pod)', () => {
       const sts = only<IStatefulSet>(objects, 'StatefulSet', 'raftkv');
       expect(sts.spec?.replicas).toBe(5);
       const container = sts.spec!.template.spec!.containers.find((c) => c.name === 'raftkv')!;
-      const env = (pod: string) => containerEnv(container, { fields: { 'metadata.name': pod, 'metadata.namespace': 'ns' }, configMaps: configMapsOf(objects) });
+      const { peerTls } = makeCertificates('ns', join(dir, 'certs'), 5);
+      const env = (pod: string) =>
+        remount(containerEnv(container, { fields: { 'metadata.name': pod, 'metadata.namespace': 'ns' }, configMaps: configMapsOf(objects) }), { '/etc/raftkv/peer-tls': peerTls });
       expect(env('raftkv-4')['RAFTKV_REPLICAS']).toBe('3');
       expect(parseConfig([], env('raftkv-2')).join).toBeNull();
-      expect(parseConfig([], env('raftkv-4')).join).toEqual([0, 1, 2, 3].map((i) => `raftkv-${i}.raftkv-peer.ns.svc.cluster.local:7001`));
+      expect(parseConfig([], env('raftkv-4')).join).toEqual([0, 1, 2, 3].map((i) => `raftkv-${i}.raftkv-peer.ns.svc.cluster.local:7003`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -67,7 +70,7 @@ maybe('StatefulSet scale-up (overlay three, then a fourth pod)', () => {
           30_000,
         );
         expect(members.map((m) => [m.id, m.voter])).toEqual([0, 1, 2, 3].map((i) => [`raftkv-${i}`, true]));
-        expect(members.find((m) => m.id === 'raftkv-3')?.address).toBe('raftkv-3.raftkv-peer.default.svc.cluster.local:7001');
+        expect(members.find((m) => m.id === 'raftkv-3')?.address).toBe('raftkv-3.raftkv-peer.default.svc.cluster.local:7003');
         expect((await clients[3]!.read('before-scale', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('kept');
         await clients[3]!.put('after-scale', Buffer.from('4'), '', 0, 5_000);
         expect((await clients[1]!.read('after-scale', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('4');

@@ -71,7 +71,7 @@ describeIf('StatefulSet on one machine (overlay three)', () => {
       // The membership the server computed from RAFTKV_REPLICAS / RAFTKV_PEER_DOMAIN / RAFTKV_PEER_PORT.
       const expected = pods().map((p) => ({
         id: p.name,
-        address: `${p.name}.raftkv-peer.${NAMESPACE}.svc.cluster.local:7001`,
+        address: `${p.name}.raftkv-peer.${NAMESPACE}.svc.cluster.local:7003`,
       }));
       for (const s of statuses) {
         expect(s.members.map((m) => ({ id: m.id, address: m.address })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(expected);

@@ -41,7 +41,7 @@ maybe('overlay three-tls', () => {
   const mounts = (): Record<string, string> => ({ [mountOf('tls').mountPath]: join(certs, 'tls'), [mountOf('peer-tls').mountPath]: join(certs, 'peer-tls') });
   beforeAll(() => {
     if (!haveOpenssl) return;
-    execFileSync('sh', [join(deployDir, 'k8s', 'components', 'tls', 'make-certs.sh'), NAMESPACE, certs, '2'], {
+    execFileSync('sh', [join(deployDir, 'k8s', 'components', 'tls', 'make-certs.sh'), NAMESPACE, certs, '2', '3'], {
       env: { ...process.env, RAFTKV_EXTRA_SANS: 'IP:127.0.0.1' },
       stdio: 'ignore',
     });
@@ -55,17 +55,17 @@ maybe('overlay three-tls', () => {
 
   test('certificates come read-only from the Secrets raftkv-tls and raftkv-peer-tls, and the TLS flags point at them', () => {
     const env = envOf('raftkv-1');
-    for (const [volume, secret, prefix] of [
-      ['tls', 'raftkv-tls', 'RAFTKV_TLS_'],
-      ['peer-tls', 'raftkv-peer-tls', 'RAFTKV_PEER_TLS_'],
+    for (const [volume, secret, prefix, file] of [
+      ['tls', 'raftkv-tls', 'RAFTKV_TLS_', 'tls'],
+      ['peer-tls', 'raftkv-peer-tls', 'RAFTKV_PEER_TLS_', 'raftkv-1'],
     ] as const) {
       const vol = sts().spec!.template.spec!.volumes!.find((v) => v.name === volume)!;
       expect(vol.secret?.secretName).toBe(secret);
       expect(vol.secret?.defaultMode).toBe(0o440);
       const mount = mountOf(volume);
       expect(mount.readOnly).toBe(true);
-      expect(env[`${prefix}CERT`]).toBe(`${mount.mountPath}/tls.crt`);
-      expect(env[`${prefix}KEY`]).toBe(`${mount.mountPath}/tls.key`);
+      expect(env[`${prefix}CERT`]).toBe(`${mount.mountPath}/${file}.crt`);
+      expect(env[`${prefix}KEY`]).toBe(`${mount.mountPath}/${file}.key`);
       expect(env[`${prefix}CA`]).toBe(`${mount.mountPath}/ca.crt`);
     }
     for (const k of Object.keys(env).filter((k) => k.startsWith('RAFTKV_'))) expect(SERVER_ENV_NAMES).toContain(k);

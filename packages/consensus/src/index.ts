@@ -5,4 +5,4 @@ export { RaftNode } from './raft.js';
 export { changeConf } from './membership.js';
 export type { CampaignKind } from './elections.js';
 export { MemoryStorage } from './storage.js';
-export { malformed } from './message.js';
+export { malformed, TERM_LEAD_SLACK } from './message.js';

@@ -62,6 +62,11 @@ export function malformed(m: Message): string | undefined {
     }
   }
   if (m.entries.length > 0 && m.type !== 'append') return `entries on a ${m.type} message`;
+  // The entry an append follows, a candidate's last entry and a follower's hint all lie in a term the
+  // sender has been in: never above the message's own term.
+  if (m.logTerm > m.term) return `log term ${m.logTerm} above the message's term ${m.term}`;
+  if (m.hintTerm > m.term) return `hint term ${m.hintTerm} above the message's term ${m.term}`;
+  if (!isIndex(m.index + m.entries.length)) return `index ${m.index} + ${m.entries.length} entries is out of range`;
   let prevTerm = m.logTerm;
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i]!;
@@ -73,4 +78,21 @@ export function malformed(m: Message): string | undefined {
     prevTerm = e.term;
   }
   return undefined;
+}
+
+/**
+ * How far a message's term may be above ours: terms only grow through elections, and no correct
+ * cluster runs more than TERM_LEAD_SLACK elections at once or more than one a millisecond for long
+ * (each takes at least a round trip, and a node campaigns at most once per election timeout). A term
+ * further ahead than that is a forgery or a bug (e.g. 2^53-1, which would leave every node there for
+ * good, unable to ever count past it) and is dropped. A node that was away while the cluster really
+ * ran more elections than that catches up once its allowance grows: one term per millisecond since
+ * its own term last changed.
+ */
+export const TERM_LEAD_SLACK = 10_000;
+
+/** Why `term` is too far above `ours` (a term set `msSince` ms ago), or undefined. */
+export function termTooFar(term: number, ours: number, msSince: number): string | undefined {
+  const allowed = ours + TERM_LEAD_SLACK + Math.max(0, Math.floor(msSince));
+  return term > allowed ? `term ${term} is too far above ours (${ours}; at most ${allowed} now)` : undefined;
 }

@@ -56,6 +56,8 @@ export class RaftState {
 
   // Clock.
   now: number;
+  /** When our term last changed (or the node started): how far above it a message's term may be grows with it (step.ts). */
+  termSince: number;
   electionDeadline = 0;
   heartbeatDeadline = 0;
   checkQuorumDeadline = 0;
@@ -95,6 +97,7 @@ export class RaftState {
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.now = this.config.nowMs;
+    this.termSince = this.now;
     this.resetElectionTimer();
   }
 
@@ -128,6 +131,7 @@ export class RaftState {
     const changed = this.role !== 'follower' || term !== this.term || leaderId !== this.leaderId;
     if (term !== this.term) {
       this.term = term;
+      this.termSince = this.now;
       this.vote = NONE;
     }
     this.role = 'follower';
@@ -162,6 +166,7 @@ export class RaftState {
 
   becomeCandidate(): void {
     this.term += 1;
+    this.termSince = this.now;
     this.vote = this.id;
     this.role = 'candidate';
     this.leaderId = NONE;

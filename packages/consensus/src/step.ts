@@ -4,7 +4,7 @@ import { stepCandidate } from './candidate.js';
 import { campaign, CAMPAIGN_TRANSFER } from './elections.js';
 import { stepFollower } from './follower.js';
 import { stepLeader, tickLeader } from './leader.js';
-import { malformed } from './message.js';
+import { malformed, termTooFar } from './message.js';
 import type { RaftState } from './state.js';
 import { NONE, type Message } from './types.js';
 
@@ -14,6 +14,7 @@ export function stepRaft(r: RaftState, m: Message): void {
     malformed(m) ??
     (m.to !== r.id ? `addressed to ${m.to}` : undefined) ??
     (m.from === r.id ? 'from ourselves' : undefined) ??
+    termTooFar(m.term, r.term, r.now - r.termSince) ??
     // A node outside the configuration (e.g. removed) must not disrupt the cluster with elections.
     // A node that knows no configuration yet (just joined) cannot tell, and answers: the cluster
     // may need its vote to elect the leader that will tell it the configuration. Nor can a node

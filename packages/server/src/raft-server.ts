@@ -30,6 +30,7 @@ import { Membership } from './storage/membership.js';
 import { MembershipAdmin, membershipService } from './api/membership-service.js';
 import { SnapshotStore } from './storage/snapshot-store.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
+import { peerCallAuth } from './peer/peer-secret.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -117,6 +118,7 @@ export class RaftkvServer {
       },
       { metrics: config.metricsListen !== null },
     );
+    const peerAuth = peerCallAuth(config.peerSecret, config.clusterId, config.id);
     this.transport = new PeerTransport({
       self: config.id,
       clusterId: config.clusterId,
@@ -127,6 +129,7 @@ export class RaftkvServer {
         this.obs.messageReceived(m);
         this.driver.step(m);
       },
+      auth: peerAuth,
     });
     this.driver = new RaftDriver({
       id: config.id,
@@ -156,6 +159,7 @@ export class RaftkvServer {
       dialOverrides: config.dialOverrides,
       logger: this.logger,
       chunkDelayMs: config.snapshotChunkDelayMs,
+      auth: peerAuth,
       onSent: (_to, bytes) => this.obs.snapshotSent(bytes),
       report: (to, ok) => {
         try {

@@ -76,6 +76,7 @@ describe('parseConfig', () => {
       RAFTKV_PEER_PORT: '7001',
       RAFTKV_DATA_DIR: '/var/lib/raftkv',
       RAFTKV_DIAL_OVERRIDES: 'raftkv-0.raftkv-peer.ns.svc.cluster.local:7100=127.0.0.1:9000',
+      RAFTKV_INSECURE_PEERS: 'true',
     });
     expect([...c.peers.keys()]).toEqual(['raftkv-0', 'raftkv-1', 'raftkv-2']);
     expect(c.peers.get('raftkv-2')).toBe('raftkv-2.raftkv-peer.ns.svc.cluster.local:7100');
@@ -100,7 +101,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--replicas', '3', '--data-dir', 'd'], {})).toThrow(/--replicas: cannot be combined/);
   });
 
-  const base = ['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd'];
+  const base = ['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', 'd'];
   test('--snapshot-bytes: a byte count with an optional binary suffix, default 64 MiB; env too', () => {
     expect(parseConfig(base, {}).snapshotBytes).toBe(64 * 1024 * 1024);
     expect(parseConfig([...base, '--snapshot-bytes', '4096'], {}).snapshotBytes).toBe(4096);

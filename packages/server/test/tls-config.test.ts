@@ -2,7 +2,7 @@
 // line) without ever quoting a key file.
 import { removeDir, tempDir } from '@raftkv/testkit';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../src/cli/config.js';
 import { ConfigError } from '../src/errors.js';
@@ -30,7 +30,7 @@ maybe('TLS flags', () => {
     const pki = new Pki(dir);
     const ca = pki.ca('ca');
     node = pki.issue(ca, 'node');
-    other = pki.issue(ca, 'other');
+    other = pki.issue(ca, 'other', undefined, 'n1');
   });
   afterAll(() => removeDir(dir));
 
@@ -62,6 +62,7 @@ maybe('TLS flags', () => {
       RAFTKV_REPLICAS: '3',
       RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local',
       RAFTKV_DATA_DIR: dir,
+      RAFTKV_INSECURE_PEERS: 'true',
     });
     expect(c.peers.get('raftkv-2')).toBe('raftkv-2.raftkv-peer.ns.svc.cluster.local:7003');
     expect(c.listen).toBe('0.0.0.0:7001');
@@ -102,9 +103,50 @@ maybe('TLS flags', () => {
   });
 });
 
+maybe('peer authentication flags', () => {
+  const dir = tempDir('raftkv-peer-auth-config-');
+  const base = ['--id', 'n1', '--peers', 'n1=127.0.0.1:7101', '--data-dir', dir];
+  const open = ['--id', 'n1', '--peers', 'n1=10.0.0.1:7101', '--listen', '0.0.0.0:7101', '--data-dir', dir];
+  let n1: Issued;
+  let n2: Issued;
+  let plain: Issued;
+  beforeAll(() => {
+    const pki = new Pki(dir);
+    const ca = pki.ca('peer-ca');
+    n1 = pki.issue(ca, 'peer-n1', undefined, 'n1');
+    n2 = pki.issue(ca, 'peer-n2', undefined, 'n2');
+    plain = pki.issue(ca, 'peer-plain');
+    writeFileSync(join(dir, 'secret'), `${'s'.repeat(40)}\n`);
+    writeFileSync(join(dir, 'short'), 'short\n');
+  });
+  afterAll(() => removeDir(dir));
+  const tls = (c: Issued) => ['--listen', '0.0.0.0:7001', '--peer-listen', '0.0.0.0:7101', '--peer-tls-cert', c.cert, '--peer-tls-key', c.key, '--peer-tls-ca', c.ca];
+
+  test('a non-loopback node needs peer TLS, a secret or --insecure-peers; exit 2 with one line naming the flags', () => {
+    const r = spawnSync(process.execPath, [MAIN, ...open], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'raftkv: --peer-secret-file: peers would be unauthenticated on 0.0.0.0:7101: give --peer-secret-file, or --peer-listen with ' +
+        '--peer-tls-cert/--peer-tls-key/--peer-tls-ca, or --insecure-peers\n',
+    );
+    expect(parseConfig([...open, '--insecure-peers'], {}).insecurePeers).toBe(true);
+    expect(parseConfig(open, { RAFTKV_PEER_SECRET_FILE: join(dir, 'secret') }).peerSecret?.toString()).toBe('s'.repeat(40));
+    expect(parseConfig([...open, ...tls(n1)], {}).peerTls).not.toBeNull();
+    // Loopback-only clusters (npm start, tests) need nothing.
+    expect(parseConfig(base, {}).peerSecret).toBeNull();
+  });
+
+  test('the secret must be long enough and is never quoted; a peer certificate must name this node', () => {
+    expect(() => parseConfig([...base, '--peer-secret-file', join(dir, 'short')], {})).toThrow(/--peer-secret-file: .* holds 5 bytes; at least 32/);
+    expect(() => parseConfig([...base, '--peer-secret-file', join(dir, 'nope')], {})).toThrow(/--peer-secret-file: cannot read .*ENOENT/);
+    expect(() => parseConfig([...base, ...tls(n2)], {})).toThrow('--peer-tls-cert: names member "n2", not this node\'s --id "n1"');
+    expect(() => parseConfig([...base, ...tls(plain)], {})).toThrow(/--peer-tls-cert: the peer certificate names no member \(no SAN URI raftkv:\/\/member\/<id>\)/);
+  });
+});
+
 describe('StatefulSet mode beyond the bootstrap size', () => {
   test('a pod with ordinal >= --replicas joins through the pods below it', () => {
-    const env = { RAFTKV_REPLICAS: '3', RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local', RAFTKV_DATA_DIR: '/d' };
+    const env = { RAFTKV_REPLICAS: '3', RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local', RAFTKV_DATA_DIR: '/d', RAFTKV_INSECURE_PEERS: 'true' };
     const member = parseConfig(['--id', 'raftkv-2'], env);
     expect(member.join).toBeNull();
     expect(member.peers.size).toBe(3);

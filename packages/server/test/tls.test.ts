@@ -42,7 +42,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
   let c: TestCluster;
   let user: Issued;
   let nodeCert: Issued;
-  let peerCert: Issued;
+  const peerCerts = new Map<string, Issued>();
   let roguePeer: Issued;
   let healthPort: number;
   const peerPorts = new Map<string, number>();
@@ -53,8 +53,9 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     const rogueCa = pki.ca('rogue-ca');
     nodeCert = pki.issue(clientCa, 'node');
     user = pki.issue(clientCa, 'user', 'clientAuth');
-    peerCert = pki.issue(peerCa, 'peer');
-    roguePeer = pki.issue(rogueCa, 'rogue-peer');
+    // Each node's peer certificate names its member id (SAN URI raftkv://member/<id>).
+    for (const id of ['n1', 'n2', 'n3', 'n5']) peerCerts.set(id, pki.issue(peerCa, `peer-${id}`, undefined, id));
+    roguePeer = pki.issue(rogueCa, 'rogue-peer', undefined, 'n4');
     healthPort = await freePort();
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
     for (const id of ids) {
@@ -67,7 +68,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
       size: 5,
       nodeFlags: (id) => {
         // n4: a peer certificate from another CA. n5: the right certificates, another cluster id.
-        const peer = id === 'n4' ? roguePeer : peerCert;
+        const peer = id === 'n4' ? roguePeer : peerCerts.get(id)!;
         return [
           '--peers', peers,
           '--peer-listen', `127.0.0.1:${peerPorts.get(id)}`,
@@ -118,7 +119,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     expect(await readCode(addr, credentials.createSsl(null, read(user.key), read(user.cert)))).toBe(grpcStatus.UNAVAILABLE);
     // --tls-client-auth: no certificate, or one from the peer CA, is refused in the handshake.
     expect(await readCode(addr, credentials.createSsl(read(user.ca)))).toBe(grpcStatus.UNAVAILABLE);
-    expect(await readCode(addr, credentials.createSsl(read(user.ca), read(peerCert.key), read(peerCert.cert)))).toBe(grpcStatus.UNAVAILABLE);
+    expect(await readCode(addr, credentials.createSsl(read(user.ca), read(peerCerts.get('n1')!.key), read(peerCerts.get('n1')!.cert)))).toBe(grpcStatus.UNAVAILABLE);
     // A client holding a good client certificate cannot speak as a peer on the client port...
     const raft = new RaftClient(addr, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)));
     const code = await new Promise<number>((resolve) => {
@@ -143,7 +144,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
   });
 
   test('no key material in any log', () => {
-    const keyLines = [nodeCert.key, peerCert.key, roguePeer.key].map((f) => readFileSync(f, 'utf8').split('\n')[1]!);
+    const keyLines = [nodeCert.key, peerCerts.get('n1')!.key, roguePeer.key].map((f) => readFileSync(f, 'utf8').split('\n')[1]!);
     for (const n of c.nodes) for (const line of keyLines) expect(c.logs(n.id)).not.toContain(line);
   });
 });

@@ -8,6 +8,8 @@ import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from '../grpc/tls.js';
 import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './flags.js';
 import { parseFlags } from './parse-flags.js';
+import { peerAuthProblem } from './peer-auth-config.js';
+import { readPeerSecret } from '../peer/peer-secret.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
@@ -51,6 +53,10 @@ export interface ServerConfig {
   readonly snapshotCatchupEntries: number;
   /** --snapshot-chunk-delay-ms: test knob, a pause before each chunk of a snapshot sent (0: none). */
   readonly snapshotChunkDelayMs: number;
+  /** --peer-secret-file: the shared cluster secret every peer stream proves (null: none). */
+  readonly peerSecret: Buffer | null;
+  /** --insecure-peers: the operator accepts unauthenticated peers on a non-loopback address. */
+  readonly insecurePeers: boolean;
 }
 
 type Flag = ServerFlag;
@@ -195,8 +201,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const peerTls = readPeerTls((f) => get(f as Flag));
   // One port can present one certificate: peers authenticated by their own CA need a port of theirs.
   if (peerTls !== null && peerListen === null) throw new ConfigError('--peer-listen', 'is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)');
+  const secretFile = get('peer-secret-file');
+  const peerSecret = secretFile === undefined ? null : readPeerSecret(secretFile);
+  const insecurePeers = bool('insecure-peers');
 
-  return {
+  const config: ServerConfig = {
     id,
     listen,
     advertise,
@@ -218,7 +227,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     snapshotEntries,
     snapshotBytes,
     snapshotChunkDelayMs,
+    peerSecret,
+    insecurePeers,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
   };
+  // Last, so that a mistake in any other flag is reported first.
+  const problem = peerAuthProblem({ id, raftListen: peerListen ?? listen, peerTls, peerSecret, insecurePeers });
+  if (problem !== null) throw problem;
+  return config;
 }

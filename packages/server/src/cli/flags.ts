@@ -36,11 +36,13 @@ export const SERVER_FLAGS = [
   'snapshot-catchup-entries',
   'snapshot-bytes',
   'snapshot-chunk-delay-ms',
+  'peer-secret-file',
+  'insecure-peers',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
 /** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
-export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth'];
+export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth', 'insecure-peers'];
 
 /** `data-dir` → `RAFTKV_DATA_DIR`. */
 export function envName(flag: ServerFlag): string {

@@ -6,12 +6,14 @@
 //   node-to-node call lands here: Raft, and the KV/Admin calls a node forwards to the leader.
 // - --health-listen: plaintext, grpc.health.v1 only (a Server of its own), for probes that cannot
 //   speak TLS.
-// On every port, a Raft call must carry this cluster's id (peer-guard.ts).
+// On every port that serves Raft, a call must prove its sender (the member its peer certificate
+// names, the shared secret, or both) and carry this cluster's id (peer-guard.ts).
 import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerConfig } from '../cli/config.js';
 import type { Health } from '../api/introspection.js';
 import type { Logger } from '../observability/logger.js';
-import { refuseRaft, requireClusterId } from '../peer/peer-guard.js';
+import { refuseRaft, requireClusterId, requirePeerIdentity } from '../peer/peer-guard.js';
+import { PeerSecretVerifier } from '../peer/peer-secret.js';
 import { clientPortCredentials, peerPortCredentials } from './tls.js';
 
 export interface BoundPorts {
@@ -28,12 +30,15 @@ function bind(server: Server, address: string, creds: ServerCredentials): Promis
 
 export async function bindPorts(grpc: Server, health: Health, config: ServerConfig, logger: Logger): Promise<BoundPorts> {
   const clusterGuard = requireClusterId(config.clusterId, logger);
-  const clientGuards = config.peerListen === null ? [clusterGuard] : [refuseRaft];
+  // One verifier for both ports: a nonce accepted on one is a replay on the other.
+  const secret = config.peerSecret === null ? null : new PeerSecretVerifier(config.peerSecret, config.clusterId, config.id);
+  const identity = (certificates: boolean) => requirePeerIdentity({ certificates, secret, logger });
+  const clientGuards = config.peerListen === null ? [identity(false), clusterGuard] : [refuseRaft];
   const port = await bind(grpc, config.listen, experimental.createServerCredentialsWithInterceptors(clientPortCredentials(config.tls), clientGuards));
   const peerPort =
     config.peerListen === null
       ? null
-      : await bind(grpc, config.peerListen, experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [clusterGuard]));
+      : await bind(grpc, config.peerListen, experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [identity(config.peerTls !== null), clusterGuard]));
   let healthServer: Server | null = null;
   if (config.healthListen !== null) {
     healthServer = new Server();
@@ -48,6 +53,7 @@ export function describePorts(config: ServerConfig, bound: BoundPorts): Record<s
   return {
     clientTls: config.tls === null ? 'off' : config.tls.clientAuth ? 'mutual' : 'server',
     ...(config.peerListen === null ? {} : { peerListen: config.peerListen, peerPort: bound.peerPort, peerTls: config.peerTls === null ? 'off' : 'mutual' }),
+    peerAuth: [config.peerTls === null ? [] : ['certificate'], config.peerSecret === null ? [] : ['secret']].flat().join('+') || 'none',
     ...(config.healthListen === null ? {} : { healthListen: config.healthListen }),
   };
 }

@@ -21,6 +21,7 @@ import type { Logger } from '../observability/logger.js';
 import { readSnapshotMeta, sameMeta } from '../storage/snapshot-build.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
 import { channelCredentials } from '../grpc/tls.js';
+import type { PeerCallAuth } from './peer-secret.js';
 
 const CHUNK_BYTES = 1 << 20;
 /** A transfer may take this long plus a second per 4 MiB. */
@@ -41,6 +42,8 @@ export interface SnapshotSenderOptions {
   readonly chunkDelayMs?: number;
   /** Counted by metrics. */
   readonly onSent?: (to: string, bytes: number, ms: number) => void;
+  /** The credentials each transfer carries (--peer-secret-file). */
+  readonly auth: PeerCallAuth;
 }
 
 export class SnapshotSender {
@@ -92,7 +95,7 @@ export class SnapshotSender {
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
     });
-    const call = client.installSnapshot({ deadline }, (err: ServiceError | null, _r?: InstallSnapshotResponse) => settle(err));
+    const call = client.installSnapshot(this.o.auth(m.to, '/raftkv.v1.Raft/InstallSnapshot'), { deadline }, (err: ServiceError | null, _r?: InstallSnapshotResponse) => settle(err));
     let over = false;
     const ended = outcome.then(
       () => {

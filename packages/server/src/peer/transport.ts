@@ -9,6 +9,7 @@ import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
 import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import { channelCredentials } from '../grpc/tls.js';
+import type { PeerCallAuth } from './peer-secret.js';
 
 export interface TransportOptions {
   readonly self: string;
@@ -19,7 +20,11 @@ export interface TransportOptions {
   readonly logger: Logger;
   /** Called for every valid inbound message, in arrival order. */
   readonly deliver: (m: CoreMessage) => void;
+  /** The credentials each stream we open carries (--peer-secret-file). */
+  readonly auth: PeerCallAuth;
 }
+
+const SEND_METHOD = '/raftkv.v1.Raft/Send';
 
 /** Batches / entry bytes queued in grpc-js for one peer (a slow or frozen peer) before further messages are dropped. */
 const MAX_QUEUED_BATCHES = 512;
@@ -48,6 +53,7 @@ class PeerStream {
     readonly address: string,
     private readonly clusterId: string,
     private readonly logger: Logger,
+    private readonly auth: PeerCallAuth,
   ) {
     this.client = new RaftClient(address, channelCredentials(), PEER_CHANNEL_OPTIONS);
   }
@@ -74,7 +80,7 @@ class PeerStream {
   private open(): ClientWritableStream<MessageBatch> | null {
     const now = Date.now();
     if (now < this.retryAt) return null;
-    const s = this.client.send({ deadline: now + STREAM_LIFETIME_MS }, (err: ServiceError | null, _res?: SendResponse) => {
+    const s = this.client.send(this.auth(this.peer, SEND_METHOD), { deadline: now + STREAM_LIFETIME_MS }, (err: ServiceError | null, _res?: SendResponse) => {
       if (this.stream === s) this.stream = null;
       this.queued = 0;
       this.queuedBytes = 0;
@@ -87,7 +93,7 @@ class PeerStream {
       this.retryAt = Date.now() + this.backoffMs;
       const dropped = this.dropped;
       this.dropped = 0;
-      if (err.code === status.FAILED_PRECONDITION || err.code === status.PERMISSION_DENIED) {
+      if (err.code === status.FAILED_PRECONDITION || err.code === status.PERMISSION_DENIED || err.code === status.UNAUTHENTICATED) {
         this.logger.error('peer refused our stream', { peer: this.peer, error: err.details });
       } else {
         this.logger.debug('peer stream failed; retrying with backoff', { peer: this.peer, error: err.details, backoffMs: this.backoffMs, dropped });
@@ -135,7 +141,7 @@ export class PeerTransport {
       const s = this.streams.get(id);
       if (s?.address === address) continue;
       s?.close();
-      this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger));
+      this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger, this.opts.auth));
     }
     for (const [id, s] of this.streams) {
       if (peers.has(id)) {
