@@ -30,6 +30,9 @@ interface WithHeader {
   header?: etcdserverpb.ResponseHeader | undefined;
 }
 
+/** What a handler reads from its call: the deadline, and whether another node forwarded it. */
+type Call = Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0];
+
 type Request<K extends CommandKind> = Extract<NonNullable<Command['request']>, { $case: K }>;
 
 export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
@@ -59,15 +62,14 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       });
     });
 
-  const read = <T extends WithHeader>(call: { request: unknown } & Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0],
-    serializable: boolean, local: () => T, remote: EtcdCall<T>): Promise<T> => {
+  const read = <T extends WithHeader>(call: Call, serializable: boolean, local: () => T, remote: EtcdCall<T>): Promise<T> => {
     if (serializable) return Promise.resolve(local());
     return router.etcdRead(deadlineOf(call), isForwarded(call), () => afterReadIndex(local), remote);
   };
 
   /** Proposes `request` on the leader and waits for its answer, at most until shortly before the deadline. */
   const write = <K extends CommandKind>(
-    call: Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0],
+    call: Call,
     request: Request<K>,
     remote: EtcdCall<ReturnType<typeof responseOf<K>>>,
   ): Promise<ReturnType<typeof responseOf<K>>> => {
