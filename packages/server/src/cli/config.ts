@@ -10,6 +10,7 @@ import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './
 import { parseFlags } from './parse-flags.js';
 import { peerAuthProblem } from './peer-auth-config.js';
 import { readPeerSecret } from '../peer/peer-secret.js';
+import { parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
@@ -57,6 +58,12 @@ export interface ServerConfig {
   readonly peerSecret: Buffer | null;
   /** --insecure-peers: the operator accepts unauthenticated peers on a non-loopback address. */
   readonly insecurePeers: boolean;
+  /** --max-request-bytes: an etcd write whose log entry is larger is refused ("etcdserver: request is too large"). */
+  readonly maxRequestBytes: number;
+  /** --max-range-bytes: a Range answer larger than this fails with RESOURCE_EXHAUSTED (use limit). */
+  readonly maxRangeBytes: number;
+  /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
+  readonly autoCompaction: AutoCompaction;
 }
 
 type Flag = ServerFlag;
@@ -231,6 +238,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     insecurePeers,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
+    maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),
+    maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
+    autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
   };
   // Last, so that a mistake in any other flag is reported first.
   const problem = peerAuthProblem({ id, raftListen: peerListen ?? listen, peerTls, peerSecret, insecurePeers });
