@@ -99,7 +99,7 @@ export async function startEtcd(): Promise<Target> {
     await waitServing(endpoint);
   } catch (e) {
     await stop();
-    throw new Error(`etcd did not start: ${output.join('').slice(-2000)}`, { cause: e });
+    throw new Error(`etcd did not start: ${(e as Error).message}\nits last output:\n${output.join('').slice(-2000)}`, { cause: e });
   }
   return { name: 'etcd', endpoints: [endpoint], stop, logs: () => output.join('') };
 }

@@ -45,15 +45,20 @@ export function normalise(text: string): string {
     .replace(/"target":"endpoint:\/\/client-[0-9a-f-]+\/[^"]*"/g, '"target":<target>');
 }
 
-/** Waits until `endpoint` answers a linearizable Range (`etcdctl get probe`); a timeout names etcdctl's last error. */
+/**
+ * Waits until `endpoint` answers a linearizable Range (`etcdctl get probe`); a timeout names etcdctl's last
+ * error. A server without etcd's KV service (UNIMPLEMENTED) fails at once: waiting would not help.
+ */
 export async function waitServing(endpoint: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(
+  const unimplemented = await waitFor(
     `${endpoint} to serve a linearizable etcd Range`,
     async () => {
       const r = await etcdctl([endpoint], ['get', 'probe']);
-      if (r.status !== 0) throw new Error(r.stderr.trim());
-      return true;
+      if (r.status === 0) return '';
+      if (r.stderr.includes('code = Unimplemented')) return r.stderr.trim();
+      throw new Error(r.stderr.trim());
     },
     timeoutMs,
   );
+  if (unimplemented !== '') throw new Error(`${endpoint} does not serve etcdserverpb.KV: ${unimplemented}`);
 }

@@ -41,7 +41,8 @@ export async function startRaftkv(size = 3): Promise<Target> {
     for (const e of endpoints) await waitServing(e);
   } catch (e) {
     await stop();
-    throw new Error(`raftkv did not serve etcd's KV API: ${output.join('').slice(-3000)}`, { cause: e });
+    const last = output.join('').slice(-3000);
+    throw new Error(`raftkv did not serve etcd's KV API: ${(e as Error).message}\nits last output:\n${last}`, { cause: e });
   }
   return { name: 'raftkv', endpoints, stop, logs: () => output.join('') };
 }
