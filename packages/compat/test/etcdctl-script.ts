@@ -11,8 +11,11 @@ export interface Step {
   readonly stdin?: string;
   /** The step must exit non-zero (an error case). */
   readonly fails?: true;
-  /** Which member to ask (index into the endpoints); default: the step's index modulo their number, so every member serves. */
-  readonly member?: number;
+  /**
+   * Which member to ask (index into the endpoints), or 'all' (every endpoint, as users give them; the client
+   * picks); default: the step's index modulo their number, so every member serves in turn.
+   */
+  readonly member?: number | 'all';
 }
 
 /** etcdctl's txn text: compares, success ops, failure ops, each section ended by an empty line. */
@@ -133,6 +136,8 @@ export const SCRIPT: readonly Step[] = [
   { args: ['get', 'b', '--rev=20', '-w', 'json'] },
   { args: ['put', 'z', 'after compaction', '--prev-kv', '-w', 'json'] },
   { args: ['get', '', '--from-key', '--keys-only', '--limit', '5', '-w', 'json'] },
+  { args: ['put', 'y', 'any member', '--prev-kv'], member: 'all' },
+  { args: ['get', 'x', 'z', '-w', 'json'], member: 'all' },
   { args: ['get', 'b', 't', '--sort-by=MODIFY', '--order=DESCEND', '--limit', '4', '-w', 'json'] },
   { args: ['get', '', 't'], fails: true }, // a range_end without a key: key is not provided
 ];

@@ -17,12 +17,12 @@ function describeStep(s: Step): string {
   return `etcdctl ${quoted} <<EOF\n${s.stdin}EOF`;
 }
 
-/** Runs every step in order against `t`, each on one member (the step's own, or its index modulo the members). */
+/** Runs every step in order against `t`, each on its member (Step.member). */
 export async function runScript(t: Target, script: readonly Step[]): Promise<StepRun[]> {
   const runs: StepRun[] = [];
   for (const [i, s] of script.entries()) {
-    const endpoint = t.endpoints[(s.member ?? i) % t.endpoints.length]!;
-    const r = await etcdctl([endpoint], s.args, s.stdin);
+    const endpoints = s.member === 'all' ? t.endpoints : [t.endpoints[(s.member ?? i) % t.endpoints.length]!];
+    const r = await etcdctl(endpoints, s.args, s.stdin);
     runs.push({ command: describeStep(s), status: r.status, stdout: normalise(r.stdout), stderr: normalise(r.stderr) });
   }
   return runs;
