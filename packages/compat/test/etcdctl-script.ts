@@ -43,6 +43,12 @@ export const SCRIPT: readonly Step[] = [
   { args: ['put', 'e', '5', '-w', 'fields'] },
   { args: ['put', 'e', '55', '--prev-kv', '-w', 'table'], fails: true }, // written, then etcdctl refuses the format
   { args: ['put', 'value-from-stdin'], stdin: 'from stdin' },
+  { args: ['put', 'a', '--ignore-value'] }, // a new version with the value it has
+  { args: ['put', 'e', '56', '--ignore-lease', '--prev-kv', '-w', 'json'] },
+  { args: ['put', 'nokey', '--ignore-value'], fails: true }, // key not found
+  { args: ['put', 'nokey', 'v', '--ignore-lease'], fails: true }, // key not found
+  { args: ['put', 'a', 'v', '--ignore-value'], fails: true },
+  { args: ['put', 'leased', 'v', '--lease=1234'], fails: true }, // requested lease not found
   { args: ['put', 'big'], stdin: BIG, fails: true }, // request is too large
   { args: ['put', '', 'v'], fails: true }, // key is not provided
   // get
@@ -78,6 +84,10 @@ export const SCRIPT: readonly Step[] = [
   { args: ['get', 'a', '--rev=1000'], fails: true }, // a future revision
   // del
   { args: ['del', 'c'] },
+  { args: ['put', 'c', 'again', '--prev-kv'] }, // no previous pair: it was deleted
+  { args: ['get', 'c', '-w', 'json'] }, // a new create_revision, version 1
+  { args: ['get', 'c', '--rev=20', '-w', 'json'] }, // deleted at that revision
+  { args: ['get', 'c', '--rev=19', '-w', 'json'] }, // the old life
   { args: ['del', 'nosuch'] }, // deletes nothing: no new revision
   { args: ['del', 'nosuch', '-w', 'json'] },
   { args: ['del', 'ab', '--prev-kv'] },
@@ -101,9 +111,12 @@ export const SCRIPT: readonly Step[] = [
   { args: ['txn', '-i'], stdin: txnText(['value("f") = "6"'], ['put f 7 --prev-kv', 'get f'], ['put f minus1']) }, // interactive: etcdctl prompts on stdout
   {
     args: ['txn', '-w', 'json'],
-    stdin: txnText(['mod("b") < "24"', 'value("f") > "6"', 'version("f") < "3"'], ['put g 1', 'put h 2', 'del e']),
+    stdin: txnText(['mod("b") < "27"', 'value("f") > "6"', 'version("f") < "3"'], ['put g 1', 'put h 2', 'del e']),
   },
-  { args: ['txn', '-w', 'json'], stdin: txnText(['create("g") > "26"'], ['put g 2'], ['put h 3 --prev-kv', 'get g h']) },
+  { args: ['txn', '-w', 'json'], stdin: txnText(['create("g") > "29"'], ['put g 2'], ['put h 3 --prev-kv', 'get g h']) },
+  { args: ['txn', '-w', 'json'], stdin: txnText(['value("g") = "1"'], ['del g --prev-kv', 'put g 1']), fails: true }, // duplicate
+  { args: ['txn', '-w', 'json'], stdin: txnText(['value("g") = "1"'], ['del g --prev-kv', 'put gg 1', 'get g']) },
+  { args: ['txn'], stdin: txnText([], ['del a z', 'put b 1']), fails: true }, // a put inside a deleted range: duplicate
   { args: ['txn'], stdin: txnText([], [], []) }, // empty: succeeds, no revision
   { args: ['txn'], stdin: txnText([], ['put i 1', 'put i 2']), fails: true }, // duplicate key
   {
