@@ -3,35 +3,14 @@
 // mod/create revision filters, serializable), put with the previous value, delete, a txn on mod_revision
 // with its failure branch, compaction and its errors. The same assertions run against etcd 3.4 first, so
 // the expectations are etcd's. Revisions are exact (a fresh store starts at revision 1).
-import { Etcd3, GRPCInvalidArgumentError, GRPCOutOfRangeError, type IKeyValue } from 'etcd3';
-import { provisionEtcd, startEtcd } from './etcd.js';
-import { startRaftkv } from './raftkv.js';
-import type { Target } from './target.js';
+import { GRPCInvalidArgumentError, GRPCOutOfRangeError, type IKeyValue } from 'etcd3';
+import { describeTargets, kv, useClient } from './etcd3-targets.js';
 
-const why = provisionEtcd();
-const targets: [string, () => Promise<Target>][] = [
-  ['etcd 3.4', startEtcd],
-  ['a 3-node raftkv', () => startRaftkv(3)],
-];
-
-const kv = (k: IKeyValue) => ({
-  key: k.key.toString(),
-  value: k.value.toString(),
-  create: Number(k.create_revision),
-  mod: Number(k.mod_revision),
-  version: Number(k.version),
-});
-
-(why ? describe.skip : describe).each(targets)('the etcd3 npm client against %s', (_name, start) => {
-  let target: Target;
-  let client: Etcd3;
-  beforeAll(async () => {
-    target = await start();
-    client = new Etcd3({ hosts: target.endpoints.map((e) => `http://${e}`) });
-  });
-  afterAll(async () => {
-    client?.close();
-    await target?.stop();
+describeTargets('the etcd3 npm client against %s', (_name, start) => {
+  const etcd = useClient(start);
+  let client: ReturnType<typeof etcd>;
+  beforeAll(() => {
+    client = etcd();
   });
 
   test('puts advance the revision by one each; a put returns the previous pair', async () => {
