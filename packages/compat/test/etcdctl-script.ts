@@ -80,6 +80,8 @@ export const SCRIPT: readonly Step[] = [
   { args: ['get', 'a', '--prefix', '-w', 'table'], fails: true },
   { args: ['get', 'a', '-w', 'json'], member: 0 },
   { args: ['get', 'a', '--consistency=s', '-w', 'json'], member: 0 }, // serializable, on the member that just read linearizably
+  { args: ['get', 'a', '--rev=-1', '-w', 'json'] }, // a negative revision reads the current one
+  { args: ['get', '', '--from-key', '--limit=-1', '--keys-only'] }, // a negative limit is no limit
   { args: ['get', ''], fails: true }, // key is not provided
   { args: ['get', 'a', '--rev=1000'], fails: true }, // a future revision
   // del
@@ -143,6 +145,8 @@ export const SCRIPT: readonly Step[] = [
   { args: ['get', '', '--from-key', '--rev=5', '-w', 'json'] }, // the compacted revision itself is still readable
   { args: ['compact', '5'], fails: true }, // already compacted
   { args: ['compact', '1000'], fails: true }, // a future revision
+  { args: ['compact', '0'], fails: true }, // at or below the compacted revision
+  { args: ['compact', '--', '-1'], fails: true },
   { args: ['compact', '20', '--physical'] },
   { args: ['get', 'b', '--rev=19', '-w', 'json'], fails: true },
   { args: ['txn'], stdin: txnText([], ['get b --rev=10']), fails: true }, // compacted inside a txn
