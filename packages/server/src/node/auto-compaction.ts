@@ -71,7 +71,7 @@ export class AutoCompactor {
   private timer: NodeJS.Timeout | null = null;
   /** Periodic: revisions sampled every step, oldest first; revs[0] is the one `retention` ago. */
   private revs: number[] = [];
-  private lastDone = performance.now();
+  private lastDone = 0;
   private lastRev = 0;
   private base: number;
   private busy = false;
@@ -83,11 +83,16 @@ export class AutoCompactor {
     this.base = policy.mode === 'periodic' ? policy.retentionMs : 0;
   }
 
-  start(): void {
+  /** Starts the schedule (`now`: the monotonic clock, performance.now(), given by tests). */
+  start(now = performance.now()): void {
     if (this.policy.mode === 'off') return;
+    this.lastDone = now;
+    this.revs = [this.d.revision()];
     const every = this.policy.mode === 'periodic' ? Math.min(this.policy.retentionMs, HOUR_MS) / 10 : REVISION_CHECK_MS;
-    this.timer = setInterval(() => this.step(), every);
-    this.timer.unref();
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.step(), every);
+      this.timer.unref();
+    }
   }
 
   stop(): void {
@@ -99,14 +104,16 @@ export class AutoCompactor {
   step(now = performance.now()): void {
     const p = this.policy;
     if (p.mode === 'periodic') {
+      // As etcd's loop: decide on the samples so far, then take this step's sample.
+      if (now - this.lastDone >= this.base && this.revs.length > 0) {
+        this.compact(this.revs[0]!, () => {
+          this.lastDone = now;
+          this.base = Math.min(p.retentionMs, HOUR_MS);
+        });
+      }
       const keep = Math.floor(p.retentionMs / (Math.min(p.retentionMs, HOUR_MS) / 10)) + 1;
       this.revs.push(this.d.revision());
       if (this.revs.length > keep) this.revs.shift();
-      if (now - this.lastDone < this.base) return;
-      this.compact(this.revs[0]!, () => {
-        this.lastDone = now;
-        this.base = Math.min(p.retentionMs, HOUR_MS);
-      });
     } else if (p.mode === 'revision') {
       const rev = this.d.revision() - p.retentionRevisions;
       if (rev <= 0 || rev === this.lastRev) return;
