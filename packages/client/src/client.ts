@@ -43,6 +43,8 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Overrides the client's timeoutMs for this call. */
   readonly timeoutMs?: number;
+  /** Overrides the client's attemptTimeoutMs for this call. */
+  readonly attemptTimeoutMs?: number;
 }
 
 export interface ProposeOptions extends CallOptions {
@@ -151,6 +153,7 @@ export class RaftkvClient {
   }
 
   private call<T>(safety: Safety, o: CallOptions, attempt: (s: Stubs, deadline: number) => Promise<T>): Promise<T> {
-    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), this.policy, attempt);
+    const policy = o.attemptTimeoutMs === undefined ? this.policy : { ...this.policy, attemptTimeoutMs: o.attemptTimeoutMs };
+    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), policy, attempt);
   }
 }
