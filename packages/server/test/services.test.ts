@@ -67,19 +67,19 @@ describe('services seen from outside', () => {
   test('raftctl put/get/cas/delete/status, readable and --json', async () => {
     const eps = ['--endpoints', c.nodes.map((n) => n.address).join(',')];
     const ctl = (...args: string[]) => run(process.execPath, [RAFTCTL, ...eps, ...args]);
-    expect((await ctl('put', 'color', 'blue')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
-    expect((await ctl('get', 'color')).stdout).toBe('blue\n');
-    const stale = await ctl('get', 'color', '--stale', '--json');
+    expect((await ctl('v1', 'put', 'color', 'blue')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
+    expect((await ctl('v1', 'get', 'color')).stdout).toBe('blue\n');
+    const stale = await ctl('v1', 'get', 'color', '--stale', '--json');
     expect(JSON.parse(stale.stdout)).toMatchObject({ found: true, value: Buffer.from('blue').toString('base64') });
     const lost = await ctl('cas', 'color', 'red', '--expect', 'green');
     expect(lost.code).toBe(1);
     expect(lost.stdout).toContain('not swapped: current value blue');
     expect((await ctl('cas', 'color', 'red', '--expect', 'blue')).code).toBe(0);
     expect((await ctl('delete', 'color')).stdout).toContain('was red');
-    const missing = await ctl('get', 'color');
+    const missing = await ctl('v1', 'get', 'color');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('not found');
-    const bad = await ctl('put', '', 'x');
+    const bad = await ctl('v1', 'put', '', 'x');
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain('INVALID_ARGUMENT: key must not be empty');
     const status = await ctl('status');
@@ -93,8 +93,8 @@ describe('services seen from outside', () => {
 
   test('raftctl takes --flag=value as well as --flag value, anywhere among the words', async () => {
     const ctl = (...args: string[]) => run(process.execPath, [RAFTCTL, `--endpoints=${c.nodes.map((n) => n.address).join(',')}`, ...args]);
-    expect((await ctl('put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
-    const got = await ctl('get', '--json=true', 'shape', '--stale');
+    expect((await ctl('v1', 'put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
+    const got = await ctl('v1', 'get', '--json=true', 'shape', '--stale');
     expect(JSON.parse(got.stdout)).toMatchObject({ found: true, value: Buffer.from('round').toString('base64') });
     const cas = await ctl('cas', 'shape', 'square', '--expect=round');
     expect(cas.stdout).toContain('swapped');

@@ -137,9 +137,9 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     expect(await healthCheck(`127.0.0.1:${healthPort}`, '')).toBe('SERVING');
     expect(await healthCheck(`127.0.0.1:${healthPort}`, 'raftkv.v1.KV')).toBe('SERVING');
     const tls = ['--tls-ca', user.ca, '--tls-cert', user.cert, '--tls-key', user.key];
-    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n2').address, ...tls, 'get', 'secret'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n2').address, ...tls, 'v1', 'get', 'secret'], { encoding: 'utf8' });
     expect(out.trim()).toBe('v1');
-    const put = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n3').address, ...tls, '--tls-server-name', 'localhost', 'put', 'k2', 'v2'], { encoding: 'utf8' });
+    const put = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n3').address, ...tls, '--tls-server-name', 'localhost', 'v1', 'put', 'k2', 'v2'], { encoding: 'utf8' });
     expect(put).toMatch(/^OK/);
   });
 
@@ -171,7 +171,7 @@ maybe('one port, server TLS only (no client certificates, no --peer-listen)', ()
     await c.put(follower, 'a', '1'); // forwarded over TLS
     expect((await c.read(follower, 'a')).value.toString()).toBe('1');
     expect(await readCode(c.node(leader).address, credentials.createSsl())).toBe(grpcStatus.UNAVAILABLE);
-    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node(follower).address, '--insecure', 'get', 'a'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node(follower).address, '--insecure', 'v1', 'get', 'a'], { encoding: 'utf8' });
     expect(out.trim()).toBe('1');
   });
 });

@@ -1,34 +1,32 @@
 #!/usr/bin/env node
-// raftctl: a small client for raftkv. Tries each endpoint in turn (any node accepts every call and
-// forwards to the leader), readable output by default, --json for scripts.
+// raftctl: a small client for raftkv, on @raftkv/client (endpoints tried in turn, leader hints
+// followed, writes retried only when that is safe). etcdctl's KV commands (get, put, del, txn,
+// compact) speak the etcd API with etcdctl's flags and output; raftkv.v1's commands live under `v1`.
 import { readFileSync } from 'node:fs';
-import { credentials, status as grpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
-import {
-  AdminClient,
-  KVClient,
-  type ProposeRequest,
-  ReadConsistency,
-  Role,
-  roleToJSON,
-  type ProposeResponse,
-  type AddMemberResponse,
-  type ListMembersResponse,
-  type Member,
-  type ReadResponse,
-  type RemoveMemberResponse,
-  type StatusResponse,
-  type TransferLeadershipResponse,
-} from '@raftkv/proto';
-import { unary } from '../grpc/unary.js';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
+import { Role, roleToJSON, type Member } from '@raftkv/proto';
+import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
+import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 
-const USAGE = `usage: raftctl [--endpoints host:port,...] [--json] [--timeout ms] <command>
-commands:
-  put <key> <value>                    write a value
-  get <key> [--stale]                  read (linearizable unless --stale)
-  delete <key>                         remove a key
-  cas <key> <new> (--expect <old> | --expect-absent)
-                                       compare-and-swap
+const USAGE = `usage: raftctl [--endpoints host:port,...] [--timeout ms] <command>
+etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table):
+  get <key> [range_end] [--prefix | --from-key] [--limit n] [--rev n] [--keys-only] [--count-only]
+      [--sort-by CREATE|KEY|MODIFY|VALUE|VERSION] [--order ASCEND|DESCEND] [--print-value-only]
+      [--consistency l|s]
+  put <key> [<value> | stdin] [--prev-kv] [--ignore-value] [--ignore-lease]
+  del <key> [range_end] [--prefix | --from-key] [--prev-kv]
+  txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
+  txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
+  compact <revision> [--physical]
+raftkv.v1:
+  v1 put <key> <value>                 write a value
+  v1 get <key> [--stale]               read (linearizable unless --stale)
+  v1 delete <key>                      remove a key (also: raftctl delete)
+  v1 cas <key> <new> (--expect <old> | --expect-absent)
+                                       compare-and-swap (also: raftctl cas)
+admin:
   status                               every endpoint's view of the cluster
   transfer [<id> | --to <id>]          hand leadership to <id> (default: the most caught-up voter)
   member list                          the members (id, address, voter or learner) and the leader
@@ -38,14 +36,18 @@ commands:
 options:
   --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
                 env RAFTCTL_ENDPOINTS)
-  --client-id, --sequence   make a write retry-safe (applied at most once)
-  --tls-ca      CA that signed the nodes' client-port certificate (TLS)
-  --tls-cert, --tls-key   client certificate and key, for nodes run with --tls-client-auth
+  --client-id, --sequence   make a v1 write retry-safe (applied at most once)
+  --tls-ca (--cacert)   CA that signed the nodes' client-port certificate (TLS)
+  --tls-cert (--cert), --tls-key (--key)   client certificate and key, for nodes run with --tls-client-auth
   --tls-server-name   name to check the certificate against instead of the endpoint's host
                 (e.g. raftkv.<ns>.svc.cluster.local through kubectl port-forward)
-  --insecure    TLS without checking the server's certificate (debugging only)
-  --json        print the raw response as JSON
-  --timeout     per-call deadline in ms (default 5000; member add/remove: 120000)`;
+  --insecure (--insecure-skip-tls-verify)   TLS without checking the server's certificate (debugging only)
+  --json        v1 and admin commands: print the raw response as JSON; etcd commands: -w json
+  -w, --write-out   etcd commands' output format: simple (default), json, fields, table
+  --hex         etcd commands: print keys and values as hex-escaped bytes
+  --timeout     per-endpoint deadline in ms (default 5000; member add/remove: 120000); --command-timeout 5s
+exit codes: 0 ok, 1 not found / not swapped / unreachable in status, 2 usage, 3 server error;
+  etcd commands exit as etcdctl does (1 error, 3 bad input, 4 unsupported, 128 bad arguments)`;
 
 class UsageError extends Error {}
 
@@ -63,6 +65,7 @@ interface Args {
   to: string | undefined;
   learner: boolean;
   timeoutSet: boolean;
+  flags: ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
   rest: string[];
 }
 
@@ -70,6 +73,8 @@ const FLAGS = {
   endpoints: { type: 'string' },
   json: { type: 'boolean' },
   timeout: { type: 'string' },
+  'command-timeout': { type: 'string' },
+  'dial-timeout': { type: 'string' },
   to: { type: 'string' },
   learner: { type: 'boolean' },
   stale: { type: 'boolean' },
@@ -78,12 +83,32 @@ const FLAGS = {
   'client-id': { type: 'string' },
   sequence: { type: 'string' },
   'tls-ca': { type: 'string' },
+  cacert: { type: 'string' },
   'tls-cert': { type: 'string' },
+  cert: { type: 'string' },
   'tls-key': { type: 'string' },
+  key: { type: 'string' },
   'tls-server-name': { type: 'string' },
   insecure: { type: 'boolean' },
+  'insecure-skip-tls-verify': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  // etcdctl's KV flags
+  ...OP_FLAGS.get,
+  ...OP_FLAGS.put,
+  ...OP_FLAGS.del,
+  'write-out': { type: 'string', short: 'w' },
+  hex: { type: 'boolean' },
+  interactive: { type: 'boolean', short: 'i' },
+  physical: { type: 'boolean' },
 } as const;
+
+/** Go's time.ParseDuration for etcdctl's --command-timeout (e.g. 5s, 500ms, 1m30s), in ms. */
+function durationMs(s: string): number {
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...s.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s) throw new UsageError(`--command-timeout: not a duration: ${JSON.stringify(s)}`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * unit[p[2]!]!, 0);
+}
 
 /** Flags anywhere among the command words, `--flag value` or `--flag=value`. */
 function parseCli(argv: string[]): Args {
@@ -91,6 +116,9 @@ function parseCli(argv: string[]): Args {
   const { values: v, positionals } = parseFlags(argv, FLAGS, { positionals: true, fail });
   if (v.help) throw new UsageError('');
   const endpoints = v.endpoints ?? process.env['RAFTCTL_ENDPOINTS'] ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
+  const ca = v['tls-ca'] ?? v.cacert;
+  const cert = v['tls-cert'] ?? v.cert;
+  const key = v['tls-key'] ?? v.key;
   const a: Args = {
     endpoints: v.endpoints === undefined ? endpoints.split(',') : endpoints.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     json: v.json ?? false,
@@ -101,38 +129,23 @@ function parseCli(argv: string[]): Args {
     clientId: v['client-id'] ?? '',
     sequence: v.sequence === undefined ? 0 : Number(v.sequence),
     tls: {
-      ...(v['tls-ca'] === undefined ? {} : { ca: v['tls-ca'] }),
-      ...(v['tls-cert'] === undefined ? {} : { cert: v['tls-cert'] }),
-      ...(v['tls-key'] === undefined ? {} : { key: v['tls-key'] }),
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
       ...(v['tls-server-name'] === undefined ? {} : { serverName: v['tls-server-name'] }),
-      ...(v.insecure ? { insecure: true } : {}),
+      ...(v.insecure || v['insecure-skip-tls-verify'] ? { insecure: true } : {}),
     },
     to: v.to,
     learner: v.learner ?? false,
-    timeoutSet: v.timeout !== undefined,
+    timeoutSet: v.timeout !== undefined || v['command-timeout'] !== undefined,
+    flags: v,
     rest: positionals,
   };
-  if (v.timeout !== undefined) {
-    a.timeoutMs = Number(v.timeout);
-    if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
-  }
+  if (v.timeout !== undefined) a.timeoutMs = Number(v.timeout);
+  else if (v['command-timeout'] !== undefined) a.timeoutMs = durationMs(v['command-timeout']);
+  if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of ms');
   if (a.endpoints.length === 0) throw new UsageError('--endpoints is empty');
   return a;
-}
-
-/** Calls each endpoint in turn until one answers (or fails with something other than UNAVAILABLE). */
-async function firstAnswer<C, Res>(a: Args, make: (addr: string) => C, call: (c: C) => Promise<Res>): Promise<Res> {
-  let last: unknown;
-  for (const addr of a.endpoints) {
-    try {
-      return await call(make(addr));
-    } catch (e) {
-      last = e;
-      const code = (e as ServiceError).code;
-      if (code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED) throw e;
-    }
-  }
-  throw last;
 }
 
 const show = (b: Buffer): string => {
@@ -144,10 +157,10 @@ function jsonOf(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer' ? Buffer.from((x as { data: number[] }).data).toString('base64') : x), 2);
 }
 
-/** Plaintext unless a TLS option is given. */
-function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: ChannelOptions } {
-  const read = (flag: string, path: string | undefined): Buffer | null => {
-    if (path === undefined) return null;
+/** The TLS files' contents; undefined (plaintext) unless a TLS option is given. */
+function tlsOf(t: Args['tls']): TlsOptions | undefined {
+  const read = (flag: string, path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
     try {
       return readFileSync(path);
     } catch (e) {
@@ -155,76 +168,82 @@ function tlsOf(t: Args['tls']): { creds: ChannelCredentials; channelOptions: Cha
     }
   };
   if ((t.cert === undefined) !== (t.key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (t.ca === undefined && t.cert === undefined && t.serverName === undefined && t.insecure !== true) return { creds: credentials.createInsecure(), channelOptions: {} };
-  const verify = t.insecure === true ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
-  const creds = credentials.createSsl(read('--tls-ca', t.ca), read('--tls-key', t.key), read('--tls-cert', t.cert), verify);
-  const channelOptions: ChannelOptions = t.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': t.serverName, 'grpc.default_authority': t.serverName };
-  return { creds, channelOptions };
+  if (t.ca === undefined && t.cert === undefined && t.serverName === undefined && t.insecure !== true) return undefined;
+  const ca = read('--tls-ca', t.ca);
+  const cert = read('--tls-cert', t.cert);
+  const key = read('--tls-key', t.key);
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(t.serverName === undefined ? {} : { serverName: t.serverName }),
+    ...(t.insecure === true ? { insecure: true } : {}),
+  };
 }
 
 async function main(): Promise<number> {
   let a: Args;
+  let client: RaftkvClient;
   try {
     a = parseCli(process.argv.slice(2));
+    // Each endpoint gets the whole --timeout, as it always did: the call's deadline covers them all.
+    const timeoutMs = a.timeoutMs * a.endpoints.length;
+    client = new RaftkvClient({ endpoints: a.endpoints, timeoutMs, attemptTimeoutMs: a.timeoutMs, ...opt('tls', tlsOf(a.tls)) });
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof TlsConfigError) {
       if (e.message) process.stderr.write(`raftctl: ${e.message}\n`);
       process.stderr.write(USAGE + '\n');
       return 2;
     }
     throw e;
   }
-  const [cmd, ...args] = a.rest;
-  let creds: ChannelCredentials;
-  let channelOptions: ChannelOptions = {};
   try {
-    ({ creds, channelOptions } = tlsOf(a.tls));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`raftctl: ${e.message}\n`);
-    return 2;
+    return await command(a, client);
+  } finally {
+    client.close();
   }
-  const kv = (addr: string) => new KVClient(addr, creds, channelOptions);
+}
+
+const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
+
+async function command(a: Args, client: RaftkvClient): Promise<number> {
+  let [cmd, ...args] = a.rest;
+  if (isEtcdCommand(cmd)) {
+    const io = { out: (b: Buffer | string) => void process.stdout.write(b), err: (l: string) => void process.stderr.write(l + '\n'), stdin: () => readFileSync(0) };
+    return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
+  }
+  if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {
     if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);
     return args;
   };
-  const propose = async (req: ProposeRequest): Promise<ProposeResponse> =>
-    firstAnswer(a, kv, (c) => unary<ProposeResponse>((md, o, cb) => c.propose({ ...req, clientId: a.clientId, sequence: a.sequence }, md, o, cb), a.timeoutMs));
+  const session = a.clientId !== '' || a.sequence !== 0 ? { session: { clientId: a.clientId, sequence: a.sequence } } : {};
   const out = (s: string) => process.stdout.write(s + '\n');
   try {
     switch (cmd) {
       case 'put': {
         const [key, value] = need(2, '<key> <value>');
-        const r = await propose({ command: { $case: 'put', put: { key: key!, value: Buffer.from(value!) } }, clientId: '', sequence: 0 });
+        const r = await client.put(key!, value!, session);
         out(a.json ? jsonOf(r) : `OK (index ${r.index}, term ${r.term}${r.previousFound ? `, previous ${show(r.previousValue)}` : ''})`);
         return 0;
       }
       case 'delete': {
         const [key] = need(1, '<key>');
-        const r = await propose({ command: { $case: 'delete', delete: { key: key! } }, clientId: '', sequence: 0 });
+        const r = await client.delete(key!, session);
         out(a.json ? jsonOf(r) : r.previousFound ? `deleted (index ${r.index}, was ${show(r.previousValue)})` : `not found (index ${r.index})`);
         return 0;
       }
       case 'cas': {
         const [key, next] = need(2, '<key> <new> (--expect <old> | --expect-absent)');
         if ((a.expect === undefined) === !a.expectAbsent) throw new UsageError('cas needs exactly one of --expect <old> or --expect-absent');
-        const r = await propose({
-          command: {
-            $case: 'compareAndSwap',
-            compareAndSwap: { key: key!, expectedValue: Buffer.from(a.expect ?? ''), expectAbsent: a.expectAbsent, newValue: Buffer.from(next!) },
-          },
-          clientId: '',
-          sequence: 0,
-        });
+        const r = await client.compareAndSwap(key!, a.expect === undefined ? { absent: true } : { value: a.expect }, next!, session);
         if (a.json) out(jsonOf(r));
         else out(r.succeeded ? `swapped (index ${r.index})` : `not swapped: current value ${r.previousFound ? show(r.previousValue) : '(absent)'}`);
         return r.succeeded ? 0 : 1;
       }
       case 'get': {
         const [key] = need(1, '<key>');
-        const consistency = a.stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
-        const r = await firstAnswer(a, kv, (c) => unary<ReadResponse>((md, o, cb) => c.read({ key: key!, consistency }, md, o, cb), a.timeoutMs));
+        const r = await client.read(key!, { stale: a.stale });
         if (a.json) out(jsonOf(r));
         else if (r.found) out(show(r.value));
         else process.stderr.write(`not found (index ${r.index})\n`);
@@ -234,44 +253,37 @@ async function main(): Promise<number> {
         need(0, 'no arguments');
         const rows = await Promise.all(
           a.endpoints.map(async (addr) => {
-            const c = new AdminClient(addr, creds, channelOptions);
             try {
-              return { endpoint: addr, status: await unary<StatusResponse>((md, o, cb) => c.status({}, md, o, cb), a.timeoutMs) };
+              return { endpoint: addr, status: await client.statusOf(addr, { timeoutMs: a.timeoutMs }) };
             } catch (e) {
               return { endpoint: addr, error: (e as ServiceError).details ?? String(e) };
-            } finally {
-              c.close();
             }
           }),
         );
         if (a.json) {
-          out(jsonOf(rows.map((r) => ('status' in r ? { endpoint: r.endpoint, ...r.status, role: roleToJSON(r.status!.role) } : r))));
+          out(jsonOf(rows.map((r) => ('status' in r ? { endpoint: r.endpoint, ...r.status, role: roleToJSON(r.status.role) } : r))));
         } else {
           const table = [['ENDPOINT', 'ID', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAST']];
           for (const r of rows) {
-            if ('status' in r && r.status) {
+            if ('status' in r) {
               const s = r.status;
               const role = s.role === Role.ROLE_LEADER ? 'leader' : s.role === Role.ROLE_FOLLOWER ? 'follower' : s.role === Role.ROLE_CANDIDATE ? 'candidate' : '?';
               table.push([r.endpoint, s.id, role, String(s.term), s.leaderId || '-', String(s.commitIndex), String(s.appliedIndex), String(s.lastLogIndex)]);
-            } else table.push([r.endpoint, '-', `unreachable: ${'error' in r ? r.error : ''}`, '', '', '', '', '']);
+            } else table.push([r.endpoint, '-', `unreachable: ${r.error}`, '', '', '', '', '']);
           }
-          const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-          for (const row of table) out(row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+          printTable(table, out);
         }
         return rows.some((r) => 'error' in r) ? 1 : 0;
       }
       case 'transfer': {
         if (args.length > 1 || (args.length === 1 && a.to !== undefined)) throw new UsageError('transfer takes [<id> | --to <id>]');
-        const admin = (addr: string) => new AdminClient(addr, creds, channelOptions);
-        // Followers refuse with UNAVAILABLE (naming the leader): firstAnswer moves on to the leader.
-        const r = await firstAnswer(a, admin, (c) =>
-          unary<TransferLeadershipResponse>((md, o, cb) => c.transferLeadership({ to: args[0] ?? a.to ?? '' }, md, o, cb), a.timeoutMs),
-        );
+        // A follower refuses with UNAVAILABLE naming the leader: the client asks the leader next.
+        const r = await client.transferLeadership(args[0] ?? a.to ?? '');
         out(a.json ? jsonOf(r) : `leader is now ${r.leaderId} (term ${r.term})`);
         return 0;
       }
       case 'member':
-        return await member(a, (addr) => new AdminClient(addr, creds, channelOptions), args, out);
+        return await member(a, client, args, out);
       default:
         throw new UsageError(cmd === undefined ? 'no command' : `unknown command ${cmd}`);
     }
@@ -280,29 +292,32 @@ async function main(): Promise<number> {
       process.stderr.write(`raftctl: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    const se = e as ServiceError;
-    if (typeof se.code === 'number') {
-      if (a.json) out(jsonOf({ error: grpcStatus[se.code], message: se.details }));
-      else process.stderr.write(`raftctl: ${grpcStatus[se.code]}: ${se.details}\n`);
+    if (isServiceError(e)) {
+      if (a.json) out(jsonOf({ error: grpcStatus[e.code], message: e.details }));
+      else process.stderr.write(`raftctl: ${grpcStatus[e.code]}: ${e.details}\n`);
       return 3;
     }
     throw e;
   }
 }
 
+/** Columns padded to their widest cell, two spaces apart. */
+function printTable(rows: string[][], out: (s: string) => void): void {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) out(row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+}
+
 /** `member list|add|remove`: any endpoint answers (a follower forwards changes to the leader). */
-async function member(a: Args, admin: (addr: string) => AdminClient, args: string[], out: (s: string) => void): Promise<number> {
+async function member(a: Args, client: RaftkvClient, args: string[], out: (s: string) => void): Promise<number> {
   const [sub, ...rest] = args;
-  const changeTimeout = a.timeoutSet ? a.timeoutMs : 120_000;
-  const table = (members: Member[], leader: string): void => {
-    const rows = [['ID', 'ADDRESS', 'ROLE'], ...members.map((m) => [m.id, m.address, `${m.voter ? 'voter' : 'learner'}${m.id === leader ? ' (leader)' : ''}`])];
-    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
-  };
+  const each = a.timeoutSet ? a.timeoutMs : 120_000;
+  const change = { timeoutMs: each * a.endpoints.length, attemptTimeoutMs: each };
+  const table = (members: Member[], leader: string): void =>
+    printTable([['ID', 'ADDRESS', 'ROLE'], ...members.map((m) => [m.id, m.address, `${m.voter ? 'voter' : 'learner'}${m.id === leader ? ' (leader)' : ''}`])], out);
   switch (sub) {
     case 'list': {
       if (rest.length !== 0) throw new UsageError('member list takes no arguments');
-      const r = await firstAnswer(a, admin, (c) => unary<ListMembersResponse>((md, o, cb) => c.listMembers({}, md, o, cb), a.timeoutMs));
+      const r = await client.listMembers();
       if (a.json) out(jsonOf(r));
       else table(r.members, r.leaderId);
       return 0;
@@ -310,9 +325,7 @@ async function member(a: Args, admin: (addr: string) => AdminClient, args: strin
     case 'add': {
       if (rest.length !== 2) throw new UsageError('member add takes <id> <host:port> [--learner]');
       const [id, address] = rest as [string, string];
-      const r = await firstAnswer(a, admin, (c) =>
-        unary<AddMemberResponse>((md, o, cb) => c.addMember({ id, address, learner: a.learner }, md, o, cb), changeTimeout),
-      );
+      const r = await client.addMember(id, address, a.learner, change);
       if (a.json) out(jsonOf(r));
       else {
         out(`${id} is a ${a.learner ? 'learner' : 'voter'}${r.index > 0 ? ` (index ${r.index})` : ' (no change needed)'}`);
@@ -323,7 +336,7 @@ async function member(a: Args, admin: (addr: string) => AdminClient, args: strin
     case 'remove': {
       if (rest.length !== 1) throw new UsageError('member remove takes <id>');
       const id = rest[0]!;
-      const r = await firstAnswer(a, admin, (c) => unary<RemoveMemberResponse>((md, o, cb) => c.removeMember({ id }, md, o, cb), changeTimeout));
+      const r = await client.removeMember(id, change);
       if (a.json) out(jsonOf(r));
       else {
         out(`${id} is not a member${r.index > 0 ? ` (removed at index ${r.index})` : ' (no change needed)'}`);

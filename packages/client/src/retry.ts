@@ -1,0 +1,64 @@
+// The one call loop: try endpoints in order, follow a leader hint, and send a call again only when
+// that is safe (README "Retry contract"):
+// - 'idempotent' (reads, writes with an exactly-once session, admin calls the server treats as
+//   idempotent): again after UNAVAILABLE or DEADLINE_EXCEEDED, on the next endpoint;
+// - 'write' (no session): again only when it certainly was not applied (errors.ts notApplied).
+// Anything else is the caller's answer as received.
+import type { ServiceError } from '@grpc/grpc-js';
+import type { Endpoints, Stubs } from './endpoints.js';
+import { isServiceError, leaderHint, notApplied, retriableIfIdempotent } from './errors.js';
+
+export type Safety = 'idempotent' | 'write';
+
+export interface RetryPolicy {
+  /** Deadline of one attempt, in ms (capped by the call's deadline). */
+  readonly attemptTimeoutMs: number;
+  /** Pause after every endpoint was tried once, doubling up to maxBackoffMs. */
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a call of this safety may be sent again after `e`. */
+export function mayRetry(safety: Safety, e: ServiceError): boolean {
+  return notApplied(e) || (safety === 'idempotent' && retriableIfIdempotent(e));
+}
+
+export async function withRetries<T>(
+  eps: Endpoints,
+  safety: Safety,
+  deadline: number,
+  policy: RetryPolicy,
+  attempt: (s: Stubs, deadline: number) => Promise<T>,
+): Promise<T> {
+  let order = eps.order();
+  let next = 0;
+  let redirect: string | undefined;
+  let pause = policy.backoffMs;
+  for (;;) {
+    const address = redirect ?? order[next++ % order.length]!;
+    redirect = undefined;
+    try {
+      const r = await attempt(eps.stubs(address), Math.min(deadline, Date.now() + policy.attemptTimeoutMs));
+      eps.prefer(address);
+      return r;
+    } catch (e) {
+      if (!isServiceError(e) || !mayRetry(safety, e)) throw e;
+      if (Date.now() >= deadline) throw e;
+      const leader = leaderHint(e);
+      const to = leader === '' ? undefined : await eps.addressOf(leader, deadline);
+      if (to !== undefined && to !== address) {
+        redirect = to;
+        continue;
+      }
+      if (next % order.length === 0) {
+        // Every endpoint refused once: wait a little (a leader may be being elected), then again.
+        await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+        pause = Math.min(policy.maxBackoffMs, pause * 2);
+        if (Date.now() >= deadline) throw e;
+        order = eps.order();
+      }
+    }
+  }
+}
