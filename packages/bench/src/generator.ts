@@ -57,6 +57,7 @@ export interface LoadResult {
   /** Operations that wrote (put; compare-and-swap and txn, replicated whether or not they matched). */
   writes: number;
   opsByKind: Record<OpKind, number>;
+  /** Compare-and-swaps and txns whose compare did not match (contention in hot mode). */
   casFailed: number;
   errors: number;
   errorsByCode: Record<string, number>;

@@ -130,7 +130,7 @@ export function formatTables(report: BenchReport, workloads: readonly Workload[]
       out.push(`  ${r.system} at ${r.inflight} in flight: leader changed during the run (${r.leaderBefore ?? 'none'} -> ${r.leaderAfter ?? 'none'})`);
     }
     for (const r of runs.filter((r) => r.casFailed > 0)) {
-      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps did not match (contention)`);
+      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps or txns did not match (contention)`);
     }
   }
   return out.join('\n').trimEnd() + '\n';
