@@ -1,5 +1,5 @@
-// Very short runs of the real benchmark against a real local 3-node raftkv cluster, and a 3-member
-// etcd through its KV API (etcd installed with apt-get when missing, as the bench does; skipped,
+// Very short runs of the real benchmark against a real local 3-node raftkv cluster (through raftkv.v1
+// and through etcd's KV API) and a 3-member etcd through its KV API (etcd installed with apt-get when missing, as the bench does; skipped,
 // saying why, without etcd or apt): prove the generator, the clients, cluster start/stop and the
 // reporting work end to end. Timing is not asserted.
 import { existsSync } from 'node:fs';
@@ -98,3 +98,5 @@ async function etcdApiRun(target: 'raftkv' | 'etcd'): Promise<void> {
 }
 
 withEtcd('etcd through its KV API: put, a prefix range, txn on mod_revision, two rounds', () => etcdApiRun('etcd'), 180_000);
+
+test('raftkv through the etcd KV API (the same client code as for etcd): put, range, txn, two rounds', () => etcdApiRun('raftkv'), 180_000);
