@@ -49,13 +49,15 @@ async function putAll(conn: Connection, keys: string[], value: Buffer, inflight 
   );
 }
 
-function versionOf(system: SystemName, etcdBinary: string | undefined): string {
+function versionOf(system: SystemName, etcdBinary: string | undefined, serverMain: string | undefined): string {
   try {
     if (system === 'etcd') {
       const out = execFileSync(etcdBinary ?? 'etcd', ['--version'], { encoding: 'utf8' });
       return /etcd Version: (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
     }
-    return `git ${execFileSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()}`;
+    const git = `git ${execFileSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()}`;
+    // Another build's server (--server): this checkout's commit says nothing about it.
+    return serverMain === undefined ? git : `server ${resolve(serverMain)} (bench at ${git})`;
   } catch {
     return 'unknown';
   }
@@ -118,7 +120,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
           }));
       }
     }
-    for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary);
+    for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary, opts.serverMain);
 
     const preloaded = new Set<SystemName>();
     const rangeLoaded = new Set<SystemName>();
