@@ -1,12 +1,14 @@
 // Command-line options of scripts/bench. Parsing is pure (argv in, options or a UsageError out) so it
 // can be unit-tested; main.ts turns a UsageError into one line on stderr and exit code 2.
 import { parseFlags } from '@raftkv/server/parse-flags';
-import type { ClientKind, SystemName } from './kinds.js';
+import type { ApiName, ClientKind, SystemName } from './kinds.js';
 
-export type { SystemName } from './kinds.js';
+export type { ApiName, SystemName } from './kinds.js';
 
-export type OpKind = 'put' | 'read' | 'stale' | 'cas';
-export const OP_KINDS: readonly OpKind[] = ['put', 'read', 'stale', 'cas'];
+/** range (a prefix of --range-keys keys) and txn (compare mod_revision, then put) exist on the etcd API only. */
+export type OpKind = 'put' | 'read' | 'stale' | 'cas' | 'range' | 'txn';
+export const OP_KINDS: readonly OpKind[] = ['put', 'read', 'stale', 'cas', 'range', 'txn'];
+const ETCD_ONLY: readonly OpKind[] = ['range', 'txn'];
 
 /** Relative weights of each operation kind; at least one is positive. */
 export type OpMix = Record<OpKind, number>;
@@ -19,6 +21,10 @@ export interface Workload {
 
 export interface BenchOptions {
   systems: SystemName[];
+  /** API raftkv is driven through (etcd is always driven through its own). */
+  api: ApiName;
+  /** Rounds of every (workload, level); the order of the systems alternates from round to round. */
+  rounds: number;
   /** Endpoints (host:port) of an already-running cluster per system; absent: start a local one. */
   endpoints: Partial<Record<SystemName, string[]>>;
   /** Operations in flight, one measured run per level (per workload, per system). */
@@ -35,6 +41,8 @@ export interface BenchOptions {
   hotKeys: number;
   /** Keys written before a run that reads, so reads find values. */
   preloadKeys: number;
+  /** Keys under the prefix each `range` operation reads (written once before the first range run). */
+  rangeKeys: number;
   /** In-flight operations per gRPC channel (each channel its own HTTP/2 connection). */
   inflightPerChannel: number;
   /** leader: all channels to the leader; all: channels round-robin over every member. */
@@ -62,6 +70,10 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: scripts/bench [options]
   --target raftkv|etcd|both   systems to benchmark (default both)
+  --api raftkv|etcd           API raftkv is driven through: raftkv.v1 (default) or etcd's KV API, the same
+                              client code as for etcd (etcd always speaks its own)
+  --rounds 1                  repeat every workload and level N times, alternating the order of the systems;
+                              with both systems, a summary per level: median of the per-round raftkv/etcd ratios
   --endpoints h:p,...         use an already-running cluster of the single --target instead of starting one
   --raftkv-endpoints h:p,...  same, per system (with --target both)
   --etcd-endpoints h:p,...
@@ -69,11 +81,14 @@ export const USAGE = `usage: scripts/bench [options]
   --duration 5s               measured time per run (ms, s, m suffixes; plain number = seconds)
   --count N                   stop each run after N operations instead of --duration
   --warmup 1s                 unmeasured load before each run
-  --workload put              put | read | stale | cas | a mix like put=90,read=10; repeatable
+  --workload put              put | read | stale | cas | a mix like put=90,read=10; repeatable; etcd API only:
+                              range (one linearizable Range over a prefix of --range-keys keys) and
+                              txn (Txn: compare the key's mod_revision, then put)
   --value-size 128            value bytes
   --keys unique|hot           unique: a fresh key per write; hot: --hot-keys keys shared by all
   --hot-keys 8
   --preload 1000              keys written before a run that reads (unique mode)
+  --range-keys 100            keys under the prefix a range operation reads
   --per-channel 16            in-flight operations per gRPC channel (connection)
   --to leader|all             send to the leader only (default) or spread over all members
   --client grpc-js|h2         generator's gRPC client: grpc-js, or a minimal node:http2 one (less CPU per call)
@@ -117,7 +132,7 @@ function parseEndpoints(flag: string, text: string): string[] {
 }
 
 export function parseWorkload(text: string): Workload {
-  const mix: OpMix = { put: 0, read: 0, stale: 0, cas: 0 };
+  const mix: OpMix = { put: 0, read: 0, stale: 0, cas: 0, range: 0, txn: 0 };
   const isKind = (s: string): s is OpKind => (OP_KINDS as readonly string[]).includes(s);
   const t = text.trim();
   if (isKind(t)) {
@@ -128,7 +143,7 @@ export function parseWorkload(text: string): Workload {
     const m = /^([a-z]+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
     const kind = m?.[1];
     if (!m || kind === undefined || !isKind(kind)) {
-      throw new UsageError(`--workload: expected put|read|stale|cas or a mix like put=90,read=10, got "${text}"`);
+      throw new UsageError(`--workload: expected ${OP_KINDS.join('|')} or a mix like put=90,read=10, got "${text}"`);
     }
     mix[kind] += Number(m[2]);
   }
@@ -138,6 +153,8 @@ export function parseWorkload(text: string): Workload {
 
 const OPTIONS = {
   target: { type: 'string', default: 'both' },
+  api: { type: 'string', default: 'raftkv' },
+  rounds: { type: 'string', default: '1' },
   endpoints: { type: 'string' },
   'raftkv-endpoints': { type: 'string' },
   'etcd-endpoints': { type: 'string' },
@@ -150,6 +167,7 @@ const OPTIONS = {
   keys: { type: 'string', default: 'unique' },
   'hot-keys': { type: 'string', default: '8' },
   preload: { type: 'string', default: '1000' },
+  'range-keys': { type: 'string', default: '100' },
   'per-channel': { type: 'string', default: '16' },
   to: { type: 'string', default: 'leader' },
   client: { type: 'string', default: 'grpc-js' },
@@ -182,6 +200,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (v['raftkv-endpoints'] !== undefined) endpoints.raftkv = parseEndpoints('raftkv-endpoints', v['raftkv-endpoints']);
   if (v['etcd-endpoints'] !== undefined) endpoints.etcd = parseEndpoints('etcd-endpoints', v['etcd-endpoints']);
 
+  const api = v.api;
+  if (api !== 'raftkv' && api !== 'etcd') throw new UsageError(`--api: expected raftkv or etcd, got "${api}"`);
+  const workloads = (v.workload ?? ['put']).map(parseWorkload);
+  if (api === 'raftkv' && systems.includes('raftkv')) {
+    const w = workloads.find((x) => ETCD_ONLY.some((k) => x.mix[k] > 0));
+    if (w !== undefined) throw new UsageError(`--workload ${w.name}: range and txn need the etcd API (--api etcd)`);
+  }
+
   const levels = v.levels.split(',').map((s) => parsePositiveInt('levels', s));
   const keys = v.keys;
   if (keys !== 'unique' && keys !== 'hot') throw new UsageError(`--keys: expected unique or hot, got "${keys}"`);
@@ -196,9 +222,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 
   return {
     systems,
+    api,
+    rounds: parsePositiveInt('rounds', v.rounds),
     endpoints,
     levels,
-    workloads: (v.workload ?? ['put']).map(parseWorkload),
+    workloads,
     durationMs: parseDurationMs('duration', v.duration),
     countPerRun: v.count === undefined ? undefined : parsePositiveInt('count', v.count),
     warmupMs: parseDurationMs('warmup', v.warmup),
@@ -206,6 +234,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     keys,
     hotKeys: parsePositiveInt('hot-keys', v['hot-keys']),
     preloadKeys: parsePositiveInt('preload', v.preload, true),
+    rangeKeys: parsePositiveInt('range-keys', v['range-keys']),
     inflightPerChannel: parsePositiveInt('per-channel', v['per-channel']),
     to,
     client,

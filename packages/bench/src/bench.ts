@@ -1,26 +1,30 @@
-// The benchmark run: start (or attach to) the clusters, then for every workload and level drive each
-// system in turn with the same closed-loop generator, measuring throughput, latency and the CPU the
-// cluster spent; optionally profile raftkv's leader.
+// The benchmark run: start (or attach to) the clusters, then for every round, workload and level drive
+// each system in turn (the order alternating by round) with the same closed-loop generator, measuring
+// throughput, latency, the CPU the cluster spent and its peak memory; optionally profile raftkv's leader.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchOptions, SystemName, Workload } from './args.js';
+import type { ApiName, BenchOptions, SystemName, Workload } from './args.js';
 import { externalCluster, type Cluster } from './cluster.js';
-import { etcdClient } from './etcd-client.js';
+import { etcdApi, etcdLeader } from './etcd-client.js';
 import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
-import { channelsFor, runLoad, type KeySpace } from './generator.js';
+import { channelsFor, type KeySpace } from './generator.js';
 import { keepTempDirs } from '@raftkv/testkit';
-import { rssBytes, totalCpuSeconds } from './proc.js';
+import { measureRun } from './measure.js';
 import { summarizeProfileFile } from './profile.js';
 import type { ProgressBar } from './progress.js';
-import { raftkvClient } from './raftkv-client.js';
+import { raftkvApi, raftkvLeader } from './raftkv-client.js';
 import { startRaftkvCluster, type RaftkvCluster } from './raftkv-cluster.js';
-import type { BenchReport, RunRecord } from './report.js';
-import type { Connection, SystemClient } from './target.js';
+import type { BenchReport } from './report.js';
+import type { ApiClient, Connection, LeaderFinder } from './target.js';
 
-const CLIENTS: Record<SystemName, SystemClient> = { raftkv: raftkvClient, etcd: etcdClient };
+const APIS: Record<ApiName, ApiClient> = { raftkv: raftkvApi, etcd: etcdApi };
+const LEADERS: Record<SystemName, LeaderFinder> = { raftkv: raftkvLeader, etcd: etcdLeader };
+
+/** etcd speaks only its own API; raftkv the one --api names. */
+const apiOf = (system: SystemName, opts: BenchOptions): ApiName => (system === 'etcd' ? 'etcd' : opts.api);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface BenchIo {
@@ -45,13 +49,15 @@ async function putAll(conn: Connection, keys: string[], value: Buffer, inflight 
   );
 }
 
-function versionOf(system: SystemName, etcdBinary: string | undefined): string {
+function versionOf(system: SystemName, etcdBinary: string | undefined, serverMain: string | undefined): string {
   try {
     if (system === 'etcd') {
       const out = execFileSync(etcdBinary ?? 'etcd', ['--version'], { encoding: 'utf8' });
       return /etcd Version: (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
     }
-    return `git ${execFileSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()}`;
+    const git = `git ${execFileSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim()}`;
+    // Another build's server (--server): this checkout's commit says nothing about it.
+    return serverMain === undefined ? git : `server ${resolve(serverMain)} (bench at ${git})`;
   } catch {
     return 'unknown';
   }
@@ -85,6 +91,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       inflightPerChannel: opts.inflightPerChannel,
       to: opts.to,
       client: opts.client,
+      rounds: opts.rounds,
+      api: opts.api,
     },
     versions: {},
     runs: [],
@@ -112,113 +120,79 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
           }));
       }
     }
-    for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary);
+    for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary, opts.serverMain);
 
-    const preloaded = new Set<string>();
+    const preloaded = new Set<SystemName>();
+    const rangeLoaded = new Set<SystemName>();
     // Measured windows of raftkv runs on the monotonic clock V8 stamps profile samples with.
     const raftkvWindows: [number, number][] = [];
     const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     const raftkvLeaders: string[] = []; // leader endpoint at the start of each raftkv run
-    for (const [wi, workload] of opts.workloads.entries()) {
-      for (const inflight of opts.levels) {
-        for (const system of opts.systems) {
-          const cluster = clusters.get(system);
-          if (cluster === undefined) continue;
-          const client = CLIENTS[system];
-          const label = `[${system} ${workload.name} ${inflight} in flight]`;
-          const leader = await client.findLeader(cluster.endpoints, 2000);
-          if (leader === undefined && opts.to === 'leader') say(`bench: ${system}: no leader found; spreading over all members`);
-          const endpoints = opts.to === 'leader' && leader !== undefined ? [leader] : cluster.endpoints;
-          const channels = channelsFor(inflight, opts.inflightPerChannel);
-          const conn = client.connect(opts.client, endpoints, channels, opts.opTimeoutMs);
-          try {
-            const keys: KeySpace = {
-              runPrefix: `bench/w${wi}-c${inflight}/`,
-              mode: opts.keys,
-              hotPrefix: 'bench/hot/',
-              hotKeys: opts.hotKeys,
-              preloadPrefix: 'bench/pre/',
-              preloaded: opts.keys === 'unique' ? opts.preloadKeys : 0,
-            };
-            if (needsPreload(workload, opts) && !preloaded.has(system)) {
-              io.progress.say(`${label} preloading ${opts.preloadKeys} + ${opts.hotKeys} keys`);
-              const pre = Array.from({ length: opts.preloadKeys }, (_, i) => `${keys.preloadPrefix}${i}`);
-              const hot = Array.from({ length: opts.hotKeys }, (_, i) => `${keys.hotPrefix}${i}`);
-              await putAll(conn, [...pre, ...hot], Buffer.alloc(opts.valueBytes, 0x62), Math.min(32, channels * 16));
-              preloaded.add(system);
-            }
-            const pids = cluster.processes.map((p) => p.pid);
-            let cpuBefore: number | undefined;
-            let cpuAfter: number | undefined;
-            const result = await runLoad(
-              conn,
-              {
-                inflight,
-                perChannel: opts.inflightPerChannel,
-                mix: workload.mix,
-                valueBytes: opts.valueBytes,
-                keys,
-                warmupMs: opts.warmupMs,
-                durationMs: opts.durationMs,
-                count: opts.countPerRun,
-                opTimeoutMs: opts.opTimeoutMs,
-              },
-              {
+    for (let round = 0; round < opts.rounds; round++) {
+      // Alternate which system goes first, so neither always runs on a machine the other just warmed.
+      const order = round % 2 === 0 ? opts.systems : [...opts.systems].reverse();
+      for (const [wi, workload] of opts.workloads.entries()) {
+        for (const inflight of opts.levels) {
+          for (const system of order) {
+            const cluster = clusters.get(system);
+            if (cluster === undefined) continue;
+            const api = apiOf(system, opts);
+            const roundTag = opts.rounds > 1 ? ` round ${round + 1}/${opts.rounds}` : '';
+            const label = `[${system}${api !== system ? ` via ${api} API` : ''} ${workload.name} ${inflight} in flight${roundTag}]`;
+            const finder = LEADERS[system];
+            const leader = await finder.findLeader(cluster.endpoints, 2000);
+            if (leader === undefined && opts.to === 'leader') say(`bench: ${system}: no leader found; spreading over all members`);
+            const endpoints = opts.to === 'leader' && leader !== undefined ? [leader] : cluster.endpoints;
+            const channels = channelsFor(inflight, opts.inflightPerChannel);
+            const conn = APIS[api].connect(opts.client, endpoints, channels, opts.opTimeoutMs);
+            try {
+              const keys: KeySpace = {
+                runPrefix: `bench/r${round}-w${wi}-c${inflight}/`,
+                mode: opts.keys,
+                hotPrefix: 'bench/hot/',
+                hotKeys: opts.hotKeys,
+                preloadPrefix: 'bench/pre/',
+                preloaded: opts.keys === 'unique' ? opts.preloadKeys : 0,
+                rangePrefix: 'bench/range/',
+                rangeKeys: opts.rangeKeys,
+              };
+              const load = async (what: string, ks: string[]): Promise<void> => {
+                io.progress.say(`${label} preloading ${what}`);
+                await putAll(conn, ks, Buffer.alloc(opts.valueBytes, 0x62), Math.min(32, channels * 16));
+              };
+              if (needsPreload(workload, opts) && !preloaded.has(system)) {
+                const pre = Array.from({ length: opts.preloadKeys }, (_, i) => `${keys.preloadPrefix}${i}`);
+                const hot = Array.from({ length: opts.hotKeys }, (_, i) => `${keys.hotPrefix}${i}`);
+                await load(`${opts.preloadKeys} + ${opts.hotKeys} keys`, [...pre, ...hot]);
+                preloaded.add(system);
+              }
+              if (workload.mix.range > 0 && !rangeLoaded.has(system)) {
+                await load(`${opts.rangeKeys} keys under ${keys.rangePrefix}`, Array.from({ length: opts.rangeKeys }, (_, i) => `${keys.rangePrefix}${i}`));
+                rangeLoaded.add(system);
+              }
+              const spec = { system, api, round, workload, inflight, channels, keys, pids: cluster.processes.map((p) => p.pid), leaderBefore: leader };
+              const rec = await measureRun(conn, spec, opts, {
                 onWindowStart: () => {
-                  cpuBefore = pids.length > 0 ? totalCpuSeconds(pids) : undefined;
                   if (system === 'raftkv') raftkvWindows.push([nowUs(), Infinity]);
                 },
                 onWindowEnd: () => {
-                  cpuAfter = pids.length > 0 ? totalCpuSeconds(pids) : undefined;
                   const w = raftkvWindows.at(-1);
                   if (system === 'raftkv' && w !== undefined) w[1] = nowUs();
                 },
                 onProgress: (p) => io.progress.update(label, p),
-              },
-            );
-            const leaderAfter = await client.findLeader(cluster.endpoints, 2000);
-            if (system === 'raftkv' && leader !== undefined) raftkvLeaders.push(leader);
-            const h = result.latencyNs;
-            const ms = (ns: number): number => ns / 1e6;
-            const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
-            const rss = pids.map(rssBytes).filter((r): r is number => r !== undefined);
-            const rec: RunRecord = {
-              system,
-              workload: workload.name,
-              inflight,
-              channels,
-              ops: result.ops,
-              writes: result.writes,
-              elapsedMs: result.elapsedMs,
-              opsPerSec: result.elapsedMs > 0 ? (result.ops * 1000) / result.elapsedMs : 0,
-              latencyMs: {
-                p50: ms(h.quantile(0.5)),
-                p99: ms(h.quantile(0.99)),
-                p999: ms(h.quantile(0.999)),
-                mean: ms(h.mean),
-                max: ms(h.max),
-              },
-              errors: result.errors,
-              errorsByCode: result.errorsByCode,
-              firstError: result.firstError,
-              casFailed: result.casFailed,
-              clusterCpuSeconds: cpu,
-              cpuSecondsPer1kOps: cpu !== undefined && result.ops > 0 ? (cpu * 1000) / result.ops : undefined,
-              cpuSecondsPer1kWrites: cpu !== undefined && result.writes > 0 ? (cpu * 1000) / result.writes : undefined,
-              maxMemberRssMB: rss.length > 0 ? Math.max(...rss) / 2 ** 20 : undefined,
-              generatorCpuSeconds: result.generatorCpuSeconds,
-              leaderBefore: leader,
-              leaderAfter,
-            };
-            report.runs.push(rec);
-            io.progress.done(
-              label,
-              `${Math.round(rec.opsPerSec)} ops/s p50 ${rec.latencyMs.p50.toFixed(2)} ms p99 ${rec.latencyMs.p99.toFixed(2)} ms` +
-                (rec.errors > 0 ? ` ${rec.errors} errors` : '') +
-              (leaderAfter !== leader ? ` (leader changed: ${leader ?? 'none'} -> ${leaderAfter ?? 'none'})` : ''),
-            );
-          } finally {
-            conn.close();
+              });
+              rec.leaderAfter = await finder.findLeader(cluster.endpoints, 2000);
+              if (system === 'raftkv' && leader !== undefined) raftkvLeaders.push(leader);
+              report.runs.push(rec);
+              io.progress.done(
+                label,
+                `${Math.round(rec.opsPerSec)} ops/s p50 ${rec.latencyMs.p50.toFixed(2)} ms p99 ${rec.latencyMs.p99.toFixed(2)} ms` +
+                  (rec.errors > 0 ? ` ${rec.errors} errors` : '') +
+                  (rec.leaderAfter !== leader ? ` (leader changed: ${leader ?? 'none'} -> ${rec.leaderAfter ?? 'none'})` : ''),
+              );
+            } finally {
+              conn.close();
+            }
           }
         }
       }

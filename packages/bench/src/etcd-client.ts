@@ -1,87 +1,108 @@
-// etcd 3.4 through its own gRPC API (etcdserverpb.KV: Put, Range, Txn; Maintenance.Status), using the
-// wire-compatible proto subset in ../protos loaded with @grpc/proto-loader.
-import { fileURLToPath } from 'node:url';
-import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+// etcd's v3 KV API (etcdserverpb.KV: Put, Range, Txn) through @raftkv/proto's generated etcdserverpb:
+// the same client code drives etcd and, with --api etcd, raftkv. etcd's leader is found with
+// Maintenance.Status. Answers are decoded through etcd-wire.ts (etcd's ids do not fit a JS number).
+import { etcdserverpb } from '@raftkv/proto';
+import { splitHeader, decodeStatusLeader, type WithHeader } from './etcd-wire.js';
 import { openChannels, type Channels, type ClientKind, type UnaryMethod } from './transport.js';
-import type { CasResult, Connection, SystemClient } from './target.js';
+import type { ApiClient, CasResult, Connection, LeaderFinder, TxnResult } from './target.js';
 
-/** Directory of the etcd proto subset (etcdserverpb/rpc.proto, mvccpb/kv.proto). */
-export const etcdProtoRoot: string = fileURLToPath(new URL('../protos/', import.meta.url));
+const { Compare_CompareResult: Result, Compare_CompareTarget: Target } = etcdserverpb;
 
-interface TxnResponse {
-  succeeded?: boolean;
-  responses?: { response_range?: { kvs?: { value?: Buffer }[] } }[];
-}
-interface StatusResponse {
-  header?: { member_id?: string };
-  leader?: string;
+interface GeneratedMethod<Req, Res> {
+  path: string;
+  requestSerialize: (req: Req) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
 }
 
-interface EtcdMethods {
-  put: UnaryMethod<object, object>;
-  range: UnaryMethod<object, object>;
-  txn: UnaryMethod<object, TxnResponse>;
-  status: UnaryMethod<object, StatusResponse>;
+/** A generated method whose answer is decoded with its header read apart (see etcd-wire.ts). */
+function tolerant<Req, Res>(m: GeneratedMethod<Req, Res>): UnaryMethod<Req, WithHeader<Res>> {
+  return {
+    path: m.path,
+    requestSerialize: m.requestSerialize,
+    responseDeserialize: (bytes) => splitHeader(bytes, m.responseDeserialize),
+  };
 }
 
-let methods: EtcdMethods | undefined;
-function etcdMethods(): EtcdMethods {
-  if (methods === undefined) {
-    // longs as strings: member ids are full 64-bit values.
-    const def = loadSync('etcdserverpb/rpc.proto', {
-      includeDirs: [etcdProtoRoot],
-      keepCase: true,
-      longs: String,
-      enums: Number,
-      defaults: false,
-      oneofs: true,
-    });
-    const method = <Res>(service: string, name: string): UnaryMethod<object, Res> => {
-      const m = (def[`etcdserverpb.${service}`] as Record<string, MethodDefinition<object, Res>> | undefined)?.[name];
-      if (m === undefined) throw new Error(`etcd proto subset lacks ${service}.${name}`);
-      return m;
-    };
-    methods = {
-      put: method('KV', 'Put'),
-      range: method('KV', 'Range'),
-      txn: method<TxnResponse>('KV', 'Txn'),
-      status: method<StatusResponse>('Maintenance', 'Status'),
-    };
+const KV = {
+  put: tolerant(etcdserverpb.KVService.put),
+  range: tolerant(etcdserverpb.KVService.range),
+  txn: tolerant(etcdserverpb.KVService.txn),
+};
+const STATUS: UnaryMethod<etcdserverpb.StatusRequest, { memberId: string; leader: string }> = {
+  path: etcdserverpb.MaintenanceService.status.path,
+  requestSerialize: etcdserverpb.MaintenanceService.status.requestSerialize,
+  responseDeserialize: decodeStatusLeader,
+};
+
+/** The end of the range of every key that starts with prefix (etcd's clientv3.GetPrefixRangeEnd). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] ?? 0) < 0xff) {
+      end[i] = (end[i] ?? 0) + 1;
+      return end.subarray(0, i + 1);
+    }
   }
-  return methods;
+  return Buffer.from([0]); // all 0xff: every key from prefix on
 }
-
-// Compare.CompareResult.EQUAL, Compare.CompareTarget.CREATE / VALUE
-const EQUAL = 0;
-const TARGET_CREATE = 1;
-const TARGET_VALUE = 3;
 
 class EtcdConnection implements Connection {
-  private readonly m = etcdMethods();
   constructor(private readonly channels: Channels) {}
 
   async put(channel: number, key: string, value: Buffer): Promise<void> {
-    await this.channels.call(channel, this.m.put, { key: Buffer.from(key), value });
+    await this.channels.call(channel, KV.put, etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(key), value }));
   }
 
   async read(channel: number, key: string, linearizable: boolean): Promise<void> {
-    await this.channels.call(channel, this.m.range, { key: Buffer.from(key), serializable: !linearizable });
+    await this.channels.call(channel, KV.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from(key), serializable: !linearizable }));
+  }
+
+  async range(channel: number, prefix: string): Promise<number> {
+    const key = Buffer.from(prefix);
+    const res = await this.channels.call(channel, KV.range, etcdserverpb.RangeRequest.fromPartial({ key, rangeEnd: prefixEnd(key) }));
+    return res.body.kvs.length;
   }
 
   async cas(channel: number, key: string, expected: Buffer | undefined, next: Buffer): Promise<CasResult> {
     const k = Buffer.from(key);
     const compare =
-      expected === undefined
-        ? { result: EQUAL, target: TARGET_CREATE, key: k, create_revision: 0 } // absent: never created
-        : { result: EQUAL, target: TARGET_VALUE, key: k, value: expected };
-    // On a mismatch the failure branch reads the current value, as raftkv's answer carries it.
-    const res = await this.channels.call(channel, this.m.txn, {
-      compare: [compare],
-      success: [{ request_put: { key: k, value: next } }],
-      failure: [{ request_range: { key: k } }],
+      expected === undefined // absent: never created
+        ? etcdserverpb.Compare.fromPartial({ result: Result.EQUAL, target: Target.CREATE, key: k, targetUnion: { $case: 'createRevision', createRevision: 0 } })
+        : etcdserverpb.Compare.fromPartial({ result: Result.EQUAL, target: Target.VALUE, key: k, targetUnion: { $case: 'value', value: expected } });
+    const res = await this.txnCall(channel, compare, k, next);
+    if (res.succeeded) return { succeeded: true, current: undefined };
+    const r = res.responses[0]?.response;
+    return { succeeded: false, current: r?.$case === 'responseRange' ? r.responseRange.kvs[0]?.value : undefined };
+  }
+
+  async txn(channel: number, key: string, modRevision: number, value: Buffer): Promise<TxnResult> {
+    const k = Buffer.from(key);
+    const compare = etcdserverpb.Compare.fromPartial({
+      result: Result.EQUAL,
+      target: Target.MOD,
+      key: k,
+      targetUnion: { $case: 'modRevision', modRevision },
     });
-    if (res.succeeded === true) return { succeeded: true, current: undefined };
-    return { succeeded: false, current: res.responses?.[0]?.response_range?.kvs?.[0]?.value };
+    const res = await this.txnCall(channel, compare, k, value);
+    if (res.succeeded) return { succeeded: true, modRevision: res.revision };
+    const r = res.responses[0]?.response;
+    return { succeeded: false, modRevision: r?.$case === 'responseRange' ? (r.responseRange.kvs[0]?.modRevision ?? 0) : 0 };
+  }
+
+  /** Txn: if compare, put key=value; otherwise read key (the answer a retry needs, as raftkv's CAS gives it). */
+  private async txnCall(
+    channel: number,
+    compare: etcdserverpb.Compare,
+    key: Buffer,
+    value: Buffer,
+  ): Promise<etcdserverpb.TxnResponse & { revision: number }> {
+    const req = etcdserverpb.TxnRequest.fromPartial({
+      compare: [compare],
+      success: [{ request: { $case: 'requestPut', requestPut: { key, value } } }],
+      failure: [{ request: { $case: 'requestRange', requestRange: { key } } }],
+    });
+    const res = await this.channels.call(channel, KV.txn, req);
+    return { ...res.body, revision: res.header?.revision ?? 0 };
   }
 
   close(): void {
@@ -98,14 +119,19 @@ export interface EtcdStatus {
 export function etcdStatus(endpoint: string, timeoutMs: number): Promise<EtcdStatus> {
   const channels = openChannels('grpc-js', [endpoint], 1, timeoutMs);
   return channels
-    .call(0, etcdMethods().status, {})
-    .then((res) => ({ endpoint, memberId: res.header?.member_id ?? '0', leader: res.leader ?? '0' }))
+    .call(0, STATUS, {})
+    .then((res) => ({ endpoint, ...res }))
     .finally(() => channels.close());
 }
 
-export const etcdClient: SystemClient = {
+/** etcd's KV API, for etcd and (--api etcd) raftkv. */
+export const etcdApi: ApiClient = {
   name: 'etcd',
   connect: (kind: ClientKind, endpoints, count, opTimeoutMs) => new EtcdConnection(openChannels(kind, endpoints, count, opTimeoutMs)),
+};
+
+export const etcdLeader: LeaderFinder = {
+  system: 'etcd',
   async findLeader(endpoints, timeoutMs) {
     const answers = await Promise.allSettled(endpoints.map((e) => etcdStatus(e, timeoutMs)));
     const statuses = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));

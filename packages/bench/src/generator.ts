@@ -17,6 +17,15 @@ export interface KeySpace {
   /** Keys already written (read targets in unique mode): preloadPrefix + 0..preloaded-1. */
   preloadPrefix: string;
   preloaded: number;
+  /** The prefix every `range` operation reads, and how many keys were written under it. */
+  rangePrefix: string;
+  rangeKeys: number;
+}
+
+/** A range that did not return every key written under its prefix: counted as an error. */
+export class RangeCountError extends Error {
+  override readonly name = 'RangeCountError';
+  readonly code = 'range-count';
 }
 
 export interface LoadSpec {
@@ -45,9 +54,10 @@ export interface Progress {
 
 export interface LoadResult {
   ops: number;
-  /** Operations that wrote (put, and compare-and-swap, which is replicated whether or not it matched). */
+  /** Operations that wrote (put; compare-and-swap and txn, replicated whether or not they matched). */
   writes: number;
   opsByKind: Record<OpKind, number>;
+  /** Compare-and-swaps and txns whose compare did not match (contention in hot mode). */
   casFailed: number;
   errors: number;
   errorsByCode: Record<string, number>;
@@ -86,7 +96,7 @@ export function pickKind(mix: OpMix, r: number): OpKind {
 
 export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
   const latencyNs = new Histogram();
-  const opsByKind: Record<OpKind, number> = { put: 0, read: 0, stale: 0, cas: 0 };
+  const opsByKind: Record<OpKind, number> = { put: 0, read: 0, stale: 0, cas: 0, range: 0, txn: 0 };
   const errorsByCode: Record<string, number> = {};
   let ops = 0;
   let errors = 0;
@@ -104,13 +114,14 @@ export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks
     return v;
   };
   const known = new Map<string, Buffer | undefined>(); // hot mode: last value seen per key, for CAS
+  const modRevisions = new Map<string, number>(); // last mod_revision seen per key, for txn (absent: 0)
   const ks = spec.keys;
   const hotKey = (): string => `${ks.hotPrefix}${Math.floor(Math.random() * ks.hotKeys)}`;
   const writeKey = (): string => (ks.mode === 'hot' ? hotKey() : `${ks.runPrefix}${seq++}`);
   const readKey = (): string =>
     ks.mode === 'hot' || ks.preloaded === 0 ? hotKey() : `${ks.preloadPrefix}${Math.floor(Math.random() * ks.preloaded)}`;
 
-  const doOp = async (kind: OpKind, channel: number): Promise<void> => {
+  const doOp = async (kind: OpKind, channel: number, w: number): Promise<void> => {
     switch (kind) {
       case 'put': {
         const key = writeKey();
@@ -140,6 +151,19 @@ export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks
         }
         return;
       }
+      case 'range': {
+        const n = await conn.range(channel, ks.rangePrefix);
+        if (n !== ks.rangeKeys) throw new RangeCountError(`range over ${ks.rangePrefix} returned ${n} keys, expected ${ks.rangeKeys}`);
+        return;
+      }
+      case 'txn': {
+        // unique: each worker updates its own key (no contention); hot: the shared keys.
+        const key = ks.mode === 'hot' ? hotKey() : `${ks.runPrefix}txn/${w}`;
+        const r = await conn.txn(channel, key, modRevisions.get(key) ?? 0, base);
+        modRevisions.set(key, r.modRevision);
+        if (!r.succeeded && measuring) casFailed++;
+        return;
+      }
     }
   };
 
@@ -150,7 +174,7 @@ export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks
       const kind = pickKind(spec.mix, Math.random());
       const t0 = performance.now();
       try {
-        await doOp(kind, channel);
+        await doOp(kind, channel, w);
       } catch (err) {
         if (measuring) {
           errors++;
@@ -211,7 +235,7 @@ export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks
   hooks.onProgress?.({ phase: 'measure', done: 1, ops, errors, elapsedMs });
   return {
     ops,
-    writes: opsByKind.put + opsByKind.cas,
+    writes: opsByKind.put + opsByKind.cas + opsByKind.txn,
     opsByKind,
     casFailed,
     errors,

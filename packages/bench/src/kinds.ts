@@ -6,3 +6,6 @@ export type SystemName = 'raftkv' | 'etcd';
 
 /** grpc-js (the library clients use) or h2 (a minimal HTTP/2 gRPC client that costs less CPU). */
 export type ClientKind = 'grpc-js' | 'h2';
+
+/** The client API the load goes through: raftkv.v1 (raftkv only) or etcd's v3 KV API (both systems). */
+export type ApiName = 'raftkv' | 'etcd';

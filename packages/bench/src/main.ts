@@ -6,6 +6,7 @@ import { runBench } from './bench.js';
 import { formatProfileSummary } from './profile.js';
 import { ProgressBar } from './progress.js';
 import { formatTables, renderSvg, type BenchReport } from './report.js';
+import { formatSummary } from './summary.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -44,9 +45,12 @@ async function main(argv: string[]): Promise<number> {
         `${report.command}\n` +
         `versions: ${Object.entries(report.versions).map(([s, v]) => `${s} ${v}`).join(', ')}\n` +
         `${st.valueBytes} B values, ${st.keys} keys, ${st.countPerRun ?? `${st.durationMs / 1000} s`} per run ` +
-        `after ${st.warmupMs / 1000} s warm-up, ${st.inflightPerChannel} in flight per channel, to ${st.to}, ${st.client} client\n\n` +
+        `after ${st.warmupMs / 1000} s warm-up, ${st.inflightPerChannel} in flight per channel, to ${st.to}, ${st.client} client, ` +
+        `raftkv through ${st.api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}, ${st.rounds ?? 1} round(s)\n\n` +
         formatTables(report, workloads),
     );
+    const summary = formatSummary(report, workloads);
+    if (summary !== '') process.stdout.write(`\n${summary}`);
     if (report.profile) process.stdout.write(`\n${formatProfileSummary(report.profile, 'raftkv leader CPU profile')}\n`);
   }
   const failed = report.runs.filter((r) => r.ops === 0);

@@ -1,6 +1,6 @@
 // Per-process CPU time and memory from Linux /proc, for the clusters' "CPU per 1,000 writes" figure.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 /** Kernel clock ticks per second (USER_HZ) that /proc/<pid>/stat counts in; almost always 100. */
@@ -41,12 +41,34 @@ export function totalCpuSeconds(pids: readonly number[]): number | undefined {
   return sum;
 }
 
-/** Resident set size in bytes (VmRSS), or undefined if the process is gone. */
-export function rssBytes(pid: number): number | undefined {
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Resident set size in bytes (VmRSS), or undefined if the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmRSS');
+}
+
+/** Peak resident set size in bytes (VmHWM) since the process started or since resetPeakRss. */
+export function peakRssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmHWM');
+}
+
+/**
+ * Resets the process's peak RSS to its current RSS (writing 5 to /proc/<pid>/clear_refs, Linux 4.0+;
+ * needs to own the process). Returns false when the kernel refused: the peak then counts from the start.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }

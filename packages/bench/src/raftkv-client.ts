@@ -1,7 +1,8 @@
-// raftkv through its public API: KV.Propose (put, compare-and-swap), KV.Read, Admin.Status.
+// raftkv through its own API, raftkv.v1: KV.Propose (put, compare-and-swap), KV.Read; its leader
+// through Admin.Status (whichever API the load goes through).
 import { AdminService, KVService, ReadConsistency, Role, type ProposeRequest } from '@raftkv/proto';
 import { openChannels, type Channels, type ClientKind } from './transport.js';
-import type { CasResult, Connection, SystemClient } from './target.js';
+import type { ApiClient, CasResult, Connection, LeaderFinder, TxnResult } from './target.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -31,6 +32,14 @@ class RaftkvConnection implements Connection {
     return { succeeded: res.succeeded, current: res.succeeded || !res.previousFound ? undefined : res.previousValue };
   }
 
+  range(): Promise<number> {
+    return Promise.reject(new Error('raftkv.v1 has no range of keys: use --api etcd'));
+  }
+
+  txn(): Promise<TxnResult> {
+    return Promise.reject(new Error('raftkv.v1 has no mod_revision compare: use --api etcd'));
+  }
+
   close(): void {
     this.channels.close();
   }
@@ -52,10 +61,15 @@ export function raftkvStatus(endpoint: string, timeoutMs: number): Promise<Raftk
     .finally(() => channels.close());
 }
 
-export const raftkvClient: SystemClient = {
+/** raftkv.v1 (raftkv only). */
+export const raftkvApi: ApiClient = {
   name: 'raftkv',
   connect: (kind: ClientKind, endpoints, count, opTimeoutMs) =>
     new RaftkvConnection(openChannels(kind, endpoints, count, opTimeoutMs)),
+};
+
+export const raftkvLeader: LeaderFinder = {
+  system: 'raftkv',
   async findLeader(endpoints, timeoutMs) {
     const answers = await Promise.allSettled(endpoints.map((e) => raftkvStatus(e, timeoutMs)));
     const statuses = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));

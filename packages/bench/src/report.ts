@@ -1,10 +1,15 @@
-// Results of a benchmark: one record per (workload, level, system), rendered as markdown tables (for
-// the terminal and the README), JSON, or an SVG plot of throughput against p99 latency.
-import type { OpMix, SystemName, Workload } from './args.js';
+// Results of a benchmark: one record per (round, workload, level, system), rendered as markdown tables
+// (for the terminal and the README), JSON, or an SVG plot of throughput against p99 latency. The
+// rounds summary (medians of per-round ratios) is in summary.ts.
+import type { ApiName, OpMix, SystemName, Workload } from './args.js';
 import type { ProfileSummary } from './profile.js';
 
 export interface RunRecord {
   system: SystemName;
+  /** The client API the load went through (absent in reports older than --api: raftkv.v1 for raftkv). */
+  api?: ApiName;
+  /** 0-based round (absent in reports older than --rounds: 0). */
+  round?: number;
   workload: string;
   inflight: number;
   channels: number;
@@ -23,6 +28,11 @@ export interface RunRecord {
   cpuSecondsPer1kWrites: number | undefined;
   /** Largest resident set of one member at the end of the run. */
   maxMemberRssMB: number | undefined;
+  /** Largest peak resident set (VmHWM) of one member during the run, and the sum of the members' peaks. */
+  peakMemberRssMB?: number | undefined;
+  peakClusterRssMB?: number | undefined;
+  /** run: peaks were reset at the start of the measured window; process: counted from the process's start. */
+  peakRssSince?: 'run' | 'process';
   generatorCpuSeconds: number;
   /** Leader endpoint found before and after the run: a change means an election happened under load. */
   leaderBefore: string | undefined;
@@ -44,13 +54,20 @@ export interface BenchReport {
     inflightPerChannel: number;
     to: string;
     client: string;
+    /** Absent in reports older than --rounds. */
+    rounds?: number;
+    /** API raftkv was driven through; absent in reports older than --api. */
+    api?: ApiName;
   };
   versions: Partial<Record<SystemName, string>>;
   runs: RunRecord[];
   profile?: ProfileSummary;
 }
 
-const isWriteOnly = (mix: OpMix): boolean => mix.read === 0 && mix.stale === 0;
+const isWriteOnly = (mix: OpMix): boolean => mix.read === 0 && mix.stale === 0 && mix.range === 0;
+
+/** The record's round (reports older than --rounds have one, round 0). */
+export const roundOf = (r: RunRecord): number => r.round ?? 0;
 
 function fmt(n: number | undefined, digits: number): string {
   if (n === undefined || !Number.isFinite(n)) return 'n/a';
@@ -66,14 +83,16 @@ export function formatTables(report: BenchReport, workloads: readonly Workload[]
   const out: string[] = [];
   const systems = [...new Set(report.runs.map((r) => r.system))];
   const both = systems.includes('raftkv') && systems.includes('etcd');
-  for (const w of workloads) {
-    const runs = report.runs.filter((r) => r.workload === w.name);
+  const rounds = [...new Set(report.runs.map(roundOf))].sort((a, b) => a - b);
+  for (const w of workloads) for (const round of rounds) {
+    const runs = report.runs.filter((r) => r.workload === w.name && roundOf(r) === round);
     if (runs.length === 0) continue;
     const cpuLabel = isWriteOnly(w.mix) ? 'CPU s/1k writes' : 'CPU s/1k ops';
     const head = ['in flight'];
     for (const s of systems) head.push(`${s} ops/s`, 'p50 ms', 'p99 ms', 'p99.9 ms', cpuLabel);
     if (both) head.push('ops/s raftkv/etcd', 'p99 raftkv/etcd');
-    out.push(`workload ${w.name}:`, '', `| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---:' : '---:')).join('|')}|`);
+    const title = `workload ${w.name}${rounds.length > 1 ? `, round ${round + 1} of ${rounds.length}` : ''}:`;
+    out.push(title, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
     const levels = [...new Set(runs.map((r) => r.inflight))];
     for (const level of levels) {
       const cells = [String(level)];
@@ -111,7 +130,7 @@ export function formatTables(report: BenchReport, workloads: readonly Workload[]
       out.push(`  ${r.system} at ${r.inflight} in flight: leader changed during the run (${r.leaderBefore ?? 'none'} -> ${r.leaderAfter ?? 'none'})`);
     }
     for (const r of runs.filter((r) => r.casFailed > 0)) {
-      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps did not match (contention)`);
+      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps or txns did not match (contention)`);
     }
   }
   return out.join('\n').trimEnd() + '\n';

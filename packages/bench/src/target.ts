@@ -1,7 +1,8 @@
-// What the load generator needs from a system under test: a few operations over a fixed set of gRPC
-// channels, and the address of the current leader. One implementation per system (raftkv, etcd).
+// What the load generator needs: a few operations over a fixed set of gRPC channels, through one of
+// the client APIs (raftkv.v1, or etcd's KV API, which both systems serve), and each system's way to
+// find its current leader (its own status call).
 import type { ChannelOptions } from '@grpc/grpc-js';
-import type { ClientKind, SystemName } from './kinds.js';
+import type { ApiName, ClientKind, SystemName } from './kinds.js';
 
 export interface CasResult {
   succeeded: boolean;
@@ -18,13 +19,29 @@ export interface Connection {
    * is the value the key holds (undefined: absent), as a compare-and-swap loop would use next.
    */
   cas(channel: number, key: string, expected: Buffer | undefined, next: Buffer): Promise<CasResult>;
+  /** One linearizable read of every key under prefix; resolves to the number of keys it returned. */
+  range(channel: number, prefix: string): Promise<number>;
+  /** Puts value if the key's mod_revision is modRevision (0: the key is absent). */
+  txn(channel: number, key: string, modRevision: number, value: Buffer): Promise<TxnResult>;
   close(): void;
 }
 
-export interface SystemClient {
-  readonly name: SystemName;
+export interface TxnResult {
+  succeeded: boolean;
+  /** Succeeded: the revision of this write (the key's new mod_revision); otherwise the key's current one. */
+  modRevision: number;
+}
+
+/** A client API the load goes through. */
+export interface ApiClient {
+  readonly name: ApiName;
   /** `channels` connections of the given kind; channel i talks to endpoints[i % endpoints.length]. */
   connect(kind: ClientKind, endpoints: readonly string[], channels: number, opTimeoutMs: number): Connection;
+}
+
+/** A system's own way to find its leader (raftkv: Admin.Status; etcd: Maintenance.Status). */
+export interface LeaderFinder {
+  readonly system: SystemName;
   /** The endpoint of the current leader among `endpoints`, or undefined if none is known yet. */
   findLeader(endpoints: readonly string[], timeoutMs: number): Promise<string | undefined>;
 }

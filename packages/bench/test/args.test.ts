@@ -16,6 +16,22 @@ describe('parseOptions', () => {
     expect(o.json).toBe(false);
     expect(o.progress).toBe(true);
     expect(o.endpoints).toEqual({});
+    expect(o.api).toBe('raftkv');
+    expect(o.rounds).toBe(1);
+    expect(o.rangeKeys).toBe(100);
+  });
+
+  test('--api etcd: range and txn workloads; --rounds', () => {
+    const o = parseOptions(['--api', 'etcd', '--workload', 'range', '--workload', 'txn', '--rounds', '3', '--range-keys', '10']);
+    expect(o.api).toBe('etcd');
+    expect(o.rounds).toBe(3);
+    expect(o.rangeKeys).toBe(10);
+    expect(o.workloads.map((w) => w.mix)).toEqual([
+      { put: 0, read: 0, stale: 0, cas: 0, range: 1, txn: 0 },
+      { put: 0, read: 0, stale: 0, cas: 0, range: 0, txn: 1 },
+    ]);
+    // etcd alone speaks its own API whatever --api says.
+    expect(parseOptions(['--target', 'etcd', '--workload', 'txn']).workloads[0]?.name).toBe('txn');
   });
 
   test('a full command line', () => {
@@ -37,8 +53,8 @@ describe('parseOptions', () => {
     expect(o.endpoints.raftkv).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
     expect(o.levels).toEqual([1, 4]);
     expect(o.countPerRun).toBe(500);
-    expect(o.workloads[0]?.mix).toEqual({ put: 0, read: 1, stale: 0, cas: 0 });
-    expect(o.workloads[1]?.mix).toEqual({ put: 90, read: 0, stale: 0, cas: 10 });
+    expect(o.workloads[0]?.mix).toEqual({ put: 0, read: 1, stale: 0, cas: 0, range: 0, txn: 0 });
+    expect(o.workloads[1]?.mix).toEqual({ put: 90, read: 0, stale: 0, cas: 10, range: 0, txn: 0 });
     expect(o.keys).toBe('hot');
     expect(o.hotKeys).toBe(3);
     expect(o.json).toBe(true);
@@ -59,6 +75,11 @@ describe('parseOptions', () => {
     [['--keys', 'zipf'], /--keys/],
     [['--profile', '--target', 'etcd'], /--profile/],
     [['--bogus'], /bogus/],
+    [['--api', 'redis'], /--api/],
+    [['--rounds', '0'], /--rounds/],
+    [['--range-keys', '0'], /--range-keys/],
+    [['--workload', 'range'], /--workload range: .*--api etcd/],
+    [['--target', 'raftkv', '--workload', 'put=9,txn=1'], /--workload put=9,txn=1: .*--api etcd/],
   ])('%j is a usage error naming the flag', (argv, message) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);
     expect(() => parseOptions(argv)).toThrow(message);
