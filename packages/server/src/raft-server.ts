@@ -23,7 +23,7 @@ import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
-import { bindPorts, describePorts } from './grpc/listeners.js';
+import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter } from './api/router.js';
 import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
 import { ReadyStore } from './storage/ready-store.js';

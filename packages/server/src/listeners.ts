@@ -9,12 +9,12 @@
 // On every port that serves Raft, a call must prove its sender (the member its peer certificate
 // names, the shared secret, or both) and carry this cluster's id (peer-guard.ts).
 import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
-import type { ServerConfig } from '../cli/config.js';
-import type { Health } from '../api/introspection.js';
-import type { Logger } from '../observability/logger.js';
-import { refuseRaft, requireClusterId, requirePeerIdentity } from '../peer/peer-guard.js';
-import { PeerSecretVerifier } from '../peer/peer-secret.js';
-import { clientPortCredentials, peerPortCredentials } from './tls.js';
+import type { ServerConfig } from './cli/config.js';
+import type { Health } from './api/introspection.js';
+import type { Logger } from './observability/logger.js';
+import { refuseRaft, requireClusterId, requirePeerIdentity } from './peer/peer-guard.js';
+import { PeerSecretVerifier } from './peer/peer-secret.js';
+import { clientPortCredentials, peerPortCredentials } from './grpc/tls.js';
 
 export interface BoundPorts {
   readonly port: number;
