@@ -1,8 +1,9 @@
 // etcd's v3 KV API (etcdserverpb.KV: Put, Range, Txn) through @raftkv/proto's generated etcdserverpb:
 // the same client code drives etcd and, with --api etcd, raftkv. etcd's leader is found with
-// Maintenance.Status. Answers are decoded through etcd-wire.ts (etcd's ids do not fit a JS number).
+// Maintenance.Status. Answers' headers are read by @raftkv/client's etcd wire reader (etcd's ids do not
+// fit a JS number, which the generated decoders use).
+import { splitHeader, uint64Field, type Header } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
-import { splitHeader, decodeStatusLeader, type WithHeader } from './etcd-wire.js';
 import { openChannels, type Channels, type ClientKind, type UnaryMethod } from './transport.js';
 import type { ApiClient, CasResult, Connection, LeaderFinder, TxnResult } from './target.js';
 
@@ -14,12 +15,21 @@ interface GeneratedMethod<Req, Res> {
   responseDeserialize: (bytes: Buffer) => Res;
 }
 
-/** A generated method whose answer is decoded with its header read apart (see etcd-wire.ts). */
+/** A decoded response and its header, read apart (the body's own `header` is left unset). */
+interface WithHeader<T> {
+  header: Header | undefined;
+  body: T;
+}
+
+/** A generated method whose answer is decoded with its header read apart. */
 function tolerant<Req, Res>(m: GeneratedMethod<Req, Res>): UnaryMethod<Req, WithHeader<Res>> {
   return {
     path: m.path,
     requestSerialize: m.requestSerialize,
-    responseDeserialize: (bytes) => splitHeader(bytes, m.responseDeserialize),
+    responseDeserialize: (bytes) => {
+      const { header, rest } = splitHeader(bytes);
+      return { header, body: m.responseDeserialize(rest) };
+    },
   };
 }
 
@@ -31,7 +41,11 @@ const KV = {
 const STATUS: UnaryMethod<etcdserverpb.StatusRequest, { memberId: string; leader: string }> = {
   path: etcdserverpb.MaintenanceService.status.path,
   requestSerialize: etcdserverpb.MaintenanceService.status.requestSerialize,
-  responseDeserialize: decodeStatusLeader,
+  // The two fields that name the leader: header.member_id and leader (4), as 64-bit decimal strings.
+  responseDeserialize: (bytes) => {
+    const { header, rest } = splitHeader(bytes);
+    return { memberId: String(header?.memberId ?? 0n), leader: String(uint64Field(rest, 4)) };
+  },
 };
 
 /** The end of the range of every key that starts with prefix (etcd's clientv3.GetPrefixRangeEnd). */
@@ -102,7 +116,7 @@ class EtcdConnection implements Connection {
       failure: [{ request: { $case: 'requestRange', requestRange: { key } } }],
     });
     const res = await this.channels.call(channel, KV.txn, req);
-    return { ...res.body, revision: res.header?.revision ?? 0 };
+    return { ...res.body, revision: Number(res.header?.revision ?? 0n) };
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // etcd's ResponseHeader carries uint64 ids (cluster_id, member_id) that real etcd fills with values
 // above 2^53, which the generated decoders (numbers) refuse. Every etcd response has its header at
 // field 1: it is cut out of the bytes and decoded here as bigints, the rest by the generated decoder.
+// This is the one reader of those bytes (the bench uses it too, for etcd's Maintenance.Status).
 
 /** etcd's ResponseHeader with exact ids. */
 export interface Header {
@@ -10,70 +11,89 @@ export interface Header {
   raftTerm: bigint;
 }
 
+/** Thrown for bytes that are not a well-formed protobuf message. */
 export class WireError extends Error {
   override readonly name = 'WireError';
 }
 
-function varint(b: Uint8Array, at: number): [bigint, number] {
+interface Field {
+  no: number;
+  /** Byte offsets of the whole field, tag included. */
+  start: number;
+  end: number;
+  /** Varint fields: the value. */
+  varint?: bigint;
+  /** Length-delimited fields: the payload's offsets. */
+  payload?: [number, number];
+}
+
+function readVarint(b: Uint8Array, at: number): [bigint, number] {
   let v = 0n;
   for (let shift = 0n, i = at; i < b.length && shift < 70n; i++, shift += 7n) {
     const byte = b[i]!;
     v |= BigInt(byte & 0x7f) << shift;
     if ((byte & 0x80) === 0) return [v, i + 1];
   }
-  throw new WireError('malformed varint in an etcd response');
+  throw new WireError(`malformed varint in an etcd response at byte ${at}`);
 }
 
-/** Int64 fields arrive as two's complement in 64 bits. */
-const int64 = (v: bigint): bigint => BigInt.asIntN(64, v);
-
-/** Splits a message into its header (field 1, decoded) and the bytes of every other field. */
-export function splitHeader(b: Uint8Array): { header: Header | undefined; rest: Buffer } {
-  const keep: Uint8Array[] = [];
-  let header: Header | undefined;
+/** The top-level fields of a message, in order. */
+function fields(b: Uint8Array): Field[] {
+  const out: Field[] = [];
   for (let at = 0; at < b.length; ) {
-    const start = at;
-    const [tag, afterTag] = varint(b, at);
-    const field = Number(tag >> 3n);
-    let end: number;
+    const [tag, afterTag] = readVarint(b, at);
+    const f: Field = { no: Number(tag >> 3n), start: at, end: afterTag };
     switch (Number(tag & 7n)) {
       case 0:
-        end = varint(b, afterTag)[1];
+        [f.varint, f.end] = readVarint(b, afterTag);
         break;
       case 1:
-        end = afterTag + 8;
+        f.end = afterTag + 8;
         break;
       case 2: {
-        const [len, afterLen] = varint(b, afterTag);
-        end = afterLen + Number(len);
-        if (field === 1) header = decodeHeader(b.subarray(afterLen, end));
+        const [len, afterLen] = readVarint(b, afterTag);
+        f.end = afterLen + Number(len);
+        f.payload = [afterLen, f.end];
         break;
       }
       case 5:
-        end = afterTag + 4;
+        f.end = afterTag + 4;
         break;
       default:
-        throw new WireError(`unsupported wire type in an etcd response (field ${field})`);
+        throw new WireError(`unsupported wire type ${Number(tag & 7n)} in an etcd response (field ${f.no})`);
     }
-    if (end > b.length) throw new WireError('truncated etcd response');
-    if (field !== 1) keep.push(b.subarray(start, end));
-    at = end;
+    if (f.end > b.length) throw new WireError(`truncated etcd response (field ${f.no})`);
+    out.push(f);
+    at = f.end;
   }
-  return { header, rest: Buffer.concat(keep) };
+  return out;
 }
 
-function decodeHeader(b: Uint8Array): Header {
-  const h: Header = { clusterId: 0n, memberId: 0n, revision: 0n, raftTerm: 0n };
-  for (let at = 0; at < b.length; ) {
-    const [tag, afterTag] = varint(b, at);
-    if ((tag & 7n) !== 0n) throw new WireError('unexpected wire type in an etcd response header');
-    const [v, next] = varint(b, afterTag);
-    const field = Number(tag >> 3n);
-    if (field === 1) h.clusterId = v;
-    else if (field === 2) h.memberId = v;
-    else if (field === 3) h.revision = int64(v);
-    else if (field === 4) h.raftTerm = v;
-    at = next;
+/** A varint field's value; the last one wins when it repeats (protobuf's rule for scalars). */
+const varintOf = (fs: Field[], no: number): bigint => fs.filter((f) => f.no === no && f.varint !== undefined).at(-1)?.varint ?? 0n;
+
+/** A top-level uint64 field of a message (0 when absent), e.g. Maintenance StatusResponse.leader (4). */
+export function uint64Field(b: Uint8Array, no: number): bigint {
+  return varintOf(fields(b), no);
+}
+
+/** Splits a response into its header (field 1, decoded) and the bytes of every other field. */
+export function splitHeader(b: Uint8Array): { header: Header | undefined; rest: Buffer } {
+  const fs = fields(b);
+  const h = fs.find((f) => f.no === 1 && f.payload !== undefined);
+  const header = h?.payload === undefined ? undefined : decodeHeader(b.subarray(...h.payload));
+  const keep = fs.filter((f) => f.no !== 1);
+  // Encoders write fields in order: the header first, the rest one slice that needs no copy.
+  const first = keep[0];
+  const last = keep[keep.length - 1];
+  if (first !== undefined && last !== undefined && last.end - first.start === keep.reduce((n, f) => n + f.end - f.start, 0)) {
+    return { header, rest: Buffer.from(b.buffer, b.byteOffset + first.start, last.end - first.start) };
   }
-  return h;
+  return { header, rest: Buffer.concat(keep.map((f) => b.subarray(f.start, f.end))) };
+}
+
+/** A ResponseHeader: cluster_id = 1, member_id = 2, revision = 3 (int64), raft_term = 4. */
+function decodeHeader(b: Uint8Array): Header {
+  const fs = fields(b);
+  return { clusterId: varintOf(fs, 1), memberId: varintOf(fs, 2), revision: BigInt.asIntN(64, varintOf(fs, 3)), raftTerm: varintOf(fs, 4) };
 }

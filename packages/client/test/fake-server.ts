@@ -23,7 +23,7 @@ export interface Fake {
 const HEADER_PLACEHOLDER = { clusterId: 0, memberId: 0, revision: 0, raftTerm: 0 };
 
 /** Encodes an unsigned varint (for a header with ids beyond 2^53). */
-function varint(v: bigint): Buffer {
+export function varint(v: bigint): Buffer {
   const out: number[] = [];
   do {
     let b = Number(v & 0x7fn);

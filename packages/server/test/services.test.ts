@@ -39,6 +39,7 @@ describe('services seen from outside', () => {
     const services = await bufCurl(['--list-services', url]);
     expect(services.code).toBe(0);
     expect(services.stdout.split('\n').filter((l) => l !== '').sort()).toEqual([
+      'etcdserverpb.KV',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
@@ -62,6 +63,29 @@ describe('services seen from outside', () => {
     expect(JSON.parse(read.stdout)).toMatchObject({ found: true, value: 'aGk=' });
     const st = await bufCurl(['-d', '{}', `${url}/raftkv.v1.Admin/Status`]);
     expect(JSON.parse(st.stdout)).toMatchObject({ id: 'n1' });
+  });
+
+  test("reflection describes etcd's KV across its imports (mvccpb, authpb): buf curl lists and calls it", async () => {
+    const methods = await bufCurl(['--list-methods', url]);
+    expect(methods.stderr).toBe('');
+    expect(methods.stdout.split('\n').filter((l) => l.startsWith('etcdserverpb.'))).toEqual([
+      'etcdserverpb.KV/Compact',
+      'etcdserverpb.KV/DeleteRange',
+      'etcdserverpb.KV/Put',
+      'etcdserverpb.KV/Range',
+      'etcdserverpb.KV/Txn',
+    ]);
+    const put = await bufCurl(['-d', '{"key":"Zm9v","value":"YmFy"}', `${url}/etcdserverpb.KV/Put`]);
+    expect(put.stderr).toBe('');
+    const putRevision = Number((JSON.parse(put.stdout) as { header: { revision: string } }).header.revision);
+    const range = await bufCurl(['-d', '{"key":"Zm9v"}', `${url}/etcdserverpb.KV/Range`]);
+    expect(range.stderr).toBe('');
+    // buf renders the answer from the reflected schema: mvccpb.KeyValue's fields by name, 64-bit ints as strings.
+    expect(JSON.parse(range.stdout)).toMatchObject({
+      header: { revision: String(putRevision) },
+      kvs: [{ key: 'Zm9v', value: 'YmFy', modRevision: String(putRevision), version: '1' }],
+      count: '1',
+    });
   });
 
   test('raftctl put/get/cas/delete/status, readable and --json', async () => {

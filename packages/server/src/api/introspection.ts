@@ -1,11 +1,12 @@
 // grpc.health.v1.Health and server reflection (v1 and v1alpha) on the node's port. Reflection is
-// given every service's proto, health's included, so `grpcurl list/describe` (or `buf curl`) resolve
-// all of them.
+// given every served service's proto, health's and etcd's included, so `grpcurl list/describe` (or
+// `buf curl`) resolve all of them.
 import type { Server } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { protoRoot } from '@raftkv/proto';
 import { HealthImplementation } from 'grpc-health-check';
+import { isType, withDependencies } from './reflection-files.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,9 @@ export class Health {
   }
 }
 
+/** etcd's rpc.proto declares Watch, Lease, Cluster, Maintenance and Auth too; reflection lists only what is served. */
+const ETCD_SERVED = new Set(['etcdserverpb.KV']);
+
 export function addReflection(server: Server): void {
   // Our own copy of health.proto (see the comment in it for why not grpc-health-check's).
   const ownProtos = fileURLToPath(new URL('../../proto', import.meta.url));
@@ -51,11 +55,15 @@ export function addReflection(server: Server): void {
       'raftkv/v1/kv.proto',
       'raftkv/v1/admin.proto',
       'raftkv/v1/raft.proto',
+      'etcd/etcdserver/etcdserverpb/rpc.proto',
       'grpc/health/v1/health.proto',
       'grpc/reflection/v1/reflection.proto',
       'grpc/reflection/v1alpha/reflection.proto',
     ],
     { includeDirs: [protoRoot, ownProtos, reflectionProtos], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
   );
-  new ReflectionService(def).addToServer(server);
+  const services = Object.entries(def).flatMap(([name, value]) =>
+    isType(value) || (name.startsWith('etcdserverpb.') && !ETCD_SERVED.has(name)) ? [] : [name],
+  );
+  new ReflectionService(withDependencies(def), { services }).addToServer(server);
 }
