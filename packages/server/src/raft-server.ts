@@ -2,7 +2,7 @@
 // and the gRPC server with every service on one port.
 import { Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
-import { AdminService, KVService, RaftService } from '@raftkv/proto';
+import { AdminService, etcdserverpb, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
@@ -12,6 +12,10 @@ import { dialAddress, SERVER_OPTIONS } from './grpc/grpc-options.js';
 import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
+import { etcdKvService } from './api/etcd-kv-service.js';
+import { AutoCompactor } from './node/auto-compaction.js';
+import { encodeCommand } from './storage/command.js';
+import { headerIds } from './storage/member-id.js';
 import { createLogger, type LogContext, type Logger } from './observability/logger.js';
 import { SqliteLogStorage } from './storage/log-storage.js';
 import { NodeObservability } from './observability/node-observability.js';
@@ -47,6 +51,7 @@ export class RaftkvServer {
   readonly membership: Membership;
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
+  private readonly compactor: AutoCompactor;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -195,6 +200,26 @@ export class RaftkvServer {
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
     this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(
+      etcdserverpb.KVService,
+      etcdKvService({
+        driver: this.driver,
+        sm: this.sm,
+        router: this.router,
+        ids: headerIds(config.clusterId, config.id),
+        maxRequestBytes: config.maxRequestBytes,
+        maxRangeBytes: config.maxRangeBytes,
+      }),
+    );
+    this.compactor = new AutoCompactor(config.autoCompaction, {
+      revision: () => this.sm.store.currentRevision(),
+      compacted: () => this.sm.store.compactedRevision(),
+      isLeader: () => this.driver.isLeader,
+      propose: async (revision) => {
+        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }));
+      },
+      onError: (revision, e) => this.logger.warn('auto-compaction failed; retried at its next step', { revision, error: e.message }),
+    });
     const appliedIndex = (): number => this.sm.appliedIndex();
     const members = new MembershipAdmin({
       self: config.id,
@@ -252,6 +277,7 @@ export class RaftkvServer {
     this.healthServer = bound.healthServer;
     this.driver.start();
     this.snapshots.start();
+    this.compactor.start();
     this.watchEventLoop();
     if (this.joining) {
       void joinCluster({
@@ -338,6 +364,7 @@ export class RaftkvServer {
     await this.http?.close();
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
+    this.compactor.stop();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

@@ -3,7 +3,6 @@
 // forms the next Ready (group commit); a failed fsync stops the node.
 import { removeDir, tempDir } from '@raftkv/testkit';
 import { RaftNode, type Entry, type Message } from '@raftkv/consensus';
-import { ProposeRequest } from '@raftkv/proto';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { RaftDriver } from '../src/node/driver.js';
 import { StorageFailure } from '../src/errors.js';
@@ -11,6 +10,7 @@ import { SqliteLogStorage } from '../src/storage/log-storage.js';
 import { createLogger } from '../src/observability/logger.js';
 import { ReadyStore } from '../src/storage/ready-store.js';
 import { KvStateMachine } from '../src/storage/state-machine.js';
+import { proposeCommand } from '../src/storage/command.js';
 import type { SyncDone } from '../src/storage/wal-sync.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -19,7 +19,7 @@ const put = (index: number): Entry => ({
   index,
   term: 1,
   type: 'normal',
-  data: ProposeRequest.encode({ command: { $case: 'put', put: { key: `k${index}`, value: Buffer.from(`v${index}`) } }, clientId: '', sequence: 0 }).finish(),
+  data: proposeCommand({ command: { $case: 'put', put: { key: `k${index}`, value: Buffer.from(`v${index}`) } }, clientId: '', sequence: 0 }),
 });
 
 const append = (index: number, entries: Entry[], commit: number): Message => ({

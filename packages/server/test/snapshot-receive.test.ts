@@ -30,7 +30,7 @@ function snapshotOf(root: string, name: string, index: number, term: number, key
   const dir = join(root, name);
   const db = openDatabase(dir);
   new Membership(db, 'n1', PEERS.get('n1')!, logger).bootstrap(PEERS);
-  for (const [k, v] of Object.entries(keys)) db.prepare('INSERT INTO kv (key, value) VALUES (?, ?)').run(k, Buffer.from(v));
+  for (const [k, v] of Object.entries(keys)) db.prepare('INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)').run(k, Buffer.from(v));
   db.prepare('UPDATE meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(index, term);
   db.close();
   const path = join(root, `${name}.snap`);
@@ -176,7 +176,7 @@ describe('receiving snapshots', () => {
       store.keepReceived(tmp, s.meta, s.bytes, s.sha256);
     }
     store.install(newer.meta); // the core took the newer one and ignored the older
-    const kv = db.prepare('SELECT key, CAST(value AS TEXT) AS value FROM kv ORDER BY key').all();
+    const kv = db.prepare('SELECT CAST(key AS TEXT) AS key, CAST(value AS TEXT) AS value FROM mvcc_kv ORDER BY key').all();
     expect(kv).toEqual([
       { key: 'k', value: 'new' },
       { key: 'only', value: 'newer' },

@@ -1,6 +1,7 @@
 import { removeDir, tempDir } from '@raftkv/testkit';
 import type { Entry } from '@raftkv/consensus';
-import { ProposeRequest } from '@raftkv/proto';
+import type { ProposeRequest } from '@raftkv/proto';
+import { proposeCommand, responseOf } from '../src/storage/command.js';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { KvStateMachine, type ApplyOutcome } from '../src/storage/state-machine.js';
 
@@ -21,12 +22,12 @@ describe('KvStateMachine', () => {
     index: ++index,
     term: 1,
     type: 'normal',
-    data: ProposeRequest.encode({ command, clientId, sequence }).finish(),
+    data: proposeCommand({ command, clientId, sequence }),
   });
   const apply1 = (e: Entry): ApplyOutcome => db.transaction(() => sm.apply([e]))()[0]!;
   const ok = (o: ApplyOutcome) => {
     if (o === null || !o.ok) throw new Error(`expected success, got ${JSON.stringify(o)}`);
-    return o.response;
+    return responseOf(o.response, 'propose');
   };
 
   beforeEach(() => {
@@ -130,6 +131,8 @@ describe('KvStateMachine', () => {
     expect(sm.appliedTerm()).toBe(1);
   });
 
+  // The content is the MVCC store's, revisions included: the same writes in the same order give the
+  // same digest on another database; the same pairs written in another order are another history.
   test('digest depends on content only and counts keys', () => {
     const d0 = sm.digest();
     expect(d0.keyCount).toBe(0);
@@ -140,8 +143,16 @@ describe('KvStateMachine', () => {
     const db2 = openDatabase(dir2);
     const sm2 = new KvStateMachine(db2);
     index = 0;
-    db2.transaction(() => sm2.apply([entry(put('a', '1')), entry(put('b', '2'))]))();
+    db2.transaction(() => sm2.apply([entry(put('b', '2')), entry(put('a', '1'))]))();
     expect(sm2.digest()).toEqual({ appliedIndex: 2, digest: d1.digest, keyCount: 2 });
+    const dir3 = tempDir();
+    const db3 = openDatabase(dir3);
+    const sm3 = new KvStateMachine(db3);
+    index = 0;
+    db3.transaction(() => sm3.apply([entry(put('a', '1')), entry(put('b', '2'))]))();
+    expect(sm3.digest().digest).not.toBe(d1.digest);
+    db3.close();
+    removeDir(dir3);
     db2.close();
     removeDir(dir2);
     expect(d1.digest).not.toBe(d0.digest);

@@ -25,7 +25,7 @@ describe('WalSync', () => {
   test('fsyncs what a synchronous=OFF transaction committed', async () => {
     const w = new WalSync(db.name);
     db.pragma('synchronous = OFF');
-    db.prepare("INSERT INTO kv (key, value) VALUES ('a', x'01')").run();
+    db.prepare("INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES ('a', 2, 0, 2, 1, 0, x'01', 0)").run();
     expect(await sync(w)).toBeNull();
     await w.close();
     expect(await sync(w)).toEqual(expect.objectContaining({ message: 'the WAL is closed' }));
@@ -56,7 +56,7 @@ describe('Checkpointer', () => {
     db.pragma('wal_checkpoint(TRUNCATE)'); // the schema is in the database file
     db.pragma('wal_autocheckpoint = 0');
     db.pragma('synchronous = OFF');
-    const put = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?)');
+    const put = db.prepare('INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)');
     db.transaction(() => {
       for (let i = 0; i < 500; i++) put.run(`k${i}`, Buffer.alloc(100, i));
     })();
@@ -67,7 +67,7 @@ describe('Checkpointer', () => {
       expect(existsSync(`${copy}-wal`)).toBe(false);
       const c = new Database(copy, { readonly: true });
       try {
-        return c.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number;
+        return c.prepare('SELECT COUNT(*) FROM mvcc_kv').pluck().get() as number;
       } finally {
         c.close();
       }

@@ -1,6 +1,6 @@
 // What a service handler reads from its call (the deadline) and how it answers (errors become
 // statuses in grpc-errors.ts).
-import type { Deadline, sendUnaryData } from '@grpc/grpc-js';
+import type { Deadline, sendUnaryData, StatusObject } from '@grpc/grpc-js';
 import { toStatus } from './grpc-errors.js';
 
 /**
@@ -13,8 +13,16 @@ export function deadlineOf(call: { getDeadline(): Deadline }, defaultMs = Infini
   return Number.isFinite(ms) ? ms : Date.now() + defaultMs;
 }
 
-/** Settles a unary call from a promise; errors become statuses. `done` learns the outcome and duration. */
-export function answer<T>(p: Promise<T>, cb: sendUnaryData<T>, done?: (ok: boolean, seconds: number) => void): void {
+/**
+ * Settles a unary call from a promise; errors become statuses (`status`: toStatus, or the etcd API's
+ * toEtcdStatus). `done` learns the outcome and duration.
+ */
+export function answer<T>(
+  p: Promise<T>,
+  cb: sendUnaryData<T>,
+  done?: (ok: boolean, seconds: number) => void,
+  status: (e: unknown) => Partial<StatusObject> = toStatus,
+): void {
   const t0 = done === undefined ? 0 : performance.now();
   p.then(
     (r) => {
@@ -23,7 +31,7 @@ export function answer<T>(p: Promise<T>, cb: sendUnaryData<T>, done?: (ok: boole
     },
     (e: unknown) => {
       done?.(false, (performance.now() - t0) / 1000);
-      cb(toStatus(e));
+      cb(status(e));
     },
   );
 }

@@ -21,6 +21,37 @@ export class RemoteStatusError extends RaftkvError {
   }
 }
 
+/**
+ * An UNAVAILABLE answer of the etcd API, with etcd's exact message (clients match on it); like any
+ * UnavailableError it carries the retry and leader trailers.
+ */
+export class EtcdUnavailableError extends UnavailableError {
+  constructor(message: string, leaderId: string, safeToRetry: boolean, options?: ErrorOptions) {
+    super(message, leaderId, safeToRetry, options);
+    this.message = message; // without UnavailableError's "(leader: ...)" suffix
+  }
+}
+
+/** etcd's rpctypes messages for UNAVAILABLE. */
+export const ETCD_NO_LEADER = 'etcdserver: no leader';
+export const ETCD_TIMEOUT = 'etcdserver: request timed out';
+const ETCD_TIMEOUT_LEADER_FAIL = 'etcdserver: request timed out, possibly due to previous leader failure';
+const ETCD_LEADER_CHANGED = 'etcdserver: leader changed';
+
+/**
+ * The status an etcdserverpb call answers with: etcd's own errors as they are; the node's other
+ * UNAVAILABLE reasons in etcd's words (not applied: "leader changed"; maybe applied: "request timed
+ * out, possibly due to previous leader failure"), trailers kept.
+ */
+export function toEtcdStatus(err: unknown): Partial<StatusObject> {
+  const e = isRaftError(err) ? fromRaftError(err, '') : err;
+  if (e instanceof UnavailableError && !(e instanceof EtcdUnavailableError)) {
+    const msg = e.safeToRetry ? ETCD_LEADER_CHANGED : ETCD_TIMEOUT_LEADER_FAIL;
+    return toStatus(new EtcdUnavailableError(msg, e.leaderId, e.safeToRetry, { cause: e }));
+  }
+  return toStatus(e);
+}
+
 export function toStatus(err: unknown): Partial<StatusObject> {
   const e = isRaftError(err) ? fromRaftError(err, '') : err;
   const metadata = new Metadata();

@@ -1,7 +1,7 @@
 // raftkv.v1.KV on every node: validation, then the leader router (Propose, linearizable Read) or the
 // local state machine (stale Read).
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { ProposeRequest, ReadConsistency, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
+import { ReadConsistency, type ProposeRequest, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { InvalidArgumentError } from '../errors.js';
 import { answer, deadlineOf } from './call.js';
@@ -9,6 +9,7 @@ import { isForwarded, type LeaderRouter } from './router.js';
 import type { RequestObserver } from '../observability/node-observability.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { validateKey, validatePropose } from '../storage/validation.js';
+import { proposeCommand } from '../storage/command.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -22,7 +23,7 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
       const run = async (): Promise<ProposeResponse> => {
         const req = call.request;
         validatePropose(req);
-        return router.propose(req, ProposeRequest.encode(req).finish(), deadlineOf(call), isForwarded(call));
+        return router.propose(req, proposeCommand(req), deadlineOf(call), isForwarded(call));
       };
       answer(run(), cb, obs && ((ok, s) => obs.proposeDone(ok ? 'ok' : 'failed', s)));
     },

@@ -3,9 +3,10 @@
 // transfer all go through `route`. A forwarded call is never forwarded again (no loops): it is served
 // where it lands, and a node that does not lead refuses it (UNAVAILABLE with a retry hint); the
 // originating node retries once it learns of a new leader, as the call's policy allows.
-import { Channel, Metadata } from '@grpc/grpc-js';
+import { Channel, Metadata, type CallOptions } from '@grpc/grpc-js';
 import {
   AdminClient,
+  etcdserverpb,
   KVClient,
   type AddMemberRequest,
   type AddMemberResponse,
@@ -19,10 +20,11 @@ import {
 } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';
-import { fromServiceError, isServiceError } from './grpc-errors.js';
+import { ETCD_NO_LEADER, EtcdUnavailableError, fromServiceError, isServiceError } from './grpc-errors.js';
+import { responseOf } from '../storage/command.js';
 import { dialAddress } from '../grpc/grpc-options.js';
 import { channelCredentials } from '../grpc/tls.js';
-import { unary } from '../grpc/unary.js';
+import { unary, type UnaryCallback } from '../grpc/unary.js';
 
 export const FORWARDED_HEADER = 'raftkv-forwarded';
 
@@ -67,6 +69,12 @@ const kvNoLeader = (leaderId: string, refused: UnavailableError | null): Unavail
 const READ: Policy = { retry: 'any', waitForLeader: true, refusable: true, mapRemote: true, noLeader: kvNoLeader };
 /** Proposals are retried only when the command certainly was not applied. */
 const PROPOSE: Policy = { ...READ, retry: 'safe' };
+/** etcd's API: the same policies, answering etcd's "no leader" when no leader took the call in time. */
+const etcdNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError =>
+  new EtcdUnavailableError(ETCD_NO_LEADER, leaderId, true, { cause: refused ?? undefined });
+const ETCD_READ: Policy = { ...READ, noLeader: etcdNoLeader };
+const ETCD_WRITE: Policy = { ...PROPOSE, noLeader: etcdNoLeader };
+
 /** The caller sees the leader's answer, whatever it is (it may ask again: changes are idempotent). */
 const MEMBERSHIP: Policy = {
   retry: 'none',
@@ -99,7 +107,11 @@ interface LeaderClients {
   readonly channel: Channel;
   readonly kv: KVClient;
   readonly admin: AdminClient;
+  readonly etcd: etcdserverpb.KVClient;
 }
+
+/** One etcdserverpb.KV call on the leader's client. */
+export type EtcdCall<T> = (kv: etcdserverpb.KVClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
@@ -113,7 +125,8 @@ export class LeaderRouter {
   constructor(private readonly o: RouterOptions) {}
 
   propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean): Promise<ProposeResponse> {
-    return this.route(PROPOSE, deadlineMs, forwarded, () => this.o.driver.propose(data), (c, metadata, deadline) =>
+    const local = async (): Promise<ProposeResponse> => responseOf(await this.o.driver.propose(data), 'propose');
+    return this.route(PROPOSE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<ProposeResponse>((md, opts, cb) => c.kv.propose(req, md, opts, cb), { deadline, metadata }),
     );
   }
@@ -121,6 +134,23 @@ export class LeaderRouter {
   readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: Local<ReadResponse>): Promise<ReadResponse> {
     return this.route(READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<ReadResponse>((md, opts, cb) => c.kv.read(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /**
+   * An etcd write (Put, DeleteRange, a Txn that writes, Compact): `local` proposes it on the leader; a
+   * follower makes the same call on the leader, retried only when it certainly was not applied.
+   */
+  etcdWrite<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>): Promise<T> {
+    return this.route(ETCD_WRITE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /** A linearizable etcd read (Range, a read-only Txn): served by the leader after a ReadIndex round. */
+  etcdRead<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>): Promise<T> {
+    return this.route(ETCD_READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
     );
   }
 
@@ -201,7 +231,12 @@ export class LeaderRouter {
       });
       // Both clients share the channel (channelOverride): one connection per leader address.
       const on = { channelOverride: channel };
-      c = { channel, kv: new KVClient(address, channelCredentials(), on), admin: new AdminClient(address, channelCredentials(), on) };
+      c = {
+        channel,
+        kv: new KVClient(address, channelCredentials(), on),
+        admin: new AdminClient(address, channelCredentials(), on),
+        etcd: new etcdserverpb.KVClient(address, channelCredentials(), on),
+      };
       this.clients.set(address, c);
     }
     return c;

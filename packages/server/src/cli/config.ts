@@ -8,6 +8,7 @@ import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { readClientTls, readPeerTls, type ClientTls, type PeerTls } from '../grpc/tls.js';
 import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './flags.js';
 import { parseFlags } from './parse-flags.js';
+import { parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
@@ -51,6 +52,12 @@ export interface ServerConfig {
   readonly snapshotCatchupEntries: number;
   /** --snapshot-chunk-delay-ms: test knob, a pause before each chunk of a snapshot sent (0: none). */
   readonly snapshotChunkDelayMs: number;
+  /** --max-request-bytes: an etcd write whose log entry is larger is refused ("etcdserver: request is too large"). */
+  readonly maxRequestBytes: number;
+  /** --max-range-bytes: a Range answer larger than this fails with RESOURCE_EXHAUSTED (use limit). */
+  readonly maxRangeBytes: number;
+  /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
+  readonly autoCompaction: AutoCompaction;
 }
 
 type Flag = ServerFlag;
@@ -220,5 +227,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     snapshotChunkDelayMs,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
+    maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),
+    maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
+    autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
   };
 }

@@ -36,6 +36,10 @@ export const SERVER_FLAGS = [
   'snapshot-catchup-entries',
   'snapshot-bytes',
   'snapshot-chunk-delay-ms',
+  'max-request-bytes',
+  'max-range-bytes',
+  'auto-compaction-mode',
+  'auto-compaction-retention',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -62,6 +66,13 @@ export const FLAG_DEFAULTS = {
   'snapshot-entries': 10_000,
   'snapshot-bytes': 64 * MIB,
   'snapshot-chunk-delay-ms': 0,
+  // etcd's default --max-request-bytes (1.5 MiB).
+  'max-request-bytes': 1_572_864,
+  // A Range answer held on the node at once: past it the call fails and asks for pages (limit).
+  'max-range-bytes': 32 * MIB,
+  // etcd's flags; raftkv's default is periodic 5m (etcd's is off), what the Kubernetes API server asks for.
+  'auto-compaction-mode': 'periodic',
+  'auto-compaction-retention': '5m',
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

@@ -13,11 +13,11 @@ import {
   type Ready,
   type Role,
 } from '@raftkv/consensus';
-import type { ProposeResponse } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
 import { fromRaftError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
 import type { LogContext, Logger } from '../observability/logger.js';
 import type { RaftObserver } from '../observability/node-observability.js';
+import type { CommandResponse } from '../storage/command.js';
 import type { ReadyStorage, ReadyWritten } from '../storage/ready-store.js';
 import { logRaftEvents } from './event-log.js';
 import { WaitingRequests, type ReadCallback } from './waiting.js';
@@ -113,8 +113,8 @@ export class RaftDriver {
     return r;
   }
 
-  /** Leader only: replicates an encoded ProposeRequest; resolves with the state machine's answer once applied. */
-  propose(data: Uint8Array): Promise<ProposeResponse> {
+  /** Leader only: replicates an encoded Command (storage/command.ts); resolves with the state machine's answer once applied. */
+  propose(data: Uint8Array): Promise<CommandResponse> {
     return new Promise((resolve, reject) => {
       const refusal = this.refusal();
       if (refusal) return reject(refusal);

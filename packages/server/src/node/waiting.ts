@@ -4,8 +4,8 @@
 // The driver feeds the queues to the core and hands over what each Ready resolves; `failAll` ends
 // whatever still waits (leadership lost, shutdown).
 import type { Entry, ReadState } from '@raftkv/consensus';
-import type { ProposeResponse } from '@raftkv/proto';
 import { UnavailableError } from '../errors.js';
+import type { CommandResponse } from '../storage/command.js';
 import type { ApplyOutcome } from '../storage/state-machine.js';
 
 interface Waiter<T> {
@@ -13,7 +13,7 @@ interface Waiter<T> {
   reject(e: Error): void;
 }
 
-interface PendingProposal extends Waiter<ProposeResponse> {
+interface PendingProposal extends Waiter<CommandResponse> {
   readonly term: number;
 }
 
@@ -38,7 +38,7 @@ export interface Failure {
 }
 
 export class WaitingRequests {
-  private proposeQueue: { data: Uint8Array; waiter: Waiter<ProposeResponse> }[] = [];
+  private proposeQueue: { data: Uint8Array; waiter: Waiter<CommandResponse> }[] = [];
   private readonly pending = new Map<number, PendingProposal>();
   private readQueue: ReadCallback[] = [];
   private readonly readRounds = new Map<number, ReadRound>();
@@ -50,7 +50,7 @@ export class WaitingRequests {
     return this.pending.size + this.proposeQueue.length + this.readQueue.length + this.readRounds.size + this.readsAwaitingApply.length;
   }
 
-  queueProposal(data: Uint8Array, waiter: Waiter<ProposeResponse>): void {
+  queueProposal(data: Uint8Array, waiter: Waiter<CommandResponse>): void {
     this.proposeQueue.push({ data, waiter });
   }
 
@@ -108,7 +108,7 @@ export class WaitingRequests {
       const noOutcome = o === null || o === undefined || o.ok === null;
       if (p.term !== e.term) p.reject(new UnavailableError('the entry was replaced by a new leader; not applied', leader, true));
       else if (noOutcome) p.reject(new UnavailableError('the entry was applied without an outcome', leader));
-      else if (o.ok) p.resolve({ ...o.response, leaderId: leader });
+      else if (o.ok) p.resolve(withLeader(o.response, leader));
       else p.reject(o.error);
     }
   }
@@ -150,4 +150,9 @@ export class WaitingRequests {
     for (const r of this.readsAwaitingApply) for (const cb of r.callbacks) cb(confirmed);
     this.readsAwaitingApply = [];
   }
+}
+
+/** A raftkv.v1 answer names the leader that applied it. */
+function withLeader(r: CommandResponse, leaderId: string): CommandResponse {
+  return r.$case === 'propose' ? { $case: 'propose', propose: { ...r.propose, leaderId } } : r;
 }

@@ -2,7 +2,8 @@
 // marked `state` is part of the replicated state machine: a snapshot carries it (snapshot-build.ts
 // copies it out, snapshot-store.ts installs it), so a new state table is in the snapshot by
 // construction. The others belong to this node alone (its log, hard state, snapshot bookkeeping).
-// The statements are those earlier versions created, byte for byte: existing data dirs stay valid.
+// Version 2 replaced version 1's `kv` table with the MVCC store (mvcc_kv, mvcc_meta); a version-1 data
+// dir is refused (see REFUSED_VERSIONS).
 import type { Database } from 'better-sqlite3';
 
 /** The node's connection (db.ts names it Db; declared here too so the two modules need not import each other). */
@@ -12,7 +13,7 @@ type Db = Database;
  * The version written into a new database. Raise it only with a migration below; a data dir written
  * by a newer binary (a higher version) is refused, never opened.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface Table {
   readonly name: string;
@@ -24,6 +25,8 @@ export interface Table {
   readonly state: boolean;
   /** Statements run after the table is created (indexes); the node's database only, not snapshots. */
   readonly extra?: readonly string[];
+  /** The row an empty node's table starts with (a snapshot brings its own rows instead). */
+  readonly seed?: string;
 }
 
 export const TABLES: readonly Table[] = [
@@ -33,7 +36,7 @@ export const TABLES: readonly Table[] = [
   idx  INTEGER PRIMARY KEY,   -- Raft index (the rowid: appends are B-tree tail inserts)
   term INTEGER NOT NULL,
   type INTEGER NOT NULL,      -- 0 normal, 1 conf-change
-  data BLOB NOT NULL          -- encoded raftkv.v1.ProposeRequest; empty for a leader's no-op
+  data BLOB NOT NULL          -- encoded raftkv.v1.Command (command.proto); empty for a leader's no-op
 )`,
     columns: ['idx', 'term', 'type', 'data'],
     state: false,
@@ -50,13 +53,36 @@ export const TABLES: readonly Table[] = [
     state: false,
   },
   {
-    name: 'kv',
+    // The MVCC key-value store (mvcc/): one row per revision of a key, a put or a tombstone (a delete).
+    // Keys are BLOBs, so SQLite orders them bytewise (memcmp, then length), as etcd does. The primary key
+    // (key, main, sub) serves both "the next distinct key after k" and "the latest revision of k at or
+    // below R" as index seeks.
+    name: 'mvcc_kv',
     definition: `(
-  key   TEXT PRIMARY KEY,
-  value BLOB NOT NULL
+  key        BLOB NOT NULL,
+  main       INTEGER NOT NULL,   -- revision of this write
+  sub        INTEGER NOT NULL,   -- its position among the writes of that revision (a Txn's ops)
+  create_rev INTEGER NOT NULL,   -- 0 on a tombstone
+  version    INTEGER NOT NULL,   -- 0 on a tombstone
+  lease      INTEGER NOT NULL,
+  value      BLOB NOT NULL,
+  tombstone  INTEGER NOT NULL,   -- 1: the key was deleted at (main, sub)
+  PRIMARY KEY (key, main, sub)
 ) WITHOUT ROWID`,
-    columns: ['key', 'value'],
+    columns: ['key', 'main', 'sub', 'create_rev', 'version', 'lease', 'value', 'tombstone'],
     state: true,
+  },
+  {
+    // The MVCC store's revision counters (one row).
+    name: 'mvcc_meta',
+    definition: `(
+  id           INTEGER PRIMARY KEY CHECK (id = 0),
+  current_rev  INTEGER NOT NULL,  -- 1 on an empty store, as etcd
+  compact_rev  INTEGER NOT NULL   -- -1 until the first compaction, as etcd's compactMainRev
+)`,
+    columns: ['id', 'current_rev', 'compact_rev'],
+    state: true,
+    seed: 'INSERT OR IGNORE INTO mvcc_meta (id, current_rev, compact_rev) VALUES (0, 1, -1)',
   },
   {
     // Client sessions: the first answer to each (client_id, sequence), so a retried command is not
@@ -134,9 +160,19 @@ export function createTableSql(t: Table, schema?: string): string {
 
 /**
  * MIGRATIONS[v] brings a database of schema version v - 1 to version v, inside the transaction that
- * opens it; version 1 is the schema above as first released, so there is none yet.
+ * opens it. None yet: version 1 cannot become version 2 (REFUSED_VERSIONS).
  */
 export const MIGRATIONS: Readonly<Record<number, (db: Db) => void>> = {};
+
+/**
+ * Versions this binary refuses with a reason instead of migrating. Version 1 (no release was ever
+ * tagged) kept only each key's value: the MVCC revisions of version 2 cannot be rebuilt from it so
+ * that every replica agrees, since replicas would upgrade at different applied indexes.
+ */
+const REFUSED_VERSIONS: Readonly<Record<number, string>> = {
+  1: 'it was written by raftkv 0.1 (a single-value store without revisions), which raftkv 0.2 cannot upgrade: ' +
+    'start this node on an empty data dir (and load the data again through the API); see CHANGELOG.md',
+};
 
 /** The data dir's schema cannot be used by this binary (written by a newer one, or no migration). */
 export class SchemaVersionError extends Error {
@@ -156,6 +192,8 @@ export function ensureSchema(db: Db): void {
         'the data dir was written by a newer release; run that release (or newer) on it',
     );
   }
+  const refused = found === null ? undefined : REFUSED_VERSIONS[found];
+  if (refused !== undefined) throw new SchemaVersionError(`database schema version ${found}: ${refused}`);
   db.transaction(() => {
     for (let v = (found ?? SCHEMA_VERSION) + 1; v <= SCHEMA_VERSION; v++) {
       const migrate = MIGRATIONS[v];
@@ -167,6 +205,7 @@ export function ensureSchema(db: Db): void {
     for (const t of TABLES) {
       db.exec(createTableSql(t));
       for (const sql of t.extra ?? []) db.exec(sql);
+      if (t.seed !== undefined) db.exec(t.seed);
     }
     if (found === null) {
       db.prepare('INSERT INTO meta (id, schema_version, applied_index, applied_term) VALUES (0, ?, 0, 0)').run(SCHEMA_VERSION);

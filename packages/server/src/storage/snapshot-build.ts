@@ -24,6 +24,11 @@ export function copyTableSql(t: Table, from: string, to: string): string {
   return `INSERT INTO ${to}.${t.name} (${cols}) SELECT ${cols} FROM ${from}.${t.name}`;
 }
 
+/** The live keys of the snapshot: each key's latest write, when it is not a tombstone. */
+const LIVE_KEYS_SQL =
+  'SELECT count(*) FROM snap.mvcc_kv a WHERE a.tombstone = 0 AND NOT EXISTS (SELECT 1 FROM snap.mvcc_kv b ' +
+  'WHERE b.key = a.key AND (b.main > a.main OR (b.main = a.main AND b.sub > a.sub)))';
+
 /**
  * Copies the state machine of the database at `dbPath` into a new snapshot file `outPath`, durably.
  * Returns null when there is nothing to snapshot (nothing applied, or no membership known yet).
@@ -45,10 +50,8 @@ export function buildSnapshot(dbPath: string, outPath: string): BuiltSnapshot | 
       if (m.applied_index === 0 || voters.length === 0) return;
       const learners = members.filter((r) => r.voter !== 1).map((r) => r.id);
       meta = { index: m.applied_index, term: m.applied_term, conf: { voters, learners } };
-      for (const t of STATE_TABLES) {
-        const copied = db.prepare(copyTableSql(t, 'main', 'snap')).run().changes;
-        if (t.name === 'kv') keys = copied;
-      }
+      for (const t of STATE_TABLES) db.prepare(copyTableSql(t, 'main', 'snap')).run();
+      keys = db.prepare(LIVE_KEYS_SQL).pluck().get() as number;
       db.prepare('INSERT INTO snap.snapshot_meta (id, idx, term, voters, learners) VALUES (0, ?, ?, ?, ?)').run(
         m.applied_index,
         m.applied_term,

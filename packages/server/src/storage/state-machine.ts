@@ -1,20 +1,24 @@
-// The replicated KV state machine over SQLite. Applying is deterministic: every node applies the same
-// committed entries in the same order and reaches the same state, sessions included. The caller runs
-// `apply` inside the same transaction that persists the Ready (ready-store.ts), so the KV state, the
-// sessions, the membership and the applied index always move together. A conf-change entry is
-// applied by the membership and comes back as an outcome carrying the new configuration, which the
+// The replicated state machine over SQLite: the MVCC store (mvcc/) that both raftkv.v1 and etcd's KV API
+// act on, the client sessions of raftkv.v1, and the membership. Applying is deterministic: every node
+// applies the same committed entries in the same order and reaches the same state, sessions included.
+// The caller runs `apply` inside the same transaction that persists the Ready (ready-store.ts), so the
+// store, the sessions, the membership and the applied index always move together. A conf-change entry
+// is applied by the membership and comes back as an outcome carrying the new configuration, which the
 // driver hands to the core.
 import type { ConfState, Entry } from '@raftkv/consensus';
-import { ProposeRequest, ProposeResponse } from '@raftkv/proto';
+import { Command, etcdserverpb, ProposeResponse, type ProposeRequest } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
+import type { CommandResponse } from './command.js';
+import { EtcdError } from './mvcc/errors.js';
+import { MvccStore } from './mvcc/store.js';
 import { validatePropose } from './validation.js';
 
 /** The outcome of one applied entry: for the proposal waiting on it (if any), or for the core. */
 export type ApplyOutcome =
-  | { readonly ok: true; readonly response: ProposeResponse }
+  | { readonly ok: true; readonly response: CommandResponse }
   | { readonly ok: false; readonly error: RaftkvError }
   | ConfApplied
   | null; // a no-op, or a conf-change entry that changed nothing
@@ -46,13 +50,13 @@ export interface Digest {
 }
 
 const EMPTY = Buffer.alloc(0);
+const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
 export class KvStateMachine {
   private applied = 0;
   private appliedTermValue = 0;
-  private readonly getStmt: Statement<[string]>;
-  private readonly putStmt: Statement<[string, Uint8Array]>;
-  private readonly delStmt: Statement<[string]>;
+  /** The key-value state, for reads too (etcd's Range, raftkv.v1's Read). */
+  readonly store: MvccStore;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -64,9 +68,7 @@ export class KvStateMachine {
     /** Applies conf-change entries inside the same transaction; null: they change nothing here. */
     private readonly members: ConfApplier | null = null,
   ) {
-    this.getStmt = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
-    this.putStmt = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    this.delStmt = db.prepare('DELETE FROM kv WHERE key = ?');
+    this.store = new MvccStore(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -121,69 +123,119 @@ export class KvStateMachine {
   }
 
   private applyCommand(e: Entry): ApplyOutcome {
-    let req: ProposeRequest;
+    let cmd: Command;
     try {
-      req = ProposeRequest.decode(e.data);
+      cmd = Command.decode(e.data);
+    } catch {
+      // Only a buggy or hostile proposer gets here; every node rejects the entry the same way.
+      return { ok: false, error: new InvalidArgumentError('undecodable command') };
+    }
+    const r = cmd.request;
+    switch (r?.$case) {
+      case 'propose':
+        return this.applyPropose(r.propose, e);
+      case 'put':
+        return this.etcd(() => ({ $case: 'put', put: this.store.put(r.put) }));
+      case 'deleteRange':
+        return this.etcd(() => ({ $case: 'deleteRange', deleteRange: this.store.deleteRange(r.deleteRange) }));
+      case 'txn':
+        return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
+      case 'compaction':
+        return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
+      default:
+        return { ok: false, error: new InvalidArgumentError('empty command') };
+    }
+  }
+
+  /**
+   * An etcd request: its refusals (etcd's errors: a compacted revision, a missing key for ignore_value...)
+   * depend only on the state, so every node refuses alike, and the store's own transaction has rolled
+   * the request back. Anything else (the disk) is not the request's fault: it propagates.
+   */
+  private etcd(f: () => CommandResponse): ApplyOutcome {
+    try {
+      return { ok: true, response: f() };
+    } catch (err) {
+      if (err instanceof EtcdError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private applyPropose(req: ProposeRequest, e: Entry): ApplyOutcome {
+    try {
       validatePropose(req);
     } catch (err) {
-      // Only a buggy or hostile proposer gets here; every node rejects the entry the same way.
-      const msg = err instanceof InvalidArgumentError ? err.message : 'undecodable command';
+      const msg = err instanceof InvalidArgumentError ? err.message : 'invalid command';
       return { ok: false, error: new InvalidArgumentError(msg) };
     }
     const session = req.clientId !== '';
     if (session) {
       const prior = this.sessionGetStmt.get(req.clientId, req.sequence) as Buffer | undefined;
-      if (prior !== undefined) return { ok: true, response: ProposeResponse.decode(prior) };
+      if (prior !== undefined) return { ok: true, response: { $case: 'propose', propose: ProposeResponse.decode(prior) } };
     }
     const response = this.execute(req, e);
     if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(response).finish(), e.index);
-    return { ok: true, response };
+    return { ok: true, response: { $case: 'propose', propose: response } };
   }
 
+  /** raftkv.v1 on the MVCC store: a put is etcd's Put, a delete a DeleteRange of the key, a CAS a compare then a Put. */
   private execute(req: ProposeRequest, e: Entry): ProposeResponse {
     const c = req.command!;
     const base = { index: e.index, term: e.term, leaderId: '' };
+    const put = (key: string, value: Buffer): void => void this.store.put(etcdserverpb.PutRequest.fromPartial({ key: utf8(key), value }));
     switch (c.$case) {
       case 'put': {
-        const prev = this.getStmt.get(c.put.key) as Buffer | undefined;
-        this.putStmt.run(c.put.key, c.put.value);
+        const prev = this.get(c.put.key);
+        put(c.put.key, c.put.value);
         return { succeeded: true, previousFound: prev !== undefined, previousValue: prev ?? EMPTY, ...base };
       }
       case 'delete': {
-        const prev = this.getStmt.get(c.delete.key) as Buffer | undefined;
-        if (prev !== undefined) this.delStmt.run(c.delete.key);
+        const prev = this.get(c.delete.key);
+        if (prev !== undefined) this.store.deleteRange(etcdserverpb.DeleteRangeRequest.fromPartial({ key: utf8(c.delete.key) }));
         return { succeeded: true, previousFound: prev !== undefined, previousValue: prev ?? EMPTY, ...base };
       }
       case 'compareAndSwap': {
         const cas = c.compareAndSwap;
-        const cur = this.getStmt.get(cas.key) as Buffer | undefined;
+        const cur = this.get(cas.key);
         const holds = cas.expectAbsent ? cur === undefined : cur !== undefined && cur.equals(cas.expectedValue);
-        if (holds) this.putStmt.run(cas.key, cas.newValue);
+        if (holds) put(cas.key, cas.newValue);
         return { succeeded: holds, previousFound: cur !== undefined, previousValue: cur ?? EMPTY, ...base };
       }
     }
   }
 
-  /** The current value (a local, possibly stale read). */
+  /** The current value of a raftkv.v1 key (a local, possibly stale read). */
   get(key: string): Buffer | undefined {
-    return this.getStmt.get(key) as Buffer | undefined;
+    return this.store.value(utf8(key));
   }
 
-  /** sha256 over every (key, value) in key order, length-prefixed; equal on nodes with equal state. */
+  /**
+   * sha256 over the MVCC store: its revision counters, then every row of its history in key order, each
+   * column length-prefixed; equal on nodes with equal state. keyCount: the live keys.
+   */
   digest(): Digest {
     const h = createHash('sha256');
-    const len = Buffer.alloc(4);
-    let n = 0;
-    const rows = this.db.prepare('SELECT key, CAST(key AS BLOB) AS k, value FROM kv ORDER BY key').raw().iterate() as IterableIterator<
-      [string, Buffer, Buffer]
-    >;
-    for (const [, k, v] of rows) {
-      len.writeUInt32BE(k.length);
-      h.update(len).update(k);
-      len.writeUInt32BE(v.length);
-      h.update(len).update(v);
-      n++;
+    const num = Buffer.alloc(8);
+    const int = (n: number): void => {
+      num.writeBigInt64BE(BigInt(n));
+      h.update(num);
+    };
+    const bytes = (b: Buffer): void => {
+      int(b.length);
+      h.update(b);
+    };
+    const meta = this.db.prepare('SELECT current_rev, compact_rev FROM mvcc_meta WHERE id = 0').raw().get() as [number, number];
+    int(meta[0]);
+    int(meta[1]);
+    const rows = this.db
+      .prepare('SELECT key, main, sub, create_rev, version, lease, value, tombstone FROM mvcc_kv ORDER BY key, main, sub')
+      .raw()
+      .iterate() as IterableIterator<[Buffer, number, number, number, number, number, Buffer, number]>;
+    for (const [key, main, sub, create, version, lease, value, tombstone] of rows) {
+      bytes(key);
+      for (const n of [main, sub, create, version, lease, tombstone]) int(n);
+      bytes(value);
     }
-    return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: n };
+    return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
 }

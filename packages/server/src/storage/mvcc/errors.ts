@@ -17,6 +17,7 @@ export const valueProvided = (): EtcdInvalidArgumentError => new EtcdInvalidArgu
 export const leaseProvided = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: lease is provided');
 export const tooManyOps = (): EtcdInvalidArgumentError =>
   new EtcdInvalidArgumentError('etcdserver: too many operations in txn request');
+export const requestTooLarge = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: request is too large');
 export const duplicateKey = (): EtcdInvalidArgumentError =>
   new EtcdInvalidArgumentError('etcdserver: duplicate key given in txn request');
 
@@ -44,5 +45,27 @@ export class LeaseNotFoundError extends EtcdError {
   readonly code = status.NOT_FOUND;
   constructor() {
     super('etcdserver: requested lease not found');
+  }
+}
+
+/** A Range answer would exceed the node's --max-range-bytes (RESOURCE_EXHAUSTED; raftkv's, not etcd's). */
+export class RangeTooLargeError extends EtcdError {
+  override readonly name = 'RangeTooLargeError';
+  readonly code = status.RESOURCE_EXHAUSTED;
+  constructor(maxBytes: number) {
+    super(
+      `etcdserver: range response is larger than ${maxBytes} bytes (--max-range-bytes): ` +
+        'read it in pages with limit (etcdctl get --limit, then from the last key), or ask for keys_only or count_only',
+    );
+  }
+}
+
+/** Counts the bytes of a Range answer as it is read; throws RangeTooLargeError past `maxBytes`. */
+export class ByteBudget {
+  private used = 0;
+  constructor(readonly maxBytes: number) {}
+  spend(n: number): void {
+    this.used += n;
+    if (this.used > this.maxBytes) throw new RangeTooLargeError(this.maxBytes);
   }
 }

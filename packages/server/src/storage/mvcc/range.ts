@@ -3,10 +3,10 @@
 // before the limit; `more` says the limit cut the answer. Memory is bounded by the limit: rows are read
 // up to limit + 1, and counting is done by SQLite.
 import { etcdserverpb, type mvccpb } from '@raftkv/proto';
-import { CompactedError, FutureRevisionError } from './errors.js';
+import { CompactedError, FutureRevisionError, type ByteBudget } from './errors.js';
 import { keyRange } from './key-range.js';
 import { toKeyValue, type KvRow } from './kv-row.js';
-import type { KvReader, RevisionFilters, SortColumn } from './reader.js';
+import { rowBytes, type KvReader, type RevisionFilters, type SortColumn } from './reader.js';
 
 const SortOrder = etcdserverpb.RangeRequest_SortOrder;
 const SortTarget = etcdserverpb.RangeRequest_SortTarget;
@@ -30,9 +30,16 @@ export function readRevision(requested: number, current: number, compacted: numb
 
 /**
  * Answers `r` at the store's revision `current` (a Txn's read revision inside a Txn); the header carries
- * `current`, as etcd's does, whatever revision was read.
+ * `current`, as etcd's does, whatever revision was read. With a `budget`, the rows read are charged to
+ * it (a node's bound on one answer; never on the apply path, where every node must answer alike).
  */
-export function range(reader: KvReader, r: etcdserverpb.RangeRequest, current: number, compacted: number): etcdserverpb.RangeResponse {
+export function range(
+  reader: KvReader,
+  r: etcdserverpb.RangeRequest,
+  current: number,
+  compacted: number,
+  budget?: ByteBudget,
+): etcdserverpb.RangeResponse {
   const rev = readRevision(r.revision, current, compacted);
   const kr = keyRange(r.key, r.rangeEnd);
   const header = { clusterId: 0, memberId: 0, revision: current, raftTerm: 0 };
@@ -55,11 +62,12 @@ export function range(reader: KvReader, r: etcdserverpb.RangeRequest, current: n
   if (column === 'key' && !filtered) {
     rows = [];
     for (const row of reader.scan(kr, rev, descending)) {
+      budget?.spend(rowBytes(row));
       rows.push(row);
       if (rows.length === want) break;
     }
   } else {
-    rows = reader.sorted(kr, rev, column, descending, filters, want);
+    rows = reader.sorted(kr, rev, column, descending, filters, want, budget);
   }
   const more = r.limit > 0 && rows.length > r.limit;
   if (more) rows = rows.slice(0, r.limit);

@@ -4,6 +4,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import type { KeyRange } from './key-range.js';
+import type { ByteBudget } from './errors.js';
 import { KV_COLUMNS, type KvRow } from './kv-row.js';
 
 export type SortColumn = 'key' | 'version' | 'create_rev' | 'main' | 'value';
@@ -66,15 +67,29 @@ export class KvReader {
 
   /**
    * Live keys of the range at `rev` that pass `filters`, sorted by `column` (then by key), at most `limit`
-   * of them (0: all). SQLite sorts (spilling to disk, not to this heap) and stops at the limit.
+   * of them (0: all). SQLite sorts (spilling to disk, not to this heap) and stops at the limit; rows are
+   * taken one at a time and charged to `budget`.
    */
-  sorted(range: KeyRange, rev: number, column: SortColumn, descending: boolean, filters: RevisionFilters, limit: number): KvRow[] {
+  sorted(
+    range: KeyRange,
+    rev: number,
+    column: SortColumn,
+    descending: boolean,
+    filters: RevisionFilters,
+    limit: number,
+    budget?: ByteBudget,
+  ): KvRow[] {
     const order = `ORDER BY v.${column} ${descending ? 'DESC' : 'ASC'}${column === 'key' ? '' : ', v.key ASC'}`;
     const { sql, params } = rangeSql(range, rev, `SELECT ${KV_COLUMNS.replace(/(\w+)/g, 'v.$1')}`, filterSql(filters), order);
     const limited = limit > 0 ? `${sql} LIMIT :limit` : sql;
     let stmt = this.queries.get(limited);
     if (stmt === undefined) this.queries.set(limited, (stmt = this.db.prepare<[Params], KvRow>(limited)));
-    return stmt.all({ ...params, ...filters, ...(limit > 0 ? { limit } : {}) });
+    const rows: KvRow[] = [];
+    for (const row of stmt.iterate({ ...params, ...filters, ...(limit > 0 ? { limit } : {}) })) {
+      budget?.spend(rowBytes(row));
+      rows.push(row);
+    }
+    return rows;
   }
 
   /** Skip-scan step: the first key of the range, or the one after/before `from`. */
@@ -116,3 +131,6 @@ function rangeSql(range: KeyRange, rev: number, select: string, where: string, o
   if (range.kind === 'range') params['end'] = range.end;
   return { sql, params };
 }
+
+/** What a row costs in an answer: its key and value (and a KeyValue's few numbers). */
+export const rowBytes = (r: KvRow): number => r.key.length + r.value.length + 32;

@@ -5,7 +5,7 @@ import type { etcdserverpb } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import { Compactor } from './compaction.js';
-import { LeaseNotFoundError } from './errors.js';
+import { ByteBudget, LeaseNotFoundError } from './errors.js';
 import { range } from './range.js';
 import { KvReader } from './reader.js';
 import { ensureMvccTables } from './schema.js';
@@ -53,10 +53,21 @@ export class MvccStore {
     return this.meta().compact_rev;
   }
 
-  range(r: etcdserverpb.RangeRequest): etcdserverpb.RangeResponse {
+  /** The live value of `key` now (raftkv.v1's Read, and its commands' previous values). */
+  value(key: Buffer): Buffer | undefined {
+    return this.reader.live(key, this.meta().current_rev)?.value;
+  }
+
+  /** How many keys are live now (SQLite counts them). */
+  liveKeys(): number {
+    return this.reader.count({ kind: 'from', key: Buffer.from([0]) }, this.meta().current_rev);
+  }
+
+  /** `maxBytes`: fail with RangeTooLargeError rather than hold a larger answer (0: no bound). */
+  range(r: etcdserverpb.RangeRequest, maxBytes = 0): etcdserverpb.RangeResponse {
     validateRange(r);
     const m = this.meta();
-    return range(this.reader, r, m.current_rev, m.compact_rev);
+    return range(this.reader, r, m.current_rev, m.compact_rev, maxBytes > 0 ? new ByteBudget(maxBytes) : undefined);
   }
 
   put(p: etcdserverpb.PutRequest): etcdserverpb.PutResponse {
@@ -70,10 +81,12 @@ export class MvccStore {
     return this.write((w) => applyDeleteRange(w, this.reader, d));
   }
 
-  txn(t: etcdserverpb.TxnRequest): etcdserverpb.TxnResponse {
+  /** `maxBytes` bounds the answer of a read-only Txn (as `range`); the apply path never sets it. */
+  txn(t: etcdserverpb.TxnRequest, maxBytes = 0): etcdserverpb.TxnResponse {
     validateTxn(t);
     const m = this.meta();
-    const ctx: TxnContext = { reader: this.reader, current: m.current_rev, compacted: m.compact_rev, leaseExists: this.leaseExists };
+    const budget = maxBytes > 0 ? new ByteBudget(maxBytes) : undefined;
+    const ctx: TxnContext = { reader: this.reader, current: m.current_rev, compacted: m.compact_rev, leaseExists: this.leaseExists, budget };
     const p = plan(this.reader, m.current_rev, t);
     checkPlan(ctx, p, !isReadOnly(t));
     return this.db.transaction(() => {

@@ -3,7 +3,7 @@
 // ranges' revisions) and only then applied, all at one revision.
 import type { etcdserverpb } from '@raftkv/proto';
 import { applyCompare } from './compare.js';
-import { CompactedError, FutureRevisionError, keyNotFound, LeaseNotFoundError } from './errors.js';
+import { CompactedError, FutureRevisionError, keyNotFound, LeaseNotFoundError, type ByteBudget } from './errors.js';
 import { range } from './range.js';
 import type { KvReader } from './reader.js';
 import { applyDeleteRange, applyPut } from './writes.js';
@@ -45,6 +45,8 @@ export interface TxnContext {
   readonly current: number;
   readonly compacted: number;
   readonly leaseExists: (id: number) => boolean;
+  /** Bounds the ranges of a read-only Txn served by one node (never set on the apply path). */
+  readonly budget?: ByteBudget | undefined;
 }
 
 /** The apply-time checks of the chosen branches; throws etcd's error before anything is written. */
@@ -72,7 +74,7 @@ export function applyPlan(w: WriteTxn, ctx: TxnContext, p: Plan): etcdserverpb.T
     const u = op.request;
     switch (u?.$case) {
       case 'requestRange':
-        return { response: { $case: 'responseRange', responseRange: range(ctx.reader, u.requestRange, w.readRev(), ctx.compacted) } };
+        return { response: { $case: 'responseRange', responseRange: range(ctx.reader, u.requestRange, w.readRev(), ctx.compacted, ctx.budget) } };
       case 'requestPut':
         return { response: { $case: 'responsePut', responsePut: applyPut(w, ctx.reader, u.requestPut) } };
       case 'requestDeleteRange':
