@@ -1,5 +1,7 @@
 import type { ChaosSummary } from './run.js';
 
+const MAX_REPORTS = 20;
+
 /** The run's summary as text: counts, faults, verdicts, and on a violation the evidence and the seed. */
 export function formatSummary(s: ChaosSummary): string {
   const faults = Object.entries(s.faults)
@@ -24,8 +26,12 @@ export function formatSummary(s: ChaosSummary): string {
     `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
     `unexpected node exits: ${s.unexpectedExits.length}`,
   ];
-  for (const v of s.checker.violations) lines.push('', v.report);
-  for (const l of s.lostWrites) lines.push('', l.report);
+  // A broken store can show thousands of bank violations: the first ones are enough to read (the JSON has all).
+  const shown = s.checker.violations.slice(0, MAX_REPORTS);
+  for (const v of shown) lines.push('', v.report);
+  if (shown.length < s.checker.violations.length) lines.push('', `... and ${s.checker.violations.length - shown.length} more violations (--json FILE has them all)`);
+  // The bank's lost transfers are among its violations already.
+  if (s.bank === undefined) for (const l of s.lostWrites) lines.push('', l.report);
   for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
   const how = s.api === 'raftkv' && s.workload === 'register' ? '' : ` --api ${s.api} --workload ${s.workload}`;
