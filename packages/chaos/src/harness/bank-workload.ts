@@ -35,8 +35,6 @@ const parseBalance = (v: Buffer): number => {
   return /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
 };
 
-type Snapshot = { revision: number; accounts: Record<string, Account> };
-
 export class BankWorkload {
   readonly history: BankOp[] = [];
   readonly model: BankModel;
@@ -128,7 +126,7 @@ export class BankWorkload {
   }
 
   /** One Range over the prefix, recorded. */
-  async read(client: number, node: number, serializable: boolean, final = false): Promise<BankRead & Partial<Snapshot>> {
+  async read(client: number, node: number, serializable: boolean, final = false): Promise<BankRead> {
     const id = this.nextId++;
     const call = this.clock();
     const base = { f: 'read' as const, id, client, call, serializable, via: this.cluster.id(node), ...(final ? { final } : {}) };
