@@ -6,7 +6,7 @@ import { expectAllChecksPassed, interruptAll, runCli } from './support/cli.js';
 
 afterAll(interruptAll);
 
-const faults = ['--duration', '20', '--nodes', '3', '--gap-ms', '500-1500', '--fault-ms', '1000-3000'];
+const faults = ['--duration', '15', '--nodes', '3', '--gap-ms', '300-1000', '--fault-ms', '1000-3000'];
 
 function expectFaultsInjected(s: ChaosSummary): void {
   const kinds = Object.keys(s.faults);
