@@ -21,7 +21,7 @@ import { formatSummary } from './harness/summary.js';
 const SCENARIOS = ['minority-leader', 'disk-full', 'disk-readonly'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const USAGE = `usage: scripts/chaos [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank] [--accounts N] [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
@@ -42,6 +42,9 @@ interface CliOptions extends Omit<ChaosOptions, 'workDir' | 'log' | 'netnsTag' |
 class UsageError extends Error {}
 
 const FLAGS = {
+  api: { type: 'string' },
+  workload: { type: 'string' },
+  accounts: { type: 'string' },
   duration: { type: 'string' },
   nodes: { type: 'string' },
   seed: { type: 'string' },
@@ -106,7 +109,16 @@ function parse(all: readonly string[]): CliOptions {
   if (!membership && v.has('member-gap-ms')) throw new UsageError('--member-gap-ms: only with --membership');
   const families = (v.get('faults') ?? 'kill,pause,partition').split(',').filter(Boolean);
   for (const f of families) if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
+  const api = v.get('api') ?? 'raftkv';
+  if (api !== 'raftkv' && api !== 'etcd') throw new UsageError(`--api: raftkv or etcd, got ${api}`);
+  const workload = v.get('workload') ?? 'register';
+  if (workload !== 'register' && workload !== 'bank') throw new UsageError(`--workload: register or bank, got ${workload}`);
+  if (workload === 'bank' && api !== 'etcd') throw new UsageError('--workload bank: needs --api etcd (raftkv.v1 has no multi-key transactions)');
+  if (workload !== 'bank' && v.has('accounts')) throw new UsageError('--accounts: only with --workload bank');
   const o: CliOptions = {
+    api,
+    workload,
+    accounts: num('accounts', 5, 2),
     durationS: num('duration', 60, 1),
     nodes,
     seed: num('seed', Math.floor(Math.random() * 2 ** 31)) >>> 0,

@@ -14,6 +14,11 @@ test.each([
   [['--duration'], /^chaos: --duration: needs a value$/m],
   [['scenario', 'nope'], /^chaos: unknown scenario 'nope'/m],
   [['stray'], /^chaos: unexpected argument stray$/m],
+  [['--api', 'zk'], /^chaos: --api: raftkv or etcd, got zk$/m],
+  [['--workload=queue'], /^chaos: --workload: register or bank, got queue$/m],
+  [['--workload', 'bank'], /^chaos: --workload bank: needs --api etcd/m],
+  [['--accounts', '3'], /^chaos: --accounts: only with --workload bank$/m],
+  [['--api', 'etcd', '--workload', 'bank', '--accounts', '1'], /^chaos: --accounts: expected a number >= 2, got 1$/m],
 ])('%j: exit 2 naming the flag', (args, message) => {
   const r = chaos(...args);
   expect(r.status).toBe(2);

@@ -4,3 +4,4 @@ export * from './minimize.js';
 export * from './check.js';
 export { renderOp, renderHistory } from './render.js';
 export * from './lost-writes.js';
+export * from './bank.js';

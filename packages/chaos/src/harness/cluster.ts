@@ -2,7 +2,7 @@
 // namespace, with their logs appended to one file per node. The harness kills, freezes and restarts
 // them; every process it started is killed when the run ends, however it ends (@raftkv/testkit tracks them).
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AdminClient, KVClient, Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
+import { AdminClient, etcdserverpb, KVClient, Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
 import { freePorts, nodeArgs, peersFlag, sleep, spawnTracked } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -52,6 +52,8 @@ const CLIENT_OPTIONS = {
 
 export class Cluster {
   readonly kv: KVClient[];
+  /** etcd's v3 KV API, served on the same port. */
+  readonly etcd: etcdserverpb.KVClient[];
   readonly admin: AdminClient[];
   private readonly procs: (ChildProcess | null)[];
   private readonly expectedExit: boolean[];
@@ -75,6 +77,7 @@ export class Cluster {
     this.states = new Array<SlotState>(n).fill('member');
     for (const sp of o.nodes) this.logs.set(sp.id, sp.logFile);
     this.kv = o.nodes.map((s) => new KVClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
+    this.etcd = o.nodes.map((s) => new etcdserverpb.KVClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
     this.admin = o.nodes.map((s) => new AdminClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
   }
 
@@ -204,7 +207,7 @@ export class Cluster {
         clearTimeout(t);
       }),
     );
-    for (const c of [...this.kv, ...this.admin]) c.close();
+    for (const c of [...this.kv, ...this.etcd, ...this.admin]) c.close();
   }
 
   status(i: number, timeoutMs = 500): Promise<StatusResponse> {

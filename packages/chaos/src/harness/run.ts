@@ -2,13 +2,13 @@
 // every key, compare the nodes' state digests, and check the history.
 import { Role } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
-import { checkHistory, findLostWrites, type CheckResult, type LostWrite, type Operation } from '../checker/index.js';
+import type { CheckResult } from '../checker/index.js';
+import { makeWorkload, type ApiName, type Span, type WorkloadName, type WorkloadVerdict } from './chaos-workload.js';
 import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
 import { MemberNemesis, type MembershipCounts } from './member-nemesis.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
 import { sleep } from '@raftkv/testkit';
 import { Random } from './random.js';
-import { Workload } from './workload.js';
 
 export interface ChaosOptions {
   readonly durationS: number;
@@ -36,6 +36,13 @@ export interface ChaosOptions {
   readonly staleReads?: boolean;
   /** Membership nemesis: remove voters and add fresh nodes (--join) during the run; its pace. */
   readonly membership?: { readonly gapMs: readonly [number, number]; readonly minVoters: number };
+  /** The API clients speak (default raftkv.v1) and what they do (default the register workload). */
+  readonly api?: ApiName;
+  readonly workload?: WorkloadName;
+  /** Bank workload: accounts, each account's initial balance, and the largest transfer. */
+  readonly accounts?: number;
+  readonly initialBalance?: number;
+  readonly maxTransfer?: number;
   readonly log: (line: string) => void;
 }
 
@@ -44,6 +51,8 @@ export interface ChaosSummary {
   readonly nodes: number;
   readonly durationS: number;
   readonly staleReads: boolean;
+  readonly api: ApiName;
+  readonly workload: WorkloadName;
   readonly partitions: string;
   readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
   readonly topErrors: readonly [string, number][];
@@ -57,6 +66,8 @@ export interface ChaosSummary {
   readonly digests: { equal: boolean; perNode: { node: string; appliedIndex: number; digest: string; keyCount: number }[]; error?: string };
   readonly checker: { verdict: CheckResult['verdict']; elapsedMs: number; violations: { key: string; report: string }[] };
   readonly lostWrites: readonly { key: string; report: string }[];
+  /** The bank workload's counts (reads by kind, transfers by outcome, revisions seen). */
+  readonly bank?: WorkloadVerdict['bank'];
   /** 'ok' only if every check passed. */
   readonly verdict: 'ok' | 'fail' | 'unknown';
   readonly problems: readonly string[];
@@ -68,7 +79,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const rand = new Random(o.seed);
   const { cluster, topology, addresses } = await makeCluster(o, clock);
   const families = o.families.filter((f) => f !== 'partition' || topology !== undefined);
-  const workload = new Workload(cluster, rand.fork(1), clock, o);
+  const api = o.api ?? 'raftkv';
+  const kind = o.workload ?? 'register';
+  const bank = { accounts: o.accounts ?? 5, initialBalance: o.initialBalance ?? 100, maxTransfer: o.maxTransfer ?? 20 };
+  const workload = makeWorkload(cluster, rand.fork(1), clock, { ...o, ...bank, api, workload: kind });
   const nemesis = new Nemesis(cluster, topology, rand.fork(2), clock, { families, gapMs: o.gapMs, faultMs: o.faultMs }, o.log);
   const members =
     o.membership === undefined
@@ -77,21 +91,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const problems: string[] = [];
   let progress: NodeJS.Timeout | undefined;
   try {
-    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${o.durationS} s, faults: ${families.join(', ') || 'none'}${members ? ', membership' : ''}`);
+    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${kind} workload over ${api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}, ${o.durationS} s, faults: ${families.join(', ') || 'none'}${members ? ', membership' : ''}`);
     if (o.partitionsSkipped) o.log(`chaos: partitions SKIPPED: ${o.partitionsSkipped}`);
     cluster.startAll();
     const leader = await cluster.waitForLeader(30_000);
     o.log(`chaos: leader ${cluster.id(leader)} elected at ${(clock() / 1000).toFixed(1)} s; starting ${o.clients} clients and the nemesis`);
+    await workload.prepare(30_000);
 
     workload.start();
     nemesis.start();
     members?.start();
     const startedAt = clock();
     progress = setInterval(() => {
-      const h = workload.history;
-      const c = { ok: 0, info: 0, fail: 0 };
-      for (const op of h) c[op.outcome]++;
-      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${h.length} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}${members ? `; membership ${JSON.stringify(members.counts().byKind)}` : ''}`);
+      const c = workload.counts();
+      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${c.total} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}${members ? `; membership ${JSON.stringify(members.counts().byKind)}` : ''}`);
     }, 10_000);
     await sleep(o.durationS * 1000);
 
@@ -102,9 +115,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     await nemesis.healAll();
     if (members) problems.push(...(await members.finish(60_000)));
     await settle(cluster, 60_000, o.log);
-    o.log(`chaos: reading all ${workload.keys.length} keys`);
+    o.log('chaos: final reads');
     const unread = await workload.finalReads(60_000);
-    if (unread.length > 0) problems.push(`final reads failed for ${unread.length} keys: ${unread.slice(0, 10).join(', ')}`);
+    if (unread.length > 0) problems.push(`final reads failed for ${unread.length}: ${unread.slice(0, 10).join(', ')}`);
     const digests = await compareDigests(cluster, 30_000);
     if (!digests.equal) problems.push(`node state digests differ: ${digests.error ?? ''}`);
     const finalMembers = members ? await compareMemberships(cluster, 30_000) : undefined;
@@ -114,40 +127,39 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     const exits = cluster.unexpectedExits;
     for (const e of exits) problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
 
-    o.log(`chaos: checking ${workload.history.length} operations for linearizability`);
-    const history: Operation[] = workload.history;
-    const check = checkHistory(history, { timeoutMs: o.checkerTimeoutMs });
-    if (check.verdict === 'violation') problems.push(`linearizability violated on ${check.violations.length} key(s)`);
-    if (check.verdict === 'unknown') problems.push('the checker ran out of time on some keys');
-    const lost: LostWrite[] = findLostWrites(history);
-    if (lost.length > 0) problems.push(`${lost.length} acknowledged write(s) lost`);
-
-    const ops = { total: history.length, ok: 0, fail: 0, info: 0, byType: {} as Record<string, number> };
-    for (const op of history) {
-      ops[op.outcome]++;
-      ops.byType[op.input.f] = (ops.byType[op.input.f] ?? 0) + 1;
+    o.log(`chaos: checking ${workload.counts().total} operations`);
+    const v = workload.check(o.checkerTimeoutMs);
+    const check = v.checker;
+    if (check.verdict === 'violation') {
+      problems.push(kind === 'bank' ? `bank invariants violated ${check.violations.length} time(s)` : `linearizability violated on ${check.violations.length} key(s)`);
     }
+    if (check.verdict === 'unknown') problems.push('the checker ran out of time on some keys');
+    if (v.lostWrites.length > 0) problems.push(`${v.lostWrites.length} acknowledged write(s) lost`);
+
     return {
       seed: o.seed,
       nodes: o.nodes,
       durationS: o.durationS,
       staleReads: o.staleReads === true,
+      api,
+      workload: kind,
       partitions: topology ? 'enabled (network namespaces + iptables)' : `skipped: ${o.partitionsSkipped ?? 'not requested'}`,
-      ops,
+      ops: v.ops,
       topErrors: workload.errorCounts(),
       faults: nemesis.counts(),
       nemesis: nemesis.events,
       ...(members && finalMembers ? { membership: { ...members.counts(), events: members.events, ...finalMembers } } : {}),
       unexpectedExits: exits,
-      keys: workload.keys.length,
+      keys: v.keys,
       unreadKeys: unread,
       digests,
       checker: {
         verdict: check.verdict,
         elapsedMs: check.elapsedMs,
-        violations: check.violations.map((v) => ({ key: v.key, report: v.report + nemesisDuring([...nemesis.events, ...(members?.events ?? [])], v.minimal) })),
+        violations: check.violations.map((x) => ({ key: x.key, report: x.report + nemesisDuring([...nemesis.events, ...(members?.events ?? [])], x.spans) })),
       },
-      lostWrites: lost.map((l) => ({ key: l.key, report: l.report })),
+      lostWrites: v.lostWrites,
+      ...(v.bank ? { bank: v.bank } : {}),
       verdict: problems.length === 0 ? 'ok' : check.verdict === 'unknown' && problems.length === 1 ? 'unknown' : 'fail',
       problems,
     };
@@ -159,7 +171,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
 }
 
 /** Faults active during the failing sub-history's span, to read next to it. */
-function nemesisDuring(events: readonly NemesisEvent[], ops: readonly Operation[]): string {
+function nemesisDuring(events: readonly NemesisEvent[], ops: readonly Span[]): string {
   if (ops.length === 0) return '';
   const from = Math.min(...ops.map((o) => o.call));
   const to = Math.max(...ops.map((o) => (o.outcome === 'ok' ? o.ret : o.call)));

@@ -1,5 +1,7 @@
 import type { ChaosSummary } from './run.js';
 
+const MAX_REPORTS = 20;
+
 /** The run's summary as text: counts, faults, verdicts, and on a violation the evidence and the seed. */
 export function formatSummary(s: ChaosSummary): string {
   const faults = Object.entries(s.faults)
@@ -12,22 +14,37 @@ export function formatSummary(s: ChaosSummary): string {
   const lines = [
     '',
     '==== chaos summary ====',
+    `workload ${s.workload} over ${s.api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}`,
     `seed ${s.seed}   nodes ${s.nodes}   duration ${s.durationS} s   partitions: ${s.partitions}${s.staleReads ? '   SELF-TEST: stale reads checked as linearizable' : ''}`,
     `operations: ${s.ops.total} (ok ${s.ops.ok}, failed ${s.ops.fail}, indeterminate ${s.ops.info}; ${byType}) over ${s.keys} keys`,
     ...s.topErrors.map(([e, n]) => `  ${String(n).padStart(6)} × ${e}`),
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
     ...(s.membership ? membershipLines(s.membership) : []),
-    `linearizability: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
+    ...(s.bank ? bankLines(s.bank) : []),
+    `${s.bank ? 'bank invariants' : 'linearizability'}: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
     `acknowledged writes lost: ${s.lostWrites.length}`,
     `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
     `unexpected node exits: ${s.unexpectedExits.length}`,
   ];
-  for (const v of s.checker.violations) lines.push('', v.report);
-  for (const l of s.lostWrites) lines.push('', l.report);
+  // A broken store can show thousands of bank violations: the first ones are enough to read (the JSON has all).
+  const shown = s.checker.violations.slice(0, MAX_REPORTS);
+  for (const v of shown) lines.push('', v.report);
+  if (shown.length < s.checker.violations.length) lines.push('', `... and ${s.checker.violations.length - shown.length} more violations (--json FILE has them all)`);
+  // The bank's lost transfers are among its violations already.
+  if (s.bank === undefined) for (const l of s.lostWrites) lines.push('', l.report);
   for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
-  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`);
+  const how = s.api === 'raftkv' && s.workload === 'register' ? '' : ` --api ${s.api} --workload ${s.workload}`;
+  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos${how} --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`);
   return lines.join('\n');
+}
+
+function bankLines(b: NonNullable<ChaosSummary['bank']>): string[] {
+  const revs = b.revisions === null ? 'none' : `${b.revisions[0]}..${b.revisions[1]}`;
+  return [
+    `bank: ${b.accounts} accounts, total ${b.total}; reads ok ${b.reads.ok} (linearizable ${b.reads.linearizable}, serializable ${b.reads.serializable}), failed ${b.reads.fail}; revisions read ${revs}`,
+    `      transfers ok ${b.transfers.ok}, failed ${b.transfers.fail}, indeterminate ${b.transfers.info}; final read ${b.finalRead ? 'ok' : 'FAILED'}`,
+  ];
 }
 
 function membershipLines(m: NonNullable<ChaosSummary['membership']>): string[] {

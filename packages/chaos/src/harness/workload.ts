@@ -2,11 +2,13 @@
 // every written value unique, recording each operation's invocation, completion and outcome.
 // Keys are retired after a number of operations (Jepsen's "independent" keys), which keeps every
 // key's history short enough to check quickly however long the run.
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { ReadConsistency, type KVClient, type ProposeRequest, type ProposeResponse, type ReadResponse } from '@raftkv/proto';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { Input, Operation, Outcome, Output, Value } from '../checker/index.js';
 import type { Cluster } from './cluster.js';
 import type { Random } from './random.js';
+import { raftkvApi, type RegisterApi, type Session } from './register-api.js';
+import { members, pickNode, topErrors } from './targets.js';
+import { certainlyNotApplied, describeError } from './unary.js';
 import { sleep } from '@raftkv/testkit';
 
 export interface WorkloadOptions {
@@ -26,17 +28,6 @@ export interface WorkloadOptions {
   readonly staleReads?: boolean;
 }
 
-/** Trailer the server sets when a command certainly did not and will not enter the log. */
-const RETRY_HEADER = 'raftkv-retry';
-
-const str = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('utf8');
-
-/** Exactly-once identity of a write: retries carry the same pair. */
-export interface Session {
-  readonly clientId: string;
-  readonly sequence: number;
-}
-
 export class Workload {
   readonly history: Operation[] = [];
   private readonly active: { key: string; ops: number }[] = [];
@@ -53,19 +44,15 @@ export class Workload {
     private readonly rand: Random,
     private readonly clock: () => number,
     private readonly o: WorkloadOptions,
+    /** The API clients speak (raftkv.v1 unless told). */
+    private readonly api: RegisterApi = raftkvApi(cluster),
   ) {
     for (let i = 0; i < o.activeKeys; i++) this.active.push({ key: this.freshKey(), ops: 0 });
   }
 
   /** The most frequent errors (numbers and addresses folded), for the summary. */
   errorCounts(top = 8): [string, number][] {
-    const counts = new Map<string, number>();
-    for (const op of this.history) {
-      if (op.error === undefined) continue;
-      const k = `${op.input.f === 'read' ? 'read' : 'write'} ${op.outcome}: ${op.error.replace(/\d+(\.\d+)*(:\d+)?/g, 'N').slice(0, 140)}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    return [...counts].sort((a, b) => b[1] - a[1]).slice(0, top);
+    return topErrors(this.history.map((op) => ({ label: op.input.f === 'read' ? 'read' : 'write', outcome: op.outcome, ...(op.error === undefined ? {} : { error: op.error }) })), top);
   }
 
   get keys(): readonly string[] {
@@ -94,27 +81,14 @@ export class Workload {
     return a.key;
   }
 
-  /** A node to call: usually a running one (clients mostly know who is down), sometimes any. */
-  private pickNode(r: Random): number {
-    const members = this.members();
-    const running = members.filter((i) => this.cluster.isRunning(i));
-    return running.length > 0 && r.next() < 0.9 ? r.pick(running) : r.pick(members);
-  }
-
-  /** Slots holding a member (or a node joining): clients route to the current membership only. */
-  private members(): number[] {
-    const m = this.cluster.inUse();
-    return m.length > 0 ? m : this.cluster.slots();
-  }
-
   private async client(c: number, r: Random): Promise<void> {
     const seen = new Map<string, Value>(); // last value this client saw per key, for CAS expectations
     let seq = 0;
     // Half the clients use exactly-once sessions and retry indeterminate writes.
-    const sessionId = c % 2 === 1 ? `chaos-${this.rand.seed}-${c}` : undefined;
+    const sessionId = this.api.sessions && c % 2 === 1 ? `chaos-${this.rand.seed}-${c}` : undefined;
     while (!this.stopping) {
       const key = this.pickKey(r);
-      const node = this.pickNode(r);
+      const node = pickNode(this.cluster, r);
       const x = r.next();
       let input: Input;
       if (x >= 0.4) seq++; // every write gets its own sequence number (and unique value)
@@ -146,18 +120,18 @@ export class Workload {
     let error: string | undefined;
     let sawInfo = false;
     for (let attempt = 0; ; attempt++) {
-      const target = attempt === 0 ? node : this.rand.pick(this.members());
+      const target = attempt === 0 ? node : this.rand.pick(members(this.cluster));
       vias.push(this.cluster.id(target));
-      const kv = this.cluster.kv[target]!;
       const deadline = Math.min(end, Date.now() + this.o.opTimeoutMs);
       try {
-        output = input.f === 'read' ? await read(kv, key, deadline, this.o.staleReads === true) : await propose(kv, key, input, deadline, session);
+        output = input.f === 'read' ? await this.api.read(target, key, deadline, this.o.staleReads === true) : await this.api.write(target, key, input, deadline, session);
         outcome = 'ok';
         break;
       } catch (e) {
         const err = e as ServiceError;
-        error = `${status[err.code] ?? err.code}: ${err.details ?? err.message}`;
-        outcome = classify(input, err);
+        error = describeError(err);
+        // A failed read changes nothing; a write is indeterminate unless certainly not applied.
+        outcome = input.f === 'read' || certainlyNotApplied(err) ? 'fail' : 'info';
         sawInfo ||= outcome === 'info';
       }
       if (session === undefined || input.f === 'read' || Date.now() >= end - 100) break;
@@ -178,7 +152,7 @@ export class Workload {
     const unread: string[] = [];
     for (const key of this.allKeys) {
       for (;;) {
-        const op = await this.invoke(-1, this.rand.pick(this.members()), key, { f: 'read' });
+        const op = await this.invoke(-1, this.rand.pick(members(this.cluster)), key, { f: 'read' });
         if (op.outcome === 'ok') break;
         if (Date.now() > end) {
           unread.push(key);
@@ -189,20 +163,6 @@ export class Workload {
     }
     return unread;
   }
-}
-
-/**
- * Writes: only an explicit "certainly not applied" from the server (its retry trailer) or a rejected
- * request counts as failed; anything else may have happened. Reads change nothing: a failed read is
- * simply dropped.
- */
-function classify(input: Input, err: ServiceError): Outcome {
-  if (input.f === 'read') return 'fail';
-  if (err.code === status.INVALID_ARGUMENT) return 'fail';
-  if (err.code === status.UNAVAILABLE && err.metadata?.get(RETRY_HEADER)[0] === '1') return 'fail';
-  // grpc-js never opened a stream: the request did not leave this process.
-  if (err.code === status.UNAVAILABLE && /^No connection established/.test(err.details ?? '')) return 'fail';
-  return 'info';
 }
 
 /** The register value right after an acknowledged operation (what a CAS should expect next). */
@@ -217,50 +177,5 @@ function observedAfter(op: Operation): Value {
       return null;
     case 'cas':
       return out.f === 'cas' && out.succeeded ? op.input.value : out.f === 'cas' ? (out.current ?? null) : null;
-  }
-}
-
-function unary<T>(start: (md: Metadata, cb: (e: ServiceError | null, r?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => start(new Metadata(), (e, r) => (e ? reject(e) : resolve(r as T))));
-}
-
-async function read(kv: KVClient, key: string, deadline: number, stale: boolean): Promise<Output> {
-  const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
-  const r = await unary<ReadResponse>((md, cb) => kv.read({ key, consistency }, md, { deadline }, cb));
-  return { f: 'read', value: r.found ? str(r.value) : null };
-}
-
-async function propose(kv: KVClient, key: string, input: Exclude<Input, { f: 'read' }>, deadline: number, session?: Session): Promise<Output> {
-  const clientId = session?.clientId ?? '';
-  const sequence = session?.sequence ?? 0;
-  let req: ProposeRequest;
-  switch (input.f) {
-    case 'put':
-      req = { command: { $case: 'put', put: { key, value: Buffer.from(input.value) } }, clientId, sequence };
-      break;
-    case 'delete':
-      req = { command: { $case: 'delete', delete: { key } }, clientId, sequence };
-      break;
-    case 'cas':
-      req = {
-        command: {
-          $case: 'compareAndSwap',
-          compareAndSwap: { key, expectedValue: Buffer.from(input.expected ?? ''), expectAbsent: input.expected === null, newValue: Buffer.from(input.value) },
-        },
-        clientId,
-        sequence,
-      };
-      break;
-  }
-  const r = await unary<ProposeResponse>((md, cb) => kv.propose(req, md, { deadline }, cb));
-  // The server reports the value each write found: the checker holds it to that.
-  const previous: Value = r.previousFound ? str(r.previousValue) : null;
-  switch (input.f) {
-    case 'put':
-      return { f: 'put', previous };
-    case 'delete':
-      return { f: 'delete', previous };
-    case 'cas':
-      return { f: 'cas', succeeded: r.succeeded, current: previous };
   }
 }

@@ -1,0 +1,115 @@
+// What a chaos run drives and checks: the register workload (raftkv.v1 or etcd's KV API, checked for
+// linearizability per key and for lost acknowledged writes) or the bank workload (etcd's KV API,
+// checked by the bank checker). The run itself (cluster, faults, healing, digests) is the same.
+import { checkBank, checkHistory, findLostWrites, type BankCheck, type CheckResult } from '../checker/index.js';
+import { BankWorkload, type BankOptions } from './bank-workload.js';
+import type { Cluster } from './cluster.js';
+import type { Random } from './random.js';
+import { etcdApi, raftkvApi } from './register-api.js';
+import { Workload, type WorkloadOptions } from './workload.js';
+
+export type ApiName = 'raftkv' | 'etcd';
+export type WorkloadName = 'register' | 'bank';
+
+/** An operation's span, to show the faults around it in a report. */
+export interface Span {
+  readonly call: number;
+  readonly ret: number;
+  readonly outcome: string;
+}
+
+export interface WorkloadVerdict {
+  readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
+  readonly keys: number;
+  readonly checker: { verdict: CheckResult['verdict']; elapsedMs: number; violations: { key: string; report: string; spans: readonly Span[] }[] };
+  readonly lostWrites: readonly { key: string; report: string }[];
+  readonly bank?: Omit<BankCheck, 'violations' | 'verdict'> & { accounts: number; total: number; finalRead: boolean };
+}
+
+export interface ChaosWorkload {
+  /** Before clients and faults start (the bank's initial balances). */
+  prepare(timeoutMs: number): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+  counts(): { total: number; ok: number; fail: number; info: number };
+  /** After healing: read everything once more; returns what could not be read. */
+  finalReads(timeoutMs: number): Promise<string[]>;
+  errorCounts(): [string, number][];
+  check(timeoutMs: number): WorkloadVerdict;
+}
+
+export interface WorkloadChoice extends WorkloadOptions, Omit<BankOptions, 'staleReads'> {
+  readonly api: ApiName;
+  readonly workload: WorkloadName;
+}
+
+function tally(items: readonly { outcome: 'ok' | 'fail' | 'info' }[]): { total: number; ok: number; fail: number; info: number } {
+  const c = { total: items.length, ok: 0, fail: 0, info: 0 };
+  for (const i of items) c[i.outcome]++;
+  return c;
+}
+
+export function makeWorkload(cluster: Cluster, rand: Random, clock: () => number, o: WorkloadChoice): ChaosWorkload {
+  if (o.workload === 'bank') {
+    if (o.api !== 'etcd') throw new Error('the bank workload needs --api etcd (raftkv.v1 has no multi-key transactions)');
+    return bankWorkload(new BankWorkload(cluster, rand, clock, o));
+  }
+  const w = new Workload(cluster, rand, clock, o, o.api === 'etcd' ? etcdApi(cluster) : raftkvApi(cluster));
+  return {
+    prepare: async () => undefined,
+    start: () => w.start(),
+    stop: () => w.stop(),
+    counts: () => tally(w.history),
+    finalReads: (t) => w.finalReads(t),
+    errorCounts: () => w.errorCounts(),
+    check(timeoutMs) {
+      const history = w.history;
+      const check = checkHistory(history, { timeoutMs });
+      const byType: Record<string, number> = {};
+      for (const op of history) byType[op.input.f] = (byType[op.input.f] ?? 0) + 1;
+      return {
+        ops: { ...tally(history), byType },
+        keys: w.keys.length,
+        checker: { verdict: check.verdict, elapsedMs: check.elapsedMs, violations: check.violations.map((v) => ({ key: v.key, report: v.report, spans: v.minimal })) },
+        lostWrites: findLostWrites(history).map((l) => ({ key: l.key, report: l.report })),
+      };
+    },
+  };
+}
+
+function bankWorkload(w: BankWorkload): ChaosWorkload {
+  let finalRead = false;
+  return {
+    prepare: (t) => w.setup(t),
+    start: () => w.start(),
+    stop: () => w.stop(),
+    counts: () => tally(w.history),
+    async finalReads(t) {
+      finalRead = await w.finalRead(t);
+      return finalRead ? [] : ['the final read of all accounts'];
+    },
+    errorCounts: () => w.errorCounts(),
+    check() {
+      const started = Date.now();
+      const r = checkBank(w.history, w.model);
+      const byType: Record<string, number> = {};
+      for (const op of w.history) {
+        const k = op.f === 'read' ? (op.serializable ? 'read-serializable' : 'read-linearizable') : 'transfer';
+        byType[k] = (byType[k] ?? 0) + 1;
+      }
+      const lost = r.violations.filter((v) => v.kind === 'lost-transfer');
+      const { violations: _v, verdict, ...stats } = r;
+      return {
+        ops: { ...tally(w.history), byType },
+        keys: w.model.accounts.length,
+        checker: {
+          verdict,
+          elapsedMs: Date.now() - started,
+          violations: r.violations.map((v) => ({ key: v.kind, report: v.report, spans: v.other === undefined ? [v.op] : [v.op, v.other] })),
+        },
+        lostWrites: lost.map((v) => ({ key: v.kind, report: v.report })),
+        bank: { ...stats, accounts: w.model.accounts.length, total: w.model.total, finalRead },
+      };
+    },
+  };
+}
