@@ -1,9 +1,10 @@
 import { removeDir, tempDir } from '@raftkv/testkit';
 import type { Entry } from '@raftkv/consensus';
 import type { ProposeRequest } from '@raftkv/proto';
-import { proposeCommand, responseOf } from '../src/storage/command.js';
+import { encodeCommand, proposeCommand, responseOf } from '../src/storage/command.js';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { KvStateMachine, type ApplyOutcome } from '../src/storage/state-machine.js';
+import { del as etcdDel, op, put as etcdPut, txn } from './mvcc/helpers.js';
 
 type Cmd = NonNullable<ProposeRequest['command']>;
 const put = (key: string, value: string): Cmd => ({ $case: 'put', put: { key, value: Buffer.from(value) } });
@@ -114,6 +115,45 @@ describe('KvStateMachine', () => {
     sm = new KvStateMachine(db);
     expect(sm.appliedIndex()).toBe(3);
     expect(sm.get('d')).toBeUndefined();
+  });
+
+  test("etcd requests refused at apply change nothing, inside the Ready's transaction too", () => {
+    const etcd = (request: Parameters<typeof encodeCommand>[0]): Entry => ({ index: ++index, term: 1, type: 'normal', data: encodeCommand(request) });
+    const good = [etcd({ $case: 'put', put: etcdPut('a', '1') }), etcd({ $case: 'put', put: etcdPut('b', '2') })];
+    const refused = [
+      etcd({ $case: 'put', put: etcdPut('missing', '', { ignoreValue: true }) }),
+      etcd({ $case: 'put', put: etcdPut('x', '1', { lease: 7 }) }),
+      // Passes the up-front checks ('b' exists) but fails after the from-key delete wrote its tombstones.
+      etcd({ $case: 'txn', txn: txn([], [op.del(etcdDel('a', { rangeEnd: '\0' })), op.put(etcdPut('b', '', { ignoreValue: true }))]) }),
+      etcd({ $case: 'compaction', compaction: { revision: 99, physical: false } }),
+    ];
+    const out = db.transaction(() => sm.apply([...good, ...refused, etcd({ $case: 'put', put: etcdPut('c', '3') })]))();
+    expect(out.map((o) => o?.ok)).toEqual([true, true, false, false, false, false, true]);
+    expect(sm.store.currentRevision()).toBe(4);
+    expect(sm.store.compactedRevision()).toBe(-1);
+    expect(sm.get('a')?.toString()).toBe('1');
+    expect(sm.get('b')?.toString()).toBe('2');
+    // The same state as a node that applied only the accepted requests.
+    const dir2 = tempDir();
+    const db2 = openDatabase(dir2);
+    const sm2 = new KvStateMachine(db2);
+    index = 0;
+    db2.transaction(() => sm2.apply([...good.map((e) => ({ ...e, index: ++index })), etcd({ $case: 'put', put: etcdPut('c', '3') })]))();
+    expect(sm2.digest().digest).toBe(sm.digest().digest);
+    db2.close();
+    removeDir(dir2);
+  });
+
+  test('reload re-reads the revision counters after the tables changed underneath (a snapshot install)', () => {
+    apply1(entry(put('a', '1')));
+    apply1(entry(put('a', '2')));
+    expect(sm.store.currentRevision()).toBe(3);
+    db.prepare('UPDATE mvcc_meta SET current_rev = 9, compact_rev = 5 WHERE id = 0').run();
+    sm.reload();
+    expect(sm.store.currentRevision()).toBe(9);
+    expect(sm.store.compactedRevision()).toBe(5);
+    apply1(entry(put('b', '1')));
+    expect(sm.store.currentRevision()).toBe(10);
   });
 
   test('no-ops, garbage and invalid commands are applied deterministically', () => {

@@ -6,7 +6,7 @@
 // is applied by the membership and comes back as an outcome carrying the new configuration, which the
 // driver hands to the core.
 import type { ConfState, Entry } from '@raftkv/consensus';
-import { Command, etcdserverpb, ProposeResponse, type ProposeRequest } from '@raftkv/proto';
+import { Command, ProposeResponse, type ProposeRequest } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
@@ -81,6 +81,7 @@ export class KvStateMachine {
     const m = this.db.prepare('SELECT applied_index, applied_term FROM meta WHERE id = 0').get() as { applied_index: number; applied_term: number };
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
+    this.store.reload();
   }
 
   appliedIndex(): number {
@@ -182,24 +183,24 @@ export class KvStateMachine {
   private execute(req: ProposeRequest, e: Entry): ProposeResponse {
     const c = req.command!;
     const base = { index: e.index, term: e.term, leaderId: '' };
-    const put = (key: string, value: Buffer): void => void this.store.put(etcdserverpb.PutRequest.fromPartial({ key: utf8(key), value }));
+    const answer = (succeeded: boolean, prev: Buffer | undefined): ProposeResponse => ({
+      succeeded,
+      previousFound: prev !== undefined,
+      previousValue: prev ?? EMPTY,
+      ...base,
+    });
     switch (c.$case) {
-      case 'put': {
-        const prev = this.get(c.put.key);
-        put(c.put.key, c.put.value);
-        return { succeeded: true, previousFound: prev !== undefined, previousValue: prev ?? EMPTY, ...base };
-      }
-      case 'delete': {
-        const prev = this.get(c.delete.key);
-        if (prev !== undefined) this.store.deleteRange(etcdserverpb.DeleteRangeRequest.fromPartial({ key: utf8(c.delete.key) }));
-        return { succeeded: true, previousFound: prev !== undefined, previousValue: prev ?? EMPTY, ...base };
-      }
+      case 'put':
+        return answer(true, this.store.putValue(utf8(c.put.key), c.put.value).previous);
+      case 'delete':
+        return answer(true, this.store.deleteKey(utf8(c.delete.key)).previous);
       case 'compareAndSwap': {
         const cas = c.compareAndSwap;
-        const cur = this.get(cas.key);
+        const key = utf8(cas.key);
+        const cur = this.store.value(key);
         const holds = cas.expectAbsent ? cur === undefined : cur !== undefined && cur.equals(cas.expectedValue);
-        if (holds) put(cas.key, cas.newValue);
-        return { succeeded: holds, previousFound: cur !== undefined, previousValue: cur ?? EMPTY, ...base };
+        if (holds) this.store.putValue(key, cas.newValue);
+        return answer(holds, cur);
       }
     }
   }

@@ -4,6 +4,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import type { KeyRange } from './key-range.js';
+import type { KvRow } from './kv-row.js';
 import type { KvReader } from './reader.js';
 
 export class MvccWriteStatements {
@@ -38,10 +39,12 @@ export class WriteTxn {
     return this.changes > 0;
   }
 
-  /** Puts `key`; returns the revision of the write (etcd's TxnWrite.Put). */
-  put(key: Buffer, value: Buffer, lease: number): number {
+  /**
+   * Puts `key`; returns the revision of the write (etcd's TxnWrite.Put). `prev`: the key's live row as this
+   * write sees it (`reader.live(key, readRev())`), which every caller has read already.
+   */
+  put(key: Buffer, value: Buffer, lease: number, prev: KvRow | undefined): number {
     const rev = this.beginRev + 1;
-    const prev = this.reader.live(key, rev);
     const create = prev === undefined ? rev : prev.create_rev;
     const version = (prev?.version ?? 0) + 1;
     this.stmts.insert.run(key, rev, this.changes++, create, version, lease, value, 0);
