@@ -194,6 +194,11 @@ export function ensureSchema(db: Db): void {
   }
   const refused = found === null ? undefined : REFUSED_VERSIONS[found];
   if (refused !== undefined) throw new SchemaVersionError(`database schema version ${found}: ${refused}`);
+  const existing = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+  const missing = TABLES.filter((t) => !existing.has(t.name));
+  // A current, complete schema needs no write: opening it must not (a read-only data dir is then
+  // refused by the first real write, logged as the node's error, not by the schema check).
+  if (found === SCHEMA_VERSION && missing.length === 0) return;
   db.transaction(() => {
     for (let v = (found ?? SCHEMA_VERSION) + 1; v <= SCHEMA_VERSION; v++) {
       const migrate = MIGRATIONS[v];
@@ -205,8 +210,9 @@ export function ensureSchema(db: Db): void {
     for (const t of TABLES) {
       db.exec(createTableSql(t));
       for (const sql of t.extra ?? []) db.exec(sql);
-      if (t.seed !== undefined) db.exec(t.seed);
     }
+    // Seed rows go only into tables created just now.
+    for (const t of missing) if (t.seed !== undefined) db.exec(t.seed);
     if (found === null) {
       db.prepare('INSERT INTO meta (id, schema_version, applied_index, applied_term) VALUES (0, ?, 0, 0)').run(SCHEMA_VERSION);
     } else if (found < SCHEMA_VERSION) {

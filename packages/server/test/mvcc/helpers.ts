@@ -1,20 +1,20 @@
 // An MvccStore on a temporary SQLite file, request builders in etcdctl's terms, and etcdctl's `-w json` view.
 import { etcdserverpb, type mvccpb } from '@raftkv/proto';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { openDatabase, type Db } from '../../src/storage/db.js';
 import { MvccStore, type MvccStoreOptions } from '../../src/storage/mvcc/store.js';
 import { prefixEnd } from '../../src/storage/mvcc/key-range.js';
 import { removeDir, tempDir } from '@raftkv/testkit';
 
 export interface OpenStore {
   readonly store: MvccStore;
-  readonly db: Database.Database;
+  readonly db: Db;
   close(): void;
 }
 
 export function openStore(options: MvccStoreOptions = {}): OpenStore {
   const dir = tempDir('raftkv-mvcc-');
-  const db = new Database(join(dir, 'mvcc.db'));
+  // The node's own database: every table from the schema module, the revision counters seeded.
+  const db = openDatabase(dir);
   return {
     store: new MvccStore(db, options),
     db,

@@ -23,7 +23,7 @@ export class RevisionCounters {
 
   load(): void {
     const m = this.select.get();
-    if (m === undefined) throw new Error('mvcc_meta has no row: ensureMvccTables did not run');
+    if (m === undefined) throw new Error('mvcc_meta has no row: the schema module (storage/schema.ts) did not run on this database');
     this.current = m.current_rev;
     this.compacted = m.compact_rev;
   }

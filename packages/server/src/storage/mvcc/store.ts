@@ -10,7 +10,6 @@ import { ByteBudget, LeaseNotFoundError } from './errors.js';
 import { range } from './range.js';
 import { KvReader } from './reader.js';
 import { RevisionCounters } from './revisions.js';
-import { ensureMvccTables } from './schema.js';
 import { applyPlan, checkPlan, isReadOnly, plan, type TxnContext } from './txn.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from './validation.js';
 import { MvccWriteStatements, WriteTxn } from './write-txn.js';
@@ -36,7 +35,6 @@ export class MvccStore {
     private readonly db: Db,
     options: MvccStoreOptions = {},
   ) {
-    ensureMvccTables(db);
     this.reader = new KvReader(db);
     this.writes = new MvccWriteStatements(db);
     this.compactor = new Compactor(db);
