@@ -85,7 +85,8 @@ const dev = liveView
         }),
     })
   : null;
-const viewFlags = (i) => (dev ? ['--http-listen', `127.0.0.1:${httpBase + i}`, '--metrics-listen', `127.0.0.1:${httpBase + i}`, '--dev-controls', dev.address] : []);
+const viewFlags = (i) =>
+  dev ? ['--http-listen', `127.0.0.1:${httpBase + i}`, '--metrics-listen', `127.0.0.1:${httpBase + i}`, '--dev-controls', dev.address] : [];
 
 function startNode(id, i) {
   const child = spawn(

@@ -58,7 +58,11 @@ function copiesFromContext(): string[] {
     .getInstructions()
     .filter((i) => i.getKeyword() === 'COPY' || i.getKeyword() === 'ADD')
     .filter((i) => !/--from[= ]/.test(i.getTextContent()))
-    .flatMap((i) => args(i).filter((a) => !a.startsWith('--')).slice(0, -1));
+    .flatMap((i) =>
+      args(i)
+        .filter((a) => !a.startsWith('--'))
+        .slice(0, -1),
+    );
 }
 
 test('.dockerignore exists at the build context root', () => {
@@ -110,7 +114,11 @@ test('pnpm and Node versions match the workspace', () => {
   const pnpmVersion = rootPkg.packageManager.replace(/^pnpm@/, '');
   expect(dockerfileText).toContain(`pnpm@${pnpmVersion}`);
   expect(dockerfileText).not.toMatch(new RegExp(`pnpm@(?!${pnpmVersion.replaceAll('.', '\\.')}\\b)\\d`));
-  const image = dockerfile.getARGs().find((a) => a.getProperty()?.getName() === 'NODE_IMAGE')?.getProperty()?.getValue();
+  const image = dockerfile
+    .getARGs()
+    .find((a) => a.getProperty()?.getName() === 'NODE_IMAGE')
+    ?.getProperty()
+    ?.getValue();
   expect(image).toMatch(/^node:20-[a-z]+-slim$/);
   const froms = dockerfile.getFROMs();
   expect(froms.length).toBeGreaterThanOrEqual(2); // multi-stage

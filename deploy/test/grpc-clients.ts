@@ -1,5 +1,12 @@
 // Promise wrappers over the generated raftkv clients and grpc.health.v1, one channel per node address.
-import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  Metadata,
+  credentials,
+  makeGenericClientConstructor,
+  type ChannelCredentials,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   AdminClient,
   KVClient,
@@ -47,7 +54,9 @@ export class NodeClient {
   }
 
   put(key: string, value: Buffer, clientId: string, sequence: number, ms: number): Promise<ProposeResponse> {
-    return unary((cb) => this.kv.propose({ command: { $case: 'put', put: { key, value } }, clientId, sequence }, new Metadata(), deadline(ms), cb));
+    return unary((cb) =>
+      this.kv.propose({ command: { $case: 'put', put: { key, value } }, clientId, sequence }, new Metadata(), deadline(ms), cb),
+    );
   }
 
   read(key: string, consistency: ReadConsistency, ms: number): Promise<ReadResponse> {

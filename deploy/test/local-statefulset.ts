@@ -192,7 +192,8 @@ export function makeCertificates(namespace: string, out: string, pods: number): 
 /** Rewrites env values under a mount path to the local dir standing in for it. */
 export function remount(env: Record<string, string>, mounts: Readonly<Record<string, string>>): Record<string, string> {
   for (const [k, v] of Object.entries(env)) {
-    for (const [mountPath, local] of Object.entries(mounts)) if (v.startsWith(`${mountPath}/`)) env[k] = join(local, v.slice(mountPath.length + 1));
+    for (const [mountPath, local] of Object.entries(mounts))
+      if (v.startsWith(`${mountPath}/`)) env[k] = join(local, v.slice(mountPath.length + 1));
   }
   return env;
 }

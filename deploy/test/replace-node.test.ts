@@ -18,7 +18,8 @@ const LINEARIZABLE = ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
 maybe('replacing a node whose data is lost (overlay three)', () => {
   const three = overlays.find((o) => o.name === 'three')!;
   const fixture = localStatefulSet();
-  const ready = (c: NodeClient, ms: number) => waitFor(`${c.address} ready`, async () => ((await c.check(READINESS)) === 'SERVING' ? true : undefined), ms);
+  const ready = (c: NodeClient, ms: number) =>
+    waitFor(`${c.address} ready`, async () => ((await c.check(READINESS)) === 'SERVING' ? true : undefined), ms);
 
   test('member remove, delete the PVC and pod, member add: the new raftkv-1 is a voter with the data', async () => {
     const local = await fixture.create(renderKustomization(kubectl!, three.dir), { namespace: 'default' });

@@ -37,7 +37,10 @@ maybe('StatefulSet scale-up (overlay three, then a fourth pod)', () => {
       const container = sts.spec!.template.spec!.containers.find((c) => c.name === 'raftkv')!;
       const { peerTls } = makeCertificates('ns', join(dir, 'certs'), 5);
       const env = (pod: string) =>
-        remount(containerEnv(container, { fields: { 'metadata.name': pod, 'metadata.namespace': 'ns' }, configMaps: configMapsOf(objects) }), { '/etc/raftkv/peer-tls': peerTls });
+        remount(
+          containerEnv(container, { fields: { 'metadata.name': pod, 'metadata.namespace': 'ns' }, configMaps: configMapsOf(objects) }),
+          { '/etc/raftkv/peer-tls': peerTls },
+        );
       expect(env('raftkv-4')['RAFTKV_REPLICAS']).toBe('3');
       expect(parseConfig([], env('raftkv-2')).join).toBeNull();
       expect(parseConfig([], env('raftkv-4')).join).toEqual([0, 1, 2, 3].map((i) => `raftkv-${i}.raftkv-peer.ns.svc.cluster.local:7003`));
@@ -49,7 +52,8 @@ maybe('StatefulSet scale-up (overlay three, then a fourth pod)', () => {
   describe('on one machine', () => {
     const fixture = localStatefulSet();
     const clients = fixture.clients;
-    const ready = (c: NodeClient, ms: number) => waitFor(`${c.address} ready`, async () => ((await c.check(READINESS)) === 'SERVING' ? true : undefined), ms);
+    const ready = (c: NodeClient, ms: number) =>
+      waitFor(`${c.address} ready`, async () => ((await c.check(READINESS)) === 'SERVING' ? true : undefined), ms);
 
     test('raftkv-3 joins as a voter, becomes Ready and serves the data', async () => {
       const local = await fixture.create(renderKustomization(kubectl!, three.dir), { namespace: 'default', spare: 1 });
@@ -71,7 +75,9 @@ maybe('StatefulSet scale-up (overlay three, then a fourth pod)', () => {
         );
         expect(members.map((m) => [m.id, m.voter])).toEqual([0, 1, 2, 3].map((i) => [`raftkv-${i}`, true]));
         expect(members.find((m) => m.id === 'raftkv-3')?.address).toBe('raftkv-3.raftkv-peer.default.svc.cluster.local:7003');
-        expect((await clients[3]!.read('before-scale', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('kept');
+        expect((await clients[3]!.read('before-scale', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe(
+          'kept',
+        );
         await clients[3]!.put('after-scale', Buffer.from('4'), '', 0, 5_000);
         expect((await clients[1]!.read('after-scale', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('4');
       } catch (e) {

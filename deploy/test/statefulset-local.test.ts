@@ -29,7 +29,11 @@ describeIf('StatefulSet on one machine (overlay three)', () => {
   const pods = () => sts!.pods;
   const dumpLogs = () => fixture.dumpLogs();
   const waitReady = (p: LocalPod, ms: number) =>
-    waitFor(`${p.name} ready (${READINESS} SERVING)`, async () => ((await client(p).check(READINESS)) === 'SERVING' ? true : undefined), ms);
+    waitFor(
+      `${p.name} ready (${READINESS} SERVING)`,
+      async () => ((await client(p).check(READINESS)) === 'SERVING' ? true : undefined),
+      ms,
+    );
 
   beforeAll(async () => {
     sts = await fixture.create(renderKustomization(kubectl!, overlay.dir), { namespace: NAMESPACE });
@@ -84,12 +88,18 @@ describeIf('StatefulSet on one machine (overlay three)', () => {
 
   test('rolling update under write load loses no acknowledged write', async () => {
     const graceMs = sts!.graceMs;
-    const load = new WriteLoad(() => pods().filter((p) => ready.has(p.name)).map(client), {
-      workers: 4,
-      pauseMs: 20,
-      callMs: 3_000,
-      maxWrites: 20_000,
-    });
+    const load = new WriteLoad(
+      () =>
+        pods()
+          .filter((p) => ready.has(p.name))
+          .map(client),
+      {
+        workers: 4,
+        pauseMs: 20,
+        callMs: 3_000,
+        maxWrites: 20_000,
+      },
+    );
     const steps: string[] = [];
     try {
       load.start();
@@ -147,9 +157,16 @@ describeIf('StatefulSet on one machine (overlay three)', () => {
     expect(await check(pods()[0]!, ReadConsistency.READ_CONSISTENCY_LINEARIZABLE)).toEqual([]);
     // ...and in every node's own state machine once it has applied everything committed.
     const leaderStatus = await client(pods()[0]!).status(2_000);
-    const commit = (await Promise.all(pods().map((p) => client(p).status(2_000)))).reduce((m, s) => Math.max(m, s.commitIndex), leaderStatus.commitIndex);
+    const commit = (await Promise.all(pods().map((p) => client(p).status(2_000)))).reduce(
+      (m, s) => Math.max(m, s.commitIndex),
+      leaderStatus.commitIndex,
+    );
     for (const p of pods()) {
-      await waitFor(`${p.name} applied ${commit}`, async () => ((await client(p).status(2_000)).appliedIndex >= commit ? true : undefined), 20_000);
+      await waitFor(
+        `${p.name} applied ${commit}`,
+        async () => ((await client(p).status(2_000)).appliedIndex >= commit ? true : undefined),
+        20_000,
+      );
       expect({ pod: p.name, missing: await check(p, ReadConsistency.READ_CONSISTENCY_STALE) }).toEqual({ pod: p.name, missing: [] });
     }
   }, 300_000);

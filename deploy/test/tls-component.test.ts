@@ -32,13 +32,17 @@ maybe('overlay three-tls', () => {
   const service = (name: string) => only<IService>(objects, 'Service', name);
   const container = () => sts().spec!.template.spec!.containers.find((c) => c.name === 'raftkv')!;
   const portNamed = (name: string) => container().ports!.find((p) => p.name === name)!.containerPort;
-  const envOf = (pod: string) => containerEnv(container(), { fields: { 'metadata.name': pod, 'metadata.namespace': NAMESPACE }, configMaps: configMapsOf(objects) });
+  const envOf = (pod: string) =>
+    containerEnv(container(), { fields: { 'metadata.name': pod, 'metadata.namespace': NAMESPACE }, configMaps: configMapsOf(objects) });
   const mountOf = (volume: string) => container().volumeMounts!.find((m) => m.name === volume)!;
 
   // What make-certs.sh makes, standing in for the two Secrets. The node certificates also name
   // 127.0.0.1: on this machine a peer is dialled there (--dial-overrides) instead of by its DNS name.
   const certs = mkdtempSync(join(tmpdir(), 'raftkv-tls-certs-'));
-  const mounts = (): Record<string, string> => ({ [mountOf('tls').mountPath]: join(certs, 'tls'), [mountOf('peer-tls').mountPath]: join(certs, 'peer-tls') });
+  const mounts = (): Record<string, string> => ({
+    [mountOf('tls').mountPath]: join(certs, 'tls'),
+    [mountOf('peer-tls').mountPath]: join(certs, 'peer-tls'),
+  });
   beforeAll(() => {
     if (!haveOpenssl) return;
     execFileSync('sh', [join(deployDir, 'k8s', 'components', 'tls', 'make-certs.sh'), NAMESPACE, certs, '2', '3'], {
@@ -91,7 +95,8 @@ maybe('overlay three-tls', () => {
 
   withCerts('the server accepts the env with make-certs.sh certificates: client TLS, peer mTLS on the peer port', () => {
     const env = envOf('raftkv-2');
-    for (const [k, v] of Object.entries(env)) for (const [path, local] of Object.entries(mounts())) if (v.startsWith(`${path}/`)) env[k] = join(local, v.slice(path.length + 1));
+    for (const [k, v] of Object.entries(env))
+      for (const [path, local] of Object.entries(mounts())) if (v.startsWith(`${path}/`)) env[k] = join(local, v.slice(path.length + 1));
     const config = parseConfig([], env);
     expect(config.tls?.clientAuth).toBe(false);
     expect(config.tls?.ca?.equals(readFileSync(join(certs, 'client-ca.crt')))).toBe(true);
@@ -101,32 +106,38 @@ maybe('overlay three-tls', () => {
   });
 
   describe('on one machine', () => {
-    const fixture = localStatefulSet((p) => new NodeClient(p.address, credentials.createSsl(readFileSync(join(certs, 'tls', 'ca.crt'))), p.probeAddress));
+    const fixture = localStatefulSet(
+      (p) => new NodeClient(p.address, credentials.createSsl(readFileSync(join(certs, 'tls', 'ca.crt'))), p.probeAddress),
+    );
     const clients = fixture.clients;
 
-    withCerts('the pods form one cluster over peer mutual TLS, serve clients over TLS and answer plaintext probes', async () => {
-      const local = await fixture.create(objects, { namespace: NAMESPACE, mounts: mounts() });
-      try {
-        for (const p of local.pods) p.start();
-        for (const c of clients) {
-          await waitFor(`${c.address} ready`, async () => ((await c.check('raftkv.v1.KV')) === 'SERVING' ? true : undefined), 40_000);
+    withCerts(
+      'the pods form one cluster over peer mutual TLS, serve clients over TLS and answer plaintext probes',
+      async () => {
+        const local = await fixture.create(objects, { namespace: NAMESPACE, mounts: mounts() });
+        try {
+          for (const p of local.pods) p.start();
+          for (const c of clients) {
+            await waitFor(`${c.address} ready`, async () => ((await c.check('raftkv.v1.KV')) === 'SERVING' ? true : undefined), 40_000);
+          }
+          const leaders = new Set((await Promise.all(clients.map((c) => c.status(2_000)))).map((s) => s.leaderId));
+          expect(leaders.size).toBe(1);
+          await clients[0]!.put('tls', Buffer.from('yes'), '', 0, 5_000);
+          expect((await clients[2]!.read('tls', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('yes');
+          // A plaintext client gets nowhere on the client port.
+          const plain = new NodeClient(local.pods[0]!.address);
+          const err = await plain.status(2_000).then(
+            () => null,
+            (e: ServiceError) => e,
+          );
+          plain.close();
+          expect(err?.code).toBe(14); // UNAVAILABLE
+        } catch (e) {
+          fixture.dumpLogs();
+          throw e;
         }
-        const leaders = new Set((await Promise.all(clients.map((c) => c.status(2_000)))).map((s) => s.leaderId));
-        expect(leaders.size).toBe(1);
-        await clients[0]!.put('tls', Buffer.from('yes'), '', 0, 5_000);
-        expect((await clients[2]!.read('tls', ReadConsistency.READ_CONSISTENCY_LINEARIZABLE, 5_000)).value.toString()).toBe('yes');
-        // A plaintext client gets nowhere on the client port.
-        const plain = new NodeClient(local.pods[0]!.address);
-        const err = await plain.status(2_000).then(
-          () => null,
-          (e: ServiceError) => e,
-        );
-        plain.close();
-        expect(err?.code).toBe(14); // UNAVAILABLE
-      } catch (e) {
-        fixture.dumpLogs();
-        throw e;
-      }
-    }, 90_000);
+      },
+      90_000,
+    );
   });
 });

@@ -121,7 +121,10 @@ function parsePositiveInt(flag: string, text: string, allowZero = false): number
 }
 
 function parseEndpoints(flag: string, text: string): string[] {
-  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const e of list) {
     if (!/^[^:\s]+:\d+$/.test(e.replace(/^https?:\/\//, ''))) {
       throw new UsageError(`--${flag}: expected host:port[,host:port...], got "${e}"`);

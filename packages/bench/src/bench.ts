@@ -68,9 +68,7 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
   const say = (line: string): void => io.progress.say(line);
   const clusters = new Map<SystemName, Cluster>();
   let etcdBinary: string | undefined;
-  const profileDir = opts.profile
-    ? resolve('.bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
-    : undefined;
+  const profileDir = opts.profile ? resolve('.bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: {
@@ -113,11 +111,14 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
       } else {
         say('bench: starting a 3-node raftkv cluster' + (profileDir ? ` with --cpu-prof into ${profileDir}` : ''));
         if (profileDir) mkdirSync(profileDir, { recursive: true });
-        clusters.set(system, await startRaftkvCluster({
+        clusters.set(
+          system,
+          await startRaftkvCluster({
             serverMain: opts.serverMain,
             cpuProfileDir: profileDir,
             extraArgs: opts.serverArgs,
-          }));
+          }),
+        );
       }
     }
     for (const system of opts.systems) report.versions[system] = versionOf(system, etcdBinary ?? opts.etcdBinary, opts.serverMain);
@@ -167,10 +168,23 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
                 preloaded.add(system);
               }
               if (workload.mix.range > 0 && !rangeLoaded.has(system)) {
-                await load(`${opts.rangeKeys} keys under ${keys.rangePrefix}`, Array.from({ length: opts.rangeKeys }, (_, i) => `${keys.rangePrefix}${i}`));
+                await load(
+                  `${opts.rangeKeys} keys under ${keys.rangePrefix}`,
+                  Array.from({ length: opts.rangeKeys }, (_, i) => `${keys.rangePrefix}${i}`),
+                );
                 rangeLoaded.add(system);
               }
-              const spec = { system, api, round, workload, inflight, channels, keys, pids: cluster.processes.map((p) => p.pid), leaderBefore: leader };
+              const spec = {
+                system,
+                api,
+                round,
+                workload,
+                inflight,
+                channels,
+                keys,
+                pids: cluster.processes.map((p) => p.pid),
+                leaderBefore: leader,
+              };
               const rec = await measureRun(conn, spec, opts, {
                 onWindowStart: () => {
                   if (system === 'raftkv') raftkvWindows.push([nowUs(), Infinity]);

@@ -53,8 +53,7 @@ export async function startedCluster(
       await cluster.stop();
       const why = dead !== undefined ? `${dead.name} exited` : `no leader within ${timeoutMs / 1000} s`;
       throw new Error(
-        `${system} cluster did not start (${why}):\n` +
-          processes.map((p) => `--- ${p.name} (${p.logPath})\n${p.logTail()}`).join('\n'),
+        `${system} cluster did not start (${why}):\n` + processes.map((p) => `--- ${p.name} (${p.logPath})\n${p.logTail()}`).join('\n'),
       );
     }
     await new Promise((r) => setTimeout(r, 100));

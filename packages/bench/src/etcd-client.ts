@@ -68,7 +68,11 @@ class EtcdConnection implements Connection {
   }
 
   async read(channel: number, key: string, linearizable: boolean): Promise<void> {
-    await this.channels.call(channel, KV.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from(key), serializable: !linearizable }));
+    await this.channels.call(
+      channel,
+      KV.range,
+      etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from(key), serializable: !linearizable }),
+    );
   }
 
   async range(channel: number, prefix: string): Promise<number> {
@@ -81,8 +85,18 @@ class EtcdConnection implements Connection {
     const k = Buffer.from(key);
     const compare =
       expected === undefined // absent: never created
-        ? etcdserverpb.Compare.fromPartial({ result: Result.EQUAL, target: Target.CREATE, key: k, targetUnion: { $case: 'createRevision', createRevision: 0 } })
-        : etcdserverpb.Compare.fromPartial({ result: Result.EQUAL, target: Target.VALUE, key: k, targetUnion: { $case: 'value', value: expected } });
+        ? etcdserverpb.Compare.fromPartial({
+            result: Result.EQUAL,
+            target: Target.CREATE,
+            key: k,
+            targetUnion: { $case: 'createRevision', createRevision: 0 },
+          })
+        : etcdserverpb.Compare.fromPartial({
+            result: Result.EQUAL,
+            target: Target.VALUE,
+            key: k,
+            targetUnion: { $case: 'value', value: expected },
+          });
     const res = await this.txnCall(channel, compare, k, next);
     if (res.succeeded) return { succeeded: true, current: undefined };
     const r = res.responses[0]?.response;

@@ -215,8 +215,7 @@ export async function runLoad(conn: Connection, spec: LoadSpec, hooks: LoadHooks
     const now = performance.now();
     const inWindow = measuring || windowEnd > 0;
     const elapsed = inWindow ? (windowEnd || now) - windowStart : now - started;
-    const done =
-      !inWindow ? 0 : spec.count !== undefined ? ops / spec.count : Math.min(1, elapsed / spec.durationMs);
+    const done = !inWindow ? 0 : spec.count !== undefined ? ops / spec.count : Math.min(1, elapsed / spec.durationMs);
     hooks.onProgress?.({ phase: inWindow ? 'measure' : 'warmup', done, ops, errors, elapsedMs: elapsed });
   }, 200);
 

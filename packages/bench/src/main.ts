@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
       `\n${report.date}, ${m.cpus} x ${m.cpuModel}, ${m.memGB} GB, Linux ${m.kernel}, Node ${m.node}, ` +
         `load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end\n` +
         `${report.command}\n` +
-        `versions: ${Object.entries(report.versions).map(([s, v]) => `${s} ${v}`).join(', ')}\n` +
+        `versions: ${Object.entries(report.versions)
+          .map(([s, v]) => `${s} ${v}`)
+          .join(', ')}\n` +
         `${st.valueBytes} B values, ${st.keys} keys, ${st.countPerRun ?? `${st.durationMs / 1000} s`} per run ` +
         `after ${st.warmupMs / 1000} s warm-up, ${st.inflightPerChannel} in flight per channel, to ${st.to}, ${st.client} client, ` +
         `raftkv through ${st.api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}, ${st.rounds ?? 1} round(s)\n\n` +

@@ -111,12 +111,13 @@ export function summarizeProfile(profile: CpuProfile, file: string, topN = 10, w
     percent: pct(e.us),
   });
   const top = sorted.slice(0, topN).map(toSelfTime);
-  const topOurs = sorted.filter((e) => e.area.startsWith('@raftkv/')).slice(0, topN).map(toSelfTime);
+  const topOurs = sorted
+    .filter((e) => e.area.startsWith('@raftkv/'))
+    .slice(0, topN)
+    .map(toSelfTime);
   const areaUs = new Map<string, number>();
   for (const e of selfUs.values()) areaUs.set(e.area, (areaUs.get(e.area) ?? 0) + e.us);
-  const areas = [...areaUs.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([area, us]) => ({ area, selfMs: us / 1000, percent: pct(us) }));
+  const areas = [...areaUs.entries()].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, percent: pct(us) }));
   return { file, totalMs: totalUs / 1000, idleMs: idleUs / 1000, windowed: windows.length > 0, top, topOurs, areas };
 }
 

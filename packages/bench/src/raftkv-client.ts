@@ -64,8 +64,7 @@ export function raftkvStatus(endpoint: string, timeoutMs: number): Promise<Raftk
 /** raftkv.v1 (raftkv only). */
 export const raftkvApi: ApiClient = {
   name: 'raftkv',
-  connect: (kind: ClientKind, endpoints, count, opTimeoutMs) =>
-    new RaftkvConnection(openChannels(kind, endpoints, count, opTimeoutMs)),
+  connect: (kind: ClientKind, endpoints, count, opTimeoutMs) => new RaftkvConnection(openChannels(kind, endpoints, count, opTimeoutMs)),
 };
 
 export const raftkvLeader: LeaderFinder = {

@@ -35,9 +35,7 @@ export async function startRaftkvCluster(opts: RaftkvClusterOptions = {}): Promi
   const endpoints = nodes.map((n) => n.address);
   const peers = peersFlag(nodes);
   const processes = nodes.map(({ id, address, dataDir: nodeDir }) => {
-    const profiling = opts.cpuProfileDir
-      ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir, '--cpu-prof-name', `${id}.cpuprofile`]
-      : [];
+    const profiling = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir, '--cpu-prof-name', `${id}.cpuprofile`] : [];
     mkdirSync(nodeDir);
     const extra = ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])];
     const flags = nodeArgs({ id, listen: address, dataDir: nodeDir, membership: { peers }, extra });

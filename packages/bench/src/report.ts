@@ -84,55 +84,60 @@ export function formatTables(report: BenchReport, workloads: readonly Workload[]
   const systems = [...new Set(report.runs.map((r) => r.system))];
   const both = systems.includes('raftkv') && systems.includes('etcd');
   const rounds = [...new Set(report.runs.map(roundOf))].sort((a, b) => a - b);
-  for (const w of workloads) for (const round of rounds) {
-    const runs = report.runs.filter((r) => r.workload === w.name && roundOf(r) === round);
-    if (runs.length === 0) continue;
-    const cpuLabel = isWriteOnly(w.mix) ? 'CPU s/1k writes' : 'CPU s/1k ops';
-    const head = ['in flight'];
-    for (const s of systems) head.push(`${s} ops/s`, 'p50 ms', 'p99 ms', 'p99.9 ms', cpuLabel);
-    if (both) head.push('ops/s raftkv/etcd', 'p99 raftkv/etcd');
-    const title = `workload ${w.name}${rounds.length > 1 ? `, round ${round + 1} of ${rounds.length}` : ''}:`;
-    out.push(title, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
-    const levels = [...new Set(runs.map((r) => r.inflight))];
-    for (const level of levels) {
-      const cells = [String(level)];
-      const bySystem = new Map(runs.filter((r) => r.inflight === level).map((r) => [r.system, r]));
-      for (const s of systems) {
-        const r = bySystem.get(s);
-        if (r === undefined) {
-          cells.push('', '', '', '', '');
-          continue;
+  for (const w of workloads)
+    for (const round of rounds) {
+      const runs = report.runs.filter((r) => r.workload === w.name && roundOf(r) === round);
+      if (runs.length === 0) continue;
+      const cpuLabel = isWriteOnly(w.mix) ? 'CPU s/1k writes' : 'CPU s/1k ops';
+      const head = ['in flight'];
+      for (const s of systems) head.push(`${s} ops/s`, 'p50 ms', 'p99 ms', 'p99.9 ms', cpuLabel);
+      if (both) head.push('ops/s raftkv/etcd', 'p99 raftkv/etcd');
+      const title = `workload ${w.name}${rounds.length > 1 ? `, round ${round + 1} of ${rounds.length}` : ''}:`;
+      out.push(title, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
+      const levels = [...new Set(runs.map((r) => r.inflight))];
+      for (const level of levels) {
+        const cells = [String(level)];
+        const bySystem = new Map(runs.filter((r) => r.inflight === level).map((r) => [r.system, r]));
+        for (const s of systems) {
+          const r = bySystem.get(s);
+          if (r === undefined) {
+            cells.push('', '', '', '', '');
+            continue;
+          }
+          const cpu = isWriteOnly(w.mix) ? r.cpuSecondsPer1kWrites : r.cpuSecondsPer1kOps;
+          cells.push(
+            fmtOps(r.opsPerSec) + (r.errors > 0 ? ` (${r.errors} err)` : ''),
+            fmt(r.latencyMs.p50, 2),
+            fmt(r.latencyMs.p99, 2),
+            fmt(r.latencyMs.p999, 2),
+            fmt(cpu, 3),
+          );
         }
-        const cpu = isWriteOnly(w.mix) ? r.cpuSecondsPer1kWrites : r.cpuSecondsPer1kOps;
-        cells.push(
-          fmtOps(r.opsPerSec) + (r.errors > 0 ? ` (${r.errors} err)` : ''),
-          fmt(r.latencyMs.p50, 2),
-          fmt(r.latencyMs.p99, 2),
-          fmt(r.latencyMs.p999, 2),
-          fmt(cpu, 3),
+        if (both) {
+          const a = bySystem.get('raftkv');
+          const b = bySystem.get('etcd');
+          cells.push(
+            a && b && b.opsPerSec > 0 ? fmt(a.opsPerSec / b.opsPerSec, 2) : 'n/a',
+            a && b && b.latencyMs.p99 > 0 ? fmt(a.latencyMs.p99 / b.latencyMs.p99, 2) : 'n/a',
+          );
+        }
+        out.push(`| ${cells.join(' | ')} |`);
+      }
+      out.push('');
+      for (const r of runs.filter((r) => r.errors > 0)) {
+        out.push(
+          `  ${r.system} at ${r.inflight} in flight: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}, first: ${r.firstError ?? ''}`,
         );
       }
-      if (both) {
-        const a = bySystem.get('raftkv');
-        const b = bySystem.get('etcd');
-        cells.push(
-          a && b && b.opsPerSec > 0 ? fmt(a.opsPerSec / b.opsPerSec, 2) : 'n/a',
-          a && b && b.latencyMs.p99 > 0 ? fmt(a.latencyMs.p99 / b.latencyMs.p99, 2) : 'n/a',
+      for (const r of runs.filter((r) => r.leaderAfter !== r.leaderBefore)) {
+        out.push(
+          `  ${r.system} at ${r.inflight} in flight: leader changed during the run (${r.leaderBefore ?? 'none'} -> ${r.leaderAfter ?? 'none'})`,
         );
       }
-      out.push(`| ${cells.join(' | ')} |`);
+      for (const r of runs.filter((r) => r.casFailed > 0)) {
+        out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps or txns did not match (contention)`);
+      }
     }
-    out.push('');
-    for (const r of runs.filter((r) => r.errors > 0)) {
-      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}, first: ${r.firstError ?? ''}`);
-    }
-    for (const r of runs.filter((r) => r.leaderAfter !== r.leaderBefore)) {
-      out.push(`  ${r.system} at ${r.inflight} in flight: leader changed during the run (${r.leaderBefore ?? 'none'} -> ${r.leaderAfter ?? 'none'})`);
-    }
-    for (const r of runs.filter((r) => r.casFailed > 0)) {
-      out.push(`  ${r.system} at ${r.inflight} in flight: ${r.casFailed} compare-and-swaps or txns did not match (contention)`);
-    }
-  }
   return out.join('\n').trimEnd() + '\n';
 }
 
@@ -175,9 +180,7 @@ export function renderSvg(report: BenchReport): string {
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">operations per second</text>`);
-  parts.push(
-    `<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">p99 latency (ms, log scale)</text>`,
-  );
+  parts.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">p99 latency (ms, log scale)</text>`);
   // Series.
   const series = [...new Set(runs.map((r) => `${r.system}\u0000${r.workload}`))];
   const workloads = [...new Set(runs.map((r) => r.workload))];
@@ -190,10 +193,14 @@ export function renderSvg(report: BenchReport): string {
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     for (const p of pts) {
       parts.push(`<circle cx="${x(p.opsPerSec).toFixed(1)}" cy="${y(p.latencyMs.p99).toFixed(1)}" r="3.5" fill="${color}"/>`);
-      parts.push(`<text x="${(x(p.opsPerSec) + 5).toFixed(1)}" y="${(y(p.latencyMs.p99) - 5).toFixed(1)}" fill="${color}">${p.inflight}</text>`);
+      parts.push(
+        `<text x="${(x(p.opsPerSec) + 5).toFixed(1)}" y="${(y(p.latencyMs.p99) - 5).toFixed(1)}" fill="${color}">${p.inflight}</text>`,
+      );
     }
     const ly = m.t + 14 + i * 20;
-    parts.push(`<line x1="${m.l + pw + 14}" x2="${m.l + pw + 44}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    parts.push(
+      `<line x1="${m.l + pw + 14}" x2="${m.l + pw + 44}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+    );
     parts.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">${escapeXml(`${system} ${workload}`)}</text>`);
   });
   parts.push(`<text x="${m.l + pw + 14}" y="${m.t + 14 + series.length * 20 + 10}" fill="#666">labels: ops in flight</text>`);

@@ -83,7 +83,10 @@ export function summarizeRounds(runs: readonly RunRecord[]): LevelSummary[] {
     const raftkv = bySystem('raftkv');
     const etcd = bySystem('etcd');
     const systems: Partial<Record<SystemName, SystemFigures>> = {};
-    for (const [s, m] of [['raftkv', raftkv], ['etcd', etcd]] as const) {
+    for (const [s, m] of [
+      ['raftkv', raftkv],
+      ['etcd', etcd],
+    ] as const) {
       const f = figures([...m.values()]);
       if (f !== undefined) systems[s] = f;
     }
@@ -119,18 +122,36 @@ export function formatSummary(report: BenchReport, workloads: readonly Workload[
     const how = rounds > 1 ? `median of ${rounds} rounds' own ratios (each round's in brackets)` : 'one round';
     out.push(`workload ${w.name}, raftkv/etcd: ${how}; per system: medians, peak RSS of the largest member:`, '');
     const head = [
-      'in flight', 'ops/s raftkv/etcd', 'p99 raftkv/etcd', 'CPU/op raftkv/etcd',
-      'raftkv ops/s', 'etcd ops/s', 'raftkv p99 ms', 'etcd p99 ms', 'raftkv CPU ms/op', 'etcd CPU ms/op',
-      'raftkv peak RSS MiB', 'etcd peak RSS MiB',
+      'in flight',
+      'ops/s raftkv/etcd',
+      'p99 raftkv/etcd',
+      'CPU/op raftkv/etcd',
+      'raftkv ops/s',
+      'etcd ops/s',
+      'raftkv p99 ms',
+      'etcd p99 ms',
+      'raftkv CPU ms/op',
+      'etcd CPU ms/op',
+      'raftkv peak RSS MiB',
+      'etcd peak RSS MiB',
     ];
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`);
     for (const s of rows) {
       const a = s.systems.raftkv;
       const b = s.systems.etcd;
       const cells = [
-        String(s.inflight), formatRatios(s.throughput), formatRatios(s.p99), formatRatios(s.cpuPerOp),
-        num(a?.opsPerSec, 0), num(b?.opsPerSec, 0), num(a?.p99Ms, 2), num(b?.p99Ms, 2),
-        num(a?.cpuMsPerOp, 3), num(b?.cpuMsPerOp, 3), num(a?.peakMemberRssMB, 0), num(b?.peakMemberRssMB, 0),
+        String(s.inflight),
+        formatRatios(s.throughput),
+        formatRatios(s.p99),
+        formatRatios(s.cpuPerOp),
+        num(a?.opsPerSec, 0),
+        num(b?.opsPerSec, 0),
+        num(a?.p99Ms, 2),
+        num(b?.p99Ms, 2),
+        num(a?.cpuMsPerOp, 3),
+        num(b?.cpuMsPerOp, 3),
+        num(a?.peakMemberRssMB, 0),
+        num(b?.peakMemberRssMB, 0),
       ];
       out.push(`| ${cells.join(' | ')} |`);
     }

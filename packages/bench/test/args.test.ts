@@ -36,18 +36,28 @@ describe('parseOptions', () => {
 
   test('a full command line', () => {
     const o = parseOptions([
-      '--target', 'raftkv',
-      '--endpoints', '127.0.0.1:7001,http://127.0.0.1:7002',
-      '--levels', '1,4',
-      '--count', '500',
-      '--workload', 'read',
-      '--workload', 'put=90,cas=10',
-      '--keys', 'hot',
-      '--hot-keys', '3',
+      '--target',
+      'raftkv',
+      '--endpoints',
+      '127.0.0.1:7001,http://127.0.0.1:7002',
+      '--levels',
+      '1,4',
+      '--count',
+      '500',
+      '--workload',
+      'read',
+      '--workload',
+      'put=90,cas=10',
+      '--keys',
+      'hot',
+      '--hot-keys',
+      '3',
       '--json',
       '--no-progress',
-      '--client', 'h2',
-      '--warmup', '250ms',
+      '--client',
+      'h2',
+      '--warmup',
+      '250ms',
     ]);
     expect(o.systems).toEqual(['raftkv']);
     expect(o.endpoints.raftkv).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);

@@ -28,58 +28,84 @@ test('server entry point is built (the root build runs before tests)', () => {
   expect(existsSync(defaultServerMain)).toBe(true);
 });
 
-test.each(['grpc-js', 'h2'])('raftkv at 1 and 4 in flight, puts and linearizable reads, %s client', async (client) => {
-  const opts = parseOptions([
-    '--target', 'raftkv',
-    '--levels', '1,4',
-    '--duration', '1s',
-    '--warmup', '200ms',
-    '--workload', 'put',
-    '--workload', 'read=1,cas=1',
-    '--preload', '20',
-    '--client', client,
-    '--no-progress',
-  ]);
-  const report = await runBench(opts, { progress: new ProgressBar(false), command: 'smoke' });
-  expect(report.runs.map((r) => [r.workload, r.inflight])).toEqual([
-    ['put', 1],
-    ['put', 4],
-    ['read=1,cas=1', 1],
-    ['read=1,cas=1', 4],
-  ]);
-  for (const r of report.runs) {
-    expect(r.errors).toBe(0);
-    expect(r.ops).toBeGreaterThan(0);
-    expect(r.latencyMs.p50).toBeGreaterThan(0);
-    expect(r.latencyMs.p99).toBeGreaterThanOrEqual(r.latencyMs.p50);
-    expect(r.clusterCpuSeconds).toBeGreaterThanOrEqual(0);
-  }
-  const put = report.runs[0];
-  expect(put?.writes).toBe(put?.ops);
-  // Unique keys: create-if-absent compare-and-swaps always match.
-  expect(report.runs.every((r) => r.casFailed === 0)).toBe(true);
-  expect(formatTables(report, opts.workloads)).toMatch(/\| 4 \| [\d,]+ \|/);
-}, 120_000);
+test.each(['grpc-js', 'h2'])(
+  'raftkv at 1 and 4 in flight, puts and linearizable reads, %s client',
+  async (client) => {
+    const opts = parseOptions([
+      '--target',
+      'raftkv',
+      '--levels',
+      '1,4',
+      '--duration',
+      '1s',
+      '--warmup',
+      '200ms',
+      '--workload',
+      'put',
+      '--workload',
+      'read=1,cas=1',
+      '--preload',
+      '20',
+      '--client',
+      client,
+      '--no-progress',
+    ]);
+    const report = await runBench(opts, { progress: new ProgressBar(false), command: 'smoke' });
+    expect(report.runs.map((r) => [r.workload, r.inflight])).toEqual([
+      ['put', 1],
+      ['put', 4],
+      ['read=1,cas=1', 1],
+      ['read=1,cas=1', 4],
+    ]);
+    for (const r of report.runs) {
+      expect(r.errors).toBe(0);
+      expect(r.ops).toBeGreaterThan(0);
+      expect(r.latencyMs.p50).toBeGreaterThan(0);
+      expect(r.latencyMs.p99).toBeGreaterThanOrEqual(r.latencyMs.p50);
+      expect(r.clusterCpuSeconds).toBeGreaterThanOrEqual(0);
+    }
+    const put = report.runs[0];
+    expect(put?.writes).toBe(put?.ops);
+    // Unique keys: create-if-absent compare-and-swaps always match.
+    expect(report.runs.every((r) => r.casFailed === 0)).toBe(true);
+    expect(formatTables(report, opts.workloads)).toMatch(/\| 4 \| [\d,]+ \|/);
+  },
+  120_000,
+);
 
 /** A tiny run through etcd's KV API: put, a prefix range, txn on mod_revision, two rounds. */
 async function etcdApiRun(target: 'raftkv' | 'etcd'): Promise<void> {
   const opts = parseOptions([
-    '--target', target,
-    '--api', 'etcd',
-    '--levels', '2',
-    '--duration', '500ms',
-    '--warmup', '200ms',
-    '--workload', 'put',
-    '--workload', 'range',
-    '--workload', 'txn',
-    '--range-keys', '7',
-    '--rounds', '2',
+    '--target',
+    target,
+    '--api',
+    'etcd',
+    '--levels',
+    '2',
+    '--duration',
+    '500ms',
+    '--warmup',
+    '200ms',
+    '--workload',
+    'put',
+    '--workload',
+    'range',
+    '--workload',
+    'txn',
+    '--range-keys',
+    '7',
+    '--rounds',
+    '2',
     '--no-progress',
   ]);
   const report = await runBench(opts, { progress: new ProgressBar(false), command: 'smoke' });
   expect(report.runs.map((r) => [r.round, r.workload])).toEqual([
-    [0, 'put'], [0, 'range'], [0, 'txn'],
-    [1, 'put'], [1, 'range'], [1, 'txn'],
+    [0, 'put'],
+    [0, 'range'],
+    [0, 'txn'],
+    [1, 'put'],
+    [1, 'range'],
+    [1, 'txn'],
   ]);
   for (const r of report.runs) {
     // A range that returned other than the 7 keys under its prefix would count as an error.

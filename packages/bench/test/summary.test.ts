@@ -2,21 +2,60 @@ import { parseWorkload } from '../src/args.js';
 import { formatTables, type BenchReport, type RunRecord } from '../src/report.js';
 import { formatRatios, formatSummary, median, ratio, summarizeRounds } from '../src/summary.js';
 
-function run(system: 'raftkv' | 'etcd', round: number, inflight: number, opsPerSec: number, p99: number, cpuPer1k: number, rss: number): RunRecord {
+function run(
+  system: 'raftkv' | 'etcd',
+  round: number,
+  inflight: number,
+  opsPerSec: number,
+  p99: number,
+  cpuPer1k: number,
+  rss: number,
+): RunRecord {
   return {
-    system, round, inflight, workload: 'put', channels: 1, ops: opsPerSec, writes: opsPerSec, elapsedMs: 1000, opsPerSec,
-    latencyMs: { p50: p99 / 2, p99, p999: p99, mean: p99 / 2, max: p99 }, errors: 0, errorsByCode: {}, firstError: undefined,
-    casFailed: 0, clusterCpuSeconds: (cpuPer1k * opsPerSec) / 1000, cpuSecondsPer1kOps: cpuPer1k, cpuSecondsPer1kWrites: cpuPer1k,
-    maxMemberRssMB: rss - 1, peakMemberRssMB: rss, peakClusterRssMB: 3 * rss, generatorCpuSeconds: 0,
-    leaderBefore: 'a', leaderAfter: 'a',
+    system,
+    round,
+    inflight,
+    workload: 'put',
+    channels: 1,
+    ops: opsPerSec,
+    writes: opsPerSec,
+    elapsedMs: 1000,
+    opsPerSec,
+    latencyMs: { p50: p99 / 2, p99, p999: p99, mean: p99 / 2, max: p99 },
+    errors: 0,
+    errorsByCode: {},
+    firstError: undefined,
+    casFailed: 0,
+    clusterCpuSeconds: (cpuPer1k * opsPerSec) / 1000,
+    cpuSecondsPer1kOps: cpuPer1k,
+    cpuSecondsPer1kWrites: cpuPer1k,
+    maxMemberRssMB: rss - 1,
+    peakMemberRssMB: rss,
+    peakClusterRssMB: 3 * rss,
+    generatorCpuSeconds: 0,
+    leaderBefore: 'a',
+    leaderAfter: 'a',
   };
 }
 
 function report(runs: RunRecord[]): BenchReport {
   return {
-    date: 'd', machine: { cpus: 2, cpuModel: 'x', memGB: 1, kernel: 'k', node: 'v20' }, loadAverage: { start: 0, end: 0 },
-    command: 'c', settings: { durationMs: 1000, countPerRun: undefined, warmupMs: 0, valueBytes: 128, keys: 'unique', inflightPerChannel: 16, to: 'leader', client: 'grpc-js' },
-    versions: {}, runs,
+    date: 'd',
+    machine: { cpus: 2, cpuModel: 'x', memGB: 1, kernel: 'k', node: 'v20' },
+    loadAverage: { start: 0, end: 0 },
+    command: 'c',
+    settings: {
+      durationMs: 1000,
+      countPerRun: undefined,
+      warmupMs: 0,
+      valueBytes: 128,
+      keys: 'unique',
+      inflightPerChannel: 16,
+      to: 'leader',
+      client: 'grpc-js',
+    },
+    versions: {},
+    runs,
   };
 }
 
@@ -40,10 +79,14 @@ describe('median and ratio', () => {
 describe('summarizeRounds', () => {
   // Issue 17's first row: throughput ratios 0.53, 0.70, 0.27 -> median 0.53 (not the ratio of medians).
   const runs = [
-    run('raftkv', 0, 1, 53, 4, 5, 200), run('etcd', 0, 1, 100, 3, 2, 130),
-    run('etcd', 1, 1, 100, 2, 2, 133), run('raftkv', 1, 1, 70, 4, 6, 217),
-    run('raftkv', 2, 1, 27, 3, 4, 210), run('etcd', 2, 1, 100, 3, 2, 120),
-    run('raftkv', 0, 16, 900, 10, 1, 210), run('etcd', 0, 16, 1000, 20, 1, 120),
+    run('raftkv', 0, 1, 53, 4, 5, 200),
+    run('etcd', 0, 1, 100, 3, 2, 130),
+    run('etcd', 1, 1, 100, 2, 2, 133),
+    run('raftkv', 1, 1, 70, 4, 6, 217),
+    run('raftkv', 2, 1, 27, 3, 4, 210),
+    run('etcd', 2, 1, 100, 3, 2, 120),
+    run('raftkv', 0, 16, 900, 10, 1, 210),
+    run('etcd', 0, 16, 1000, 20, 1, 120),
   ];
 
   test('per level: each round its own ratio, the median of them, per-system medians and the peak RSS', () => {
@@ -79,17 +122,24 @@ describe('summarizeRounds', () => {
 
 test('the report: per-round tables, then the summary with each round in brackets', () => {
   const runs = [
-    run('raftkv', 0, 1, 53, 4, 5, 200), run('etcd', 0, 1, 100, 3, 2, 130),
-    run('etcd', 1, 1, 100, 2, 2, 133), run('raftkv', 1, 1, 70, 4, 6, 217),
-    run('raftkv', 2, 1, 27, 3, 4, 210), run('etcd', 2, 1, 100, 3, 2, 120),
+    run('raftkv', 0, 1, 53, 4, 5, 200),
+    run('etcd', 0, 1, 100, 3, 2, 130),
+    run('etcd', 1, 1, 100, 2, 2, 133),
+    run('raftkv', 1, 1, 70, 4, 6, 217),
+    run('raftkv', 2, 1, 27, 3, 4, 210),
+    run('etcd', 2, 1, 100, 3, 2, 120),
   ];
   const w = [parseWorkload('put')];
   const tables = formatTables(report(runs), w);
   expect(tables).toContain('workload put, round 1 of 3:');
   expect(tables).toContain('workload put, round 3 of 3:');
-  expect(tables).toMatch(/\| 1 \| 70 \| 2\.00 \| 4\.00 \| 4\.00 \| 6\.000 \| 100 \| 1\.00 \| 2\.00 \| 2\.00 \| 2\.000 \| 0\.70 \| 2\.00 \|/);
+  expect(tables).toMatch(
+    /\| 1 \| 70 \| 2\.00 \| 4\.00 \| 4\.00 \| 6\.000 \| 100 \| 1\.00 \| 2\.00 \| 2\.00 \| 2\.000 \| 0\.70 \| 2\.00 \|/,
+  );
   const summary = formatSummary(report(runs), w);
   expect(summary).toContain('median of 3 rounds');
-  expect(summary).toContain('| 1 | 0.53 (0.53, 0.70, 0.27) | 1.33 (1.33, 2.00, 1.00) | 2.50 (2.50, 3.00, 2.00) | 53 | 100 | 4.00 | 3.00 | 5.000 | 2.000 | 217 | 133 |');
+  expect(summary).toContain(
+    '| 1 | 0.53 (0.53, 0.70, 0.27) | 1.33 (1.33, 2.00, 1.00) | 2.50 (2.50, 3.00, 2.00) | 53 | 100 | 4.00 | 3.00 | 5.000 | 2.000 | 217 | 133 |',
+  );
   expect(formatRatios({ perRound: [0.8], median: 0.8 })).toBe('0.80');
 });

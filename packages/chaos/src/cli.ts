@@ -108,12 +108,14 @@ function parse(all: readonly string[]): CliOptions {
   if (membership && nodes !== 5) throw new UsageError(`--membership: needs --nodes 5 (voters move between 3 and 5), got ${nodes}`);
   if (!membership && v.has('member-gap-ms')) throw new UsageError('--member-gap-ms: only with --membership');
   const families = (v.get('faults') ?? 'kill,pause,partition').split(',').filter(Boolean);
-  for (const f of families) if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
+  for (const f of families)
+    if (!['kill', 'pause', 'partition'].includes(f)) throw new UsageError(`--faults: unknown fault ${f} (kill, pause, partition)`);
   const api = v.get('api') ?? 'raftkv';
   if (api !== 'raftkv' && api !== 'etcd') throw new UsageError(`--api: raftkv or etcd, got ${api}`);
   const workload = v.get('workload') ?? 'register';
   if (workload !== 'register' && workload !== 'bank') throw new UsageError(`--workload: register or bank, got ${workload}`);
-  if (workload === 'bank' && api !== 'etcd') throw new UsageError('--workload bank: needs --api etcd (raftkv.v1 has no multi-key transactions)');
+  if (workload === 'bank' && api !== 'etcd')
+    throw new UsageError('--workload bank: needs --api etcd (raftkv.v1 has no multi-key transactions)');
   if (workload !== 'bank' && v.has('accounts')) throw new UsageError('--accounts: only with --workload bank');
   const o: CliOptions = {
     api,
@@ -140,7 +142,8 @@ function parse(all: readonly string[]): CliOptions {
     staleReads: flags['stale-reads'] === true,
     ...(membership ? { membership: { gapMs: range('member-gap-ms', [2000, 6000]), minVoters: 3 } } : {}),
   };
-  const opt = (k: string): Record<string, string> => (v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {});
+  const opt = (k: string): Record<string, string> =>
+    v.has(k) ? { [k === 'work-dir' ? 'workDir' : k === 'partitions-skipped' ? 'partitionsSkipped' : k]: v.get(k)! } : {};
   return { ...o, ...opt('json'), ...opt('inside'), ...opt('work-dir'), ...opt('partitions-skipped'), ...(scenario ? { scenario } : {}) };
 }
 
@@ -152,7 +155,10 @@ const log = (line: string): void => {
 async function runHere(o: CliOptions, workDir: string): Promise<number> {
   if (o.scenario !== undefined) {
     const ctx = { ...o, workDir, log, ...(o.inside === undefined ? {} : { netnsTag: o.inside }) };
-    const r = o.scenario === 'minority-leader' ? await minorityLeader(ctx) : await diskFailure(ctx, o.scenario === 'disk-full' ? 'full' : 'readonly');
+    const r =
+      o.scenario === 'minority-leader'
+        ? await minorityLeader(ctx)
+        : await diskFailure(ctx, o.scenario === 'disk-full' ? 'full' : 'readonly');
     const { probes: _probes, ...brief } = r;
     process.stdout.write(JSON.stringify(brief, null, 2) + '\n');
     if (r.skipped) log(`chaos: scenario ${r.scenario} SKIPPED: ${r.skipped}`);
@@ -233,10 +239,18 @@ async function main(): Promise<number> {
 }
 
 /** Re-runs this CLI inside the client namespace and tears the namespaces down when it ends. */
-async function supervise(argv: readonly string[], tag: string, workDir: string, destroy: () => Promise<void>, cleanDir: () => void): Promise<number> {
+async function supervise(
+  argv: readonly string[],
+  tag: string,
+  workDir: string,
+  destroy: () => Promise<void>,
+  cleanDir: () => void,
+): Promise<number> {
   const self = fileURLToPath(import.meta.url);
   const t = topologyFor(tag, 1);
-  const child = spawn('ip', ['netns', 'exec', t.clientNs, process.execPath, self, ...argv, '--inside', tag, '--work-dir', workDir], { stdio: 'inherit' });
+  const child = spawn('ip', ['netns', 'exec', t.clientNs, process.execPath, self, ...argv, '--inside', tag, '--work-dir', workDir], {
+    stdio: 'inherit',
+  });
   let killTimer: NodeJS.Timeout | undefined;
   const forward = (sig: NodeJS.Signals): void => {
     child.kill(sig);

@@ -12,8 +12,29 @@ function read(call: number, ret: number, revision: number, accounts: Record<stri
   return { f: 'read', id: nextId++, client: 0, call, ret, serializable, outcome: 'ok', revision, accounts: accts };
 }
 
-function transfer(call: number, ret: number, from: string, to: string, amount: number, revision: number, balances: [number, number]): BankTransfer {
-  return { f: 'transfer', id: nextId++, client: 1, call, ret, from, to, amount, outcome: 'ok', revision, balances: { from: balances[0], to: balances[1] }, attempts: 1 };
+function transfer(
+  call: number,
+  ret: number,
+  from: string,
+  to: string,
+  amount: number,
+  revision: number,
+  balances: [number, number],
+): BankTransfer {
+  return {
+    f: 'transfer',
+    id: nextId++,
+    client: 1,
+    call,
+    ret,
+    from,
+    to,
+    amount,
+    outcome: 'ok',
+    revision,
+    balances: { from: balances[0], to: balances[1] },
+    attempts: 1,
+  };
 }
 
 /** The initial state (written at revision 2) and a transfer a0 -> a1 of 10 at revision 3. */
@@ -44,8 +65,28 @@ describe('correct bank histories pass', () => {
   });
 
   test('an indeterminate transfer may have happened or not; failed ops constrain nothing', () => {
-    const info: BankTransfer = { f: 'transfer', id: nextId++, client: 2, call: 0, ret: 1, from: 'a2', to: 'a0', amount: 5, outcome: 'info', attempts: 1 };
-    const failed: BankRead = { f: 'read', id: nextId++, client: 2, call: 0, ret: 1, serializable: false, outcome: 'fail', error: 'UNAVAILABLE' };
+    const info: BankTransfer = {
+      f: 'transfer',
+      id: nextId++,
+      client: 2,
+      call: 0,
+      ret: 1,
+      from: 'a2',
+      to: 'a0',
+      amount: 5,
+      outcome: 'info',
+      attempts: 1,
+    };
+    const failed: BankRead = {
+      f: 'read',
+      id: nextId++,
+      client: 2,
+      call: 0,
+      ret: 1,
+      serializable: false,
+      outcome: 'fail',
+      error: 'UNAVAILABLE',
+    };
     const h = [info, failed, read(2, 3, 3, { a0: [105, 3], a1: [100, 2], a2: [95, 3] })];
     expect(kinds(h)).toEqual([]);
     expect(checkBank(h, model).transfers.info).toBe(1);

@@ -6,7 +6,11 @@ import { expectAllChecksPassed, interruptAll, isRoot, runCli } from './support/c
 afterAll(interruptAll);
 
 test('a short chaos run keeps every promise', async () => {
-  const { code, output, result: s } = await runCli<ChaosSummary>(['--duration', '40', '--nodes', '3', '--gap-ms', '500-2000', '--fault-ms', '1000-3000']);
+  const {
+    code,
+    output,
+    result: s,
+  } = await runCli<ChaosSummary>(['--duration', '40', '--nodes', '3', '--gap-ms', '500-2000', '--fault-ms', '1000-3000']);
   if (!s.partitions.startsWith('enabled')) console.warn(`chaos run without partitions: ${s.partitions}`);
   expectAllChecksPassed(code, output, s);
   // The run really did something: operations succeeded and every kind of fault was injected.
@@ -20,7 +24,17 @@ test('a short chaos run keeps every promise', async () => {
 }, 300_000);
 
 test('the harness catches a real violation: stale reads checked as linearizable fail the run', async () => {
-  const { code, result: s } = await runCli<ChaosSummary>(['--duration', '25', '--nodes', '3', '--gap-ms', '500-1500', '--fault-ms', '2000-4000', '--stale-reads']);
+  const { code, result: s } = await runCli<ChaosSummary>([
+    '--duration',
+    '25',
+    '--nodes',
+    '3',
+    '--gap-ms',
+    '500-1500',
+    '--fault-ms',
+    '2000-4000',
+    '--stale-reads',
+  ]);
   expect(code).toBe(1);
   expect(s.verdict).toBe('fail');
   expect(s.checker.verdict).toBe('violation');

@@ -72,7 +72,11 @@ describe('linearizable histories pass', () => {
   });
 
   test('keys are independent registers', () => {
-    const h = new HistoryBuilder().put(1, 0, 1, 'a', 'ok', 'x').put(1, 2, 3, 'b', 'ok', 'y').read(2, 4, 5, 'a', 'x').read(2, 6, 7, 'b', 'y');
+    const h = new HistoryBuilder()
+      .put(1, 0, 1, 'a', 'ok', 'x')
+      .put(1, 2, 3, 'b', 'ok', 'y')
+      .read(2, 4, 5, 'a', 'x')
+      .read(2, 6, 7, 'b', 'y');
     const r = checkHistory(h.ops);
     expect(r.verdict).toBe('ok');
     expect(r.keys.map((k) => k.key)).toEqual(['x', 'y']);
@@ -105,12 +109,7 @@ describe('non-linearizable histories fail', () => {
   });
 
   test('impossible order of two writes seen differently by two readers', () => {
-    const h = new HistoryBuilder()
-      .put(1, 0, 10, 'a')
-      .put(2, 0, 10, 'b')
-      .read(3, 11, 12, 'a')
-      .read(4, 13, 14, 'b')
-      .read(3, 15, 16, 'a');
+    const h = new HistoryBuilder().put(1, 0, 10, 'a').put(2, 0, 10, 'b').read(3, 11, 12, 'a').read(4, 13, 14, 'b').read(3, 15, 16, 'a');
     expect(verdict(h.ops)).toBe('violation');
   });
 
@@ -160,7 +159,11 @@ describe('non-linearizable histories fail', () => {
   });
 
   test('a violation on one key fails the whole history even if the other keys are fine', () => {
-    const h = new HistoryBuilder().put(1, 0, 1, 'a', 'ok', 'good').read(2, 2, 3, 'a', 'good').put(1, 4, 5, 'x', 'ok', 'bad').read(2, 6, 7, null, 'bad');
+    const h = new HistoryBuilder()
+      .put(1, 0, 1, 'a', 'ok', 'good')
+      .read(2, 2, 3, 'a', 'good')
+      .put(1, 4, 5, 'x', 'ok', 'bad')
+      .read(2, 6, 7, null, 'bad');
     const r = checkHistory(h.ops);
     expect(r.verdict).toBe('violation');
     expect(r.violations.map((v) => v.key)).toEqual(['bad']);
@@ -187,11 +190,16 @@ describe('violation reports', () => {
     expect(v.minimal.some((o) => o.id === 10_003)).toBe(true); // the stale read is in it
     expect(v.report).toContain('not linearizable');
     expect(v.report).toContain('#10003');
-
   });
 
   test('the minimal sub-history of a lost write names the write and the read', () => {
-    const h = new HistoryBuilder().put(1, 0, 1, 'a').read(2, 2, 3, 'a').read(3, 2.5, 3.5, 'a').put(1, 4, 5, 'b').read(2, 6, 7, 'a').read(3, 8, 9, 'b');
+    const h = new HistoryBuilder()
+      .put(1, 0, 1, 'a')
+      .read(2, 2, 3, 'a')
+      .read(3, 2.5, 3.5, 'a')
+      .put(1, 4, 5, 'b')
+      .read(2, 6, 7, 'a')
+      .read(3, 8, 9, 'b');
     const r = checkHistory(h.ops);
     expect(r.verdict).toBe('violation');
     // put "b" then read "a" is impossible whatever came before: that window is all it takes.

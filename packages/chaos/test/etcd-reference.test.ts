@@ -26,10 +26,35 @@ beforeAll(async () => {
   dir = tempDir('raftkv-chaos-etcd-');
   const [client, peer] = await freePorts(2);
   const url = (p: number | undefined): string => `http://127.0.0.1:${p}`;
-  etcd = spawnTracked('etcd', ['--data-dir', dir, '--listen-client-urls', url(client), '--advertise-client-urls', url(client),
-    '--listen-peer-urls', url(peer), '--initial-advertise-peer-urls', url(peer), '--initial-cluster', `default=${url(peer)}`], { stdio: 'ignore' });
+  etcd = spawnTracked(
+    'etcd',
+    [
+      '--data-dir',
+      dir,
+      '--listen-client-urls',
+      url(client),
+      '--advertise-client-urls',
+      url(client),
+      '--listen-peer-urls',
+      url(peer),
+      '--initial-advertise-peer-urls',
+      url(peer),
+      '--initial-cluster',
+      `default=${url(peer)}`,
+    ],
+    { stdio: 'ignore' },
+  );
   // The harness's cluster handle, pointed at etcd and never started: only its clients are used.
-  cluster = new Cluster({ serverMain: '', nodes: [{ id: 'etcd', address: `127.0.0.1:${client}`, dataDir: dir, logFile: '' }], electionTimeoutMinMs: 0, electionTimeoutMaxMs: 0, heartbeatMs: 0 }, () => 0);
+  cluster = new Cluster(
+    {
+      serverMain: '',
+      nodes: [{ id: 'etcd', address: `127.0.0.1:${client}`, dataDir: dir, logFile: '' }],
+      electionTimeoutMinMs: 0,
+      electionTimeoutMaxMs: 0,
+      heartbeatMs: 0,
+    },
+    () => 0,
+  );
   cluster.etcd[0]!.close();
   cluster.etcd[0] = etcdKvClient(`127.0.0.1:${client}`);
   const api = etcdApi(cluster);
@@ -44,37 +69,56 @@ afterAll(async () => {
 
 const options = { clients: 4, opTimeoutMs: 2000, thinkMs: 5 };
 
-etcdTest('the bank workload against etcd keeps its invariants', async () => {
-  const t0 = performance.now();
-  const w = new BankWorkload(cluster, new Random(7), () => performance.now() - t0, { ...options, accounts: 4, initialBalance: 50, maxTransfer: 20 });
-  await w.setup(10_000);
-  await w.setup(10_000); // idempotent: the accounts are created once
-  w.start();
-  await sleep(3000);
-  await w.stop();
-  expect(await w.finalRead(5000)).toBe(true);
-  const r = checkBank(w.history, w.model);
-  expect(r.violations.map((v) => v.report)).toEqual([]);
-  expect(r.transfers.ok).toBeGreaterThan(20);
-  expect(r.reads.serializable).toBeGreaterThan(10);
-  expect(r.reads.linearizable).toBeGreaterThan(10);
-  // Contention on four accounts: some transfers lost the compare and retried.
-  expect(w.history.some((o) => o.f === 'transfer' && o.outcome === 'ok' && o.attempts > 1)).toBe(true);
-}, 60_000);
+etcdTest(
+  'the bank workload against etcd keeps its invariants',
+  async () => {
+    const t0 = performance.now();
+    const w = new BankWorkload(cluster, new Random(7), () => performance.now() - t0, {
+      ...options,
+      accounts: 4,
+      initialBalance: 50,
+      maxTransfer: 20,
+    });
+    await w.setup(10_000);
+    await w.setup(10_000); // idempotent: the accounts are created once
+    w.start();
+    await sleep(3000);
+    await w.stop();
+    expect(await w.finalRead(5000)).toBe(true);
+    const r = checkBank(w.history, w.model);
+    expect(r.violations.map((v) => v.report)).toEqual([]);
+    expect(r.transfers.ok).toBeGreaterThan(20);
+    expect(r.reads.serializable).toBeGreaterThan(10);
+    expect(r.reads.linearizable).toBeGreaterThan(10);
+    // Contention on four accounts: some transfers lost the compare and retried.
+    expect(w.history.some((o) => o.f === 'transfer' && o.outcome === 'ok' && o.attempts > 1)).toBe(true);
+  },
+  60_000,
+);
 
-etcdTest('the register workload against etcd is linearizable, and its answers carry what the checker needs', async () => {
-  const t0 = performance.now();
-  const w = new Workload(cluster, new Random(8), () => performance.now() - t0, { ...options, activeKeys: 3, opsPerKey: 200 }, etcdApi(cluster));
-  w.start();
-  await sleep(3000);
-  await w.stop();
-  expect(await w.finalReads(5000)).toEqual([]);
-  const h = w.history;
-  expect(checkHistory(h).verdict).toBe('ok');
-  expect(findLostWrites(h)).toEqual([]);
-  // Puts and deletes report what they replaced (prev_kv); failed CAS say what defeated them.
-  expect(h.some((o) => o.output?.f === 'put' && o.output.previous !== undefined && o.output.previous !== null)).toBe(true);
-  expect(h.some((o) => o.output?.f === 'cas' && o.output.succeeded)).toBe(true);
-  expect(h.some((o) => o.output?.f === 'cas' && !o.output.succeeded && o.output.current !== undefined)).toBe(true);
-  expect(h.filter((o) => o.outcome !== 'ok')).toEqual([]);
-}, 60_000);
+etcdTest(
+  'the register workload against etcd is linearizable, and its answers carry what the checker needs',
+  async () => {
+    const t0 = performance.now();
+    const w = new Workload(
+      cluster,
+      new Random(8),
+      () => performance.now() - t0,
+      { ...options, activeKeys: 3, opsPerKey: 200 },
+      etcdApi(cluster),
+    );
+    w.start();
+    await sleep(3000);
+    await w.stop();
+    expect(await w.finalReads(5000)).toEqual([]);
+    const h = w.history;
+    expect(checkHistory(h).verdict).toBe('ok');
+    expect(findLostWrites(h)).toEqual([]);
+    // Puts and deletes report what they replaced (prev_kv); failed CAS say what defeated them.
+    expect(h.some((o) => o.output?.f === 'put' && o.output.previous !== undefined && o.output.previous !== null)).toBe(true);
+    expect(h.some((o) => o.output?.f === 'cas' && o.output.succeeded)).toBe(true);
+    expect(h.some((o) => o.output?.f === 'cas' && !o.output.succeeded && o.output.current !== undefined)).toBe(true);
+    expect(h.filter((o) => o.outcome !== 'ok')).toEqual([]);
+  },
+  60_000,
+);

@@ -20,7 +20,9 @@ describe('lost acknowledged writes', () => {
   });
 
   test('an indeterminate write may be the last one; a failed CAS overwrites nothing', () => {
-    expect(findLostWrites(new HistoryBuilder().put(1, 0, 1, 'a').put(2, 0.5, 2, 'x', 'info').put(1, 2, 3, 'b').read(3, 10, 11, 'x').ops)).toEqual([]);
+    expect(
+      findLostWrites(new HistoryBuilder().put(1, 0, 1, 'a').put(2, 0.5, 2, 'x', 'info').put(1, 2, 3, 'b').read(3, 10, 11, 'x').ops),
+    ).toEqual([]);
     expect(findLostWrites(new HistoryBuilder().put(1, 0, 1, 'a').cas(2, 2, 3, 'zz', 'q', false, 'a').read(3, 10, 11, 'a').ops)).toEqual([]);
   });
 

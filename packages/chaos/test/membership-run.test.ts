@@ -7,8 +7,20 @@ import { expectAllChecksPassed, interruptAll, runCli } from './support/cli.js';
 afterAll(interruptAll);
 
 test('membership changes under faults keep every promise', async () => {
-  const { code, output, result: s } = await runCli<ChaosSummary>([
-    '--membership', '--duration', '35', '--gap-ms', '500-2000', '--fault-ms', '1000-3000', '--member-gap-ms', '1500-3500',
+  const {
+    code,
+    output,
+    result: s,
+  } = await runCli<ChaosSummary>([
+    '--membership',
+    '--duration',
+    '35',
+    '--gap-ms',
+    '500-2000',
+    '--fault-ms',
+    '1000-3000',
+    '--member-gap-ms',
+    '1500-3500',
   ]);
   expectAllChecksPassed(code, output, s);
   const m = s.membership!;

@@ -67,7 +67,11 @@ export class RaftkvClient {
     const { creds, options } = credentialsOf(o.tls);
     this.eps = new Endpoints(o.endpoints, creds, { ...options, ...o.channelOptions });
     this.timeoutMs = o.timeoutMs ?? 5000;
-    this.policy = { attemptTimeoutMs: o.attemptTimeoutMs ?? this.timeoutMs, backoffMs: o.backoffMs ?? 50, maxBackoffMs: o.maxBackoffMs ?? 1000 };
+    this.policy = {
+      attemptTimeoutMs: o.attemptTimeoutMs ?? this.timeoutMs,
+      backoffMs: o.backoffMs ?? 50,
+      maxBackoffMs: o.maxBackoffMs ?? 1000,
+    };
     const s = o.session;
     this.session = s === undefined || s === false ? null : s === true ? new Session() : new Session(s.clientId, s.firstSequence);
     this.etcd = new EtcdKV(this.eps, this.policy, this.timeoutMs);
@@ -105,7 +109,10 @@ export class RaftkvClient {
   compareAndSwap(key: string, expect: Expectation, newValue: Buffer | string, o: ProposeOptions = {}): Promise<ProposeResponse> {
     const absent = 'absent' in expect;
     const expectedValue = 'value' in expect ? bytes(expect.value) : Buffer.alloc(0);
-    return this.propose({ command: { $case: 'compareAndSwap', compareAndSwap: { key, expectedValue, expectAbsent: absent, newValue: bytes(newValue) } } }, o);
+    return this.propose(
+      { command: { $case: 'compareAndSwap', compareAndSwap: { key, expectedValue, expectAbsent: absent, newValue: bytes(newValue) } } },
+      o,
+    );
   }
 
   /** Linearizable unless `stale` (then the answering node's own state, possibly behind). */

@@ -30,7 +30,9 @@ const full = <T>(fromPartial: (o: never) => T, req: NoInfer<Partial3<T>>): T => 
 /** Whether every operation of a txn (nested ones included) only reads. */
 export function txnIsReadOnly(t: etcdserverpb.TxnRequest): boolean {
   const ro = (op: etcdserverpb.RequestOp): boolean =>
-    op.request === undefined || op.request.$case === 'requestRange' || (op.request.$case === 'requestTxn' && txnIsReadOnly(op.request.requestTxn));
+    op.request === undefined ||
+    op.request.$case === 'requestRange' ||
+    (op.request.$case === 'requestTxn' && txnIsReadOnly(op.request.requestTxn));
   return t.success.every(ro) && t.failure.every(ro);
 }
 

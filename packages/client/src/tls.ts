@@ -23,7 +23,8 @@ const buf = (b: Buffer | string | undefined): Buffer | null => (b === undefined 
 /** Plaintext for undefined; TLS otherwise (even `{}`: TLS with the system roots). */
 export function credentialsOf(tls: TlsOptions | undefined): { creds: ChannelCredentials; options: ChannelOptions } {
   if (tls === undefined) return { creds: credentials.createInsecure(), options: {} };
-  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TlsConfigError('a client certificate needs its key (cert and key go together)');
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new TlsConfigError('a client certificate needs its key (cert and key go together)');
   const verify = tls.insecure === true ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
   const creds = credentials.createSsl(buf(tls.ca), buf(tls.key), buf(tls.cert), verify);
   const options: ChannelOptions =

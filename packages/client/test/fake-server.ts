@@ -1,7 +1,15 @@
 // An in-process stand-in for a raftkv node: grpc-js Server on 127.0.0.1:0 serving raftkv.v1 KV and
 // Admin and etcdserverpb.KV, each method answering from a script (a queue of outcomes per method),
 // and counting what it received.
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { AdminService, KVService, etcdserverpb } from '@raftkv/proto';
 
 /** One scripted answer: a response, an error (with trailers), or never answering. */
@@ -36,7 +44,14 @@ export function varint(v: bigint): Buffer {
 
 /** A RangeResponse's bytes whose header carries exact 64-bit ids. */
 export function rangeWithBigHeader(clusterId: bigint, memberId: bigint, revision: bigint, rest: etcdserverpb.RangeResponse): Buffer {
-  const h = Buffer.concat([Buffer.from([0x08]), varint(clusterId), Buffer.from([0x10]), varint(memberId), Buffer.from([0x18]), varint(revision)]);
+  const h = Buffer.concat([
+    Buffer.from([0x08]),
+    varint(clusterId),
+    Buffer.from([0x10]),
+    varint(memberId),
+    Buffer.from([0x18]),
+    varint(revision),
+  ]);
   const body = Buffer.from(etcdserverpb.RangeResponse.encode({ ...rest, header: undefined }).finish());
   return Buffer.concat([Buffer.from([0x0a]), varint(BigInt(h.length)), h, body]);
 }
@@ -89,7 +104,9 @@ export function healthy(id: string, leader: string): (method: string) => Outcome
       case 'read':
         return { ok: { found: true, value: Buffer.from(`from ${id}`), index: 7, leaderId: leader } };
       case 'status':
-        return { ok: { id, role: id === leader ? 2 : 1, term: 2, leaderId: leader, commitIndex: 7, appliedIndex: 7, lastLogIndex: 7, members: [] } };
+        return {
+          ok: { id, role: id === leader ? 2 : 1, term: 2, leaderId: leader, commitIndex: 7, appliedIndex: 7, lastLogIndex: 7, members: [] },
+        };
       case 'transferLeadership':
         return { ok: { leaderId: id, term: 3 } };
       case 'range':

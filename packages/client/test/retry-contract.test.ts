@@ -20,7 +20,13 @@ function client(eps: Fake[], extra: Partial<ConstructorParameters<typeof RaftkvC
   return c;
 }
 const count = (f: Fake, method: string): number => f.calls.get(method)?.length ?? 0;
-const fail = (p: Promise<unknown>): Promise<ServiceError> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as ServiceError);
+const fail = (p: Promise<unknown>): Promise<ServiceError> =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as ServiceError,
+  );
 
 afterEach(async () => {
   for (const c of clients) c.close();
@@ -70,7 +76,11 @@ describe('raftkv.v1 writes', () => {
     const cl = client([a, b, c], { session: { clientId: 'app-1' } });
     await cl.put('k', 'v');
     const sent = [a, b, c].map((f) => f.calls.get('propose')![0] as ProposeRequest);
-    expect(sent.map((r) => [r.clientId, r.sequence])).toEqual([['app-1', 1], ['app-1', 1], ['app-1', 1]]);
+    expect(sent.map((r) => [r.clientId, r.sequence])).toEqual([
+      ['app-1', 1],
+      ['app-1', 1],
+      ['app-1', 1],
+    ]);
     await cl.put('k', 'w');
     expect((c.calls.get('propose')![1] as ProposeRequest).sequence).toBe(2); // the next call, the next sequence
   });
@@ -127,7 +137,11 @@ describe('reads, leader hints, deadlines', () => {
 
   test('the call deadline bounds every retry', async () => {
     const [a, b] = await cluster();
-    for (const f of [a, b]) f.script.set('read', Array.from({ length: 1000 }, () => ({ code: status.UNAVAILABLE })));
+    for (const f of [a, b])
+      f.script.set(
+        'read',
+        Array.from({ length: 1000 }, () => ({ code: status.UNAVAILABLE })),
+      );
     const t0 = Date.now();
     const e = await fail(client([a, b], { timeoutMs: 400 }).read('k'));
     expect(e.code).toBe(status.UNAVAILABLE);
@@ -167,7 +181,9 @@ describe('etcd KV face', () => {
   test('header ids beyond 2^53 (real etcd) are exact', async () => {
     const [a] = await cluster();
     const kv = { key: Buffer.from('a'), value: Buffer.from('1'), createRevision: 2, modRevision: 4, version: 2, lease: 0 };
-    a.script.set('range', [{ ok: rangeWithBigHeader(324952591200643719n, 3319814642761637952n, 4n, { kvs: [kv], more: false, count: 1 }) }]);
+    a.script.set('range', [
+      { ok: rangeWithBigHeader(324952591200643719n, 3319814642761637952n, 4n, { kvs: [kv], more: false, count: 1 }) },
+    ]);
     const r = await client([a]).etcd.range({ key: Buffer.from('a') });
     expect(r.header).toEqual({ clusterId: 324952591200643719n, memberId: 3319814642761637952n, revision: 4n, raftTerm: 0n });
     expect(r.kvs[0]?.value.toString()).toBe('1');

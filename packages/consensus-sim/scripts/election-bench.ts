@@ -42,7 +42,13 @@ function oneRun(seed: number, a: Args, preVote: boolean, checkQuorum: boolean): 
   const c = new Cluster({
     seed,
     size: a.nodes,
-    raft: { electionTimeoutMinMs: a.minMs, electionTimeoutMaxMs: a.maxMs, heartbeatIntervalMs: Math.min(HEARTBEAT_MS, Math.floor(a.minMs / 2)), preVote, checkQuorum },
+    raft: {
+      electionTimeoutMinMs: a.minMs,
+      electionTimeoutMaxMs: a.maxMs,
+      heartbeatIntervalMs: Math.min(HEARTBEAT_MS, Math.floor(a.minMs / 2)),
+      preVote,
+      checkQuorum,
+    },
     network: { delayMinMs: DELAY_MS[0], delayMaxMs: DELAY_MS[1] },
   });
   if (!c.runUntil(() => c.leader() !== undefined, 20 * a.maxMs)) throw new Error(`seed ${seed}: no first leader`);
@@ -62,7 +68,9 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const a = parseArgs(process.argv.slice(2));
-console.log(`leader crash → new leader, ${a.runs} runs each, ${a.nodes} nodes, timeouts ${a.minMs}-${a.maxMs} ms, heartbeat ${HEARTBEAT_MS} ms, latency ${DELAY_MS[0]}-${DELAY_MS[1]} ms (simulated ms)`);
+console.log(
+  `leader crash → new leader, ${a.runs} runs each, ${a.nodes} nodes, timeouts ${a.minMs}-${a.maxMs} ms, heartbeat ${HEARTBEAT_MS} ms, latency ${DELAY_MS[0]}-${DELAY_MS[1]} ms (simulated ms)`,
+);
 for (const [label, preVote, checkQuorum] of [
   ['PreVote + CheckQuorum (default)', true, true],
   ['plain Raft (paper, Figure 16)', false, false],

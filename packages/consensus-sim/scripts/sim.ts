@@ -25,7 +25,8 @@ function parseArgs(argv: readonly string[]): Args {
     const value = argv[i + 1];
     const int = (min: number, max = Number.MAX_SAFE_INTEGER): number => {
       const n = Number(value);
-      if (value === undefined || !Number.isSafeInteger(n) || n < min || n > max) usage(`${flag} needs an integer in [${min}, ${max}], got ${value ?? 'nothing'}`);
+      if (value === undefined || !Number.isSafeInteger(n) || n < min || n > max)
+        usage(`${flag} needs an integer in [${min}, ${max}], got ${value ?? 'nothing'}`);
       i++;
       return n;
     };
@@ -47,7 +48,9 @@ function describe(r: SeedResult): string {
     `partitions=${s.partitionsPerTimeout} oneWay=${s.oneWayCutsPerTimeout} crashes=${s.crashesPerTimeout} torn=${s.tornCrashShare} ` +
     `transfers=${s.transfersPerTimeout} inflight=${s.maxInflightMessages} msgBytes=${s.maxMessageBytes} applyBytes=${s.maxCommittedBytesPerReady} ` +
     `compactEvery=${s.compactEvery} keepTail=${s.keepTail} proposals/s=${s.proposalsPerSecond} reads/s=${s.readsPerSecond} earlySend=${s.earlySend} ` +
-    (s.asyncPersist ? `asyncPersist=0-${s.persistMaxMs}ms slow=${s.slowPersistChance}x10-${s.slowPersistMaxMs}ms keepOnCrash=${s.keepWriteOnCrash} slowDisk=${s.slowDiskNode >= 0 ? `n${s.slowDiskNode + 1}` : '-'}` : 'asyncPersist=false')
+    (s.asyncPersist
+      ? `asyncPersist=0-${s.persistMaxMs}ms slow=${s.slowPersistChance}x10-${s.slowPersistMaxMs}ms keepOnCrash=${s.keepWriteOnCrash} slowDisk=${s.slowDiskNode >= 0 ? `n${s.slowDiskNode + 1}` : '-'}`
+      : 'asyncPersist=false')
   );
 }
 

@@ -6,7 +6,17 @@
 // higher commit index, the entries up to it (from that node's persisted log) are committed. The term
 // the observing node was in bounds the term the entry was committed in from above, which is what the
 // Leader Completeness check needs (leaders of strictly later terms must hold the entry).
-import { NONE, type Entry, type HardState, type Message, type NodeId, type ReadState, type Ready, type Role, type SnapshotMeta } from '@raftkv/consensus';
+import {
+  NONE,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+} from '@raftkv/consensus';
 import { chainDigest, entryKey, isNoop } from './commands.js';
 import type { SimNode } from './node.js';
 import { violated } from './violation.js';
@@ -105,12 +115,14 @@ export class SafetyChecker {
         const i = s + k;
         if (i > this.commitIndex) break;
         const oldTerm = removedTerms[k]!;
-        if (oldTerm === this.committedTerm[i] && (i > st.lastIndex() || st.term(i) !== oldTerm)) this.checkStillOnQuorum(i, `${node.id} truncated it`);
+        if (oldTerm === this.committedTerm[i] && (i > st.lastIndex() || st.term(i) !== oldTerm))
+          this.checkStillOnQuorum(i, `${node.id} truncated it`);
       }
       let prevTerm = st.term(s - 1);
       for (const e of rd.entries) {
         if (e.term < prevTerm) violated('Log terms monotonic', `${node.id} index ${e.index} has term ${e.term} after term ${prevTerm}`);
-        if (e.term > hs.term) violated('Entry term <= current term', `${node.id} persisted index ${e.index} term ${e.term} in term ${hs.term}`);
+        if (e.term > hs.term)
+          violated('Entry term <= current term', `${node.id} persisted index ${e.index} term ${e.term} in term ${hs.term}`);
         const id = `${e.index}/${e.term}`;
         const content = `${prevTerm}|${entryKey(e)}`;
         const seen = this.entryByIndexTerm.get(id);
@@ -122,7 +134,8 @@ export class SafetyChecker {
       }
     }
     if (hs.commit > prevHard.commit) this.onCommitAdvance(node, prevHard.commit, hs.commit);
-    if (node.role === 'leader') for (const e of rd.entries) if (e.type === 'conf-change' && e.term === hs.term) this.checkOneChangeAtATime(node, e);
+    if (node.role === 'leader')
+      for (const e of rd.entries) if (e.type === 'conf-change' && e.term === hs.term) this.checkOneChangeAtATime(node, e);
   }
 
   /**
@@ -137,13 +150,19 @@ export class SafetyChecker {
       const prev = st.entries(i, i + 1, Infinity)[0]!;
       if (prev.type !== 'conf-change') continue;
       if (i > this.commitIndex || this.committedTerm[i] !== prev.term) {
-        violated('One membership change at a time', `${node.id} proposed a change at ${e.index} in term ${e.term} while the change at ${i} (term ${prev.term}) was not committed`);
+        violated(
+          'One membership change at a time',
+          `${node.id} proposed a change at ${e.index} in term ${e.term} while the change at ${i} (term ${prev.term}) was not committed`,
+        );
       }
       break;
     }
     // Its own commit point (a stale leader's lags the cluster's) holds an entry of its term.
     if (this.committedTerm[node.hardState.commit] !== e.term) {
-      violated('One membership change at a time', `${node.id} proposed a change at ${e.index} before committing an entry of its term ${e.term}`);
+      violated(
+        'One membership change at a time',
+        `${node.id} proposed a change at ${e.index} before committing an entry of its term ${e.term}`,
+      );
     }
   }
 
@@ -155,7 +174,10 @@ export class SafetyChecker {
       const key = entryKey(e);
       if (i <= this.commitIndex) {
         if (this.committedTerm[i] !== e.term || this.committedKey[i] !== key) {
-          violated('State Machine Safety', `${node.id} committed index ${i} term ${e.term}, but term ${this.committedTerm[i]} was committed there`);
+          violated(
+            'State Machine Safety',
+            `${node.id} committed index ${i} term ${e.term}, but term ${this.committedTerm[i]} was committed there`,
+          );
         }
         continue;
       }
@@ -175,7 +197,8 @@ export class SafetyChecker {
       }
       // Leaders of later terms must already hold it (Leader Completeness, §5.4).
       for (const other of this.nodes) {
-        if (other.up && other.role === 'leader' && other.hardState.term > node.hardState.term) this.checkHolds(other, i, 'Leader Completeness');
+        if (other.up && other.role === 'leader' && other.hardState.term > node.hardState.term)
+          this.checkHolds(other, i, 'Leader Completeness');
       }
     }
   }
@@ -201,7 +224,10 @@ export class SafetyChecker {
       if (holders > conf.voters.length / 2) best = { voters: conf.voters, holders };
     }
     if (best.holders <= best.voters.length / 2) {
-      violated('Commit needs a quorum', `${node.id} committed index ${index} held by only ${best.holders} of the ${best.voters.length} voters' persisted logs`);
+      violated(
+        'Commit needs a quorum',
+        `${node.id} committed index ${index} held by only ${best.holders} of the ${best.voters.length} voters' persisted logs`,
+      );
     }
     return best.voters;
   }
@@ -218,13 +244,19 @@ export class SafetyChecker {
     const voters = this.committedBy[index]!;
     const holders = this.holders(index, this.committedTerm[index]!, voters);
     if (holders <= voters.length / 2) {
-      violated('No committed entry lost', `committed index ${index} is now on ${holders} of the ${voters.length} voters that committed it (${how})`);
+      violated(
+        'No committed entry lost',
+        `committed index ${index} is now on ${holders} of the ${voters.length} voters that committed it (${how})`,
+      );
     }
   }
 
   private checkHolds(node: SimNode, index: number, property: string): void {
     if (!holds(node, index, this.committedTerm[index]!)) {
-      violated(property, `leader ${node.id} of term ${node.hardState.term} lacks committed index ${index} (term ${this.committedTerm[index]})`);
+      violated(
+        property,
+        `leader ${node.id} of term ${node.hardState.term} lacks committed index ${index} (term ${this.committedTerm[index]})`,
+      );
     }
   }
 
@@ -234,7 +266,8 @@ export class SafetyChecker {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== node.id) violated('Election Safety', `${other} and ${node.id} both leaders of term ${term}`);
     this.leaderOfTerm.set(term, node.id);
-    if (node.hardState.vote !== node.id) violated('Leader voted for itself', `${node.id} leads term ${term} with persisted vote ${node.hardState.vote || 'none'}`);
+    if (node.hardState.vote !== node.id)
+      violated('Leader voted for itself', `${node.id} leads term ${term} with persisted vote ${node.hardState.vote || 'none'}`);
     // Reference: §5.4.1 — the election restriction gives a new leader every entry committed before its term.
     for (let i = 1; i <= this.commitIndex; i++) {
       if (this.committedSeenInTerm[i]! < term) this.checkHolds(node, i, 'Leader Completeness');
@@ -244,15 +277,20 @@ export class SafetyChecker {
   /** Ready step 0: a snapshot replaced the state machine and the log (entries above it were dropped). */
   onSnapshotInstall(node: SimNode, meta: SnapshotMeta, digest: number, droppedTerms: readonly number[]): void {
     if (meta.index > this.commitIndex || this.committedTerm[meta.index] !== meta.term) {
-      violated('Snapshots hold committed state', `${node.id} installed snapshot ${meta.index}@${meta.term}; committed: ${this.commitIndex}, term there ${this.committedTerm[meta.index] ?? 'none'}`);
+      violated(
+        'Snapshots hold committed state',
+        `${node.id} installed snapshot ${meta.index}@${meta.term}; committed: ${this.commitIndex}, term there ${this.committedTerm[meta.index] ?? 'none'}`,
+      );
     }
     if (digest !== this.committedDigest[meta.index]) {
       violated('State Machine Safety', `${node.id} installed a snapshot at ${meta.index} whose state differs from the committed entries`);
     }
-    if (meta.index < node.applied) violated('Snapshots move forward', `${node.id} installed snapshot ${meta.index} with ${node.applied} applied`);
+    if (meta.index < node.applied)
+      violated('Snapshots move forward', `${node.id} installed snapshot ${meta.index} with ${node.applied} applied`);
     droppedTerms.forEach((term, k) => {
       const i = meta.index + 1 + k;
-      if (i <= this.commitIndex && term === this.committedTerm[i]) this.checkStillOnQuorum(i, `${node.id} dropped it installing a snapshot`);
+      if (i <= this.commitIndex && term === this.committedTerm[i])
+        this.checkStillOnQuorum(i, `${node.id} dropped it installing a snapshot`);
     });
   }
 
@@ -264,7 +302,8 @@ export class SafetyChecker {
     if (msg.from !== node.id) violated('Message sender', `${node.id} sent a message from ${msg.from}`);
     if (msg.to === node.id || !this.ids.has(msg.to)) violated('Message recipient', `${node.id} sent ${msg.type} to ${msg.to || '(none)'}`);
     const preVote = msg.type === 'pre-vote' || msg.type === 'pre-vote-response';
-    if (!preVote && msg.term > hs.term) violated('Persist before send', `${node.id} sent ${msg.type} for term ${msg.term} with term ${hs.term} persisted`);
+    if (!preVote && msg.term > hs.term)
+      violated('Persist before send', `${node.id} sent ${msg.type} for term ${msg.term} with term ${hs.term} persisted`);
     // A grant or an acknowledgement promises what this node holds in the message's term. When input
     // arrives between ready() and advance() (relaxation 2), one made in term T can leave with a Ready
     // that also moved the node durably past T (and, for an acknowledgement, truncated the entries at a
@@ -275,7 +314,10 @@ export class SafetyChecker {
     // never sends such a message: there the check stays strict.)
     const stale = msg.term < hs.term && node.disk?.async === true;
     if (msg.type === 'vote-response' && !msg.reject && !stale && hs.vote !== msg.to) {
-      violated('Persist before send', `${node.id} granted its term-${msg.term} vote to ${msg.to} before persisting it (persisted: term ${hs.term} vote ${hs.vote || 'none'})`);
+      violated(
+        'Persist before send',
+        `${node.id} granted its term-${msg.term} vote to ${msg.to} before persisting it (persisted: term ${hs.term} vote ${hs.vote || 'none'})`,
+      );
     }
     if (msg.type === 'append-response' && !msg.reject && !stale && msg.index > node.storage.lastIndex()) {
       violated('Persist before send', `${node.id} acknowledged index ${msg.index} with only ${node.storage.lastIndex()} persisted`);
@@ -293,9 +335,13 @@ export class SafetyChecker {
 
   onApply(node: SimNode, e: Entry): void {
     if (e.index !== node.applied + 1) violated('Apply in order', `${node.id} applied index ${e.index} after ${node.applied}`);
-    if (e.index > node.hardState.commit) violated('Apply only committed', `${node.id} applied index ${e.index} beyond its commit ${node.hardState.commit}`);
+    if (e.index > node.hardState.commit)
+      violated('Apply only committed', `${node.id} applied index ${e.index} beyond its commit ${node.hardState.commit}`);
     if (e.index > this.commitIndex || this.committedTerm[e.index] !== e.term || this.committedKey[e.index] !== entryKey(e)) {
-      violated('State Machine Safety', `${node.id} applied index ${e.index} term ${e.term}, which differs from the committed entry (term ${this.committedTerm[e.index] ?? 'none'})`);
+      violated(
+        'State Machine Safety',
+        `${node.id} applied index ${e.index} term ${e.term}, which differs from the committed entry (term ${this.committedTerm[e.index] ?? 'none'})`,
+      );
     }
   }
 
@@ -310,9 +356,13 @@ export class SafetyChecker {
     }
     this.pendingReads.delete(rs.requestId);
     if (rs.index < p.minIndex) {
-      violated('Linearizable reads', `${node.id} released read ${rs.requestId} at index ${rs.index}, but ${p.minIndex} was committed before it was issued`);
+      violated(
+        'Linearizable reads',
+        `${node.id} released read ${rs.requestId} at index ${rs.index}, but ${p.minIndex} was committed before it was issued`,
+      );
     }
-    if (rs.index > node.hardState.commit) violated('ReadIndex', `${node.id} read index ${rs.index} beyond its commit ${node.hardState.commit}`);
+    if (rs.index > node.hardState.commit)
+      violated('ReadIndex', `${node.id} read index ${rs.index} beyond its commit ${node.hardState.commit}`);
     this.released.set(rs.requestId, { node: node.id, index: rs.index, atMs: nowMs });
   }
 
@@ -332,9 +382,13 @@ export class SafetyChecker {
       }
       if (s.role !== n.role) violated('Soft state reported', `${n.id} is ${s.role} but its last softState said ${n.role}`);
       if (s.term !== n.hardState.term || s.vote !== n.hardState.vote) {
-        violated('Persist before send', `${n.id} runs in term ${s.term} vote ${s.vote || 'none'} with term ${n.hardState.term} vote ${n.hardState.vote || 'none'} persisted`);
+        violated(
+          'Persist before send',
+          `${n.id} runs in term ${s.term} vote ${s.vote || 'none'} with term ${n.hardState.term} vote ${n.hardState.vote || 'none'} persisted`,
+        );
       }
-      if (s.lastIndex !== n.storage.lastIndex()) violated('Ready drained', `${n.id} last index ${s.lastIndex}, persisted ${n.storage.lastIndex()}`);
+      if (s.lastIndex !== n.storage.lastIndex())
+        violated('Ready drained', `${n.id} last index ${s.lastIndex}, persisted ${n.storage.lastIndex()}`);
       if (s.commit < n.hardState.commit) violated('Commit monotonic', `${n.id} commit ${s.commit} below persisted ${n.hardState.commit}`);
     }
     // Log Matching (§5.3), pairwise over persisted logs: if two logs agree on the term at an index,

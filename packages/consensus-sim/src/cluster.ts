@@ -1,7 +1,15 @@
 // A simulated cluster: nodes, a network and a clock, run as a discrete-event loop. Within one
 // millisecond, arrivals are handled before ticks, each in a fixed order, so a run depends only on
 // its seed. Every input to a node is followed by draining its Readies through the checker.
-import { changeConf, InvalidRequestError, NotLeaderError, ProposalDroppedError, type ConfChange, type Message, type NodeId } from '@raftkv/consensus';
+import {
+  changeConf,
+  InvalidRequestError,
+  NotLeaderError,
+  ProposalDroppedError,
+  type ConfChange,
+  type Message,
+  type NodeId,
+} from '@raftkv/consensus';
 import { SafetyChecker } from './checker.js';
 import { bytesKey, encodeCommand, encodeConf } from './commands.js';
 import { SimDisk, SYNC_DISK, type DiskOptions } from './disk.js';
@@ -96,7 +104,15 @@ export class Cluster {
     this.nodes = this.ids.map((id) => {
       const interval = typeof tick === 'number' ? tick : tick(id, this.rng);
       const peers = initial.includes(id) ? initial : [];
-      const node = new SimNode(id, peers, opts.raft ?? {}, this.rng.fork(), interval, this.rng.int(0, interval - 1), opts.compaction ?? null);
+      const node = new SimNode(
+        id,
+        peers,
+        opts.raft ?? {},
+        this.rng.fork(),
+        interval,
+        this.rng.int(0, interval - 1),
+        opts.compaction ?? null,
+      );
       node.earlySend = opts.earlySend ?? false;
       node.disk = new SimDisk(this.disk, diskRng.fork(), id);
       this.byId.set(id, node);
@@ -122,7 +138,8 @@ export class Cluster {
         // The snapshot's data streams alongside (the driver's job); the sender's driver later
         // reports how the stream ended.
         const snap = from.storage.snapshot();
-        if (snap.meta.index !== msg.snapshot?.index) violated('Snapshot sent is the stored one', `${from.id} sent snapshot ${msg.snapshot?.index}, stores ${snap.meta.index}`);
+        if (snap.meta.index !== msg.snapshot?.index)
+          violated('Snapshot sent is the stored one', `${from.id} sent snapshot ${msg.snapshot?.index}, stores ${snap.meta.index}`);
         this.network.send(msg, this.nowMs, snap.data);
       },
       trace: (line) => this.trace(line),
@@ -214,7 +231,13 @@ export class Cluster {
       out = run();
     } catch (e) {
       // Refusals of a client request are answers, not failures; anything else is.
-      if (e instanceof SafetyViolation || e instanceof NotLeaderError || e instanceof ProposalDroppedError || e instanceof InvalidRequestError) throw e;
+      if (
+        e instanceof SafetyViolation ||
+        e instanceof NotLeaderError ||
+        e instanceof ProposalDroppedError ||
+        e instanceof InvalidRequestError
+      )
+        throw e;
       violated('Core never throws on valid input', `${n.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
     n.drain(this.env);
@@ -350,7 +373,9 @@ export class Cluster {
   /** Persisted log of a node as "index@term" strings, for readable assertions. */
   logOf(id: NodeId): string[] {
     const st = this.node(id).storage;
-    return st.lastIndex() < st.firstIndex() ? [] : st.entries(st.firstIndex(), st.lastIndex() + 1, Infinity).map((e) => `${e.index}@${e.term}`);
+    return st.lastIndex() < st.firstIndex()
+      ? []
+      : st.entries(st.firstIndex(), st.lastIndex() + 1, Infinity).map((e) => `${e.index}@${e.term}`);
   }
 
   trace(line: string): void {

@@ -21,7 +21,15 @@ export interface DiskOptions {
   keepOnCrash: number;
 }
 
-export const SYNC_DISK: DiskOptions = { asyncPersist: false, fastMaxMs: 0, slowChance: 0, slowMinMs: 0, slowMaxMs: 0, slowDisks: [], keepOnCrash: 0 };
+export const SYNC_DISK: DiskOptions = {
+  asyncPersist: false,
+  fastMaxMs: 0,
+  slowChance: 0,
+  slowMinMs: 0,
+  slowMaxMs: 0,
+  slowDisks: [],
+  keepOnCrash: 0,
+};
 
 /** Whether a Ready writes anything durable (what a persist, and a torn crash, is about). */
 export function writes(rd: Ready): boolean {

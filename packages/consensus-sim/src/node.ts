@@ -231,7 +231,8 @@ export class SimNode {
     const raft = this.raft;
     if (raft === null || this.inFlight !== null || !raft.hasReady()) return;
     if (env.nowMs !== this.readiesAtMs) [this.readiesAtMs, this.readiesThisMs] = [env.nowMs, 0];
-    if (++this.readiesThisMs > MAX_READIES_PER_INPUT) violated('Ready settles', `${this.id} produced ${this.readiesThisMs} Readies within 1 ms`);
+    if (++this.readiesThisMs > MAX_READIES_PER_INPUT)
+      violated('Ready settles', `${this.id} produced ${this.readiesThisMs} Readies within 1 ms`);
     const rd = raft.ready();
     const early = this.sendEarly(rd, env);
     const flight = { rd, early };
@@ -295,7 +296,8 @@ export class SimNode {
     if (rd.snapshot) {
       const meta = rd.snapshot;
       const data = this.snapshotData.get(meta.index);
-      if (data === undefined) violated('Snapshot installs what arrived', `${this.id} asked to install snapshot ${meta.index}, which never arrived`);
+      if (data === undefined)
+        violated('Snapshot installs what arrived', `${this.id} asked to install snapshot ${meta.index}, which never arrived`);
       const dropped: number[] = [];
       for (let i = Math.max(meta.index + 1, st.firstIndex()); i <= st.lastIndex(); i++) dropped.push(st.term(i));
       st.applySnapshot(meta, data);

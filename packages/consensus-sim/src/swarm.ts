@@ -314,7 +314,10 @@ function drawPartition(c: Cluster, rng: Rng): void {
     const left = rest.slice(0, cut);
     const right = rest.slice(cut);
     c.trace(`BRIDGE ${bridge} between {${left.join(',')}} and {${right.join(',')}}`);
-    c.partition([[bridge!, ...left], [bridge!, ...right]]);
+    c.partition([
+      [bridge!, ...left],
+      [bridge!, ...right],
+    ]);
   } else {
     // Two or three groups of random sizes; with a leader on a minority side half the time.
     const cuts = [rng.int(1, Math.max(1, ids.length - 1))];
@@ -364,7 +367,8 @@ function healAndCheckLiveness(c: Cluster, shape: SimShape): number {
   for (;;) {
     const leader = c.leader();
     if (leader && leaderAt < 0) leaderAt = c.nowMs - healedAt;
-    const current = (x: { node: NodeId; term: number }): boolean => leader !== undefined && x.node === leader.id && x.term === leader.hardState.term;
+    const current = (x: { node: NodeId; term: number }): boolean =>
+      leader !== undefined && x.node === leader.id && x.term === leader.hardState.term;
     if (leader && (marker === undefined || (!c.checker.committedIndexOf(marker.key) && !current(marker)))) {
       // (Re)propose under the current leader; an earlier attempt may have been lost with its term.
       tryClient(() => {
@@ -385,7 +389,10 @@ function healAndCheckLiveness(c: Cluster, shape: SimShape): number {
     }
     if (c.nowMs >= deadline) {
       const state = c.nodes
-        .map((n) => `${n.id}:${n.up ? n.role : 'down'}@${n.hardState.term} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} voters=${n.conf.voters.join(',')}`)
+        .map(
+          (n) =>
+            `${n.id}:${n.up ? n.role : 'down'}@${n.hardState.term} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} voters=${n.conf.voters.join(',')}`,
+        )
         .join(' ');
       violated(
         'Liveness after heal',

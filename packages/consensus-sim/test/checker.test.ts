@@ -17,7 +17,18 @@ function setup(): { checker: SafetyChecker; nodes: SimNode[] } {
 
 const entry = (index: number, term: number, cmd = ''): Entry => ({ index, term, type: 'normal', data: encodeCommand(cmd) });
 
-const READY: Ready = { softState: null, snapshot: null, hardState: null, entries: [], committedEntries: [], messages: [], readStates: [], events: [], mustSync: false, messagesBeforePersist: false };
+const READY: Ready = {
+  softState: null,
+  snapshot: null,
+  hardState: null,
+  entries: [],
+  committedEntries: [],
+  messages: [],
+  readStates: [],
+  events: [],
+  mustSync: false,
+  messagesBeforePersist: false,
+};
 
 /** What the driver does in step 1, then the checker's look at it. */
 function persist(c: SafetyChecker, n: SimNode, entries: Entry[], hs?: Partial<HardState>): void {
@@ -37,7 +48,15 @@ function persist(c: SafetyChecker, n: SimNode, entries: Entry[], hs?: Partial<Ha
 }
 
 const msg = (m: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message => ({
-  logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, hintTerm: 0, context: 0, ...m,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  hintTerm: 0,
+  context: 0,
+  ...m,
 });
 
 describe('the safety checker catches', () => {
@@ -86,7 +105,9 @@ describe('the safety checker catches', () => {
     const { checker, nodes } = setup();
     const n = nodes[1]!;
     expect(violationOf(() => checker.onSend(n, msg({ type: 'vote-response', from: 'n2', to: 'n1', term: 1 })))).toBe('Persist before send');
-    expect(violationOf(() => checker.onSend(n, msg({ type: 'append-response', from: 'n2', to: 'n1', term: 0, index: 3 })))).toBe('Persist before send');
+    expect(violationOf(() => checker.onSend(n, msg({ type: 'append-response', from: 'n2', to: 'n1', term: 0, index: 3 })))).toBe(
+      'Persist before send',
+    );
   });
 
   test('a stale read', () => {

@@ -33,7 +33,12 @@ function firstViolation(maxSeeds: number): string | undefined {
 
 describe('mutations of the core are caught', () => {
   test('voting for a candidate whose log is behind (no election restriction, §5.4.1)', () => {
-    const found = mutate(RaftLog.prototype, 'isUpToDate', () => true, () => firstViolation(30));
+    const found = mutate(
+      RaftLog.prototype,
+      'isUpToDate',
+      () => true,
+      () => firstViolation(30),
+    );
     expect(found).toBe('Leader Completeness');
   }, 60_000);
 

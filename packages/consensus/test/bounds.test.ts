@@ -38,7 +38,11 @@ describe('message bounds', () => {
     const leader = c.leader()!;
     const follower = [...c.nodes.keys()].find((id) => id !== leader.id)!;
     const term = leader.node.status().term;
-    const reasons = dropped(c, follower, base({ type: 'heartbeat', from: leader.id, to: follower, term: Number.MAX_SAFE_INTEGER, commit: 5 }));
+    const reasons = dropped(
+      c,
+      follower,
+      base({ type: 'heartbeat', from: leader.id, to: follower, term: Number.MAX_SAFE_INTEGER, commit: 5 }),
+    );
     expect(reasons.join()).toMatch(/too far above ours/);
     expect(c.get(follower).node.status().term).toBe(term);
     c.put('after');
@@ -54,11 +58,15 @@ describe('message bounds', () => {
     const follower = [...c.nodes.keys()].find((id) => id !== leader.id)!;
     const term = c.get(follower).node.status().term;
     c.isolated.add(follower);
-    expect(dropped(c, follower, base({ type: 'heartbeat', from: leader.id, to: follower, term: term + TERM_LEAD_SLACK + 1000 }))).not.toEqual([]);
+    expect(
+      dropped(c, follower, base({ type: 'heartbeat', from: leader.id, to: follower, term: term + TERM_LEAD_SLACK + 1000 })),
+    ).not.toEqual([]);
     expect(c.get(follower).node.status().term).toBe(term);
     // A node away for long: its allowance grows a term per millisecond since its term last changed.
     c.run(2000);
-    expect(dropped(c, follower, base({ type: 'heartbeat', from: leader.id, to: follower, term: term + TERM_LEAD_SLACK + 1000 }))).toEqual([]);
+    expect(dropped(c, follower, base({ type: 'heartbeat', from: leader.id, to: follower, term: term + TERM_LEAD_SLACK + 1000 }))).toEqual(
+      [],
+    );
     expect(c.get(follower).node.status().term).toBe(term + TERM_LEAD_SLACK + 1000);
   });
 
@@ -67,10 +75,16 @@ describe('message bounds', () => {
     const leader = c.leader()!;
     const follower = [...c.nodes.keys()].find((id) => id !== leader.id)!;
     const term = leader.node.status().term;
-    expect(dropped(c, follower, base({ type: 'append', from: leader.id, to: follower, term, index: 1, logTerm: term + 1 })).join()).toMatch(/log term/);
-    expect(dropped(c, leader.id, base({ type: 'append-response', from: follower, to: leader.id, term, reject: true, hintTerm: term + 1 })).join()).toMatch(
-      /hint term/,
+    expect(dropped(c, follower, base({ type: 'append', from: leader.id, to: follower, term, index: 1, logTerm: term + 1 })).join()).toMatch(
+      /log term/,
     );
+    expect(
+      dropped(
+        c,
+        leader.id,
+        base({ type: 'append-response', from: follower, to: leader.id, term, reject: true, hintTerm: term + 1 }),
+      ).join(),
+    ).toMatch(/hint term/);
   });
 
   test("an append's commit past its last entry is clamped to that entry (etcd: min(commit, lastNewIndex))", () => {

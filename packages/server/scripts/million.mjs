@@ -51,7 +51,11 @@ const port = await new Promise((res) => {
 });
 const addr = `127.0.0.1:${port}`;
 t = performance.now();
-const node = spawn(process.execPath, [MAIN, '--id', 'n1', '--listen', addr, '--peers', `n1=${addr}`, '--data-dir', dir, '--log-level', 'warn'], { stdio: 'inherit' });
+const node = spawn(
+  process.execPath,
+  [MAIN, '--id', 'n1', '--listen', addr, '--peers', `n1=${addr}`, '--data-dir', dir, '--log-level', 'warn'],
+  { stdio: 'inherit' },
+);
 const cleanup = () => {
   node.kill('SIGKILL');
   if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
@@ -60,7 +64,9 @@ process.on('exit', cleanup);
 const kv = new KVClient(addr, grpc.credentials.createInsecure());
 const read = (key) =>
   new Promise((res, rej) =>
-    kv.read({ key, consistency: ReadConsistency.READ_CONSISTENCY_LINEARIZABLE }, { deadline: Date.now() + 1000 }, (e, r) => (e ? rej(e) : res(r))),
+    kv.read({ key, consistency: ReadConsistency.READ_CONSISTENCY_LINEARIZABLE }, { deadline: Date.now() + 1000 }, (e, r) =>
+      e ? rej(e) : res(r),
+    ),
   );
 const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${node.pid}/status`, 'utf8'))[1]) / 1024);
 let first;
@@ -76,5 +82,15 @@ const startupMs = Math.round(performance.now() - t);
 const rssAtStart = rss();
 for (let i = 0; i < 20_000; i++) await read(`key-${String((i * 7919) % keys).padStart(8, '0')}`);
 const rssAfterReads = rss();
-console.log(JSON.stringify({ keys, valueBytes, startupToFirstLinearizableReadMs: startupMs, firstReadFound: first.found, rssMbAtStart: rssAtStart, rssMbAfter20kReads: rssAfterReads, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') }));
+console.log(
+  JSON.stringify({
+    keys,
+    valueBytes,
+    startupToFirstLinearizableReadMs: startupMs,
+    firstReadFound: first.found,
+    rssMbAtStart: rssAtStart,
+    rssMbAfter20kReads: rssAfterReads,
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  }),
+);
 process.exit(0);

@@ -63,9 +63,13 @@ class Cluster {
       this.clients[k]?.close();
       delete this.clients[k];
     }
-    const p = spawn(process.execPath, [MAIN, '--id', id, '--listen', this.addr[id], '--data-dir', join(root, this.name, id), ...how, ...this.flags], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const p = spawn(
+      process.execPath,
+      [MAIN, '--id', id, '--listen', this.addr[id], '--data-dir', join(root, this.name, id), ...how, ...this.flags],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let buf = '';
     p.stdout.on('data', (b) => {
       buf += b;
@@ -107,7 +111,9 @@ class Cluster {
   }
   async leader() {
     for (;;) {
-      const ss = (await Promise.all(this.running().map((id) => this.call(id, 'admin', 'status', {}, 1000).catch(() => null)))).filter(Boolean);
+      const ss = (await Promise.all(this.running().map((id) => this.call(id, 'admin', 'status', {}, 1000).catch(() => null)))).filter(
+        Boolean,
+      );
       const l = ss.find((s) => s.role === Role.ROLE_LEADER);
       if (l && ss.every((s) => s.leaderId === l.id)) return l.id;
       await sleep(50);
@@ -122,7 +128,14 @@ class Cluster {
 }
 
 const value = Buffer.alloc(valueBytes, 0x61);
-const put = (c, id, key, session) => c.call(id, 'kv', 'propose', { command: { $case: 'put', put: { key, value } }, clientId: session?.clientId ?? '', sequence: session?.sequence ?? 0 }, 5000);
+const put = (c, id, key, session) =>
+  c.call(
+    id,
+    'kv',
+    'propose',
+    { command: { $case: 'put', put: { key, value } }, clientId: session?.clientId ?? '', sequence: session?.sequence ?? 0 },
+    5000,
+  );
 
 async function snapshotPart() {
   const c = new Cluster('snap', ['--election-timeout-min-ms', '300', '--election-timeout-max-ms', '600', '--log-level', 'info']);
@@ -167,7 +180,8 @@ async function snapshotPart() {
   }
   const catchUpMs = Math.round(performance.now() - restart);
   if (args.includes('--verbose')) {
-    for (const id of ['n1', 'n2', 'n3']) for (const l of c.lines[id]) if (/snapshot|leader|stall/.test(l.message)) log(id, JSON.stringify(l));
+    for (const id of ['n1', 'n2', 'n3'])
+      for (const l of c.lines[id]) if (/snapshot|leader|stall/.test(l.message)) log(id, JSON.stringify(l));
   }
   const sent = ['n1', 'n2', 'n3'].flatMap((id) => c.logged(id, 'sent a snapshot')).at(-1);
   const installed = c.logged(lagging, 'installed a snapshot from the leader').at(-1);
@@ -201,7 +215,16 @@ async function snapshotPart() {
 }
 
 async function resizePart() {
-  const c = new Cluster('resize', ['--election-timeout-min-ms', '300', '--election-timeout-max-ms', '600', '--snapshot-entries', '2000', '--snapshot-catchup-entries', '500']);
+  const c = new Cluster('resize', [
+    '--election-timeout-min-ms',
+    '300',
+    '--election-timeout-max-ms',
+    '600',
+    '--snapshot-entries',
+    '2000',
+    '--snapshot-catchup-entries',
+    '500',
+  ]);
   await c.init(['n1', 'n2', 'n3']);
   for (const id of ['n1', 'n2', 'n3']) c.start(id);
   await c.leader();
@@ -232,7 +255,13 @@ async function resizePart() {
   const step = async (what, f) => {
     const t = performance.now();
     await f();
-    steps.push({ step: what, ms: Math.round(performance.now() - t), startS: +((t - t0) / 1000).toFixed(1), from: t, to: performance.now() });
+    steps.push({
+      step: what,
+      ms: Math.round(performance.now() - t),
+      startS: +((t - t0) / 1000).toFixed(1),
+      from: t,
+      to: performance.now(),
+    });
     log(`resize: at ${steps.at(-1).startS} s: ${what} in ${steps.at(-1).ms} ms`);
   };
   const isVoter = async (id) => {
@@ -273,7 +302,8 @@ async function resizePart() {
   /** The longest time without an acknowledged write that overlaps [from, to]: [ms, start]. */
   const longestGap = (from = -Infinity, to = Infinity) => {
     let best = [0, 0];
-    for (let i = 1; i < acks.length; i++) if (acks[i] >= from && acks[i - 1] <= to && acks[i] - acks[i - 1] > best[0]) best = [acks[i] - acks[i - 1], acks[i - 1]];
+    for (let i = 1; i < acks.length; i++)
+      if (acks[i] >= from && acks[i - 1] <= to && acks[i] - acks[i - 1] > best[0]) best = [acks[i] - acks[i - 1], acks[i - 1]];
     return best;
   };
   const [maxGap, gapAt] = longestGap();
@@ -294,7 +324,10 @@ async function resizePart() {
     const wall0 = Date.now() - performance.now();
     for (const { id, l, t } of all.sort((a, b) => a.t - b.t)) {
       const rel = t - wall0;
-      if (rel >= from && rel <= to) log(`${(rel - gapAt).toFixed(0).padStart(6)} ${id} ${l.role}@${l.term} ${l.message} ${JSON.stringify({ ...l, message: undefined, timestamp: undefined, node: undefined, level: undefined, role: undefined, term: undefined }).slice(0, 200)}`);
+      if (rel >= from && rel <= to)
+        log(
+          `${(rel - gapAt).toFixed(0).padStart(6)} ${id} ${l.role}@${l.term} ${l.message} ${JSON.stringify({ ...l, message: undefined, timestamp: undefined, node: undefined, level: undefined, role: undefined, term: undefined }).slice(0, 200)}`,
+        );
     }
   }
   const r = {
@@ -309,7 +342,9 @@ async function resizePart() {
     loadAverage: loadAverage(),
   };
   for (const s of steps) log(`resize: ${s.step}: ${s.ms} ms, longest write gap during it ${s.longestWriteGapMs} ms`);
-  log(`resize: ${acked.size} writes acknowledged (8 writers), ${retries} retries, ${lost} lost; longest gap between acknowledgements ${r.longestWriteGapMs} ms (at ${r.longestGapStartS} s); writes/s ${r.writesPerSecond.join(' ')}; members now ${members.join(', ')}; load average ${r.loadAverage}`);
+  log(
+    `resize: ${acked.size} writes acknowledged (8 writers), ${retries} retries, ${lost} lost; longest gap between acknowledgements ${r.longestWriteGapMs} ms (at ${r.longestGapStartS} s); writes/s ${r.writesPerSecond.join(' ')}; members now ${members.join(', ')}; load average ${r.loadAverage}`,
+  );
   c.close();
   for (const id of c.running()) await c.stop(id);
   return r;

@@ -36,9 +36,13 @@ const addr = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]
 const peers = ids.map((id) => `${id}=${addr[id]}`).join(',');
 const procs = new Map();
 const start = (id) => {
-  const p = spawn(process.execPath, [MAIN, '--id', id, '--listen', addr[id], '--peers', peers, '--data-dir', join(root, id), '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const p = spawn(
+    process.execPath,
+    [MAIN, '--id', id, '--listen', addr[id], '--peers', peers, '--data-dir', join(root, id), '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   procs.set(id, p);
 };
 const cleanup = () => {
@@ -50,8 +54,7 @@ process.on('SIGINT', () => process.exit(130));
 ids.forEach(start);
 
 const admins = Object.fromEntries(ids.map((id) => [id, new AdminClient(addr[id], grpc.credentials.createInsecure())]));
-const status = (id) =>
-  new Promise((res) => admins[id].status({}, { deadline: Date.now() + 1000 }, (e, r) => res(e ? null : r)));
+const status = (id) => new Promise((res) => admins[id].status({}, { deadline: Date.now() + 1000 }, (e, r) => res(e ? null : r)));
 async function leader(except) {
   for (;;) {
     const ss = (await Promise.all(ids.filter((i) => i !== except).map(status))).filter(Boolean);
@@ -62,10 +65,15 @@ async function leader(except) {
 }
 
 const value = Buffer.alloc(valueBytes, 0x61);
-const channels = (id, n) => Array.from({ length: n }, (_, i) => new KVClient(addr[id], grpc.credentials.createInsecure(), { 'grpc.channel_id': i }));
+const channels = (id, n) =>
+  Array.from({ length: n }, (_, i) => new KVClient(addr[id], grpc.credentials.createInsecure(), { 'grpc.channel_id': i }));
 const put = (c, key, deadlineMs = 5000) =>
   new Promise((res, rej) =>
-    c.propose({ command: { $case: 'put', put: { key, value } }, clientId: '', sequence: 0 }, { deadline: Date.now() + deadlineMs }, (e, r) => (e ? rej(e) : res(r))),
+    c.propose(
+      { command: { $case: 'put', put: { key, value } }, clientId: '', sequence: 0 },
+      { deadline: Date.now() + deadlineMs },
+      (e, r) => (e ? rej(e) : res(r)),
+    ),
   );
 
 /** CPU seconds (user + system) all running nodes have used so far, from /proc. */
@@ -105,7 +113,15 @@ async function load(clients, inflight, ms) {
   );
   lat.sort((a, b) => a - b);
   const cpuPer1000 = +(((clusterCpuSeconds() - cpu0) * 1000) / Math.max(1, lat.length)).toFixed(2);
-  return { inflight, ops: lat.length, opsPerSec: Math.round(lat.length / (ms / 1000)), p50Ms: +pct(lat, 0.5).toFixed(2), p99Ms: +pct(lat, 0.99).toFixed(2), errors, clusterCpuSecondsPer1000Writes: cpuPer1000 };
+  return {
+    inflight,
+    ops: lat.length,
+    opsPerSec: Math.round(lat.length / (ms / 1000)),
+    p50Ms: +pct(lat, 0.5).toFixed(2),
+    p99Ms: +pct(lat, 0.99).toFixed(2),
+    errors,
+    clusterCpuSecondsPer1000Writes: cpuPer1000,
+  };
 }
 
 const results = {};
@@ -115,7 +131,8 @@ try {
   const lc = channels(l, 4);
   await load(lc, 16, 1000);
   results.latency1 = await load(lc, 1, seconds * 1000);
-  const show = (r) => `${r.opsPerSec} ops/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}  cluster CPU ${r.clusterCpuSecondsPer1000Writes} s/1000 writes`;
+  const show = (r) =>
+    `${r.opsPerSec} ops/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}  cluster CPU ${r.clusterCpuSecondsPer1000Writes} s/1000 writes`;
   log(`1 in flight:  ${show(results.latency1)}`);
   results.throughput64 = await load(lc, 64, seconds * 1000);
   log(`64 in flight: ${show(results.throughput64)}`);
@@ -142,7 +159,9 @@ try {
   const leaderMs = performance.now() - t0;
   await writer;
   results.failover = { killed: l, newLeader, electedMs: Math.round(leaderMs), firstWriteMs: Math.round(writeMs) };
-  log(`failover: killed ${l}, ${newLeader} leads after ${results.failover.electedMs} ms, first write acknowledged after ${results.failover.firstWriteMs} ms`);
+  log(
+    `failover: killed ${l}, ${newLeader} leads after ${results.failover.electedMs} ms, first write acknowledged after ${results.failover.firstWriteMs} ms`,
+  );
   // Unavailability: a writer at one in flight through a follower; the longest gap between two
   // acknowledged writes around the leader's stop, SIGTERM (graceful hand-over) vs kill -9.
   start(l);
@@ -188,8 +207,17 @@ try {
     results.unavailability.sigtermMs.push(await outage('SIGTERM'));
     results.unavailability.kill9Ms.push(await outage('SIGKILL'));
   }
-  log(`write unavailability when the leader stops (3 runs each): SIGTERM ${results.unavailability.sigtermMs.join(', ')} ms; kill -9 ${results.unavailability.kill9Ms.join(', ')} ms`);
-  results.config = { nodes: 3, valueBytes, seconds, electionTimeoutMs: '150-300', heartbeatMs: 50, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+  log(
+    `write unavailability when the leader stops (3 runs each): SIGTERM ${results.unavailability.sigtermMs.join(', ')} ms; kill -9 ${results.unavailability.kill9Ms.join(', ')} ms`,
+  );
+  results.config = {
+    nodes: 3,
+    valueBytes,
+    seconds,
+    electionTimeoutMs: '150-300',
+    heartbeatMs: 50,
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
   log(`load average during the run: ${results.config.loadAverage} (2 cores; other processes skew every number above)`);
   if (asJson) console.log(JSON.stringify(results, null, 2));
 } catch (e) {

@@ -34,11 +34,22 @@ export async function bindPorts(grpc: Server, health: Health, config: ServerConf
   const secret = config.peerSecret === null ? null : new PeerSecretVerifier(config.peerSecret, config.clusterId, config.id);
   const identity = (certificates: boolean) => requirePeerIdentity({ certificates, secret, logger });
   const clientGuards = config.peerListen === null ? [identity(false), clusterGuard] : [refuseRaft];
-  const port = await bind(grpc, config.listen, experimental.createServerCredentialsWithInterceptors(clientPortCredentials(config.tls), clientGuards));
+  const port = await bind(
+    grpc,
+    config.listen,
+    experimental.createServerCredentialsWithInterceptors(clientPortCredentials(config.tls), clientGuards),
+  );
   const peerPort =
     config.peerListen === null
       ? null
-      : await bind(grpc, config.peerListen, experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [identity(config.peerTls !== null), clusterGuard]));
+      : await bind(
+          grpc,
+          config.peerListen,
+          experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [
+            identity(config.peerTls !== null),
+            clusterGuard,
+          ]),
+        );
   let healthServer: Server | null = null;
   if (config.healthListen !== null) {
     healthServer = new Server();
@@ -52,7 +63,9 @@ export async function bindPorts(grpc: Server, health: Health, config: ServerConf
 export function describePorts(config: ServerConfig, bound: BoundPorts): Record<string, unknown> {
   return {
     clientTls: config.tls === null ? 'off' : config.tls.clientAuth ? 'mutual' : 'server',
-    ...(config.peerListen === null ? {} : { peerListen: config.peerListen, peerPort: bound.peerPort, peerTls: config.peerTls === null ? 'off' : 'mutual' }),
+    ...(config.peerListen === null
+      ? {}
+      : { peerListen: config.peerListen, peerPort: bound.peerPort, peerTls: config.peerTls === null ? 'off' : 'mutual' }),
     peerAuth: [config.peerTls === null ? [] : ['certificate'], config.peerSecret === null ? [] : ['secret']].flat().join('+') || 'none',
     ...(config.healthListen === null ? {} : { healthListen: config.healthListen }),
   };

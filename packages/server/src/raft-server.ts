@@ -79,7 +79,8 @@ export class RaftkvServer {
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
-    if (config.join !== null && !this.joining) this.logger.info('--join ignored: this node already knows its cluster', { members: this.membership.members().map((m) => m.id) });
+    if (config.join !== null && !this.joining)
+      this.logger.info('--join ignored: this node already knows its cluster', { members: this.membership.members().map((m) => m.id) });
     if (!this.membership.known && config.join === null) this.membership.bootstrap(config.peers);
     this.log.setConfState(this.membership.confState());
     this.snapshots = new SnapshotStore({
@@ -94,7 +95,10 @@ export class RaftkvServer {
     // and the Checkpointer copies it into the database file at synchronous=FULL (wal-sync.ts).
     leaveCheckpointsToCheckpointer(this.db);
     this.wal = new WalSync(this.db.name);
-    this.checkpointer = new Checkpointer({ dbPath: this.db.name, onError: (error) => this.logger.error('WAL checkpoint failed', { error }) });
+    this.checkpointer = new Checkpointer({
+      dbPath: this.db.name,
+      onError: (error) => this.logger.error('WAL checkpoint failed', { error }),
+    });
     // `applied` lets the core resume handing out committed entries after the state machine's index.
     const options = {
       id: config.id,
@@ -234,7 +238,10 @@ export class RaftkvServer {
       logger: this.logger,
     });
     const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
-    this.grpc.addService(AdminService, adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers));
+    this.grpc.addService(
+      AdminService,
+      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+    );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
     this.watchHealth();
@@ -269,7 +276,8 @@ export class RaftkvServer {
     const limitMs = this.config.electionTimeoutMinMs / 2;
     const t = setInterval(() => {
       const maxMs = h.max / 1e6;
-      if (maxMs > limitMs) this.logger.warn('event loop stalled', { maxDelayMs: Math.round(maxMs), p99DelayMs: Math.round(h.percentile(99) / 1e6) });
+      if (maxMs > limitMs)
+        this.logger.warn('event loop stalled', { maxDelayMs: Math.round(maxMs), p99DelayMs: Math.round(h.percentile(99) / 1e6) });
       h.reset();
     }, 1000);
     t.unref();
@@ -375,10 +383,13 @@ export class RaftkvServer {
     this.transport.close();
     this.router.close();
     await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.grpc.forceShutdown();
-        resolve();
-      }, Math.max(100, until - Date.now()));
+      const force = setTimeout(
+        () => {
+          this.grpc.forceShutdown();
+          resolve();
+        },
+        Math.max(100, until - Date.now()),
+      );
       this.grpc.tryShutdown(() => {
         clearTimeout(force);
         resolve();

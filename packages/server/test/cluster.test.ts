@@ -5,7 +5,6 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Role } from '@raftkv/proto';
 import { healthCheck, TestCluster } from './harness.js';
 
-
 const codeOf = async (p: Promise<unknown>): Promise<ServiceError> => {
   try {
     await p;
@@ -74,7 +73,15 @@ describe('a 3-node cluster', () => {
   test('compare-and-swap succeeds only when the expectation holds', async () => {
     const cas = (expected: string | null, next: string) =>
       c.propose(followers[0]!, {
-        command: { $case: 'compareAndSwap', compareAndSwap: { key: 'lock', expectedValue: Buffer.from(expected ?? ''), expectAbsent: expected === null, newValue: Buffer.from(next) } },
+        command: {
+          $case: 'compareAndSwap',
+          compareAndSwap: {
+            key: 'lock',
+            expectedValue: Buffer.from(expected ?? ''),
+            expectAbsent: expected === null,
+            newValue: Buffer.from(next),
+          },
+        },
       });
     expect((await cas(null, 'owner-a')).succeeded).toBe(true);
     const lost = await cas(null, 'owner-b');
@@ -87,7 +94,11 @@ describe('a 3-node cluster', () => {
   });
 
   test('a retried proposal with the same client_id and sequence is applied once', async () => {
-    const req = { command: { $case: 'put' as const, put: { key: 'counter', value: Buffer.from('1') } }, clientId: 'test-client', sequence: 1 };
+    const req = {
+      command: { $case: 'put' as const, put: { key: 'counter', value: Buffer.from('1') } },
+      clientId: 'test-client',
+      sequence: 1,
+    };
     const first = await c.propose(followers[0]!, req);
     await c.put(leader, 'counter', '2');
     // The retry (through another node) gets the original answer and does not overwrite '2'.
@@ -102,7 +113,10 @@ describe('a 3-node cluster', () => {
     const cases: [() => Promise<unknown>, RegExp][] = [
       [() => c.put(followers[0]!, '', 'x'), /key must not be empty/],
       [() => c.put(leader, 'k'.repeat(4097), 'x'), /key is 4097 bytes; the limit is 4096/],
-      [() => c.propose(leader, { command: { $case: 'put', put: { key: 'big', value: Buffer.alloc((1 << 20) + 1) } } }), /value is 1048577 bytes/],
+      [
+        () => c.propose(leader, { command: { $case: 'put', put: { key: 'big', value: Buffer.alloc((1 << 20) + 1) } } }),
+        /value is 1048577 bytes/,
+      ],
       [() => c.propose(followers[1]!, {}), /no command/],
       [() => c.read(leader, ''), /key must not be empty/],
     ];
@@ -116,7 +130,9 @@ describe('a 3-node cluster', () => {
   test('every node reports SERVING on grpc.health.v1', async () => {
     for (const n of c.nodes) {
       for (const service of ['', 'raftkv.v1.KV']) {
-        expect(await waitFor(`${n.id} serving`, async () => ((await healthCheck(n.address, service)) === 'SERVING' ? 'SERVING' : undefined))).toBe('SERVING');
+        expect(
+          await waitFor(`${n.id} serving`, async () => ((await healthCheck(n.address, service)) === 'SERVING' ? 'SERVING' : undefined)),
+        ).toBe('SERVING');
       }
       await expect(healthCheck(n.address, 'no.such.Service')).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
     }
@@ -159,7 +175,12 @@ describe('a 3-node cluster', () => {
     // Applied indexes can differ by in-flight entries; compare once all settled.
     await waitFor('equal digests', async () => {
       const ds = await Promise.all(
-        c.nodes.map((n) => new Promise<string>((resolve, reject) => c.adminClient(n.id).digest({}, (err, r) => (err ? reject(err) : resolve(`${r!.appliedIndex}/${r!.digest}`))))),
+        c.nodes.map(
+          (n) =>
+            new Promise<string>((resolve, reject) =>
+              c.adminClient(n.id).digest({}, (err, r) => (err ? reject(err) : resolve(`${r!.appliedIndex}/${r!.digest}`))),
+            ),
+        ),
       );
       return new Set(ds).size === 1 ? ds : undefined;
     });

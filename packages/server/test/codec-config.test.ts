@@ -6,12 +6,29 @@ import { ConfigError } from '../src/errors.js';
 
 const peers = new Set(['n1', 'n2', 'n3']);
 const base: Message = {
-  type: 'append', from: 'n1', to: 'n2', term: 3, logTerm: 2, index: 10, entries: [], commit: 9, reject: false, rejectHint: 0, hintTerm: 0, context: 0,
+  type: 'append',
+  from: 'n1',
+  to: 'n2',
+  term: 3,
+  logTerm: 2,
+  index: 10,
+  entries: [],
+  commit: 9,
+  reject: false,
+  rejectHint: 0,
+  hintTerm: 0,
+  context: 0,
 };
 
 describe('peer message codec', () => {
   test('round-trips every field', () => {
-    const m: Message = { ...base, entries: [{ index: 11, term: 2, type: 'normal', data: Buffer.from('a') }, { index: 12, term: 3, type: 'conf-change', data: Buffer.from('b') }] };
+    const m: Message = {
+      ...base,
+      entries: [
+        { index: 11, term: 2, type: 'normal', data: Buffer.from('a') },
+        { index: 12, term: 3, type: 'conf-change', data: Buffer.from('b') },
+      ],
+    };
     const back = messageFromWire(messageToWire(m), 'n2', peers);
     expect({ ...back, entries: back.entries.map((e) => ({ ...e, data: Buffer.from(e.data).toString() })) }).toEqual({
       ...m,
@@ -33,7 +50,11 @@ describe('peer message codec', () => {
     ['a gap in entries', { entries: [{ index: 12, term: 3, type: 0, data: Buffer.alloc(0) }] }, /want 11/],
     ['an entry term above the message term', { entries: [{ index: 11, term: 4, type: 0, data: Buffer.alloc(0) }] }, /out of order/],
     ['an entry term below log_term', { entries: [{ index: 11, term: 1, type: 0, data: Buffer.alloc(0) }] }, /out of order/],
-    ['entries on a vote', { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] }, /entries on a vote/],
+    [
+      'entries on a vote',
+      { type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 11, term: 3, type: 0, data: Buffer.alloc(0) }] },
+      /entries on a vote/,
+    ],
     ['a snapshot on the Send stream', { type: MessageType.MESSAGE_TYPE_SNAPSHOT }, /outside InstallSnapshot/],
   ])('refuses %s', (_n, patch, msg) => {
     const w = { ...messageToWire(base), ...patch };
@@ -43,9 +64,17 @@ describe('peer message codec', () => {
 });
 
 describe('snapshot messages (InstallSnapshot)', () => {
-  const snap = { ...messageToWire(base), type: MessageType.MESSAGE_TYPE_SNAPSHOT, snapshot: { index: 20, term: 3, voters: ['n1', 'n2'], learners: ['n3'] } };
+  const snap = {
+    ...messageToWire(base),
+    type: MessageType.MESSAGE_TYPE_SNAPSHOT,
+    snapshot: { index: 20, term: 3, voters: ['n1', 'n2'], learners: ['n3'] },
+  };
   test('round-trips the meta', () => {
-    expect(messageFromWire(snap, 'n2', peers, true).snapshot).toEqual({ index: 20, term: 3, conf: { voters: ['n1', 'n2'], learners: ['n3'] } });
+    expect(messageFromWire(snap, 'n2', peers, true).snapshot).toEqual({
+      index: 20,
+      term: 3,
+      conf: { voters: ['n1', 'n2'], learners: ['n3'] },
+    });
     expect(() => messageFromWire(messageToWire(base), 'n2', peers, true)).toThrow(/where a snapshot was expected/);
   });
   test.each([
@@ -61,7 +90,16 @@ describe('snapshot messages (InstallSnapshot)', () => {
 describe('parseConfig', () => {
   test('peers mode with defaults', () => {
     const c = parseConfig(['--id', 'n2', '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data-dir', '/d'], {});
-    expect(c).toMatchObject({ id: 'n2', listen: '127.0.0.1:7002', advertise: '127.0.0.1:7002', clusterId: 'raftkv', electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatMs: 50, logLevel: 'info' });
+    expect(c).toMatchObject({
+      id: 'n2',
+      listen: '127.0.0.1:7002',
+      advertise: '127.0.0.1:7002',
+      clusterId: 'raftkv',
+      electionTimeoutMinMs: 150,
+      electionTimeoutMaxMs: 300,
+      heartbeatMs: 50,
+      logLevel: 'info',
+    });
     expect([...c.peers]).toEqual([
       ['n1', '127.0.0.1:7001'],
       ['n2', '127.0.0.1:7002'],
@@ -96,9 +134,13 @@ describe('parseConfig', () => {
   });
 
   test('errors name the flag', () => {
-    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1,n1=h:2', '--data-dir', 'd'], {})).toThrow(new ConfigError('--peers', 'lists n1 twice'));
+    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1,n1=h:2', '--data-dir', 'd'], {})).toThrow(
+      new ConfigError('--peers', 'lists n1 twice'),
+    );
     expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--data-dir', 'd', '--log-level', 'loud'], {})).toThrow(/--log-level/);
-    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--replicas', '3', '--data-dir', 'd'], {})).toThrow(/--replicas: cannot be combined/);
+    expect(() => parseConfig(['--id', 'n1', '--peers', 'n1=h:1', '--replicas', '3', '--data-dir', 'd'], {})).toThrow(
+      /--replicas: cannot be combined/,
+    );
   });
 
   const base = ['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', 'd'];

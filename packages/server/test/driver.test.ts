@@ -19,7 +19,11 @@ const put = (index: number): Entry => ({
   index,
   term: 1,
   type: 'normal',
-  data: proposeCommand({ command: { $case: 'put', put: { key: `k${index}`, value: Buffer.from(`v${index}`) } }, clientId: '', sequence: 0 }),
+  data: proposeCommand({
+    command: { $case: 'put', put: { key: `k${index}`, value: Buffer.from(`v${index}`) } },
+    clientId: '',
+    sequence: 0,
+  }),
 });
 
 const append = (index: number, entries: Entry[], commit: number): Message => ({
@@ -52,7 +56,15 @@ describe('RaftDriver persistence', () => {
     const log = new SqliteLogStorage(db);
     sm = new KvStateMachine(db);
     const node = new RaftNode(
-      { id: 'n1', peers: ['n1', 'n2', 'n3'], electionTimeoutMinMs: 60_000, electionTimeoutMaxMs: 120_000, random: () => 0.5, nowMs: 0, applied: 0 },
+      {
+        id: 'n1',
+        peers: ['n1', 'n2', 'n3'],
+        electionTimeoutMinMs: 60_000,
+        electionTimeoutMaxMs: 120_000,
+        random: () => 0.5,
+        nowMs: 0,
+        applied: 0,
+      },
       log,
     );
     syncs = [];

@@ -30,7 +30,8 @@ describe('etcdserverpb.KV on a 3-node cluster', () => {
   };
   const call = {
     put: (id: string, r: etcdserverpb.PutRequest) => unary<etcdserverpb.PutResponse>((md, o, cb) => kv(id).put(r, md, o, cb), 10_000),
-    range: (id: string, r: etcdserverpb.RangeRequest) => unary<etcdserverpb.RangeResponse>((md, o, cb) => kv(id).range(r, md, o, cb), 10_000),
+    range: (id: string, r: etcdserverpb.RangeRequest) =>
+      unary<etcdserverpb.RangeResponse>((md, o, cb) => kv(id).range(r, md, o, cb), 10_000),
     del: (id: string, r: etcdserverpb.DeleteRangeRequest) =>
       unary<etcdserverpb.DeleteRangeResponse>((md, o, cb) => kv(id).deleteRange(r, md, o, cb), 10_000),
     txn: (id: string, r: etcdserverpb.TxnRequest) => unary<etcdserverpb.TxnResponse>((md, o, cb) => kv(id).txn(r, md, o, cb), 10_000),
@@ -100,7 +101,11 @@ describe('etcdserverpb.KV on a 3-node cluster', () => {
         result: etcdserverpb.Compare_CompareResult.EQUAL,
         targetUnion: { $case: 'value', value: b(value) },
       });
-    const ok = await call.txn(follower, { compare: [cmp('baz')], success: [putOp('t/1', 'a'), putOp('t/2', 'b'), getOp('t/', { rangeEnd: prefixEnd('t/') })], failure: [] });
+    const ok = await call.txn(follower, {
+      compare: [cmp('baz')],
+      success: [putOp('t/1', 'a'), putOp('t/2', 'b'), getOp('t/', { rangeEnd: prefixEnd('t/') })],
+      failure: [],
+    });
     expect(ok.succeeded).toBe(true);
     expect(ok.header?.revision).toBe(before + 1);
     const r = ok.responses[2]?.response;
@@ -122,7 +127,10 @@ describe('etcdserverpb.KV on a 3-node cluster', () => {
   test('DeleteRange of a prefix, serializable and linearizable reads, the same revision everywhere', async () => {
     const { leader } = await c.waitForLeader();
     const follower = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
-    const del = await call.del(follower, etcdserverpb.DeleteRangeRequest.fromPartial({ key: b('t/'), rangeEnd: prefixEnd('t/'), prevKv: true }));
+    const del = await call.del(
+      follower,
+      etcdserverpb.DeleteRangeRequest.fromPartial({ key: b('t/'), rangeEnd: prefixEnd('t/'), prevKv: true }),
+    );
     expect(del.deleted).toBe(2);
     expect(del.prevKvs.map((kv) => kv.key.toString())).toEqual(['t/1', 't/2']);
     // A linearizable read on any node sees the delete at once.
@@ -175,7 +183,9 @@ describe('etcdserverpb.KV on a 3-node cluster', () => {
     for (let i = 1; i <= 5; i++) writes.push((await call.put(first.leader, put('lc', String(i)))).header!.revision);
     const to = c.nodes.map((n) => n.id).find((id) => id !== first.leader)!;
     await new Promise<void>((resolve, reject) =>
-      c.adminClient(first.leader).transferLeadership({ to }, new Metadata(), { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve())),
+      c
+        .adminClient(first.leader)
+        .transferLeadership({ to }, new Metadata(), { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve())),
     );
     const second = await c.waitForLeader();
     expect(second.leader).not.toBe(first.leader);

@@ -1,9 +1,27 @@
 // Real multi-process clusters for integration tests: node processes on free loopback ports, data in
 // temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
 import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { AdminClient, KVClient, ReadConsistency, Role, type ProposeRequest, type ProposeResponse, type ReadResponse, type StatusResponse } from '@raftkv/proto';
 import {
-  freePortExcept, freePorts, nodeArgs, removeDir, requireBuilt, serverMain, sleep, spawnTracked, tempDir, waitFor,
+  AdminClient,
+  KVClient,
+  ReadConsistency,
+  Role,
+  type ProposeRequest,
+  type ProposeResponse,
+  type ReadResponse,
+  type StatusResponse,
+} from '@raftkv/proto';
+import {
+  freePortExcept,
+  freePorts,
+  nodeArgs,
+  removeDir,
+  requireBuilt,
+  serverMain,
+  sleep,
+  spawnTracked,
+  tempDir,
+  waitFor,
 } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,7 +30,10 @@ import { fileURLToPath } from 'node:url';
 export const SERVER_PKG = fileURLToPath(new URL('..', import.meta.url));
 export const MAIN = serverMain(import.meta.url);
 
-export function unary<T>(start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void, timeoutMs = 5000): Promise<T> {
+export function unary<T>(
+  start: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as T)));
   });
@@ -52,7 +73,16 @@ export class TestCluster {
     ports: number[],
     private readonly o: ClusterOptions,
   ) {
-    ports.forEach((p, i) => this.nodes.push({ id: `n${i + 1}`, address: `127.0.0.1:${p}`, dataDir: join(this.root, `n${i + 1}`), proc: null, output: [], exit: null }));
+    ports.forEach((p, i) =>
+      this.nodes.push({
+        id: `n${i + 1}`,
+        address: `127.0.0.1:${p}`,
+        dataDir: join(this.root, `n${i + 1}`),
+        proc: null,
+        output: [],
+        exit: null,
+      }),
+    );
     this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
   }
 
@@ -66,7 +96,15 @@ export class TestCluster {
   /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */
   async addNode(id: string, joinVia: readonly string[]): Promise<TestNode> {
     const port = await freePortExcept(this.nodes.map((n) => Number(n.address.slice(n.address.lastIndexOf(':') + 1))));
-    const n: TestNode = { id, address: `127.0.0.1:${port}`, dataDir: join(this.root, id), proc: null, output: [], exit: null, join: joinVia.map((j) => this.node(j).address) };
+    const n: TestNode = {
+      id,
+      address: `127.0.0.1:${port}`,
+      dataDir: join(this.root, id),
+      proc: null,
+      output: [],
+      exit: null,
+      join: joinVia.map((j) => this.node(j).address),
+    };
     this.nodes.push(n);
     this.startNode(id);
     return n;
@@ -96,7 +134,12 @@ export class TestCluster {
     const p = spawnTracked(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     n.proc = p;
     const keep = (b: Buffer) => {
-      n.output.push(...b.toString().split('\n').filter((l) => l !== ''));
+      n.output.push(
+        ...b
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       if (n.output.length > 5000) n.output.splice(0, n.output.length - 5000);
     };
     p.stdout!.on('data', keep);
@@ -158,7 +201,13 @@ export class TestCluster {
    * A put that survives leader changes the way a careful client does: it carries a client id and
    * sequence and retries on UNAVAILABLE / DEADLINE_EXCEEDED until it gets an answer (applied once).
    */
-  async putRetry(id: string, key: string, value: string, session: { clientId: string; sequence: number }, timeoutMs = 30_000): Promise<ProposeResponse> {
+  async putRetry(
+    id: string,
+    key: string,
+    value: string,
+    session: { clientId: string; sequence: number },
+    timeoutMs = 30_000,
+  ): Promise<ProposeResponse> {
     const end = Date.now() + timeoutMs;
     const req: Partial<ProposeRequest> = { command: { $case: 'put', put: { key, value: Buffer.from(value) } }, ...session };
     for (let attempt = 0; ; attempt++) {
@@ -168,7 +217,8 @@ export class TestCluster {
       } catch (e) {
         const code = (e as ServiceError).code;
         // CANCELLED: the test stopped the node (and closed its client) while the call was in flight.
-        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED && code !== grpcStatus.CANCELLED) || Date.now() > end) throw e;
+        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED && code !== grpcStatus.CANCELLED) || Date.now() > end)
+          throw e;
         await sleep(100);
       }
     }

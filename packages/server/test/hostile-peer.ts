@@ -15,7 +15,14 @@ export interface Outcome {
 }
 
 /** Opens `method` on `address`, writes `frames` as they are, ends the stream and returns how the call ended. */
-export function sendRaw(address: string, creds: ChannelCredentials, method: string, frames: readonly Buffer[], md = new Metadata(), timeoutMs = 5000): Promise<Outcome> {
+export function sendRaw(
+  address: string,
+  creds: ChannelCredentials,
+  method: string,
+  frames: readonly Buffer[],
+  md = new Metadata(),
+  timeoutMs = 5000,
+): Promise<Outcome> {
   const client = new Client(address, creds);
   return new Promise<Outcome>((resolve) => {
     const call = client.makeClientStreamRequest(
@@ -39,7 +46,18 @@ export function message(m: Partial<Message> & Pick<Message, 'type' | 'from' | 't
 export const batch = (clusterId: string, messages: Message[]): Buffer => Buffer.from(MessageBatch.encode({ clusterId, messages }).finish());
 
 export const snapshotChunk = (c: Partial<SnapshotChunk>): Buffer =>
-  Buffer.from(SnapshotChunk.encode({ clusterId: '', message: undefined, offset: 0, data: Buffer.alloc(0), last: false, totalBytes: 0, sha256: '', ...c }).finish());
+  Buffer.from(
+    SnapshotChunk.encode({
+      clusterId: '',
+      message: undefined,
+      offset: 0,
+      data: Buffer.alloc(0),
+      last: false,
+      totalBytes: 0,
+      sha256: '',
+      ...c,
+    }).finish(),
+  );
 
 /** A MessageBatch with one heartbeat whose term is 2^64-1: beyond what a JS number holds (hand-encoded). */
 export function hugeTermBatch(clusterId: string, from: string, to: string): Buffer {
@@ -70,14 +88,30 @@ const TYPES = Object.values(MessageType).filter((v): v is MessageType => typeof 
  * correct peer could not send (0, stale, or beyond any election) so that, sent with valid
  * credentials, it tests the bounds rather than the trust given to authenticated members.
  */
-export function fuzzBatch(rand: () => number, clusterId: string, ids: readonly string[], to: string, term: () => number, from?: string): Buffer {
+export function fuzzBatch(
+  rand: () => number,
+  clusterId: string,
+  ids: readonly string[],
+  to: string,
+  term: () => number,
+  from?: string,
+): Buffer {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const num = (): number => pick([0, 1, 2, 2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER, Math.floor(rand() * Number.MAX_SAFE_INTEGER), Math.floor(rand() * 100)]);
+  const num = (): number =>
+    pick([0, 1, 2, 2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER, Math.floor(rand() * Number.MAX_SAFE_INTEGER), Math.floor(rand() * 100)]);
   const messages: Message[] = [];
   const n = 1 + Math.floor(rand() * 4);
   for (let i = 0; i < n; i++) {
     const index = num();
-    const entries = rand() < 0.3 ? Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, k) => ({ index: rand() < 0.5 ? index + 1 + k : num(), term: num(), type: pick([0, 1, 7]), data: randomBytes(Math.floor(rand() * 64)) })) : [];
+    const entries =
+      rand() < 0.3
+        ? Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, k) => ({
+            index: rand() < 0.5 ? index + 1 + k : num(),
+            term: num(),
+            type: pick([0, 1, 7]),
+            data: randomBytes(Math.floor(rand() * 64)),
+          }))
+        : [];
     messages.push(
       message({
         type: pick([...TYPES, 42 as MessageType]),
@@ -105,7 +139,9 @@ export async function digests(c: TestCluster): Promise<Map<string, { appliedInde
   for (const n of c.running()) {
     const admin = c.adminClient(n.id);
     const d = await new Promise<{ appliedIndex: number; digest: string }>((resolve, reject) =>
-      admin.digest({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, r) => (err ? reject(err) : resolve({ appliedIndex: r!.appliedIndex, digest: r!.digest }))),
+      admin.digest({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, r) =>
+        err ? reject(err) : resolve({ appliedIndex: r!.appliedIndex, digest: r!.digest }),
+      ),
     );
     out.set(n.id, d);
   }

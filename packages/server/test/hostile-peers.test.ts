@@ -15,7 +15,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signPeerCall } from '../src/peer/peer-secret.js';
 import { TestCluster } from './harness.js';
-import { batch, digests, fuzzBatch, hugeTermBatch, INSTALL_SNAPSHOT, message, prng, SEND, sendRaw, snapshotChunk, type Outcome } from './hostile-peer.js';
+import {
+  batch,
+  digests,
+  fuzzBatch,
+  hugeTermBatch,
+  INSTALL_SNAPSHOT,
+  message,
+  prng,
+  SEND,
+  sendRaw,
+  snapshotChunk,
+  type Outcome,
+} from './hostile-peer.js';
 import { haveOpenssl, Pki, type Issued } from './pki.js';
 
 const CLUSTER = 'raftkv';
@@ -83,22 +95,52 @@ describe('hostile peers: one port, --peer-secret-file', () => {
   });
 
   const addr = (id: string): string => c.node(id).address;
-  const signed = (from: string, to: string, method = SEND, nowMs = Date.now(), key = secret) => signPeerCall(key, CLUSTER, from, to, method, nowMs);
-  const heartbeat = (from: string, to: string, term: number) => batch(CLUSTER, [message({ type: MessageType.MESSAGE_TYPE_HEARTBEAT, from, to, term, commit: MAX })]);
+  const signed = (from: string, to: string, method = SEND, nowMs = Date.now(), key = secret) =>
+    signPeerCall(key, CLUSTER, from, to, method, nowMs);
+  const heartbeat = (from: string, to: string, term: number) =>
+    batch(CLUSTER, [message({ type: MessageType.MESSAGE_TYPE_HEARTBEAT, from, to, term, commit: MAX })]);
   const impostor = (to: string) => impostorFor(leader, to);
 
   test('calls without a valid stream start are refused UNAUTHENTICATED on every node', async () => {
     const wrong = Buffer.from(randomBytes(32).toString('hex'));
     for (const to of IDS) {
       const cases: [string, Promise<Outcome>, RegExp][] = [
-        ['no credentials: the forged 2^53-1 heartbeat', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)]), /no peer credentials/],
+        [
+          'no credentials: the forged 2^53-1 heartbeat',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)]),
+          /no peer credentials/,
+        ],
         ['no credentials: random bytes', sendRaw(addr(to), insecure, SEND, [randomBytes(64), randomBytes(300)]), /no peer credentials/],
-        ['no credentials: InstallSnapshot', sendRaw(addr(to), insecure, INSTALL_SNAPSHOT, [snapshotChunk({ clusterId: CLUSTER })]), /no peer credentials/],
-        ['a wrong secret', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now(), wrong)), /bad peer credentials/],
-        ['signed for another receiver', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to === 'n1' ? 'n2' : 'n1')), /bad peer credentials/],
-        ['signed for another method', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, INSTALL_SNAPSHOT)), /bad peer credentials/],
-        ['a start 60 s old', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now() - 60_000)), /outside/],
-        ['a start 60 s ahead', sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now() + 60_000)), /outside/],
+        [
+          'no credentials: InstallSnapshot',
+          sendRaw(addr(to), insecure, INSTALL_SNAPSHOT, [snapshotChunk({ clusterId: CLUSTER })]),
+          /no peer credentials/,
+        ],
+        [
+          'a wrong secret',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now(), wrong)),
+          /bad peer credentials/,
+        ],
+        [
+          'signed for another receiver',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to === 'n1' ? 'n2' : 'n1')),
+          /bad peer credentials/,
+        ],
+        [
+          'signed for another method',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, INSTALL_SNAPSHOT)),
+          /bad peer credentials/,
+        ],
+        [
+          'a start 60 s old',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now() - 60_000)),
+          /outside/,
+        ],
+        [
+          'a start 60 s ahead',
+          sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to, SEND, Date.now() + 60_000)),
+          /outside/,
+        ],
       ];
       for (const [what, p, why] of cases) {
         const o = await p;
@@ -138,11 +180,23 @@ describe('hostile peers: one port, --peer-secret-file', () => {
     for (const to of followers) {
       // Accepted as a stream (the sender is who it says), dropped by the core's bounds.
       expect((await sendRaw(addr(to), insecure, SEND, [heartbeat(leader, to, MAX)], signed(leader, to))).code).toBe(grpcStatus.OK);
-      expect((await sendRaw(addr(to), insecure, SEND, [hugeTermBatch(CLUSTER, leader, to)], signed(leader, to))).code).not.toBe(grpcStatus.OK);
+      expect((await sendRaw(addr(to), insecure, SEND, [hugeTermBatch(CLUSTER, leader, to)], signed(leader, to))).code).not.toBe(
+        grpcStatus.OK,
+      );
       expect((await sendRaw(addr(to), insecure, SEND, [randomBytes(200)], signed(leader, to))).code).not.toBe(grpcStatus.OK);
       // A snapshot of an absurd term whose data does not check out never reaches the core.
-      const snap = message({ type: MessageType.MESSAGE_TYPE_SNAPSHOT, from: leader, to, term: MAX, snapshot: { index: MAX, term: MAX, voters: IDS, learners: [] } });
-      const chunks = [snapshotChunk({ clusterId: CLUSTER, message: snap }), snapshotChunk({ offset: 0, data: randomBytes(100) }), snapshotChunk({ offset: 100, last: true, totalBytes: 100, sha256: 'ab' })];
+      const snap = message({
+        type: MessageType.MESSAGE_TYPE_SNAPSHOT,
+        from: leader,
+        to,
+        term: MAX,
+        snapshot: { index: MAX, term: MAX, voters: IDS, learners: [] },
+      });
+      const chunks = [
+        snapshotChunk({ clusterId: CLUSTER, message: snap }),
+        snapshotChunk({ offset: 0, data: randomBytes(100) }),
+        snapshotChunk({ offset: 100, last: true, totalBytes: 100, sha256: 'ab' }),
+      ];
       const s = await sendRaw(addr(to), insecure, INSTALL_SNAPSHOT, chunks, signed(leader, to, INSTALL_SNAPSHOT));
       expect(s.code).toBe(grpcStatus.DATA_LOSS);
     }
@@ -189,7 +243,18 @@ maybe('hostile peers: --peer-listen with per-member mutual TLS', () => {
     c = await TestCluster.start({
       nodeFlags: (id) => {
         const m = certs.get(id)!;
-        return ['--peers', peers, '--peer-listen', `127.0.0.1:${peerPorts.get(id)}`, '--peer-tls-cert', m.cert, '--peer-tls-key', m.key, '--peer-tls-ca', m.ca];
+        return [
+          '--peers',
+          peers,
+          '--peer-listen',
+          `127.0.0.1:${peerPorts.get(id)}`,
+          '--peer-tls-cert',
+          m.cert,
+          '--peer-tls-key',
+          m.key,
+          '--peer-tls-ca',
+          m.ca,
+        ];
       },
     });
     ({ leader, term: termBefore } = await seed(c));
@@ -202,7 +267,8 @@ maybe('hostile peers: --peer-listen with per-member mutual TLS', () => {
   const read = (f: string): Buffer => readFileSync(f);
   const as = (i: Issued): ChannelCredentials => credentials.createSsl(read(i.ca), read(i.key), read(i.cert));
   const peerAddr = (id: string): string => `127.0.0.1:${peerPorts.get(id)}`;
-  const heartbeat = (from: string, to: string, term: number) => batch(CLUSTER, [message({ type: MessageType.MESSAGE_TYPE_HEARTBEAT, from, to, term, commit: MAX })]);
+  const heartbeat = (from: string, to: string, term: number) =>
+    batch(CLUSTER, [message({ type: MessageType.MESSAGE_TYPE_HEARTBEAT, from, to, term, commit: MAX })]);
   const impostor = (to: string) => impostorFor(leader, to);
 
   test('the client port serves no Raft; the peer port wants a member certificate of the peer CA', async () => {
@@ -210,7 +276,9 @@ maybe('hostile peers: --peer-listen with per-member mutual TLS', () => {
       expect((await sendRaw(c.node(to).address, insecure, SEND, [heartbeat(leader, to, MAX)])).code).toBe(grpcStatus.PERMISSION_DENIED);
       expect((await sendRaw(c.node(to).address, insecure, INSTALL_SNAPSHOT, [randomBytes(100)])).code).toBe(grpcStatus.PERMISSION_DENIED);
       // No certificate, or one of another CA: the handshake fails.
-      expect((await sendRaw(peerAddr(to), credentials.createSsl(read(certs.get(to)!.ca)), SEND, [heartbeat(leader, to, MAX)])).code).toBe(grpcStatus.UNAVAILABLE);
+      expect((await sendRaw(peerAddr(to), credentials.createSsl(read(certs.get(to)!.ca)), SEND, [heartbeat(leader, to, MAX)])).code).toBe(
+        grpcStatus.UNAVAILABLE,
+      );
       expect((await sendRaw(peerAddr(to), as(rogue), SEND, [heartbeat(leader, to, MAX)])).code).toBe(grpcStatus.UNAVAILABLE);
       expect((await sendRaw(peerAddr(to), insecure, SEND, [heartbeat(leader, to, MAX)])).code).toBe(grpcStatus.UNAVAILABLE);
       // The peer CA's certificate that names no member.

@@ -13,9 +13,13 @@ test('a node keeps running, without a write loop, after its stdout pipe closes',
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-epipe-'));
   const addr = `127.0.0.1:${await freePort()}`;
   const absent = `127.0.0.1:${await freePort()}`; // a peer that never answers: the node keeps campaigning, and logging
-  const child = spawn(process.execPath, [MAIN, '--id', 'n1', '--listen', addr, '--peers', `n1=${addr},n2=${absent}`, '--data-dir', dir, '--log-level', 'debug'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, '--id', 'n1', '--listen', addr, '--peers', `n1=${addr},n2=${absent}`, '--data-dir', dir, '--log-level', 'debug'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   try {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -82,14 +82,19 @@ describe('membership changes', () => {
 
     // Shrink: the leader removes itself (it hands leadership over), then a follower forwards a removal.
     const { leader } = await c.waitForLeader();
-    const endpoints = c.running().map((n) => n.address).join(',');
+    const endpoints = c
+      .running()
+      .map((n) => n.address)
+      .join(',');
     const out = await run(process.execPath, [RAFTCTL, '--endpoints', endpoints, 'member', 'remove', leader]);
     expect(out.stdout).toMatch(new RegExp(`^${leader} is not a member \\(removed at index \\d+\\)`, 'm'));
     // The removed node no longer serves clients: it answers UNAVAILABLE at once and is not Ready.
     const refused = (await c.read(leader, 'w0-1').catch((e: unknown) => e)) as ServiceError;
     expect(refused.code).toBe(grpcStatus.UNAVAILABLE);
     expect(refused.details).toMatch(/removed from the cluster/);
-    await waitFor(`${leader} not Ready`, async () => ((await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined));
+    await waitFor(`${leader} not Ready`, async () =>
+      (await healthCheck(c.node(leader).address, 'raftkv.v1.KV')) === 'NOT_SERVING' ? true : undefined,
+    );
     // It handed leadership over (the others still hear it after applying its removal), rather than
     // leaving them to an election timeout.
     await waitFor(`${leader} to hand over`, async () => ((await c.status(leader)).role !== Role.ROLE_LEADER ? true : undefined));
@@ -114,10 +119,12 @@ describe('membership changes', () => {
     for (const [k, v] of load.acked) expect((await c.read(last, k)).value.toString()).toBe(v);
     const commit = (await c.status(last)).commitIndex;
     await waitFor('equal digests on the remaining members', async () => {
-      const ds = await Promise.all(rest.map((id) => {
-        const a = c.adminClient(id);
-        return unary<DigestResponse>((md, o, cb) => a.digest({}, md, o, cb));
-      }));
+      const ds = await Promise.all(
+        rest.map((id) => {
+          const a = c.adminClient(id);
+          return unary<DigestResponse>((md, o, cb) => a.digest({}, md, o, cb));
+        }),
+      );
       return ds.every((d) => d.appliedIndex >= commit) && new Set(ds.map((d) => d.digest)).size === 1 ? true : undefined;
     });
     expect((await members(rest[0]!)).members.map((m) => m.id).sort()).toEqual([...rest].sort());
@@ -125,7 +132,10 @@ describe('membership changes', () => {
 
   test('removing a voter is refused when the voters left could not form a quorum', async () => {
     const { leader } = await c.waitForLeader();
-    const [down, other] = c.running().map((n) => n.id).filter((id) => id !== leader) as [string, string];
+    const [down, other] = c
+      .running()
+      .map((n) => n.id)
+      .filter((id) => id !== leader) as [string, string];
     await c.stopNode(down, 'SIGKILL');
     // (A node that died less than an election timeout ago may still count as answering.)
     await sleep(1000);
@@ -133,11 +143,15 @@ describe('membership changes', () => {
     const err = (await unary((md, o, cb) => admin.removeMember({ id: other }, md, o, cb), 30_000).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(grpcStatus.FAILED_PRECONDITION);
     expect(err.details).toMatch(/no quorum/);
-    const bad = (await unary((md, o, cb) => admin.addMember({ id: 'n 9', address: 'x', learner: false }, md, o, cb)).catch((e: unknown) => e)) as ServiceError;
+    const bad = (await unary((md, o, cb) => admin.addMember({ id: 'n 9', address: 'x', learner: false }, md, o, cb)).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
     expect(bad.code).toBe(grpcStatus.INVALID_ARGUMENT);
     // An address that belongs to a member is the cluster's state, not a malformed request (a --join
     // node keeps retrying it: the member may be on its way out).
-    const clash = (await unary((md, o, cb) => admin.addMember({ id: 'n9', address: c.node(other).address, learner: false }, md, o, cb)).catch((e: unknown) => e)) as ServiceError;
+    const clash = (await unary((md, o, cb) =>
+      admin.addMember({ id: 'n9', address: c.node(other).address, learner: false }, md, o, cb),
+    ).catch((e: unknown) => e)) as ServiceError;
     expect(clash.code).toBe(grpcStatus.FAILED_PRECONDITION);
     expect(clash.details).toMatch(new RegExp(`already belongs to member ${other}`));
     c.startNode(down);

@@ -40,7 +40,9 @@ test('wrong secret, receiver, cluster or method: bad credentials', () => {
   expect(why(() => v.verify(signPeerCall(other, 'raftkv', 'n2', 'n1', SEND, now.t), SEND))).toMatch(/bad peer credentials from "n2"/);
   expect(why(() => v.verify(signPeerCall(secret, 'raftkv', 'n2', 'n3', SEND, now.t), SEND))).toMatch(/bad peer credentials/);
   expect(why(() => v.verify(signPeerCall(secret, 'other', 'n2', 'n1', SEND, now.t), SEND))).toMatch(/bad peer credentials/);
-  expect(why(() => v.verify(signPeerCall(secret, 'raftkv', 'n2', 'n1', SEND, now.t), '/raftkv.v1.Raft/InstallSnapshot'))).toMatch(/bad peer credentials/);
+  expect(why(() => v.verify(signPeerCall(secret, 'raftkv', 'n2', 'n1', SEND, now.t), '/raftkv.v1.Raft/InstallSnapshot'))).toMatch(
+    /bad peer credentials/,
+  );
 });
 
 test('a start older than the receiving process is refused (a restart forgets nonces)', () => {

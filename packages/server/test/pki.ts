@@ -28,7 +28,23 @@ export class Pki {
   }
 
   ca(name: string): Ca {
-    this.ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
+    this.ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    );
     return { name, cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`) };
   }
 
@@ -37,9 +53,41 @@ export class Pki {
    * member id a peer certificate names (SAN URI raftkv://member/<id>).
    */
   issue(ca: Ca, name: string, usage = 'serverAuth,clientAuth', member?: string): Issued {
-    this.ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-    writeFileSync(join(this.dir, `${name}.ext`), `subjectAltName=IP:127.0.0.1,DNS:localhost${member === undefined ? '' : `,URI:raftkv://member/${member}`}\nextendedKeyUsage=${usage}\n`);
-    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    this.ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    );
+    writeFileSync(
+      join(this.dir, `${name}.ext`),
+      `subjectAltName=IP:127.0.0.1,DNS:localhost${member === undefined ? '' : `,URI:raftkv://member/${member}`}\nextendedKeyUsage=${usage}\n`,
+    );
+    this.ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
     return { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`), ca: ca.cert };
   }
 }

@@ -13,7 +13,12 @@ const PLUGIN = '/usr/bin/grpc_python_plugin';
 const PACKAGES = ['python3-grpcio', 'python3-protobuf', 'protobuf-compiler', 'protobuf-compiler-grpc'];
 
 function ready(): boolean {
-  return existsSync(PY) && existsSync(PLUGIN) && spawnSync('protoc', ['--version']).status === 0 && spawnSync(PY, ['-c', 'import grpc, google.protobuf']).status === 0;
+  return (
+    existsSync(PY) &&
+    existsSync(PLUGIN) &&
+    spawnSync('protoc', ['--version']).status === 0 &&
+    spawnSync(PY, ['-c', 'import grpc, google.protobuf']).status === 0
+  );
 }
 
 /** Returns why Python cannot be used, or null when it can (installing it first if possible). */
@@ -23,7 +28,11 @@ function provision(): string | null {
     return `needs ${PACKAGES.join(' ')} (apt-get unavailable or not root)`;
   }
   const apt = (args: string[]) =>
-    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
+    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 600_000,
+    });
   apt(['update']);
   const r = apt(['install', '-y', '--no-install-recommends', ...PACKAGES]);
   if (r.status !== 0) return `apt-get install ${PACKAGES.join(' ')} failed (exit ${r.status})`;
@@ -83,7 +92,14 @@ describe('a Python gRPC client', () => {
     const dir = tempDir('raftkv-py-');
     const gen = spawnSync(
       'protoc',
-      [`-I${protoRoot}`, `--python_out=${dir}`, `--grpc_python_out=${dir}`, `--plugin=protoc-gen-grpc_python=${PLUGIN}`, 'raftkv/v1/kv.proto', 'raftkv/v1/admin.proto'],
+      [
+        `-I${protoRoot}`,
+        `--python_out=${dir}`,
+        `--grpc_python_out=${dir}`,
+        `--plugin=protoc-gen-grpc_python=${PLUGIN}`,
+        'raftkv/v1/kv.proto',
+        'raftkv/v1/admin.proto',
+      ],
       { encoding: 'utf8' },
     );
     expect(gen.stderr).toBe('');

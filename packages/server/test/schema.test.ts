@@ -120,7 +120,9 @@ describe('schema', () => {
   test('a data dir without a table added within its version gets the table and keeps its data', () => {
     const dir = join(root, 'n1');
     let db = openDatabase(dir);
-    db.prepare("INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES ('a', 2, 0, 2, 1, 0, x'01', 0)").run();
+    db.prepare(
+      "INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES ('a', 2, 0, 2, 1, 0, x'01', 0)",
+    ).run();
     for (const t of ['members', 'log_base', 'snapshot_state']) db.exec(`DROP TABLE ${t}`);
     db.close();
     db = openDatabase(dir);

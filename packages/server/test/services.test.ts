@@ -38,7 +38,12 @@ describe('services seen from outside', () => {
   test('reflection lists and resolves every service, health included (buf curl)', async () => {
     const services = await bufCurl(['--list-services', url]);
     expect(services.code).toBe(0);
-    expect(services.stdout.split('\n').filter((l) => l !== '').sort()).toEqual([
+    expect(
+      services.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    ).toEqual([
       'etcdserverpb.KV',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
@@ -49,7 +54,14 @@ describe('services seen from outside', () => {
     ]);
     const methods = await bufCurl(['--list-methods', url]);
     expect(methods.code).toBe(0);
-    for (const m of ['grpc.health.v1.Health/Check', 'raftkv.v1.KV/Propose', 'raftkv.v1.KV/Read', 'raftkv.v1.Admin/Status', 'raftkv.v1.Admin/Digest', 'raftkv.v1.Raft/Send']) {
+    for (const m of [
+      'grpc.health.v1.Health/Check',
+      'raftkv.v1.KV/Propose',
+      'raftkv.v1.KV/Read',
+      'raftkv.v1.Admin/Status',
+      'raftkv.v1.Admin/Digest',
+      'raftkv.v1.Raft/Send',
+    ]) {
       expect(methods.stdout).toContain(m);
     }
     // Calls that need the schema from reflection, as grpcurl would make them.
@@ -117,7 +129,9 @@ describe('services seen from outside', () => {
 
   test('raftctl takes --flag=value as well as --flag value, anywhere among the words', async () => {
     const ctl = (...args: string[]) => run(process.execPath, [RAFTCTL, `--endpoints=${c.nodes.map((n) => n.address).join(',')}`, ...args]);
-    expect((await ctl('v1', 'put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(/^OK \(index \d+, term \d+\)/);
+    expect((await ctl('v1', 'put', 'shape', 'round', '--client-id=ctl-eq', '--sequence=1', '--timeout=10000')).stdout).toMatch(
+      /^OK \(index \d+, term \d+\)/,
+    );
     const got = await ctl('v1', 'get', '--json=true', 'shape', '--stale');
     expect(JSON.parse(got.stdout)).toMatchObject({ found: true, value: Buffer.from('round').toString('base64') });
     const cas = await ctl('cas', 'shape', 'square', '--expect=round');
@@ -140,7 +154,19 @@ describe('services seen from outside', () => {
         s.end();
       });
     const msg = (m: Partial<Message>): Message => ({
-      type: MessageType.MESSAGE_TYPE_HEARTBEAT, from: 'n1', to: target.id, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, hintTerm: 0, context: 0, ...m,
+      type: MessageType.MESSAGE_TYPE_HEARTBEAT,
+      from: 'n1',
+      to: target.id,
+      term: 0,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+      hintTerm: 0,
+      context: 0,
+      ...m,
     });
     const wrongCluster = await send([{ clusterId: 'someone-else', messages: [msg({})] }]);
     expect(wrongCluster?.code).toBe(grpcStatus.FAILED_PRECONDITION);
@@ -151,8 +177,18 @@ describe('services seen from outside', () => {
           msg({ type: 99 as MessageType }),
           msg({ from: 'mallory' }),
           msg({ to: 'someone' }),
-          msg({ type: MessageType.MESSAGE_TYPE_APPEND, term: 1, index: 5, entries: [{ index: 9, term: 1, type: 0, data: Buffer.from('x') }] }),
-          msg({ type: MessageType.MESSAGE_TYPE_APPEND, term: 1, index: 0, entries: [{ index: 1, term: 7, type: 0, data: Buffer.from('x') }] }),
+          msg({
+            type: MessageType.MESSAGE_TYPE_APPEND,
+            term: 1,
+            index: 5,
+            entries: [{ index: 9, term: 1, type: 0, data: Buffer.from('x') }],
+          }),
+          msg({
+            type: MessageType.MESSAGE_TYPE_APPEND,
+            term: 1,
+            index: 0,
+            entries: [{ index: 1, term: 7, type: 0, data: Buffer.from('x') }],
+          }),
           msg({ type: MessageType.MESSAGE_TYPE_SNAPSHOT }),
           msg({ type: MessageType.MESSAGE_TYPE_VOTE, entries: [{ index: 1, term: 0, type: 0, data: Buffer.alloc(0) }] }),
         ],
@@ -161,17 +197,34 @@ describe('services seen from outside', () => {
     expect(garbage).toBeNull();
     // Bytes that are not a MessageBatch at all, and an index beyond 2^53.
     const Raw = makeGenericClientConstructor(
-      { send: { path: '/raftkv.v1.Raft/Send', requestStream: true, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b } },
+      {
+        send: {
+          path: '/raftkv.v1.Raft/Send',
+          requestStream: true,
+          responseStream: false,
+          requestSerialize: (b: Buffer) => b,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (b: Buffer) => b,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      },
       'raftkv.v1.Raft',
     );
-    const raw = new Raw(target.address, credentials.createInsecure()) as unknown as { send(cb: (e: ServiceError | null) => void): { write(b: Buffer): void; end(): void }; close(): void };
+    const raw = new Raw(target.address, credentials.createInsecure()) as unknown as {
+      send(cb: (e: ServiceError | null) => void): { write(b: Buffer): void; end(): void };
+      close(): void;
+    };
     const rawErr = await new Promise<ServiceError | null>((resolve) => {
       const s = raw.send((e) => resolve(e));
       s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
       s.end();
     });
     expect(rawErr).not.toBeNull();
-    const huge = Buffer.concat([Buffer.from([0x0a, 0x06]), Buffer.from('raftkv'), Buffer.from([0x12, 0x0b, 0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
+    const huge = Buffer.concat([
+      Buffer.from([0x0a, 0x06]),
+      Buffer.from('raftkv'),
+      Buffer.from([0x12, 0x0b, 0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    ]);
     await new Promise<ServiceError | null>((resolve) => {
       const s = raw.send((e) => resolve(e));
       s.write(huge);
@@ -198,7 +251,21 @@ describe('configuration errors', () => {
     [['--id', 'n4', '--peers', 'n1=127.0.0.1:1', '--data-dir', dir], /--peers: does not include this node's id "n4"/],
     [['--id', 'n1', '--peers', 'n1=nowhere', '--data-dir', dir], /--peers: "nowhere" is not HOST:PORT/],
     [['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', dir, '--heartbeat-ms', 'x'], /--heartbeat-ms: must be an integer/],
-    [['--id', 'n1', '--peers', 'n1=127.0.0.1:1', '--data-dir', dir, '--election-timeout-min-ms', '300', '--election-timeout-max-ms', '200'], /--election-timeout-max-ms: must exceed/],
+    [
+      [
+        '--id',
+        'n1',
+        '--peers',
+        'n1=127.0.0.1:1',
+        '--data-dir',
+        dir,
+        '--election-timeout-min-ms',
+        '300',
+        '--election-timeout-max-ms',
+        '200',
+      ],
+      /--election-timeout-max-ms: must exceed/,
+    ],
     [['--id', 'web', '--replicas', '3', '--peer-domain', 'p.svc', '--data-dir', dir], /--id: must be <name>-<ordinal>/],
     [['--bogus', '1'], /--bogus: unknown flag/],
   ])('%j exits 2 naming the flag', (args, message) => {

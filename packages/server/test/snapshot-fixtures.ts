@@ -9,7 +9,13 @@ import { unary, type TestCluster } from './harness.js';
  * `n` puts of keys `<prefix>-<i>` with `inFlight` concurrent callers through `via`; values are
  * `v<i>-` and `valueBytes` filler bytes. Returns key -> value.
  */
-export async function writeMany(c: TestCluster, via: string, prefix: string, n: number, o: { inFlight?: number; valueBytes?: number } = {}): Promise<Map<string, string>> {
+export async function writeMany(
+  c: TestCluster,
+  via: string,
+  prefix: string,
+  n: number,
+  o: { inFlight?: number; valueBytes?: number } = {},
+): Promise<Map<string, string>> {
   const acked = new Map<string, string>();
   const filler = 'x'.repeat(o.valueBytes ?? 100);
   let next = 0;

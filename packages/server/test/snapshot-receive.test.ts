@@ -26,11 +26,21 @@ const PEERS = new Map([
 ]);
 
 /** A node's database with `keys` applied up to `index` of `term`, snapshotted into a file. */
-function snapshotOf(root: string, name: string, index: number, term: number, keys: Record<string, string>): BuiltSnapshot & { path: string } {
+function snapshotOf(
+  root: string,
+  name: string,
+  index: number,
+  term: number,
+  keys: Record<string, string>,
+): BuiltSnapshot & { path: string } {
   const dir = join(root, name);
   const db = openDatabase(dir);
   new Membership(db, 'n1', PEERS.get('n1')!, logger).bootstrap(PEERS);
-  for (const [k, v] of Object.entries(keys)) db.prepare('INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)').run(k, Buffer.from(v));
+  for (const [k, v] of Object.entries(keys))
+    db.prepare('INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)').run(
+      k,
+      Buffer.from(v),
+    );
   db.prepare('UPDATE meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(index, term);
   db.close();
   const path = join(root, `${name}.snap`);
@@ -38,7 +48,21 @@ function snapshotOf(root: string, name: string, index: number, term: number, key
 }
 
 function snapshotMessage(term: number, meta: SnapshotMeta, from = 'n1'): Message {
-  return { type: 'snapshot', from, to: 'n2', term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, hintTerm: 0, context: 0, snapshot: meta };
+  return {
+    type: 'snapshot',
+    from,
+    to: 'n2',
+    term,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    hintTerm: 0,
+    context: 0,
+    snapshot: meta,
+  };
 }
 
 /** Stands in for grpc-js's server stream: the test emits the chunks. */
@@ -49,7 +73,15 @@ class FakeCall extends EventEmitter {
     this.destroyed = true;
   }
   chunk(c: Partial<SnapshotChunk>): void {
-    this.emit('data', { clusterId: '', offset: 0, data: Buffer.alloc(0), last: false, totalBytes: 0, sha256: '', ...c } satisfies SnapshotChunk);
+    this.emit('data', {
+      clusterId: '',
+      offset: 0,
+      data: Buffer.alloc(0),
+      last: false,
+      totalBytes: 0,
+      sha256: '',
+      ...c,
+    } satisfies SnapshotChunk);
   }
   first(m: Message): void {
     this.chunk({ clusterId: 'raftkv', message: messageToWire(m) });
@@ -74,7 +106,12 @@ describe('receiving snapshots', () => {
   };
 
   /** Streams the whole file of `snap` (in 4 KiB chunks) after the first chunk of `m`. */
-  const sendAll = (call: FakeCall, m: Message, snap: { path: string; bytes: number; sha256: string }, o: { sha256?: string; beforeLast?: () => void } = {}): void => {
+  const sendAll = (
+    call: FakeCall,
+    m: Message,
+    snap: { path: string; bytes: number; sha256: string },
+    o: { sha256?: string; beforeLast?: () => void } = {},
+  ): void => {
     const data = readFileSync(snap.path);
     call.first(m);
     for (let off = 0; off < data.length; off += 4096) call.chunk({ offset: off, data: data.subarray(off, off + 4096) });
@@ -87,10 +124,25 @@ describe('receiving snapshots', () => {
     db = openDatabase(join(root, 'n2'));
     new Membership(db, 'n2', PEERS.get('n2')!, logger).bootstrap(PEERS);
     const log = new SqliteLogStorage(db);
-    store = new SnapshotStore({ db, dataDir: join(root, 'n2'), log, logger, policy: { entries: 1000, bytes: 1 << 30, catchupEntries: 10 }, appliedIndex: () => 0 });
+    store = new SnapshotStore({
+      db,
+      dataDir: join(root, 'n2'),
+      log,
+      logger,
+      policy: { entries: 1000, bytes: 1 << 30, catchupEntries: 10 },
+      appliedIndex: () => 0,
+    });
     term = 1;
     delivered = [];
-    receiver = new SnapshotReceiver({ self: 'n2', clusterId: 'raftkv', store, knows: PEERS, logger, deliver: (m) => delivered.push(m), term: () => term });
+    receiver = new SnapshotReceiver({
+      self: 'n2',
+      clusterId: 'raftkv',
+      store,
+      knows: PEERS,
+      logger,
+      deliver: (m) => delivered.push(m),
+      term: () => term,
+    });
   });
   afterEach(() => {
     store.close();

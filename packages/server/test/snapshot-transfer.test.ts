@@ -29,7 +29,14 @@ const lastStart = (c: TestCluster, id: string) => logged(c, id, 'raftkv node sta
 async function everyoneCompactedPast(c: TestCluster, lastIndex: number, bytes: number): Promise<void> {
   await waitFor(
     `every running node to take a snapshot of ${bytes} bytes and compact its log past ${lastIndex}`,
-    () => (c.running().every((n) => num(lastSnapshotTaken(c, n.id)?.bytes ?? 0) >= bytes && num(lastSnapshotTaken(c, n.id)!.firstLogIndex) > lastIndex + 1) ? true : undefined),
+    () =>
+      c
+        .running()
+        .every(
+          (n) => num(lastSnapshotTaken(c, n.id)?.bytes ?? 0) >= bytes && num(lastSnapshotTaken(c, n.id)!.firstLogIndex) > lastIndex + 1,
+        )
+        ? true
+        : undefined,
     60_000,
   );
 }
@@ -50,7 +57,8 @@ async function fallBehind(c: TestCluster, prefix: string, n: number, minBytes: n
 
 /** A partial snapshot being received by `id` (the receiver's temp file), once it holds `atLeast` bytes. */
 function partialReceive(c: TestCluster, id: string, atLeast: number): string | undefined {
-  for (const [f, size] of snapshotDir(c, id)) if (f.startsWith('recv-') && f.endsWith('.tmp') && size >= atLeast) return join(c.node(id).dataDir, 'snapshots', f);
+  for (const [f, size] of snapshotDir(c, id))
+    if (f.startsWith('recv-') && f.endsWith('.tmp') && size >= atLeast) return join(c.node(id).dataDir, 'snapshots', f);
   return undefined;
 }
 
@@ -109,7 +117,9 @@ describe('--snapshot-bytes and multi-megabyte InstallSnapshot', () => {
     expect(sent[0]!.chunks).toBe(r.chunks);
     const installed = logged(c, lagging, 'installed a snapshot from the leader');
     expect(installed).toHaveLength(1);
-    console.log(`InstallSnapshot of ${(num(r.bytes) / MIB).toFixed(1)} MiB in ${num(r.chunks)} chunks: sent in ${num(sent[0]!.ms)} ms, installed in ${num(installed[0]!.ms)} ms`);
+    console.log(
+      `InstallSnapshot of ${(num(r.bytes) / MIB).toFixed(1)} MiB in ${num(r.chunks)} chunks: sent in ${num(sent[0]!.ms)} ms, installed in ${num(installed[0]!.ms)} ms`,
+    );
     expectOnlySnapshots(c, lagging);
   });
 });
@@ -127,8 +137,11 @@ describe('interrupted InstallSnapshot transfers', () => {
     await writeMany(c, (await c.waitForLeader()).leader, 'small', 10);
     const { lagging } = await fallBehind(c, 'big', 96, 4 * MIB); // 6 MiB
     c.startNode(lagging);
-    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
-      30_000);
+    const partial = await waitFor(
+      'the follower to be part way through receiving a snapshot',
+      () => partialReceive(c, lagging, MIB),
+      30_000,
+    );
     await c.stopNode(lagging, 'SIGKILL');
     expect(existsSync(partial)).toBe(true); // the kill left it behind
     expect(logged(c, lagging, 'received a snapshot')).toEqual([]);
@@ -147,8 +160,11 @@ describe('interrupted InstallSnapshot transfers', () => {
     const { lagging } = await fallBehind(c, 'more', 64, 8 * MIB); // 4 MiB more
     const installedBefore = logged(c, lagging, 'installed a snapshot from the leader').length;
     c.startNode(lagging);
-    const partial = await waitFor('the follower to be part way through receiving a snapshot', () => partialReceive(c, lagging, MIB),
-      30_000);
+    const partial = await waitFor(
+      'the follower to be part way through receiving a snapshot',
+      () => partialReceive(c, lagging, MIB),
+      30_000,
+    );
     const sender = (await c.status(lagging)).leaderId;
     expect(logged(c, sender, 'sending a snapshot').at(-1)?.to).toBe(lagging);
     await c.stopNode(sender, 'SIGKILL');
@@ -160,7 +176,9 @@ describe('interrupted InstallSnapshot transfers', () => {
     const d = await converged(c, next);
     expect(d.keyCount).toBe(10 + 96 + 64);
     // (The leader logs it once the follower's answer is back, which may be after the follower installed it.)
-    await waitFor('the new leader to log the snapshot it sent', () => (logged(c, next, 'sent a snapshot').some((l) => l.to === lagging) ? true : undefined));
+    await waitFor('the new leader to log the snapshot it sent', () =>
+      logged(c, next, 'sent a snapshot').some((l) => l.to === lagging) ? true : undefined,
+    );
     expect(logged(c, lagging, 'installed a snapshot from the leader')).toHaveLength(installedBefore + 1);
     expectOnlySnapshots(c, lagging);
     // The old leader rejoins; all three agree.

@@ -11,7 +11,9 @@ const CATCHUP_ENTRIES = 50;
 describe('snapshots and log compaction', () => {
   let c: TestCluster;
   beforeAll(async () => {
-    c = await TestCluster.start({ extraFlags: ['--snapshot-entries', String(SNAPSHOT_ENTRIES), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES)] });
+    c = await TestCluster.start({
+      extraFlags: ['--snapshot-entries', String(SNAPSHOT_ENTRIES), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES)],
+    });
   });
   afterAll(async () => {
     await c?.stop();
@@ -30,12 +32,16 @@ describe('snapshots and log compaction', () => {
     expect(d.keyCount).toBe(50 + 4 * SNAPSHOT_ENTRIES);
     // Whoever led when the follower came back sent it (leadership may have moved under the load). The
     // sender logs once the follower's answer is back, which may come after the follower applied it.
-    await waitFor('a node to log the snapshot sent', () => (c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id))) ? true : undefined));
+    await waitFor('a node to log the snapshot sent', () =>
+      c.running().some((n) => n.id !== lagging && /"message":"sent a snapshot"/.test(c.logs(n.id))) ? true : undefined,
+    );
     expect(c.logs(lagging)).toMatch(/"message":"installed a snapshot from the leader"/);
     // The installed state serves reads, and the follower keeps replicating after the snapshot.
     for (const [k, v] of [...acked].slice(0, 20)) expect((await c.read(lagging, k, true)).value.toString()).toBe(v);
     await c.put(leader, 'after-install', 'yes');
-    await waitFor('the follower to apply past the snapshot', async () => ((await c.read(lagging, 'after-install', true)).found ? true : undefined));
+    await waitFor('the follower to apply past the snapshot', async () =>
+      (await c.read(lagging, 'after-install', true)).found ? true : undefined,
+    );
   });
 
   test('every node restarts from its snapshot plus the log tail (kill -9 of all)', async () => {
@@ -46,7 +52,11 @@ describe('snapshots and log compaction', () => {
     for (const n of c.nodes) c.startNode(n.id);
     const { leader: again } = await c.waitForLeader();
     for (const n of c.nodes) {
-      const started = c.logs(n.id).split('\n').filter((l) => l.includes('"message":"raftkv node started"')).at(-1)!;
+      const started = c
+        .logs(n.id)
+        .split('\n')
+        .filter((l) => l.includes('"message":"raftkv node started"'))
+        .at(-1)!;
       const info = JSON.parse(started) as { snapshotIndex: number; firstLogIndex: number; appliedIndex: number };
       expect(info.snapshotIndex).toBeGreaterThan(0);
       expect(info.firstLogIndex).toBeGreaterThan(1);

@@ -118,7 +118,12 @@ describe('KvStateMachine', () => {
   });
 
   test("etcd requests refused at apply change nothing, inside the Ready's transaction too", () => {
-    const etcd = (request: Parameters<typeof encodeCommand>[0]): Entry => ({ index: ++index, term: 1, type: 'normal', data: encodeCommand(request) });
+    const etcd = (request: Parameters<typeof encodeCommand>[0]): Entry => ({
+      index: ++index,
+      term: 1,
+      type: 'normal',
+      data: encodeCommand(request),
+    });
     const good = [etcd({ $case: 'put', put: etcdPut('a', '1') }), etcd({ $case: 'put', put: etcdPut('b', '2') })];
     const refused = [
       etcd({ $case: 'put', put: etcdPut('missing', '', { ignoreValue: true }) }),

@@ -38,10 +38,23 @@ maybe('TLS flags', () => {
     const c = parseConfig(
       [
         ...base,
-        '--listen', '127.0.0.1:7001',
-        '--tls-cert', node.cert, '--tls-key', node.key, '--tls-ca', node.ca, '--tls-client-auth',
-        '--peer-listen', '127.0.0.1:7101',
-        '--peer-tls-cert', other.cert, '--peer-tls-key', other.key, '--peer-tls-ca', other.ca,
+        '--listen',
+        '127.0.0.1:7001',
+        '--tls-cert',
+        node.cert,
+        '--tls-key',
+        node.key,
+        '--tls-ca',
+        node.ca,
+        '--tls-client-auth',
+        '--peer-listen',
+        '127.0.0.1:7101',
+        '--peer-tls-cert',
+        other.cert,
+        '--peer-tls-key',
+        other.key,
+        '--peer-tls-ca',
+        other.ca,
       ],
       {},
     );
@@ -73,14 +86,32 @@ maybe('TLS flags', () => {
       [['--tls-cert', node.cert], '--tls-key: is required with --tls-cert'],
       [['--tls-key', node.key], '--tls-cert: is required with --tls-key'],
       [['--tls-ca', node.ca], '--tls-cert: is required with --tls-ca'],
-      [['--tls-cert', join(dir, 'nope.pem'), '--tls-key', node.key], `--tls-cert: cannot read ${JSON.stringify(join(dir, 'nope.pem'))}: ENOENT`],
-      [['--tls-cert', node.cert, '--tls-key', join(dir, 'node.ext')], `--tls-key: ${JSON.stringify(join(dir, 'node.ext'))} is not a PEM file`],
-      [['--tls-cert', node.cert, '--tls-key', other.key], `--tls-key: ${JSON.stringify(other.key)} is not the key of the certificate in --tls-cert`],
-      [['--tls-cert', node.cert, '--tls-key', node.key, '--tls-client-auth'], '--tls-ca: is required with --tls-client-auth (the CA client certificates must be signed by)'],
+      [
+        ['--tls-cert', join(dir, 'nope.pem'), '--tls-key', node.key],
+        `--tls-cert: cannot read ${JSON.stringify(join(dir, 'nope.pem'))}: ENOENT`,
+      ],
+      [
+        ['--tls-cert', node.cert, '--tls-key', join(dir, 'node.ext')],
+        `--tls-key: ${JSON.stringify(join(dir, 'node.ext'))} is not a PEM file`,
+      ],
+      [
+        ['--tls-cert', node.cert, '--tls-key', other.key],
+        `--tls-key: ${JSON.stringify(other.key)} is not the key of the certificate in --tls-cert`,
+      ],
+      [
+        ['--tls-cert', node.cert, '--tls-key', node.key, '--tls-client-auth'],
+        '--tls-ca: is required with --tls-client-auth (the CA client certificates must be signed by)',
+      ],
       [['--tls-client-auth'], '--tls-client-auth: needs --tls-cert, --tls-key and --tls-ca'],
       [['--tls-client-auth=maybe'], '--tls-client-auth: must be true or false, got "maybe"'],
-      [['--listen', '127.0.0.1:7001', '--peer-listen', '127.0.0.1:7101', '--peer-tls-cert', node.cert, '--peer-tls-key', node.key], '--peer-tls-ca: is required with --peer-tls-cert (peers must prove they belong to the cluster)'],
-      [['--peer-tls-cert', node.cert, '--peer-tls-key', node.key, '--peer-tls-ca', node.ca], '--peer-listen: is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)'],
+      [
+        ['--listen', '127.0.0.1:7001', '--peer-listen', '127.0.0.1:7101', '--peer-tls-cert', node.cert, '--peer-tls-key', node.key],
+        '--peer-tls-ca: is required with --peer-tls-cert (peers must prove they belong to the cluster)',
+      ],
+      [
+        ['--peer-tls-cert', node.cert, '--peer-tls-key', node.key, '--peer-tls-ca', node.ca],
+        '--peer-listen: is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)',
+      ],
       [['--peer-listen', '127.0.0.1:7101'], '--listen: is required with --peer-listen (the client port)'],
       [['--listen', '127.0.0.1:7101', '--peer-listen', '0.0.0.0:7101'], '--peer-listen: must be another port than --listen 127.0.0.1:7101'],
     ];
@@ -90,7 +121,9 @@ maybe('TLS flags', () => {
   test('a key given as the certificate is refused without quoting it', () => {
     const message = errorOf([...base, '--tls-cert', node.key, '--tls-key', node.key]);
     expect(message).toMatch(/^--tls-cert: ".*node\.key" cannot be used: /);
-    for (const line of readFileSync(node.key, 'utf8').split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) {
+    for (const line of readFileSync(node.key, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 8 && !l.startsWith('-----'))) {
       expect(message).not.toContain(line);
     }
   });
@@ -120,7 +153,18 @@ maybe('peer authentication flags', () => {
     writeFileSync(join(dir, 'short'), 'short\n');
   });
   afterAll(() => removeDir(dir));
-  const tls = (c: Issued) => ['--listen', '0.0.0.0:7001', '--peer-listen', '0.0.0.0:7101', '--peer-tls-cert', c.cert, '--peer-tls-key', c.key, '--peer-tls-ca', c.ca];
+  const tls = (c: Issued) => [
+    '--listen',
+    '0.0.0.0:7001',
+    '--peer-listen',
+    '0.0.0.0:7101',
+    '--peer-tls-cert',
+    c.cert,
+    '--peer-tls-key',
+    c.key,
+    '--peer-tls-ca',
+    c.ca,
+  ];
 
   test('a non-loopback node needs peer TLS, a secret or --insecure-peers; exit 2 with one line naming the flags', () => {
     const r = spawnSync(process.execPath, [MAIN, ...open], { encoding: 'utf8', timeout: 30_000 });
@@ -137,16 +181,25 @@ maybe('peer authentication flags', () => {
   });
 
   test('the secret must be long enough and is never quoted; a peer certificate must name this node', () => {
-    expect(() => parseConfig([...base, '--peer-secret-file', join(dir, 'short')], {})).toThrow(/--peer-secret-file: .* holds 5 bytes; at least 32/);
+    expect(() => parseConfig([...base, '--peer-secret-file', join(dir, 'short')], {})).toThrow(
+      /--peer-secret-file: .* holds 5 bytes; at least 32/,
+    );
     expect(() => parseConfig([...base, '--peer-secret-file', join(dir, 'nope')], {})).toThrow(/--peer-secret-file: cannot read .*ENOENT/);
     expect(() => parseConfig([...base, ...tls(n2)], {})).toThrow('--peer-tls-cert: names member "n2", not this node\'s --id "n1"');
-    expect(() => parseConfig([...base, ...tls(plain)], {})).toThrow(/--peer-tls-cert: the peer certificate names no member \(no SAN URI raftkv:\/\/member\/<id>\)/);
+    expect(() => parseConfig([...base, ...tls(plain)], {})).toThrow(
+      /--peer-tls-cert: the peer certificate names no member \(no SAN URI raftkv:\/\/member\/<id>\)/,
+    );
   });
 });
 
 describe('StatefulSet mode beyond the bootstrap size', () => {
   test('a pod with ordinal >= --replicas joins through the pods below it', () => {
-    const env = { RAFTKV_REPLICAS: '3', RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local', RAFTKV_DATA_DIR: '/d', RAFTKV_INSECURE_PEERS: 'true' };
+    const env = {
+      RAFTKV_REPLICAS: '3',
+      RAFTKV_PEER_DOMAIN: 'raftkv-peer.ns.svc.cluster.local',
+      RAFTKV_DATA_DIR: '/d',
+      RAFTKV_INSECURE_PEERS: 'true',
+    };
     const member = parseConfig(['--id', 'raftkv-2'], env);
     expect(member.join).toBeNull();
     expect(member.peers.size).toBe(3);

@@ -26,7 +26,9 @@ afterAll(() => removeDir(dir));
 function readCode(address: string, creds: ChannelCredentials): Promise<number> {
   const client = new KVClient(address, creds);
   return new Promise<number>((resolve) => {
-    client.read({ key: 'k', consistency: 0 }, new Metadata(), { deadline: Date.now() + 3000 }, (err: ServiceError | null) => resolve(err?.code ?? 0));
+    client.read({ key: 'k', consistency: 0 }, new Metadata(), { deadline: Date.now() + 3000 }, (err: ServiceError | null) =>
+      resolve(err?.code ?? 0),
+    );
   }).finally(() => client.close());
 }
 
@@ -70,10 +72,23 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
         // n4: a peer certificate from another CA. n5: the right certificates, another cluster id.
         const peer = id === 'n4' ? roguePeer : peerCerts.get(id)!;
         return [
-          '--peers', peers,
-          '--peer-listen', `127.0.0.1:${peerPorts.get(id)}`,
-          '--tls-cert', nodeCert.cert, '--tls-key', nodeCert.key, '--tls-ca', nodeCert.ca, '--tls-client-auth',
-          '--peer-tls-cert', peer.cert, '--peer-tls-key', peer.key, '--peer-tls-ca', peer.ca,
+          '--peers',
+          peers,
+          '--peer-listen',
+          `127.0.0.1:${peerPorts.get(id)}`,
+          '--tls-cert',
+          nodeCert.cert,
+          '--tls-key',
+          nodeCert.key,
+          '--tls-ca',
+          nodeCert.ca,
+          '--tls-client-auth',
+          '--peer-tls-cert',
+          peer.cert,
+          '--peer-tls-key',
+          peer.key,
+          '--peer-tls-ca',
+          peer.ca,
           ...(id === 'n1' ? ['--health-listen', `127.0.0.1:${healthPort}`] : []),
           ...(id === 'n4' ? ['--log-level', 'debug'] : []),
           ...(id === 'n5' ? ['--cluster-id', 'another'] : []),
@@ -104,8 +119,14 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     for (const id of ['n4', 'n5']) expect((await c.status(id)).leaderId).toBe('');
     // n5's calls reach the peer port (its certificate is good) and are refused for their cluster id.
     const lines = (id: string): string[] => c.logs(id).split('\n');
-    expect(lines('n5').some((l) => l.includes('peer refused our stream') && l.includes('cluster id \\"another\\" is not \\"raftkv\\"'))).toBe(true);
-    expect(['n1', 'n2', 'n3'].some((id) => lines(id).some((l) => l.includes('refused a peer stream from another cluster') && l.includes('"clusterId":"another"')))).toBe(true);
+    expect(
+      lines('n5').some((l) => l.includes('peer refused our stream') && l.includes('cluster id \\"another\\" is not \\"raftkv\\"')),
+    ).toBe(true);
+    expect(
+      ['n1', 'n2', 'n3'].some((id) =>
+        lines(id).some((l) => l.includes('refused a peer stream from another cluster') && l.includes('"clusterId":"another"')),
+      ),
+    ).toBe(true);
     // n4 cannot complete a handshake with anyone: it never delivers a message, nor receives one.
     expect(c.logs('n4')).toMatch(/peer stream failed/);
     expect(c.logs('n4')).not.toMatch(/"leaderId":"n[123]"/);
@@ -119,7 +140,9 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     expect(await readCode(addr, credentials.createSsl(null, read(user.key), read(user.cert)))).toBe(grpcStatus.UNAVAILABLE);
     // --tls-client-auth: no certificate, or one from the peer CA, is refused in the handshake.
     expect(await readCode(addr, credentials.createSsl(read(user.ca)))).toBe(grpcStatus.UNAVAILABLE);
-    expect(await readCode(addr, credentials.createSsl(read(user.ca), read(peerCerts.get('n1')!.key), read(peerCerts.get('n1')!.cert)))).toBe(grpcStatus.UNAVAILABLE);
+    expect(
+      await readCode(addr, credentials.createSsl(read(user.ca), read(peerCerts.get('n1')!.key), read(peerCerts.get('n1')!.cert))),
+    ).toBe(grpcStatus.UNAVAILABLE);
     // A client holding a good client certificate cannot speak as a peer on the client port...
     const raft = new RaftClient(addr, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)));
     const code = await new Promise<number>((resolve) => {
@@ -130,16 +153,24 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     raft.close();
     expect(code).toBe(grpcStatus.PERMISSION_DENIED);
     // ... nor reach the peer port at all.
-    expect(await readCode(`127.0.0.1:${peerPorts.get('n1')}`, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)))).toBe(grpcStatus.UNAVAILABLE);
+    expect(await readCode(`127.0.0.1:${peerPorts.get('n1')}`, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)))).toBe(
+      grpcStatus.UNAVAILABLE,
+    );
   });
 
   test('--health-listen answers plaintext probes; raftctl speaks TLS with a client certificate', async () => {
     expect(await healthCheck(`127.0.0.1:${healthPort}`, '')).toBe('SERVING');
     expect(await healthCheck(`127.0.0.1:${healthPort}`, 'raftkv.v1.KV')).toBe('SERVING');
     const tls = ['--tls-ca', user.ca, '--tls-cert', user.cert, '--tls-key', user.key];
-    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n2').address, ...tls, 'v1', 'get', 'secret'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n2').address, ...tls, 'v1', 'get', 'secret'], {
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe('v1');
-    const put = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node('n3').address, ...tls, '--tls-server-name', 'localhost', 'v1', 'put', 'k2', 'v2'], { encoding: 'utf8' });
+    const put = execFileSync(
+      process.execPath,
+      [RAFTCTL, '--endpoints', c.node('n3').address, ...tls, '--tls-server-name', 'localhost', 'v1', 'put', 'k2', 'v2'],
+      { encoding: 'utf8' },
+    );
     expect(put).toMatch(/^OK/);
   });
 
@@ -171,7 +202,9 @@ maybe('one port, server TLS only (no client certificates, no --peer-listen)', ()
     await c.put(follower, 'a', '1'); // forwarded over TLS
     expect((await c.read(follower, 'a')).value.toString()).toBe('1');
     expect(await readCode(c.node(leader).address, credentials.createSsl())).toBe(grpcStatus.UNAVAILABLE);
-    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node(follower).address, '--insecure', 'v1', 'get', 'a'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [RAFTCTL, '--endpoints', c.node(follower).address, '--insecure', 'v1', 'get', 'a'], {
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe('1');
   });
 });

@@ -48,8 +48,13 @@ describe('leadership transfer', () => {
 
   test('raftctl transfer finds the leader among the endpoints and hands over', async () => {
     const { leader } = await c.waitForLeader();
-    const endpoints = c.running().map((n) => n.address).join(',');
-    const out = execFileSync(process.execPath, [join(SERVER_PKG, 'dist', 'cli', 'raftctl.js'), '--endpoints', endpoints, 'transfer'], { encoding: 'utf8' });
+    const endpoints = c
+      .running()
+      .map((n) => n.address)
+      .join(',');
+    const out = execFileSync(process.execPath, [join(SERVER_PKG, 'dist', 'cli', 'raftctl.js'), '--endpoints', endpoints, 'transfer'], {
+      encoding: 'utf8',
+    });
     const m = /^leader is now (\S+) \(term (\d+)\)$/m.exec(out);
     expect(m).not.toBeNull();
     expect(m![1]).not.toBe(leader);

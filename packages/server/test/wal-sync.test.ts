@@ -25,7 +25,9 @@ describe('WalSync', () => {
   test('fsyncs what a synchronous=OFF transaction committed', async () => {
     const w = new WalSync(db.name);
     db.pragma('synchronous = OFF');
-    db.prepare("INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES ('a', 2, 0, 2, 1, 0, x'01', 0)").run();
+    db.prepare(
+      "INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES ('a', 2, 0, 2, 1, 0, x'01', 0)",
+    ).run();
     expect(await sync(w)).toBeNull();
     await w.close();
     expect(await sync(w)).toEqual(expect.objectContaining({ message: 'the WAL is closed' }));
@@ -56,7 +58,9 @@ describe('Checkpointer', () => {
     db.pragma('wal_checkpoint(TRUNCATE)'); // the schema is in the database file
     db.pragma('wal_autocheckpoint = 0');
     db.pragma('synchronous = OFF');
-    const put = db.prepare('INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)');
+    const put = db.prepare(
+      'INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)',
+    );
     db.transaction(() => {
       for (let i = 0; i < 500; i++) put.run(`k${i}`, Buffer.alloc(100, i));
     })();
@@ -86,7 +90,12 @@ describe('Checkpointer', () => {
 
   test('reports a database it cannot open', async () => {
     const errors: string[] = [];
-    const cp = new Checkpointer({ dbPath: join(tempDir(), 'missing.db'), intervalMs: 20, onError: (m) => errors.push(m), workerUrl: CHECKPOINT_WORKER });
+    const cp = new Checkpointer({
+      dbPath: join(tempDir(), 'missing.db'),
+      intervalMs: 20,
+      onError: (m) => errors.push(m),
+      workerUrl: CHECKPOINT_WORKER,
+    });
     const until = Date.now() + 10_000;
     while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     await cp.close();

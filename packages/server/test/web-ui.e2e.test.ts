@@ -15,12 +15,22 @@ import { SERVER_PKG, TestCluster } from './harness.js';
 const SHOTS = join(SERVER_PKG, 'dist-test', 'screenshots');
 const DOCS = join(SERVER_PKG, '..', '..', 'docs');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Debian's chromium, installed with apt-get when missing and possible (CI runs as root); else null and why. */
 function ensureChromium(): { path: string | null; why: string } {
   if (existsSync(CHROMIUM)) return { path: CHROMIUM, why: '' };
-  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) return { path: null, why: `${CHROMIUM} is missing and apt-get is not usable here (install Debian's chromium)` };
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0)
+    return { path: null, why: `${CHROMIUM} is missing and apt-get is not usable here (install Debian's chromium)` };
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
   const r = spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env, timeout: 600_000 });
@@ -58,13 +68,23 @@ afterAll(async () => {
 
 afterEach(() => {
   const s = expect.getState();
-  if (s.assertionCalls !== s.numPassingAsserts) for (const n of cluster.nodes) console.log(`--- ${n.id} (last 30 lines)\n${n.output.slice(-30).join('\n')}`);
+  if (s.assertionCalls !== s.numPassingAsserts)
+    for (const n of cluster.nodes) console.log(`--- ${n.id} (last 30 lines)\n${n.output.slice(-30).join('\n')}`);
 });
 
 test('every node serves Prometheus metrics; exactly one reports the leader role', async () => {
-  const texts = await Promise.all(cluster.nodes.map(async (n) => (await fetch(`http://127.0.0.1:${ports.get(n.id)!.metrics}/metrics`)).text()));
+  const texts = await Promise.all(
+    cluster.nodes.map(async (n) => (await fetch(`http://127.0.0.1:${ports.get(n.id)!.metrics}/metrics`)).text()),
+  );
   for (const t of texts) {
-    for (const name of ['raftkv_term', 'raftkv_commit_index', 'raftkv_elections_won_total', 'raftkv_storage_commit_duration_seconds_bucket', 'process_cpu_seconds_total']) expect(t).toContain(name);
+    for (const name of [
+      'raftkv_term',
+      'raftkv_commit_index',
+      'raftkv_elections_won_total',
+      'raftkv_storage_commit_duration_seconds_bucket',
+      'process_cpu_seconds_total',
+    ])
+      expect(t).toContain(name);
   }
   const leaders = texts.filter((t) => t.includes('raftkv_role{role="leader"} 1'));
   expect(leaders).toHaveLength(1);
@@ -84,7 +104,12 @@ test('Admin.WatchStatus: the status at once, then sampled events (heartbeats fro
     expect(first.status).toMatchObject({ id: leader, role: Role.ROLE_LEADER, leaderId: leader });
     expect(first.detail!.followers.map((f) => f.id).sort()).toEqual(cluster.nodes.filter((n) => n.id !== leader).map((n) => n.id));
     expect(first.sinceLeaderContactMs).toBe(0);
-    await waitFor('heartbeat events', () => (got.some((m) => m.events.some((e) => e.kind === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT && e.from === leader)) ? true : undefined), 5000);
+    await waitFor(
+      'heartbeat events',
+      () =>
+        got.some((m) => m.events.some((e) => e.kind === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT && e.from === leader)) ? true : undefined,
+      5000,
+    );
     const start = got.length;
     await sleep(1000);
     // At most the requested 10 updates a second (and an urgent role change or two).
@@ -101,8 +126,12 @@ browserTest('the live view: one leader, a put from the page readable through gRP
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // Conditions evaluated in the page (strings: this package's TypeScript has no DOM types).
-  const inPage = (what: string, expr: string, timeout = 15_000) => page.waitForFunction(expr, undefined, { timeout }).catch((e: Error) => Promise.reject(new Error(`the page never showed ${what}: ${e.message}`)));
-  const leaderShown = (cond: string) => `(() => { const s = document.querySelector('#summary'); return s.dataset.leaderCount === '1' && ${cond}; })()`;
+  const inPage = (what: string, expr: string, timeout = 15_000) =>
+    page
+      .waitForFunction(expr, undefined, { timeout })
+      .catch((e: Error) => Promise.reject(new Error(`the page never showed ${what}: ${e.message}`)));
+  const leaderShown = (cond: string) =>
+    `(() => { const s = document.querySelector('#summary'); return s.dataset.leaderCount === '1' && ${cond}; })()`;
 
   const { leader } = await cluster.waitForLeader();
   // Served by a follower, so the page outlives the leader.
@@ -126,7 +155,10 @@ browserTest('the live view: one leader, a put from the page readable through gRP
   }
   await page.click('#get');
   await inPage('the value read back', `document.querySelector('#kv-result').textContent.includes('"hello from the browser"')`);
-  await inPage('committed entries in every log', `[...document.querySelectorAll('#logs .log')].filter((r) => r.querySelectorAll('.e.committed').length >= 6).length === 3`);
+  await inPage(
+    'committed entries in every log',
+    `[...document.querySelectorAll('#logs .log')].filter((r) => r.querySelectorAll('.e.committed').length >= 6).length === 3`,
+  );
   mkdirSync(SHOTS, { recursive: true });
   await sleep(300); // some messages in flight in the picture
   await page.screenshot({ path: join(SHOTS, 'live-view.png') });

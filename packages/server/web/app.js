@@ -8,8 +8,28 @@ const TIMER_R = 54;
 const FLIGHT_MS = 650; // messages are slowed down to be seen
 const MAX_FLIGHTS = 160;
 const MAX_EVENTS_LISTED = 60;
-const MESSAGE_KINDS = new Set(['vote-request', 'vote-response', 'heartbeat', 'heartbeat-response', 'append', 'append-response', 'timeout-now', 'snapshot']);
-const NOTABLE = new Set(['became-leader', 'became-candidate', 'became-pre-candidate', 'became-follower', 'step-down', 'vote-granted', 'vote-rejected', 'transfer', 'conf-changed', 'log-truncated']);
+const MESSAGE_KINDS = new Set([
+  'vote-request',
+  'vote-response',
+  'heartbeat',
+  'heartbeat-response',
+  'append',
+  'append-response',
+  'timeout-now',
+  'snapshot',
+]);
+const NOTABLE = new Set([
+  'became-leader',
+  'became-candidate',
+  'became-pre-candidate',
+  'became-follower',
+  'step-down',
+  'vote-granted',
+  'vote-rejected',
+  'transfer',
+  'conf-changed',
+  'log-truncated',
+]);
 
 /** id -> { id, address, connected, error, status, detail, since, sinceAt } */
 const nodes = new Map();
@@ -29,8 +49,14 @@ const el = (tag, attrs = {}, parent) => {
 function connect() {
   const es = new EventSource('api/events');
   const conn = $('#conn');
-  es.onopen = () => { conn.dataset.state = 'open'; conn.title = 'connected'; };
-  es.onerror = () => { conn.dataset.state = es.readyState === EventSource.CLOSED ? 'closed' : 'connecting'; conn.title = 'reconnecting…'; };
+  es.onopen = () => {
+    conn.dataset.state = 'open';
+    conn.title = 'connected';
+  };
+  es.onerror = () => {
+    conn.dataset.state = es.readyState === EventSource.CLOSED ? 'closed' : 'connecting';
+    conn.title = 'reconnecting…';
+  };
   es.addEventListener('hello', (ev) => {
     const h = JSON.parse(ev.data);
     self = h.self;
@@ -85,10 +111,12 @@ function layout() {
   });
   const links = $('#links');
   links.replaceChildren();
-  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) {
-    const a = pos.get(ids[i]), b = pos.get(ids[j]);
-    el('line', { class: 'link', x1: a.x, y1: a.y, x2: b.x, y2: b.y }, links);
-  }
+  for (let i = 0; i < k; i++)
+    for (let j = i + 1; j < k; j++) {
+      const a = pos.get(ids[i]),
+        b = pos.get(ids[j]);
+      el('line', { class: 'link', x1: a.x, y1: a.y, x2: b.x, y2: b.y }, links);
+    }
   const g = $('#nodes');
   g.replaceChildren();
   for (const id of ids) {
@@ -105,7 +133,7 @@ function layout() {
   }
 }
 
-const roleOf = (n) => (!n.connected ? 'down' : n.status?.role ?? 'follower');
+const roleOf = (n) => (!n.connected ? 'down' : (n.status?.role ?? 'follower'));
 
 function render() {
   const list = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
@@ -125,7 +153,7 @@ function render() {
     if (n.detail) {
       const a = (2 * Math.PI * n.detail.electionTimeoutMinMs) / n.detail.electionTimeoutMaxMs - Math.PI / 2;
       const m = g.querySelector('.min-mark');
-      m.setAttribute('transform', `rotate(${(a + Math.PI / 2) * 180 / Math.PI})`);
+      m.setAttribute('transform', `rotate(${((a + Math.PI / 2) * 180) / Math.PI})`);
     }
   }
   // Summary: the leader as the members report it.
@@ -183,14 +211,22 @@ function renderMembers(list) {
     const tr = document.createElement('tr');
     tr.dataset.node = n.id;
     const s = n.status;
-    const cells = [n.id, n.connected ? s?.role ?? '?' : 'unreachable', s?.term ?? '', s?.commitIndex ?? '', s?.appliedIndex ?? '', s?.lastLogIndex ?? ''];
+    const cells = [
+      n.id,
+      n.connected ? (s?.role ?? '?') : 'unreachable',
+      s?.term ?? '',
+      s?.commitIndex ?? '',
+      s?.appliedIndex ?? '',
+      s?.lastLogIndex ?? '',
+    ];
     for (const c of cells) {
       const td = document.createElement('td');
       td.textContent = String(c);
       tr.appendChild(td);
     }
     const td = document.createElement('td');
-    if (features.transfer && leader && leader.id !== n.id && n.connected) td.appendChild(button('make leader', () => act('transfer', { to: n.id }), 'transfer'));
+    if (features.transfer && leader && leader.id !== n.id && n.connected)
+      td.appendChild(button('make leader', () => act('transfer', { to: n.id }), 'transfer'));
     if (features.devControls) {
       if (n.connected) td.appendChild(button('stop', () => act('dev/stop', { id: n.id }), 'stop'));
       else td.appendChild(button('start', () => act('dev/start', { id: n.id }), 'start'));
@@ -248,15 +284,19 @@ function animate(now) {
   for (let i = flights.length - 1; i >= 0; i--) {
     const f = flights[i];
     const t = (now - f.start) / FLIGHT_MS;
-    const a = pos.get(f.from), b = pos.get(f.to);
+    const a = pos.get(f.from),
+      b = pos.get(f.to);
     if (t >= 1 || !a || !b) {
       f.g.remove();
       flights.splice(i, 1);
       continue;
     }
     // Start and end at the circles' edges.
-    const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
-    const s = NODE_R / len, u = s + (1 - 2 * s) * t;
+    const dx = b.x - a.x,
+      dy = b.y - a.y,
+      len = Math.hypot(dx, dy) || 1;
+    const s = NODE_R / len,
+      u = s + (1 - 2 * s) * t;
     f.g.setAttribute('transform', `translate(${a.x + dx * u},${a.y + dy * u})`);
   }
   // Election timers
@@ -279,7 +319,11 @@ function animate(now) {
 // ---- actions ----
 
 async function call(method, path, body) {
-  const r = await fetch(path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(path, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const j = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
   if (!r.ok) throw new Error(j.error || `HTTP ${r.status}`);
   return j;
@@ -303,7 +347,8 @@ async function act(what, body) {
 $('#kv').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const out = $('#kv-result');
-  const key = $('#key').value, value = $('#value').value;
+  const key = $('#key').value,
+    value = $('#value').value;
   show(out, 'writing…');
   try {
     const r = await call('POST', 'api/put', { key, value });

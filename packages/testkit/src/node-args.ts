@@ -43,9 +43,12 @@ export function nodeArgs(a: NodeArgs): string[] {
     'peers' in a.membership ? ['--peers', a.membership.peers] : ['--join', a.membership.join.join(','), '--advertise', a.listen];
   const timing = a.timing
     ? [
-        '--election-timeout-min-ms', String(a.timing.electionTimeoutMinMs),
-        '--election-timeout-max-ms', String(a.timing.electionTimeoutMaxMs),
-        '--heartbeat-ms', String(a.timing.heartbeatMs),
+        '--election-timeout-min-ms',
+        String(a.timing.electionTimeoutMinMs),
+        '--election-timeout-max-ms',
+        String(a.timing.electionTimeoutMaxMs),
+        '--heartbeat-ms',
+        String(a.timing.heartbeatMs),
       ]
     : [];
   return ['--id', a.id, '--listen', a.listen, ...membership, '--data-dir', a.dataDir, ...timing, ...(a.extra ?? [])];

@@ -28,11 +28,16 @@ describe('ports', () => {
 describe('waitFor', () => {
   test('resolves with the first value that is not undefined; throws count as not yet', async () => {
     let n = 0;
-    const v = await waitFor('the third try', () => {
-      n++;
-      if (n === 1) throw new Error('not yet');
-      return n === 3 ? 'done' : undefined;
-    }, 5_000, 1);
+    const v = await waitFor(
+      'the third try',
+      () => {
+        n++;
+        if (n === 1) throw new Error('not yet');
+        return n === 3 ? 'done' : undefined;
+      },
+      5_000,
+      1,
+    );
     expect(v).toBe('done');
     expect(n).toBe(3);
   });
@@ -77,12 +82,41 @@ describe('node command lines', () => {
     const n1 = nodes[0]!;
     const timing = { electionTimeoutMinMs: 1, electionTimeoutMaxMs: 2, heartbeatMs: 3 };
     expect(nodeArgs({ id: 'n1', listen: n1.address, dataDir: 'd', membership: { peers }, timing })).toEqual([
-      '--id', 'n1', '--listen', n1.address, '--peers', peers, '--data-dir', 'd',
-      '--election-timeout-min-ms', '1', '--election-timeout-max-ms', '2', '--heartbeat-ms', '3',
+      '--id',
+      'n1',
+      '--listen',
+      n1.address,
+      '--peers',
+      peers,
+      '--data-dir',
+      'd',
+      '--election-timeout-min-ms',
+      '1',
+      '--election-timeout-max-ms',
+      '2',
+      '--heartbeat-ms',
+      '3',
     ]);
-    const joining = nodeArgs({ id: 'n4', listen: 'h:4', dataDir: 'd', membership: { join: ['h:1', 'h:2'] }, extra: ['--log-level', 'warn'] });
+    const joining = nodeArgs({
+      id: 'n4',
+      listen: 'h:4',
+      dataDir: 'd',
+      membership: { join: ['h:1', 'h:2'] },
+      extra: ['--log-level', 'warn'],
+    });
     expect(joining).toEqual([
-      '--id', 'n4', '--listen', 'h:4', '--join', 'h:1,h:2', '--advertise', 'h:4', '--data-dir', 'd', '--log-level', 'warn',
+      '--id',
+      'n4',
+      '--listen',
+      'h:4',
+      '--join',
+      'h:1,h:2',
+      '--advertise',
+      'h:4',
+      '--data-dir',
+      'd',
+      '--log-level',
+      'warn',
     ]);
   });
 });

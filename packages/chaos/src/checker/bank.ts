@@ -119,7 +119,11 @@ export function checkBank(history: readonly BankOp[], model: BankModel): BankChe
       linearizable: count(reads, (o) => !o.serializable),
       serializable: count(reads, (o) => o.serializable),
     },
-    transfers: { ok: transfers.length, fail: count(allTransfers, (o) => o.outcome === 'fail'), info: count(allTransfers, (o) => o.outcome === 'info') },
+    transfers: {
+      ok: transfers.length,
+      fail: count(allTransfers, (o) => o.outcome === 'fail'),
+      info: count(allTransfers, (o) => o.outcome === 'info'),
+    },
     revisions: revs.length === 0 ? null : [Math.min(...revs), Math.max(...revs)],
     violations,
   };
@@ -136,11 +140,17 @@ function checkSnapshot(r: OkRead, model: BankModel, add: Add): void {
   const extra = Object.keys(r.accounts).filter((k) => !model.accounts.includes(k));
   if (extra.length > 0) add('unexpected-key', r, `keys ${extra.join(', ')} under the account prefix`);
   const negative = Object.entries(r.accounts).filter(([, a]) => !(a.balance >= 0));
-  if (negative.length > 0) add('negative-balance', r, `${negative.map(([k, a]) => `${k}=${a.balance}`).join(', ')} at revision ${r.revision}`);
+  if (negative.length > 0)
+    add('negative-balance', r, `${negative.map(([k, a]) => `${k}=${a.balance}`).join(', ')} at revision ${r.revision}`);
   const sum = Object.values(r.accounts).reduce((s, a) => s + a.balance, 0);
   if (sum !== model.total) add('wrong-total', r, `balances sum to ${sum}, not ${model.total}, at revision ${r.revision}`);
   const future = Object.entries(r.accounts).filter(([, a]) => a.modRevision > r.revision);
-  if (future.length > 0) add('future-mod-revision', r, `${future.map(([k, a]) => `${k} mod_revision ${a.modRevision}`).join(', ')} > read revision ${r.revision}`);
+  if (future.length > 0)
+    add(
+      'future-mod-revision',
+      r,
+      `${future.map(([k, a]) => `${k} mod_revision ${a.modRevision}`).join(', ')} > read revision ${r.revision}`,
+    );
 }
 
 const sameAccounts = (a: Readonly<Record<string, Account>>, b: Readonly<Record<string, Account>>): boolean => {
@@ -155,7 +165,8 @@ function checkSameRevision(reads: readonly OkRead[], add: Add): void {
   for (const r of reads) {
     const f = first.get(r.revision);
     if (f === undefined) first.set(r.revision, r);
-    else if (!sameAccounts(f.accounts, r.accounts)) add('divergent-revision', r, `two reads at revision ${r.revision} saw different accounts`, f);
+    else if (!sameAccounts(f.accounts, r.accounts))
+      add('divergent-revision', r, `two reads at revision ${r.revision} saw different accounts`, f);
   }
 }
 
@@ -178,7 +189,12 @@ function checkRealTime(reads: readonly OkRead[], transfers: readonly OkTransfer[
   for (const r of starts) {
     for (; i < done.length && done[i]!.ret < r.call; i++) if (best === undefined || done[i]!.revision > best.revision) best = done[i]!;
     if (best !== undefined && r.revision < best.revision) {
-      add('stale-read', r, `linearizable read at revision ${r.revision}, begun after an operation at revision ${best.revision} completed`, best);
+      add(
+        'stale-read',
+        r,
+        `linearizable read at revision ${r.revision}, begun after an operation at revision ${best.revision} completed`,
+        best,
+      );
     }
   }
 }
@@ -205,9 +221,19 @@ function checkTransfersVisible(reads: readonly OkRead[], transfers: readonly OkT
       const latest = lastAtOrBefore(list, r.revision);
       if (latest === undefined) continue;
       if (a.modRevision < latest.rev) {
-        add('lost-transfer', r, `${acct} last modified at revision ${a.modRevision} in a read at revision ${r.revision}, yet an acknowledged transfer wrote it at revision ${latest.rev}`, latest.t);
+        add(
+          'lost-transfer',
+          r,
+          `${acct} last modified at revision ${a.modRevision} in a read at revision ${r.revision}, yet an acknowledged transfer wrote it at revision ${latest.rev}`,
+          latest.t,
+        );
       } else if (a.modRevision === latest.rev && a.balance !== latest.balance) {
-        add('lost-transfer', r, `${acct}=${a.balance} at mod_revision ${a.modRevision}, but the acknowledged transfer at that revision wrote ${latest.balance}`, latest.t);
+        add(
+          'lost-transfer',
+          r,
+          `${acct}=${a.balance} at mod_revision ${a.modRevision}, but the acknowledged transfer at that revision wrote ${latest.balance}`,
+          latest.t,
+        );
       }
     }
   }
@@ -241,6 +267,7 @@ export function renderBankOp(op: BankOp): string {
     return `${head} ${kind} at revision ${op.revision}: ${accts} (sum ${sum})`;
   }
   const what = `transfer ${op.amount} ${op.from} -> ${op.to}`;
-  if (op.outcome === 'ok') return `${head} ${what} ok at revision ${op.revision} (${op.from}=${op.balances?.from}, ${op.to}=${op.balances?.to}; attempt ${op.attempts})`;
+  if (op.outcome === 'ok')
+    return `${head} ${what} ok at revision ${op.revision} (${op.from}=${op.balances?.from}, ${op.to}=${op.balances?.to}; attempt ${op.attempts})`;
   return `${head} ${what} ${op.outcome === 'fail' ? 'FAILED (did not happen)' : 'INDETERMINATE'}${err}`;
 }

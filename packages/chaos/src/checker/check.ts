@@ -54,7 +54,10 @@ export function checkHistory(history: readonly Operation[], opts: CheckOptions =
     const r = checkRegister(ops, { deadline, now });
     keys.push({ key, verdict: r.verdict, ops: ops.length, considered: r.ops.length, steps: r.steps });
     if (r.verdict !== 'violation') continue;
-    const small = opts.minimize === false ? { ops: [...r.ops], anyInitialState: false } : minimize(r.ops, { maxSteps: 2_000_000, now, ...(r.stuck ? { stuckAt: r.stuck.ret } : {}) });
+    const small =
+      opts.minimize === false
+        ? { ops: [...r.ops], anyInitialState: false }
+        : minimize(r.ops, { maxSteps: 2_000_000, now, ...(r.stuck ? { stuckAt: r.stuck.ret } : {}) });
     const m = checkRegister(small.ops, { anyInitialState: small.anyInitialState });
     const longest = m.longest ?? r.longest ?? [];
     const stuck = m.stuck ?? r.stuck;
@@ -83,7 +86,7 @@ function explain(
     fromAny ? `  impossible whatever value the key held before it:` : `  impossible starting from an absent key:`,
     renderHistory(minimal, '    '),
     `  Longest linearization found (${longest.length} ops) before getting stuck:`,
-    ...longest.map((l) => `    ${renderOp(l.op)}   → register ${l.after === undefined ? "unknown" : showValue(l.after)}`),
+    ...longest.map((l) => `    ${renderOp(l.op)}   → register ${l.after === undefined ? 'unknown' : showValue(l.after)}`),
   ];
   if (stuck !== undefined) lines.push(`  No order places this completed operation consistently:`, `    ${renderOp(stuck)}`);
   return lines.join('\n');

@@ -11,7 +11,9 @@ export interface LostWrite {
 }
 
 const effective = (op: Operation): boolean =>
-  op.input.f === 'put' || op.input.f === 'delete' || (op.input.f === 'cas' && (op.outcome === 'info' || (op.output?.f === 'cas' && op.output.succeeded)));
+  op.input.f === 'put' ||
+  op.input.f === 'delete' ||
+  (op.input.f === 'cas' && (op.outcome === 'info' || (op.output?.f === 'cas' && op.output.succeeded)));
 
 /**
  * A plain-language check next to linearizability: the last read of each key (the harness's final read
@@ -28,7 +30,9 @@ export function findLostWrites(history: readonly Operation[]): LostWrite[] {
     const v = last.output.value;
     const writes = ops.filter((o) => o.outcome !== 'fail' && effective(o));
     // Writes that could have left the value v: its writer (values are unique), or any delete for absent.
-    const sources = writes.filter((w) => (v === null ? w.input.f === 'delete' : (w.input.f === 'put' || w.input.f === 'cas') && w.input.value === v));
+    const sources = writes.filter((w) =>
+      v === null ? w.input.f === 'delete' : (w.input.f === 'put' || w.input.f === 'cas') && w.input.value === v,
+    );
     // An acknowledged write y, done before the final read began, that every source finished before:
     // y took effect after every possible source of v, so v should be gone.
     const culprit = writes.find(

@@ -48,9 +48,21 @@ export function compile(op: Operation, intern: Interner): CompiledOp {
     case 'read':
       return { kind: 'read', value: 0, expected: 0, succeeded: 1, observed: out?.f === 'read' ? obs(out.value) : UNKNOWN };
     case 'put':
-      return { kind: 'put', value: intern.id(op.input.value), expected: 0, succeeded: out ? 1 : UNKNOWN, observed: out?.f === 'put' ? obs(out.previous) : UNKNOWN };
+      return {
+        kind: 'put',
+        value: intern.id(op.input.value),
+        expected: 0,
+        succeeded: out ? 1 : UNKNOWN,
+        observed: out?.f === 'put' ? obs(out.previous) : UNKNOWN,
+      };
     case 'delete':
-      return { kind: 'delete', value: 0, expected: 0, succeeded: out ? 1 : UNKNOWN, observed: out?.f === 'delete' ? obs(out.previous) : UNKNOWN };
+      return {
+        kind: 'delete',
+        value: 0,
+        expected: 0,
+        succeeded: out ? 1 : UNKNOWN,
+        observed: out?.f === 'delete' ? obs(out.previous) : UNKNOWN,
+      };
     case 'cas': {
       const cas = out?.f === 'cas' ? out : undefined;
       return {

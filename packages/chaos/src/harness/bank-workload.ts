@@ -92,7 +92,14 @@ export class BankWorkload {
   }
 
   errorCounts(top = 8): [string, number][] {
-    return topErrors(this.history.map((op) => ({ label: op.f === 'read' ? `read${op.serializable ? ' (serializable)' : ''}` : 'transfer', outcome: op.outcome, ...(op.error === undefined ? {} : { error: op.error }) })), top);
+    return topErrors(
+      this.history.map((op) => ({
+        label: op.f === 'read' ? `read${op.serializable ? ' (serializable)' : ''}` : 'transfer',
+        outcome: op.outcome,
+        ...(op.error === undefined ? {} : { error: op.error }),
+      })),
+      top,
+    );
   }
 
   /** A linearizable read after healing, retried through random nodes until it succeeds; false if it never did. */
@@ -132,7 +139,12 @@ export class BankWorkload {
     const base = { f: 'read' as const, id, client, call, serializable, via: this.cluster.id(node), ...(final ? { final } : {}) };
     let op: BankRead;
     try {
-      const res = await etcd.range(this.cluster.etcd[node]!, this.prefix, { rangeEnd: this.end, serializable: serializable || this.o.staleReads === true }, Date.now() + this.o.opTimeoutMs);
+      const res = await etcd.range(
+        this.cluster.etcd[node]!,
+        this.prefix,
+        { rangeEnd: this.end, serializable: serializable || this.o.staleReads === true },
+        Date.now() + this.o.opTimeoutMs,
+      );
       const accounts: Record<string, Account> = {};
       for (const kv of res.kvs) accounts[kv.key.toString('utf8')] = { balance: parseBalance(kv.value), modRevision: kv.modRevision };
       op = { ...base, ret: this.clock(), outcome: 'ok', revision: res.header?.revision ?? 0, accounts };
@@ -156,7 +168,8 @@ export class BankWorkload {
       if (snap.outcome !== 'ok' || a === undefined || b === undefined) {
         return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: snap.error ?? 'an account is missing' });
       }
-      if (!(a.balance >= amount)) return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: `insufficient funds: ${from}=${a.balance}` });
+      if (!(a.balance >= amount))
+        return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: `insufficient funds: ${from}=${a.balance}` });
       const balances = { from: a.balance - amount, to: b.balance + amount };
       const fk = Buffer.from(from);
       const tk = Buffer.from(to);
@@ -167,11 +180,19 @@ export class BankWorkload {
       };
       try {
         const res = await etcd.txn(this.cluster.etcd[node]!, req, Date.now() + this.o.opTimeoutMs);
-        if (res.succeeded) return done({ ...base, ret: this.clock(), outcome: 'ok', revision: res.header?.revision ?? 0, balances, attempts: attempt });
-        if (attempt >= MAX_ATTEMPTS || this.stopping) return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: `compare failed ${attempt} times` });
+        if (res.succeeded)
+          return done({ ...base, ret: this.clock(), outcome: 'ok', revision: res.header?.revision ?? 0, balances, attempts: attempt });
+        if (attempt >= MAX_ATTEMPTS || this.stopping)
+          return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: `compare failed ${attempt} times` });
       } catch (e) {
         const err = e as ServiceError;
-        return done({ ...base, ret: this.clock(), outcome: certainlyNotApplied(err) ? 'fail' : 'info', attempts: attempt, error: describeError(err) });
+        return done({
+          ...base,
+          ret: this.clock(),
+          outcome: certainlyNotApplied(err) ? 'fail' : 'info',
+          attempts: attempt,
+          error: describeError(err),
+        });
       }
     }
   }

@@ -21,7 +21,11 @@ export interface Span {
 export interface WorkloadVerdict {
   readonly ops: { total: number; ok: number; fail: number; info: number; byType: Record<string, number> };
   readonly keys: number;
-  readonly checker: { verdict: CheckResult['verdict']; elapsedMs: number; violations: { key: string; report: string; spans: readonly Span[] }[] };
+  readonly checker: {
+    verdict: CheckResult['verdict'];
+    elapsedMs: number;
+    violations: { key: string; report: string; spans: readonly Span[] }[];
+  };
   readonly lostWrites: readonly { key: string; report: string }[];
   readonly bank?: Omit<BankCheck, 'violations' | 'verdict'> & { accounts: number; total: number; finalRead: boolean };
 }
@@ -70,7 +74,11 @@ export function makeWorkload(cluster: Cluster, rand: Random, clock: () => number
       return {
         ops: { ...tally(history), byType },
         keys: w.keys.length,
-        checker: { verdict: check.verdict, elapsedMs: check.elapsedMs, violations: check.violations.map((v) => ({ key: v.key, report: v.report, spans: v.minimal })) },
+        checker: {
+          verdict: check.verdict,
+          elapsedMs: check.elapsedMs,
+          violations: check.violations.map((v) => ({ key: v.key, report: v.report, spans: v.minimal })),
+        },
         lostWrites: findLostWrites(history).map((l) => ({ key: l.key, report: l.report })),
       };
     },

@@ -2,7 +2,16 @@
 // namespace, with their logs appended to one file per node. The harness kills, freezes and restarts
 // them; every process it started is killed when the run ends, however it ends (@raftkv/testkit tracks them).
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AdminClient, etcdserverpb, KVClient, Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
+import {
+  AdminClient,
+  etcdserverpb,
+  KVClient,
+  Role,
+  type DigestResponse,
+  type ListMembersResponse,
+  type RemoveMemberResponse,
+  type StatusResponse,
+} from '@raftkv/proto';
 import { freePorts, nodeArgs, peersFlag, sleep, spawnTracked } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -136,7 +145,9 @@ export class Cluster {
     const s = this.specs[i]!;
     // The first members bootstrap from --peers; a node put in a slot later joins through the others.
     const membership =
-      this.o.nodes[i]!.id === s.id ? { peers: peersFlag(this.o.nodes) } : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
+      this.o.nodes[i]!.id === s.id
+        ? { peers: peersFlag(this.o.nodes) }
+        : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
     return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o })];
   }
 
@@ -212,39 +223,60 @@ export class Cluster {
 
   status(i: number, timeoutMs = 500): Promise<StatusResponse> {
     return new Promise((resolve, reject) =>
-      this.admin[i]!.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: StatusResponse) => (e ? reject(e) : resolve(r!))),
+      this.admin[i]!.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: StatusResponse) =>
+        e ? reject(e) : resolve(r!),
+      ),
     );
   }
 
   listMembers(i: number, timeoutMs = 1000): Promise<ListMembersResponse> {
     return new Promise((resolve, reject) =>
-      this.admin[i]!.listMembers({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: ListMembersResponse) => (e ? reject(e) : resolve(r!))),
+      this.admin[i]!.listMembers(
+        {},
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (e: ServiceError | null, r?: ListMembersResponse) => (e ? reject(e) : resolve(r!)),
+      ),
     );
   }
 
   removeMember(i: number, id: string, timeoutMs: number): Promise<RemoveMemberResponse> {
     return new Promise((resolve, reject) =>
-      this.admin[i]!.removeMember({ id }, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: RemoveMemberResponse) => (e ? reject(e) : resolve(r!))),
+      this.admin[i]!.removeMember(
+        { id },
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (e: ServiceError | null, r?: RemoveMemberResponse) => (e ? reject(e) : resolve(r!)),
+      ),
     );
   }
 
   /** AddMember for a slot's node (resumes an add its own --join call left half done). */
   addMember(i: number, id: string, address: string, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.admin[i]!.addMember({ id, address, learner: false }, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: unknown) => (e ? reject(e) : resolve(r))),
+      this.admin[i]!.addMember(
+        { id, address, learner: false },
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (e: ServiceError | null, r?: unknown) => (e ? reject(e) : resolve(r)),
+      ),
     );
   }
 
   digest(i: number, timeoutMs = 2000): Promise<DigestResponse> {
     return new Promise((resolve, reject) =>
-      this.admin[i]!.digest({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: DigestResponse) => (e ? reject(e) : resolve(r!))),
+      this.admin[i]!.digest({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: DigestResponse) =>
+        e ? reject(e) : resolve(r!),
+      ),
     );
   }
 
   /** Statuses of the reachable, running, unpaused nodes (index-aligned; undefined where unknown). */
   async statuses(timeoutMs = 500): Promise<(StatusResponse | undefined)[]> {
     return Promise.all(
-      this.specs.map((_, i) => (this.isRunning(i) && !this.isPaused(i) ? this.status(i, timeoutMs).catch(() => undefined) : Promise.resolve(undefined))),
+      this.specs.map((_, i) =>
+        this.isRunning(i) && !this.isPaused(i) ? this.status(i, timeoutMs).catch(() => undefined) : Promise.resolve(undefined),
+      ),
     );
   }
 
@@ -307,11 +339,12 @@ export interface ClusterSetup {
 }
 
 /** A cluster (not started) on namespace addresses or free loopback ports. */
-export async function makeCluster(o: ClusterSetup, clock: () => number): Promise<{ cluster: Cluster; topology: Topology | undefined; addresses: string[] }> {
+export async function makeCluster(
+  o: ClusterSetup,
+  clock: () => number,
+): Promise<{ cluster: Cluster; topology: Topology | undefined; addresses: string[] }> {
   const topology = o.netnsTag === undefined ? undefined : topologyFor(o.netnsTag, o.nodes);
-  const addresses = topology
-    ? topology.nodeAddr.map((a) => `${a}:7001`)
-    : (await freePorts(o.nodes)).map((p) => `127.0.0.1:${p}`);
+  const addresses = topology ? topology.nodeAddr.map((a) => `${a}:7001`) : (await freePorts(o.nodes)).map((p) => `127.0.0.1:${p}`);
   const cluster = new Cluster(
     {
       serverMain: o.serverMain,

@@ -17,7 +17,12 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]); // all 0xff: every key from the prefix on
 }
 
-export function range(kv: KV, key: Buffer, o: { rangeEnd?: Buffer; serializable: boolean }, deadline: number): Promise<etcdserverpb.RangeResponse> {
+export function range(
+  kv: KV,
+  key: Buffer,
+  o: { rangeEnd?: Buffer; serializable: boolean },
+  deadline: number,
+): Promise<etcdserverpb.RangeResponse> {
   const req = etcdserverpb.RangeRequest.fromPartial({ key, rangeEnd: o.rangeEnd ?? Buffer.alloc(0), serializable: o.serializable });
   return unary((md, cb) => kv.range(req, md, { deadline }, cb));
 }
@@ -46,11 +51,21 @@ export function valueIs(key: Buffer, value: Buffer | null): etcdserverpb.Compare
 }
 
 export function modRevisionIs(key: Buffer, modRevision: number): etcdserverpb.Compare {
-  return etcdserverpb.Compare.fromPartial({ key, target: Target.MOD, result: Result.EQUAL, targetUnion: { $case: 'modRevision', modRevision } });
+  return etcdserverpb.Compare.fromPartial({
+    key,
+    target: Target.MOD,
+    result: Result.EQUAL,
+    targetUnion: { $case: 'modRevision', modRevision },
+  });
 }
 
 export function createRevisionIs(key: Buffer, createRevision: number): etcdserverpb.Compare {
-  return etcdserverpb.Compare.fromPartial({ key, target: Target.CREATE, result: Result.EQUAL, targetUnion: { $case: 'createRevision', createRevision } });
+  return etcdserverpb.Compare.fromPartial({
+    key,
+    target: Target.CREATE,
+    result: Result.EQUAL,
+    targetUnion: { $case: 'createRevision', createRevision },
+  });
 }
 
 export const putOp = (key: Buffer, value: Buffer): etcdserverpb.RequestOp =>
@@ -60,7 +75,10 @@ export const rangeOp = (key: Buffer, rangeEnd?: Buffer): etcdserverpb.RequestOp 
   etcdserverpb.RequestOp.fromPartial({ request: { $case: 'requestRange', requestRange: { key, rangeEnd: rangeEnd ?? Buffer.alloc(0) } } });
 
 /** The kvs of the i-th response of a Txn when it is a Range. */
-export function rangeResult(r: etcdserverpb.TxnResponse, i: number): readonly { key: Buffer; value: Buffer; modRevision: number }[] | undefined {
+export function rangeResult(
+  r: etcdserverpb.TxnResponse,
+  i: number,
+): readonly { key: Buffer; value: Buffer; modRevision: number }[] | undefined {
   const res = r.responses[i]?.response;
   return res?.$case === 'responseRange' ? res.responseRange.kvs : undefined;
 }

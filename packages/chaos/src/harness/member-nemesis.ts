@@ -93,7 +93,8 @@ export class MemberNemesis {
       for (const i of leaders) {
         const r = await c.listMembers(i, 1000).catch(() => undefined);
         // The leader must still lead and still count itself a member (a removed leader hands over).
-        if (r !== undefined && r.leaderId === c.id(i) && r.members.some((m) => m.id === c.id(i))) return { leader: c.id(i), members: r.members, appliedIndex: r.appliedIndex };
+        if (r !== undefined && r.leaderId === c.id(i) && r.members.some((m) => m.id === c.id(i)))
+          return { leader: c.id(i), members: r.members, appliedIndex: r.appliedIndex };
       }
       if (Date.now() > end) return undefined;
       await sleep(200);
@@ -205,7 +206,9 @@ export class MemberNemesis {
         if (via.length > 0) {
           const i = this.rand.pick(via);
           this.log(`member nemesis: ${id} is not a voter yet; asking AddMember through ${c.id(i)}`);
-          await c.addMember(i, id, c.address(slot), Math.max(1000, timeoutMs / 2)).catch((e: unknown) => this.log(`member nemesis: AddMember ${id}: ${(e as Error).message}`));
+          await c
+            .addMember(i, id, c.address(slot), Math.max(1000, timeoutMs / 2))
+            .catch((e: unknown) => this.log(`member nemesis: AddMember ${id}: ${(e as Error).message}`));
         }
       }
       await sleep(300);
@@ -219,7 +222,8 @@ export class MemberNemesis {
     const c = this.cluster;
     for (const i of c.inUse()) {
       if (c.state(i) !== 'joining') continue;
-      if ((await this.awaitVoter(i, timeoutMs)) !== 'done') problems.push(`${c.id(i)} (started with --join) did not become a voter within ${timeoutMs} ms of the heal`);
+      if ((await this.awaitVoter(i, timeoutMs)) !== 'done')
+        problems.push(`${c.id(i)} (started with --join) did not become a voter within ${timeoutMs} ms of the heal`);
     }
     if ((await this.reconcile(timeoutMs)) === undefined) problems.push('no leader answered ListMembers after the heal');
     return problems;

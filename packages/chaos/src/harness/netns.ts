@@ -41,10 +41,12 @@ export async function netnsSupport(): Promise<{ ok: true } | { ok: false; reason
         await succeeds('apt-get', ['install', '-y', '--no-install-recommends', ...env, 'iptables']);
       }
     }
-    if (!(await succeeds('iptables', ['--version']))) return { ok: false, reason: "the 'iptables' command is missing and could not be installed: apt-get install -y iptables" };
+    if (!(await succeeds('iptables', ['--version'])))
+      return { ok: false, reason: "the 'iptables' command is missing and could not be installed: apt-get install -y iptables" };
   }
   const probe = `${PREFIX}probe${process.pid}`;
-  if (!(await succeeds('ip', ['netns', 'add', probe]))) return { ok: false, reason: "'ip netns add' is not permitted here (no CAP_SYS_ADMIN?)" };
+  if (!(await succeeds('ip', ['netns', 'add', probe])))
+    return { ok: false, reason: "'ip netns add' is not permitted here (no CAP_SYS_ADMIN?)" };
   const filterOk = await succeeds('ip', ['netns', 'exec', probe, 'iptables', '-A', 'INPUT', '-s', '10.241.0.9', '-j', 'DROP']);
   await succeeds('ip', ['netns', 'del', probe]);
   if (!filterOk) return { ok: false, reason: 'iptables rules cannot be installed inside a network namespace here' };

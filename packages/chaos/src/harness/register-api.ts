@@ -48,7 +48,12 @@ export function raftkvApi(cluster: Cluster): RegisterApi {
           command = { $case: 'delete', delete: { key } };
           break;
         case 'cas': {
-          const cas = { key, expectedValue: Buffer.from(input.expected ?? ''), expectAbsent: input.expected === null, newValue: Buffer.from(input.value) };
+          const cas = {
+            key,
+            expectedValue: Buffer.from(input.expected ?? ''),
+            expectAbsent: input.expected === null,
+            newValue: Buffer.from(input.value),
+          };
           command = { $case: 'compareAndSwap', compareAndSwap: cas };
           break;
         }
@@ -90,7 +95,11 @@ export function etcdApi(cluster: Cluster): RegisterApi {
         }
         case 'cas': {
           const compare = [etcd.valueIs(k, input.expected === null ? null : Buffer.from(input.expected))];
-          const r = await etcd.txn(kv, { compare, success: [etcd.putOp(k, Buffer.from(input.value))], failure: [etcd.rangeOp(k)] }, deadline);
+          const r = await etcd.txn(
+            kv,
+            { compare, success: [etcd.putOp(k, Buffer.from(input.value))], failure: [etcd.rangeOp(k)] },
+            deadline,
+          );
           return r.succeeded ? { f: 'cas', succeeded: true } : { f: 'cas', succeeded: false, current: value(etcd.rangeResult(r, 0)) };
         }
       }

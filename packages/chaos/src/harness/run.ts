@@ -87,11 +87,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const members =
     o.membership === undefined
       ? undefined
-      : new MemberNemesis(cluster, rand.fork(3), clock, { gapMs: o.membership.gapMs, minVoters: o.membership.minVoters, callTimeoutMs: 5000, joinTimeoutMs: 30_000, workDir: o.workDir }, o.log);
+      : new MemberNemesis(
+          cluster,
+          rand.fork(3),
+          clock,
+          { gapMs: o.membership.gapMs, minVoters: o.membership.minVoters, callTimeoutMs: 5000, joinTimeoutMs: 30_000, workDir: o.workDir },
+          o.log,
+        );
   const problems: string[] = [];
   let progress: NodeJS.Timeout | undefined;
   try {
-    o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${kind} workload over ${api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}, ${o.durationS} s, faults: ${families.join(', ') || 'none'}${members ? ', membership' : ''}`);
+    o.log(
+      `chaos: seed ${o.seed}, ${o.nodes} nodes (${addresses.join(' ')}), ${kind} workload over ${api === 'etcd' ? "etcd's KV API" : 'raftkv.v1'}, ${o.durationS} s, faults: ${families.join(', ') || 'none'}${members ? ', membership' : ''}`,
+    );
     if (o.partitionsSkipped) o.log(`chaos: partitions SKIPPED: ${o.partitionsSkipped}`);
     cluster.startAll();
     const leader = await cluster.waitForLeader(30_000);
@@ -104,7 +112,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     const startedAt = clock();
     progress = setInterval(() => {
       const c = workload.counts();
-      o.log(`chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${c.total} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}${members ? `; membership ${JSON.stringify(members.counts().byKind)}` : ''}`);
+      o.log(
+        `chaos: t=${((clock() - startedAt) / 1000).toFixed(0)} s ops ${c.total} (ok ${c.ok}, failed ${c.fail}, indeterminate ${c.info}); faults ${nemesis.events.length}${members ? `; membership ${JSON.stringify(members.counts().byKind)}` : ''}`,
+      );
     }, 10_000);
     await sleep(o.durationS * 1000);
 
@@ -125,13 +135,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     await cluster.stopAll();
 
     const exits = cluster.unexpectedExits;
-    for (const e of exits) problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
+    for (const e of exits)
+      problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
 
     o.log(`chaos: checking ${workload.counts().total} operations`);
     const v = workload.check(o.checkerTimeoutMs);
     const check = v.checker;
     if (check.verdict === 'violation') {
-      problems.push(kind === 'bank' ? `bank invariants violated ${check.violations.length} time(s)` : `linearizability violated on ${check.violations.length} key(s)`);
+      problems.push(
+        kind === 'bank'
+          ? `bank invariants violated ${check.violations.length} time(s)`
+          : `linearizability violated on ${check.violations.length} key(s)`,
+      );
     }
     if (check.verdict === 'unknown') problems.push('the checker ran out of time on some keys');
     if (v.lostWrites.length > 0) problems.push(`${v.lostWrites.length} acknowledged write(s) lost`);
@@ -156,7 +171,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       checker: {
         verdict: check.verdict,
         elapsedMs: check.elapsedMs,
-        violations: check.violations.map((x) => ({ key: x.key, report: x.report + nemesisDuring([...nemesis.events, ...(members?.events ?? [])], x.spans) })),
+        violations: check.violations.map((x) => ({
+          key: x.key,
+          report: x.report + nemesisDuring([...nemesis.events, ...(members?.events ?? [])], x.spans),
+        })),
       },
       lostWrites: v.lostWrites,
       ...(v.bank ? { bank: v.bank } : {}),
@@ -177,7 +195,10 @@ function nemesisDuring(events: readonly NemesisEvent[], ops: readonly Span[]): s
   const to = Math.max(...ops.map((o) => (o.outcome === 'ok' ? o.ret : o.call)));
   const hits = events.filter((e) => e.at <= to && (e.end ?? Number.POSITIVE_INFINITY) >= from);
   if (hits.length === 0) return '\n  No fault was active during this window.';
-  return '\n  Faults active during this window:\n' + hits.map((e) => `    [${e.at.toFixed(1)} .. ${e.end?.toFixed(1) ?? 'end'}] ${e.kind} ${e.detail}`).join('\n');
+  return (
+    '\n  Faults active during this window:\n' +
+    hits.map((e) => `    [${e.at.toFixed(1)} .. ${e.end?.toFixed(1) ?? 'end'}] ${e.kind} ${e.detail}`).join('\n')
+  );
 }
 
 /** Waits until a leader exists and every node has applied what the leader committed. */
@@ -189,7 +210,9 @@ async function settle(cluster: Cluster, timeoutMs: number, log: (l: string) => v
     const leader = st.find((s) => s?.role === Role.ROLE_LEADER);
     if (leader && inUse.every(({ s }) => s !== undefined && s.appliedIndex >= leader.commitIndex && s.leaderId === leader.id)) return;
     if (Date.now() > end) {
-      log(`chaos: cluster did not settle within ${timeoutMs} ms: ${inUse.map(({ i, s }) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`);
+      log(
+        `chaos: cluster did not settle within ${timeoutMs} ms: ${inUse.map(({ i, s }) => `${cluster.id(i)}=${s ? `${s.role}/t${s.term}/a${s.appliedIndex}` : 'down'}`).join(' ')}`,
+      );
       return;
     }
     await sleep(200);
@@ -208,7 +231,13 @@ async function compareDigests(cluster: Cluster, timeoutMs: number): Promise<Chao
       last = ds.map((d, k) => ({ node: cluster.id(slots[k]!), appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount }));
       if (last.every((d) => d.appliedIndex === last[0]!.appliedIndex)) {
         const equal = last.every((d) => d.digest === last[0]!.digest);
-        return equal ? { equal, perNode: last } : { equal, perNode: last, error: `at applied index ${last[0]!.appliedIndex}: ${last.map((d) => `${d.node}=${d.digest.slice(0, 12)} (${d.keyCount} keys)`).join(' ')}` };
+        return equal
+          ? { equal, perNode: last }
+          : {
+              equal,
+              perNode: last,
+              error: `at applied index ${last[0]!.appliedIndex}: ${last.map((d) => `${d.node}=${d.digest.slice(0, 12)} (${d.keyCount} keys)`).join(' ')}`,
+            };
       }
       error = `applied indexes never converged: ${last.map((d) => `${d.node}=${d.appliedIndex}`).join(' ')}`;
     } catch (e) {
@@ -222,7 +251,10 @@ async function compareDigests(cluster: Cluster, timeoutMs: number): Promise<Chao
 /** ListMembers on every member: all must list the same members, and exactly the nodes the slots hold. */
 async function compareMemberships(cluster: Cluster, timeoutMs: number): Promise<{ final: string[]; equal: boolean; error?: string }> {
   const end = Date.now() + timeoutMs;
-  const expected = cluster.inUse().map((i) => `${cluster.id(i)}@${cluster.address(i)}`).sort();
+  const expected = cluster
+    .inUse()
+    .map((i) => `${cluster.id(i)}@${cluster.address(i)}`)
+    .sort();
   let error = '';
   let final: string[] = [];
   for (;;) {

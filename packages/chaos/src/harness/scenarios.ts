@@ -40,7 +40,7 @@ export interface Probe {
   readonly error?: string;
 }
 
-const codeOf = (op: Operation): string => (op.outcome === 'ok' ? 'OK' : (op.error ?? '').split(':')[0] ?? '?');
+const codeOf = (op: Operation): string => (op.outcome === 'ok' ? 'OK' : ((op.error ?? '').split(':')[0] ?? '?'));
 
 function probeOf(op: Operation, since: number): Probe {
   const base = { f: op.input.f, call: op.call - since, ret: op.ret - since, code: codeOf(op) };
@@ -48,7 +48,13 @@ function probeOf(op: Operation, since: number): Probe {
   return op.error === undefined ? base : { ...base, error: op.error };
 }
 
-async function untilOk(w: Workload, node: () => Promise<number | undefined>, key: string, value: string, timeoutMs: number): Promise<Operation | undefined> {
+async function untilOk(
+  w: Workload,
+  node: () => Promise<number | undefined>,
+  key: string,
+  value: string,
+  timeoutMs: number,
+): Promise<Operation | undefined> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const n = await node();
@@ -84,7 +90,9 @@ export async function minorityLeader(ctx: ScenarioContext): Promise<ScenarioResu
     const minority = [leader, ...rand.shuffle(others).slice(0, Math.floor((n - 1) / 2) - 1)];
     const majority = others.filter((i) => !minority.includes(i));
     const mode = topology ? 'partition' : 'freeze-followers';
-    ctx.log(`scenario: leader ${cluster.id(leader)}; cutting ${minority.map((i) => cluster.id(i)).join(',')} from ${majority.map((i) => cluster.id(i)).join(',')} (${mode})`);
+    ctx.log(
+      `scenario: leader ${cluster.id(leader)}; cutting ${minority.map((i) => cluster.id(i)).join(',')} from ${majority.map((i) => cluster.id(i)).join(',')} (${mode})`,
+    );
 
     const cutAt = clock();
     if (topology) await applyPartition(topology, (i, j) => minority.includes(i) === minority.includes(j));
@@ -134,7 +142,10 @@ export async function minorityLeader(ctx: ScenarioContext): Promise<ScenarioResu
     const servedLate = late.filter((p) => p.outcome === 'ok');
     if (servedLate.length > 0) problems.push(`${servedLate.length} calls to the old leader succeeded after it stepped down`);
     const notUnavailable = late.filter((p) => p.outcome !== 'ok' && codeOf(p) !== 'UNAVAILABLE');
-    if (notUnavailable.length > 0) problems.push(`${notUnavailable.length} calls to the old leader failed with something other than UNAVAILABLE: ${[...new Set(notUnavailable.map(codeOf))].join(', ')}`);
+    if (notUnavailable.length > 0)
+      problems.push(
+        `${notUnavailable.length} calls to the old leader failed with something other than UNAVAILABLE: ${[...new Set(notUnavailable.map(codeOf))].join(', ')}`,
+      );
     const okWritesAfterCut = probes.filter((p) => p.input.f === 'put' && p.outcome === 'ok');
     if (okWritesAfterCut.length > 0) problems.push(`${okWritesAfterCut.length} writes through the cut-off leader were acknowledged`);
     const okReadsAfterCut = probes.filter((p) => p.input.f === 'read' && p.outcome === 'ok');
@@ -169,7 +180,10 @@ const mountOk = async (args: string[]): Promise<string | undefined> => {
 
 /** Log lines of a node that say why it stopped. */
 function stopLines(cluster: Cluster, i: number): string[] {
-  return cluster.logTail(i, 400).filter((l) => /"level":"error"|fatal|failed to start|storage|disk|SQLITE/i.test(l)).slice(-5);
+  return cluster
+    .logTail(i, 400)
+    .filter((l) => /"level":"error"|fatal|failed to start|storage|disk|SQLITE/i.test(l))
+    .slice(-5);
 }
 
 /**
@@ -279,7 +293,10 @@ export async function diskFailure(ctx: ScenarioContext, kind: 'full' | 'readonly
     await cluster.stopAll(1000).catch(() => undefined);
     let unmounted = false;
     for (let i = 0; i < 10 && !unmounted; i++) {
-      unmounted = await run('umount', [mp]).then(() => true, () => false);
+      unmounted = await run('umount', [mp]).then(
+        () => true,
+        () => false,
+      );
       if (!unmounted) await sleep(200);
     }
     if (!unmounted) await run('umount', ['-l', mp]).catch(() => undefined);

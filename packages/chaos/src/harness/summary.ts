@@ -29,13 +29,22 @@ export function formatSummary(s: ChaosSummary): string {
   // A broken store can show thousands of bank violations: the first ones are enough to read (the JSON has all).
   const shown = s.checker.violations.slice(0, MAX_REPORTS);
   for (const v of shown) lines.push('', v.report);
-  if (shown.length < s.checker.violations.length) lines.push('', `... and ${s.checker.violations.length - shown.length} more violations (--json FILE has them all)`);
+  if (shown.length < s.checker.violations.length)
+    lines.push('', `... and ${s.checker.violations.length - shown.length} more violations (--json FILE has them all)`);
   // The bank's lost transfers are among its violations already.
   if (s.bank === undefined) for (const l of s.lostWrites) lines.push('', l.report);
-  for (const e of s.unexpectedExits) lines.push('', `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`, ...e.log.map((l) => `    ${l}`));
+  for (const e of s.unexpectedExits)
+    lines.push(
+      '',
+      `node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}); last log lines:`,
+      ...e.log.map((l) => `    ${l}`),
+    );
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
   const how = s.api === 'raftkv' && s.workload === 'register' ? '' : ` --api ${s.api} --workload ${s.workload}`;
-  if (s.verdict !== 'ok') lines.push(`replay with: scripts/chaos${how} --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`);
+  if (s.verdict !== 'ok')
+    lines.push(
+      `replay with: scripts/chaos${how} --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`,
+    );
   return lines.join('\n');
 }
 

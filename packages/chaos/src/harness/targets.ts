@@ -15,7 +15,10 @@ export function pickNode(cluster: Cluster, r: Random): number {
 }
 
 /** The most frequent errors (numbers and addresses folded), for the summary. */
-export function topErrors(ops: Iterable<{ readonly label: string; readonly outcome: string; readonly error?: string }>, top = 8): [string, number][] {
+export function topErrors(
+  ops: Iterable<{ readonly label: string; readonly outcome: string; readonly error?: string }>,
+  top = 8,
+): [string, number][] {
   const counts = new Map<string, number>();
   for (const op of ops) {
     if (op.error === undefined) continue;

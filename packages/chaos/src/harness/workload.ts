@@ -52,7 +52,14 @@ export class Workload {
 
   /** The most frequent errors (numbers and addresses folded), for the summary. */
   errorCounts(top = 8): [string, number][] {
-    return topErrors(this.history.map((op) => ({ label: op.input.f === 'read' ? 'read' : 'write', outcome: op.outcome, ...(op.error === undefined ? {} : { error: op.error }) })), top);
+    return topErrors(
+      this.history.map((op) => ({
+        label: op.input.f === 'read' ? 'read' : 'write',
+        outcome: op.outcome,
+        ...(op.error === undefined ? {} : { error: op.error }),
+      })),
+      top,
+    );
   }
 
   get keys(): readonly string[] {
@@ -124,7 +131,10 @@ export class Workload {
       vias.push(this.cluster.id(target));
       const deadline = Math.min(end, Date.now() + this.o.opTimeoutMs);
       try {
-        output = input.f === 'read' ? await this.api.read(target, key, deadline, this.o.staleReads === true) : await this.api.write(target, key, input, deadline, session);
+        output =
+          input.f === 'read'
+            ? await this.api.read(target, key, deadline, this.o.staleReads === true)
+            : await this.api.write(target, key, input, deadline, session);
         outcome = 'ok';
         break;
       } catch (e) {

@@ -65,8 +65,14 @@ export function fixHeader(b: Buffer): Buffer {
 /** etcdserverpb.KVClient for a real etcd. */
 export function etcdKvClient(address: string): etcdserverpb.KVClient {
   const service = Object.fromEntries(
-    Object.entries(etcdserverpb.KVService).map(([name, m]) => [name, { ...m, responseDeserialize: (b: Buffer) => (m.responseDeserialize as (x: Buffer) => unknown)(fixHeader(b)) }]),
+    Object.entries(etcdserverpb.KVService).map(([name, m]) => [
+      name,
+      { ...m, responseDeserialize: (b: Buffer) => (m.responseDeserialize as (x: Buffer) => unknown)(fixHeader(b)) },
+    ]),
   ) as unknown as typeof etcdserverpb.KVService;
-  const Ctor = makeGenericClientConstructor(service, 'etcdserverpb.KV') as unknown as new (a: string, c: ReturnType<typeof credentials.createInsecure>) => etcdserverpb.KVClient;
+  const Ctor = makeGenericClientConstructor(service, 'etcdserverpb.KV') as unknown as new (
+    a: string,
+    c: ReturnType<typeof credentials.createInsecure>,
+  ) => etcdserverpb.KVClient;
   return new Ctor(address, credentials.createInsecure());
 }

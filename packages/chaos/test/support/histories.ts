@@ -4,7 +4,15 @@ import type { Input, Operation, Output, Value } from '../../src/checker/index.js
 export class HistoryBuilder {
   readonly ops: Operation[] = [];
 
-  private add(client: number, call: number, ret: number, key: string, input: Input, outcome: 'ok' | 'fail' | 'info', output?: Output): this {
+  private add(
+    client: number,
+    call: number,
+    ret: number,
+    key: string,
+    input: Input,
+    outcome: 'ok' | 'fail' | 'info',
+    output?: Output,
+  ): this {
     const base = { id: this.ops.length, client, key, input, call, ret, outcome };
     this.ops.push(output === undefined || outcome !== 'ok' ? base : { ...base, output });
     return this;
@@ -19,7 +27,16 @@ export class HistoryBuilder {
     return this.add(client, call, ret, key, { f: 'delete' }, outcome, { f: 'delete' });
   }
   /** CAS; result: true swapped, false not swapped (with optional current value), or 'info'/'fail'. */
-  cas(client: number, call: number, ret: number, expected: Value, value: string, result: boolean | 'info' | 'fail', current?: Value, key = 'k'): this {
+  cas(
+    client: number,
+    call: number,
+    ret: number,
+    expected: Value,
+    value: string,
+    result: boolean | 'info' | 'fail',
+    current?: Value,
+    key = 'k',
+  ): this {
     if (typeof result !== 'boolean') return this.add(client, call, ret, key, { f: 'cas', expected, value }, result);
     const output: Output = current === undefined ? { f: 'cas', succeeded: result } : { f: 'cas', succeeded: result, current };
     return this.add(client, call, ret, key, { f: 'cas', expected, value }, 'ok', output);
@@ -76,7 +93,7 @@ export function generateLinearizable(seed: number, count: number, clients: numbe
     if (input.f === 'cas') {
       // Expect the current value most of the time (swaps happen), else a recent stale one.
       const hist = recent.get(p.op.key) ?? [null];
-      const expected = rand() < 0.6 ? cur : hist[Math.floor(rand() * hist.length)] ?? null;
+      const expected = rand() < 0.6 ? cur : (hist[Math.floor(rand() * hist.length)] ?? null);
       input = { ...input, expected };
     }
     let output: Output;

@@ -21,7 +21,12 @@ describe('input between ready() and advance()', () => {
       commitCommands(c, 2);
       leader.disk!.writeMs = 30;
       const p = c.propose('n1');
-      waitFor(c, 'the followers to store the entry the leader is still writing', () => ['n2', 'n3'].every((id) => c.node(id).storage.lastIndex() >= p.index), 20);
+      waitFor(
+        c,
+        'the followers to store the entry the leader is still writing',
+        () => ['n2', 'n3'].every((id) => c.node(id).storage.lastIndex() >= p.index),
+        20,
+      );
       expect(leader.persisting).toBe(true);
       expect(leader.storage.lastIndex()).toBeLessThan(p.index);
       c.crash('n1');
@@ -52,7 +57,8 @@ describe('input between ready() and advance()', () => {
     for (let i = 0; i < 20; i++) {
       keys.push(c.propose('n1').key);
       c.runUntil(() => {
-        if (firstCommit === undefined && n2.hardState.commit > 0) firstCommit = { learner: n2.hardState.commit, leader: n1.hardState.commit };
+        if (firstCommit === undefined && n2.hardState.commit > 0)
+          firstCommit = { learner: n2.hardState.commit, leader: n1.hardState.commit };
         return false;
       }, 7);
     }

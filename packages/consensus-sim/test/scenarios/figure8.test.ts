@@ -24,7 +24,12 @@ describe('Figure 8: committing entries from previous terms', () => {
     const y = c.propose('n5');
     waitFor(c, 'S5’s log to commit', () => c.checker.committedIndexOf(y.key) !== undefined, 500);
     c.restart('n1');
-    waitFor(c, 'every log to match S5', () => c.nodes.every((n) => n.applied === s5.hardState.commit && n.storage.lastIndex() === s5.storage.lastIndex()), 1_000);
+    waitFor(
+      c,
+      'every log to match S5',
+      () => c.nodes.every((n) => n.applied === s5.hardState.commit && n.storage.lastIndex() === s5.storage.lastIndex()),
+      1_000,
+    );
     for (const n of c.nodes) expect(n.storage.term(x.index)).not.toBe(x.term);
     expect(c.checker.committedIndexOf(x.key)).toBeUndefined();
   });

@@ -35,12 +35,19 @@ export function figure8(): { c: Cluster; x: { key: string; index: number; term: 
   c.network.dropFilter = (m) =>
     m.from === 'n1' &&
     m.type === 'append' &&
-    (m.to === 'n4' || m.to === 'n5' || (m.to === 'n3' && c.node('n3').storage.lastIndex() >= x.index && m.entries.some((e) => e.index > x.index)));
+    (m.to === 'n4' ||
+      m.to === 'n5' ||
+      (m.to === 'n3' && c.node('n3').storage.lastIndex() >= x.index && m.entries.some((e) => e.index > x.index)));
   const s1 = elect(c, 'n1');
   waitFor(c, 'X on S3', () => c.node('n3').storage.lastIndex() >= x.index && c.node('n3').storage.term(x.index) === x.term, 200);
-  waitFor(c, 'S1 to know S2 and S3 hold X', () => {
-    const pr = s1.raft!.status().progress;
-    return (pr['n2']?.match ?? 0) > x.index && pr['n3']?.match === x.index;
-  }, 200);
+  waitFor(
+    c,
+    'S1 to know S2 and S3 hold X',
+    () => {
+      const pr = s1.raft!.status().progress;
+      return (pr['n2']?.match ?? 0) > x.index && pr['n3']?.match === x.index;
+    },
+    200,
+  );
   return { c, x, s1Term: s1.hardState.term };
 }

@@ -205,7 +205,10 @@ describe.each(MODES)('membership changes under faults, %s', (_mode, mode) => {
     const leader = waitForLeader(c);
     c.runFor(100);
     const [near, far] = others(['n1', 'n2', 'n3'], leader.id) as [NodeId, NodeId];
-    c.partition([[leader.id, near], [near, far]]); // near bridges; leader and far cannot talk
+    c.partition([
+      [leader.id, near],
+      [near, far],
+    ]); // near bridges; leader and far cannot talk
     const removal = c.proposeConfChange(leader.id, { type: 'remove', nodeId: leader.id });
     waitFor(c, 'the old leader to apply its own removal', () => !leader.conf.voters.includes(leader.id), 500);
     expect(c.checker.committedEntryTerm(removal.index)).toBe(removal.term);

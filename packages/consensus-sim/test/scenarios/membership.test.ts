@@ -8,31 +8,34 @@ describe('membership changes', () => {
   // once. The remaining voter had not learned that the removal was committed, so it still needed
   // the removed node's vote — which was refused, the removed node's log being ahead (it had taken
   // proposals after its removal) — and the removed node could not campaign: no leader, ever.
-  test.each([false, true])('a leader removing itself hands over even if the others never heard the commit (crash right after: %s)', (crash) => {
-    const c = newCluster(2, { seed: 91 });
-    const leader = waitForLeader(c);
-    const other = c.nodes.find((n) => n !== leader)!;
-    c.runFor(100);
-    const removal = c.proposeConfChange(leader.id, { type: 'remove', nodeId: leader.id });
-    // The other voter stores the removal (so it can commit) but hears nothing after it.
-    c.network.dropFilter = (m) => m.from === leader.id && other.storage.lastIndex() >= removal.index;
-    for (let i = 0; i < 3; i++) c.propose(leader.id);
-    waitFor(c, 'the removal to be applied by the old leader', () => !leader.conf.voters.includes(leader.id), 500);
-    expect(other.hardState.commit).toBeLessThan(removal.index);
-    expect(leader.storage.lastIndex()).toBeGreaterThan(other.storage.lastIndex());
-    if (crash) {
-      c.crash(leader.id);
-      c.restart(leader.id);
-    }
-    c.runFor(3 * TIMING.electionTimeoutMaxMs);
-    c.network.dropFilter = null;
+  test.each([false, true])(
+    'a leader removing itself hands over even if the others never heard the commit (crash right after: %s)',
+    (crash) => {
+      const c = newCluster(2, { seed: 91 });
+      const leader = waitForLeader(c);
+      const other = c.nodes.find((n) => n !== leader)!;
+      c.runFor(100);
+      const removal = c.proposeConfChange(leader.id, { type: 'remove', nodeId: leader.id });
+      // The other voter stores the removal (so it can commit) but hears nothing after it.
+      c.network.dropFilter = (m) => m.from === leader.id && other.storage.lastIndex() >= removal.index;
+      for (let i = 0; i < 3; i++) c.propose(leader.id);
+      waitFor(c, 'the removal to be applied by the old leader', () => !leader.conf.voters.includes(leader.id), 500);
+      expect(other.hardState.commit).toBeLessThan(removal.index);
+      expect(leader.storage.lastIndex()).toBeGreaterThan(other.storage.lastIndex());
+      if (crash) {
+        c.crash(leader.id);
+        c.restart(leader.id);
+      }
+      c.runFor(3 * TIMING.electionTimeoutMaxMs);
+      c.network.dropFilter = null;
 
-    waitFor(c, 'the remaining voter to lead alone', () => other.role === 'leader' && other.conf.voters.join() === other.id, 3_000);
-    const p = c.propose(other.id);
-    waitFor(c, 'a commit', () => c.checker.committedIndexOf(p.key) !== undefined, 500);
-    c.runFor(5 * TIMING.electionTimeoutMaxMs);
-    expect(c.leaders()).toEqual([other]); // the removed node does not come back to disrupt
-  });
+      waitFor(c, 'the remaining voter to lead alone', () => other.role === 'leader' && other.conf.voters.join() === other.id, 3_000);
+      const p = c.propose(other.id);
+      waitFor(c, 'a commit', () => c.checker.committedIndexOf(p.key) !== undefined, 500);
+      c.runFor(5 * TIMING.electionTimeoutMaxMs);
+      expect(c.leaders()).toEqual([other]); // the removed node does not come back to disrupt
+    },
+  );
 
   // Regression (found by the simulator, seed 428): a node that knew no membership yet (it joined
   // empty) ignored every vote request as coming from a "non-voter". Promoted to voter before it
@@ -76,6 +79,11 @@ describe('membership changes', () => {
     waitFor(c, 'the learner to be added', () => leader.conf.learners.includes(loner.id), 500);
     c.heal();
     const p = c.propose(waitForLeader(c).id);
-    waitFor(c, 'the learner to apply a new command', () => c.checker.committedIndexOf(p.key) !== undefined && loner.applied >= c.checker.committedIndexOf(p.key)!, 3_000);
+    waitFor(
+      c,
+      'the learner to apply a new command',
+      () => c.checker.committedIndexOf(p.key) !== undefined && loner.applied >= c.checker.committedIndexOf(p.key)!,
+      3_000,
+    );
   });
 });

@@ -21,7 +21,7 @@ export function overtakenWrite(): { c: Cluster; x: Proposal; keys: string[] } {
   c.network.dropFilter = null;
   c.isolate('n1');
   elect(c, 'n2');
-  waitFor(c, "n3 to hear of term 2 while it writes X", () => n3.raft!.status().term === 2, 30);
+  waitFor(c, 'n3 to hear of term 2 while it writes X', () => n3.raft!.status().term === 2, 30);
   expect(n3.persisting).toBe(true);
   waitFor(c, 'the write of X to complete', () => n3.storage.lastIndex() >= x.index, 40);
   expect(n3.storage.term(x.index)).toBe(1);

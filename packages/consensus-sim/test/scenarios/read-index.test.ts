@@ -44,14 +44,19 @@ describe('ReadIndex', () => {
     c.crash(first.id);
     const next = waitForLeader(c, 3_000);
     let rid: number | undefined;
-    waitFor(c, 'the new leader to accept a read', () => {
-      try {
-        rid ??= c.readIndex(next.id);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 100);
+    waitFor(
+      c,
+      'the new leader to accept a read',
+      () => {
+        try {
+          rid ??= c.readIndex(next.id);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      100,
+    );
     waitFor(c, 'the read to be released', () => c.checker.released.has(rid!), 500);
     expect(c.checker.released.get(rid!)!.index).toBeGreaterThan(before); // at least the new no-op
   });

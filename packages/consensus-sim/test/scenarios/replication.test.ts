@@ -11,7 +11,12 @@ describe('log replication', () => {
     const p = c.propose(leader.id);
     expect(p.term).toBe(leader.hardState.term);
     waitFor(c, 'the leader to commit', () => leader.hardState.commit >= p.index, 20);
-    waitFor(c, 'followers to learn the commit index', () => c.nodes.every((n) => n.hardState.commit >= p.index), TIMING.heartbeatIntervalMs + 20);
+    waitFor(
+      c,
+      'followers to learn the commit index',
+      () => c.nodes.every((n) => n.hardState.commit >= p.index),
+      TIMING.heartbeatIntervalMs + 20,
+    );
     waitFor(c, 'every node to apply it', () => c.appliedEverywhere(p.key), 10);
     expect(c.checker.committedIndexOf(p.key)).toBe(p.index);
     expect(logsMatch(c)).toBe(true);
@@ -62,7 +67,11 @@ describe('log replication', () => {
     commitCommands(c, 3);
     c.partition([[old.id], c.ids.filter((id) => id !== old.id)]);
     for (let i = 0; i < 200; i++) c.propose(old.id); // never committed: nobody hears them
-    const next = waitForLeader(c, 3_000, c.ids.filter((id) => id !== old.id));
+    const next = waitForLeader(
+      c,
+      3_000,
+      c.ids.filter((id) => id !== old.id),
+    );
     for (let i = 0; i < 50; i++) c.propose(next.id);
     c.runFor(100);
     const rejectsBefore = c.sent.filter((m) => m.from === old.id && m.type === 'append-response' && m.reject).length;

@@ -37,7 +37,8 @@ describe('snapshots', () => {
     c.runFor(200);
     expect(leader.storage.firstIndex()).toBeGreaterThan(laggard.storage.lastIndex() + 1);
     let lost = 0;
-    c.network.dropFilter = (m) => m.from === laggard.id && m.type === 'append-response' && laggard.storage.snapshotMeta().index > 0 && lost++ === 0;
+    c.network.dropFilter = (m) =>
+      m.from === laggard.id && m.type === 'append-response' && laggard.storage.snapshotMeta().index > 0 && lost++ === 0;
     c.heal();
     waitFor(c, 'the snapshot to be installed', () => laggard.storage.snapshotMeta().index > 0, 500);
     expect(lost).toBe(1);

@@ -23,7 +23,10 @@ export function newCluster(size: number, opts: Partial<ClusterOptions> = {}): Cl
 
 export function dump(c: Cluster): string {
   return c.nodes
-    .map((n) => `${n.id}: ${n.up ? n.role : 'DOWN'} term=${n.hardState.term} vote=${n.hardState.vote || '-'} leader=${n.leaderId || '-'} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} ${confString(n.conf)}`)
+    .map(
+      (n) =>
+        `${n.id}: ${n.up ? n.role : 'DOWN'} term=${n.hardState.term} vote=${n.hardState.vote || '-'} leader=${n.leaderId || '-'} last=${n.storage.lastIndex()} commit=${n.hardState.commit} applied=${n.applied} ${confString(n.conf)}`,
+    )
     .join('\n');
 }
 
@@ -77,9 +80,14 @@ export function waitForConf(c: Cluster, expected: ConfState, ids: readonly NodeI
 /** Propose a command at the current leader (among `ids`) and wait until every node in `ids` applied it. */
 export function commitOn(c: Cluster, ids: readonly NodeId[], maxMs = 3_000): string {
   const key = c.propose(waitForLeader(c, maxMs, ids).id).key;
-  waitFor(c, `${ids.join(',')} to apply a new command`, () => {
-    const at = c.checker.committedIndexOf(key);
-    return at !== undefined && ids.every((id) => c.node(id).applied >= at);
-  }, maxMs);
+  waitFor(
+    c,
+    `${ids.join(',')} to apply a new command`,
+    () => {
+      const at = c.checker.committedIndexOf(key);
+      return at !== undefined && ids.every((id) => c.node(id).applied >= at);
+    },
+    maxMs,
+  );
   return key;
 }

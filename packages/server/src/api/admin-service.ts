@@ -14,7 +14,13 @@ const ROLE: Record<CoreRole, Role> = {
   leader: Role.ROLE_LEADER,
 };
 
-export function statusOf(id: string, node: RaftNode, driver: RaftDriver, peers: ReadonlyMap<string, string>, lastIndex: number): StatusResponse {
+export function statusOf(
+  id: string,
+  node: RaftNode,
+  driver: RaftDriver,
+  peers: ReadonlyMap<string, string>,
+  lastIndex: number,
+): StatusResponse {
   const v = driver.view();
   const st = node.status();
   return {

@@ -94,7 +94,12 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       const r = call.request;
       const p = run(() => {
         validateRange(r);
-        return read(call, r.serializable, () => sm.store.range(r, d.maxRangeBytes), (kv, md, o, c) => kv.range(r, md, o, c));
+        return read(
+          call,
+          r.serializable,
+          () => sm.store.range(r, d.maxRangeBytes),
+          (kv, md, o, c) => kv.range(r, md, o, c),
+        );
       });
       respond(p, cb);
     },
@@ -133,7 +138,10 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       cb: sendUnaryData<etcdserverpb.CompactionResponse>,
     ) {
       const r = call.request;
-      respond(run(() => write(call, { $case: 'compaction', compaction: r }, (kv, md, o, c) => kv.compact(r, md, o, c))), cb);
+      respond(
+        run(() => write(call, { $case: 'compaction', compaction: r }, (kv, md, o, c) => kv.compact(r, md, o, c))),
+        cb,
+      );
     },
   };
 }

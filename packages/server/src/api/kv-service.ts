@@ -1,7 +1,14 @@
 // raftkv.v1.KV on every node: validation, then the leader router (Propose, linearizable Read) or the
 // local state machine (stale Read).
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { ReadConsistency, type ProposeRequest, type KVServer, type ProposeResponse, type ReadRequest, type ReadResponse } from '@raftkv/proto';
+import {
+  ReadConsistency,
+  type ProposeRequest,
+  type KVServer,
+  type ProposeResponse,
+  type ReadRequest,
+  type ReadResponse,
+} from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { InvalidArgumentError } from '../errors.js';
 import { answer, deadlineOf } from './call.js';

@@ -63,7 +63,8 @@ export class MembershipAdmin {
           index = await this.change({ type: 'add-learner', nodeId: id }, address, deadlineMs);
           continue;
         }
-        if (m.address !== address) throw new FailedPreconditionError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
+        if (m.address !== address)
+          throw new FailedPreconditionError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
         if (m.voter || learnerOnly) return { members: this.members(), index };
         await this.caughtUp(id, deadlineMs);
         index = await this.change({ type: 'add-voter', nodeId: id }, '', deadlineMs);
@@ -108,16 +109,21 @@ export class MembershipAdmin {
         // The previous change is not applied yet, the new term's first entry is not committed, or a
         // leadership transfer is under way: wait for it.
         if (!(e instanceof ProposalDroppedError)) throw isRaftError(e) ? fromRaftError(e, this.d.driver.leaderId) : e;
-        if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`, { cause: e });
+        if (Date.now() >= deadlineMs)
+          throw new DeadlineExceededError(`could not propose ${cc.type} ${cc.nodeId} before the deadline: ${e.message}`, { cause: e });
         await sleep(POLL_MS);
       }
     }
     this.d.logger.info('proposed a membership change', { change: cc.type, nodeId: cc.nodeId, address, index: proposed.index });
     while (this.d.appliedIndex() < proposed.index) {
       if (!this.d.driver.isLeader || this.d.driver.view().term !== proposed.term) {
-        throw new UnavailableError(`leadership changed while ${cc.type} ${cc.nodeId} (index ${proposed.index}) was in flight; ask again to see whether it applied`, this.d.driver.leaderId);
+        throw new UnavailableError(
+          `leadership changed while ${cc.type} ${cc.nodeId} (index ${proposed.index}) was in flight; ask again to see whether it applied`,
+          this.d.driver.leaderId,
+        );
       }
-      if (Date.now() >= deadlineMs) throw new DeadlineExceededError(`${cc.type} ${cc.nodeId} (index ${proposed.index}) was not applied before the deadline`);
+      if (Date.now() >= deadlineMs)
+        throw new DeadlineExceededError(`${cc.type} ${cc.nodeId} (index ${proposed.index}) was not applied before the deadline`);
       await this.d.driver.waitForProgress(Math.min(deadlineMs, Date.now() + POLL_MS));
     }
     return proposed.index;
@@ -131,7 +137,9 @@ export class MembershipAdmin {
       const pr = this.d.node.status().progress[id];
       if (pr !== undefined && pr.match >= target && pr.state === 'replicate') return;
       if (Date.now() >= deadlineMs) {
-        throw new DeadlineExceededError(`learner ${id} did not catch up before the deadline (it has ${pr?.match ?? 0} of ${target} entries, state ${pr?.state ?? 'unknown'}); it stays a learner`);
+        throw new DeadlineExceededError(
+          `learner ${id} did not catch up before the deadline (it has ${pr?.match ?? 0} of ${target} entries, state ${pr?.state ?? 'unknown'}); it stays a learner`,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -157,7 +165,9 @@ export class MembershipAdmin {
         const rest = st.conf.voters.filter((v) => v !== id);
         const active = rest.filter((v) => v === this.d.self || (lastActive.get(v) ?? 0) >= end - recentMs);
         if (active.length >= Math.floor(rest.length / 2) + 1) return;
-        throw new FailedPreconditionError(`removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) answer the leader: no quorum`);
+        throw new FailedPreconditionError(
+          `removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) answer the leader: no quorum`,
+        );
       }
       await sleep(Math.min(25, end - now));
     }
@@ -165,7 +175,8 @@ export class MembershipAdmin {
 }
 
 function checkId(id: string): void {
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new InvalidArgumentError(`member id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 _ . -`);
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id))
+    throw new InvalidArgumentError(`member id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 _ . -`);
 }
 
 export interface MembershipServiceDeps {
@@ -183,11 +194,17 @@ export function membershipService(d: MembershipServiceDeps): Handlers {
     addMember(call, cb) {
       const { id, address, learner } = call.request;
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
-      answer(d.router.addMember(call.request, deadline, isForwarded(call), () => d.admin.add(id, address, learner, deadline)), cb);
+      answer(
+        d.router.addMember(call.request, deadline, isForwarded(call), () => d.admin.add(id, address, learner, deadline)),
+        cb,
+      );
     },
     removeMember(call, cb) {
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
-      answer(d.router.removeMember(call.request, deadline, isForwarded(call), () => d.admin.remove(call.request.id, deadline)), cb);
+      answer(
+        d.router.removeMember(call.request, deadline, isForwarded(call), () => d.admin.remove(call.request.id, deadline)),
+        cb,
+      );
     },
     listMembers(_call, cb) {
       cb(null, { members: d.admin.members(), leaderId: d.driver.leaderId, appliedIndex: d.appliedIndex() });

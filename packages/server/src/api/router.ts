@@ -173,8 +173,13 @@ export class LeaderRouter {
 
   /** Transfers leadership from wherever the request arrives: here if this node leads, else on the leader. */
   async transferLeadership(to: string, deadlineMs: number): Promise<void> {
-    await this.route(TRANSFER, deadlineMs, false, () => this.o.driver.transferLeadership(to, deadlineMs), (c, metadata, deadline) =>
-      unary<TransferLeadershipResponse>((md, opts, cb) => c.admin.transferLeadership({ to }, md, opts, cb), { deadline, metadata }),
+    await this.route(
+      TRANSFER,
+      deadlineMs,
+      false,
+      () => this.o.driver.transferLeadership(to, deadlineMs),
+      (c, metadata, deadline) =>
+        unary<TransferLeadershipResponse>((md, opts, cb) => c.admin.transferLeadership({ to }, md, opts, cb), { deadline, metadata }),
     );
   }
 

@@ -100,7 +100,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (v === undefined) return dflt;
     const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(v);
     const n = m ? Number(m[1]) * (m[2] === undefined ? 1 : BYTE_SUFFIX[m[2] as keyof typeof BYTE_SUFFIX]) : NaN;
-    if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--${f}`, `must be a byte count >= 1 (e.g. 67108864 or 64Mi), got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new ConfigError(`--${f}`, `must be a byte count >= 1 (e.g. 67108864 or 64Mi), got ${JSON.stringify(v)}`);
     return n;
   };
   const bool = (f: Flag): boolean => {
@@ -124,7 +125,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const joinRaw = get('join');
   let join: string[] | null = null;
   if (joinRaw !== undefined) {
-    if (get('peers') !== undefined || replicasRaw !== undefined) throw new ConfigError('--join', 'cannot be combined with --peers or --replicas');
+    if (get('peers') !== undefined || replicasRaw !== undefined)
+      throw new ConfigError('--join', 'cannot be combined with --peers or --replicas');
     join = joinRaw.split(',').map((e) => address('--join', e.trim()));
     const self = get('advertise') ?? get('listen');
     if (self === undefined) throw new ConfigError('--advertise', 'is required with --join (the address the members dial)');
@@ -163,8 +165,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const listenRaw = get('listen');
   if (listenRaw === undefined && peerListen !== null) throw new ConfigError('--listen', 'is required with --peer-listen (the client port)');
   const listen =
-    listenRaw !== undefined ? address('--listen', listenRaw) : replicasRaw !== undefined ? `0.0.0.0:${int('peer-port', FLAG_DEFAULTS['peer-port'])}` : own;
-  if (peerListen !== null && portOf(peerListen) === portOf(listen)) throw new ConfigError('--peer-listen', `must be another port than --listen ${listen}`);
+    listenRaw !== undefined
+      ? address('--listen', listenRaw)
+      : replicasRaw !== undefined
+        ? `0.0.0.0:${int('peer-port', FLAG_DEFAULTS['peer-port'])}`
+        : own;
+  if (peerListen !== null && portOf(peerListen) === portOf(listen))
+    throw new ConfigError('--peer-listen', `must be another port than --listen ${listen}`);
   const advertiseRaw = get('advertise');
   const advertise = advertiseRaw !== undefined ? address('--advertise', advertiseRaw) : own;
 
@@ -173,7 +180,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (dialRaw !== undefined) {
     for (const part of dialRaw.split(',')) {
       const [a, b, ...rest] = part.split('=');
-      if (a === undefined || b === undefined || rest.length > 0) throw new ConfigError('--dial-overrides', `${JSON.stringify(part)} is not ADDR=ADDR`);
+      if (a === undefined || b === undefined || rest.length > 0)
+        throw new ConfigError('--dial-overrides', `${JSON.stringify(part)} is not ADDR=ADDR`);
       dialOverrides.set(address('--dial-overrides', a.trim()), address('--dial-overrides', b.trim()));
     }
   }
@@ -182,19 +190,27 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const electionTimeoutMaxMs = int('election-timeout-max-ms', Math.max(300, electionTimeoutMinMs * 2));
   const heartbeatMs = int('heartbeat-ms', Math.min(50, Math.floor(electionTimeoutMinMs / 3)));
   if (electionTimeoutMaxMs <= electionTimeoutMinMs) {
-    throw new ConfigError('--election-timeout-max-ms', `must exceed --election-timeout-min-ms (${electionTimeoutMinMs}), got ${electionTimeoutMaxMs}`);
+    throw new ConfigError(
+      '--election-timeout-max-ms',
+      `must exceed --election-timeout-min-ms (${electionTimeoutMinMs}), got ${electionTimeoutMaxMs}`,
+    );
   }
   if (heartbeatMs * 2 > electionTimeoutMinMs) {
-    throw new ConfigError('--heartbeat-ms', `must be at most half of --election-timeout-min-ms (${electionTimeoutMinMs}), got ${heartbeatMs}`);
+    throw new ConfigError(
+      '--heartbeat-ms',
+      `must be at most half of --election-timeout-min-ms (${electionTimeoutMinMs}), got ${heartbeatMs}`,
+    );
   }
   const logLevel = (get('log-level') ?? FLAG_DEFAULTS['log-level']) as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const clusterId = get('cluster-id') ?? FLAG_DEFAULTS['cluster-id'];
   const snapshotEntries = int('snapshot-entries', FLAG_DEFAULTS['snapshot-entries']);
   const snapshotBytes = byteCount('snapshot-bytes', FLAG_DEFAULTS['snapshot-bytes']);
   const snapshotChunkDelayMs = int('snapshot-chunk-delay-ms', FLAG_DEFAULTS['snapshot-chunk-delay-ms'], 0);
   // The receiver gives up on a sender that goes quiet for 30 s (snapshot-transfer.ts).
-  if (snapshotChunkDelayMs > 10_000) throw new ConfigError('--snapshot-chunk-delay-ms', `must be at most 10000, got ${snapshotChunkDelayMs}`);
+  if (snapshotChunkDelayMs > 10_000)
+    throw new ConfigError('--snapshot-chunk-delay-ms', `must be at most 10000, got ${snapshotChunkDelayMs}`);
   const hostPort = (f: Flag): HostPort | null => {
     const v = get(f);
     if (v === undefined) return null;
@@ -203,11 +219,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     return hp;
   };
   const devControls = hostPort('dev-controls');
-  if (devControls !== null && !DevControls.isLoopback(devControls.host)) throw new ConfigError('--dev-controls', `must be a loopback address, got ${devControls.host}`);
+  if (devControls !== null && !DevControls.isLoopback(devControls.host))
+    throw new ConfigError('--dev-controls', `must be a loopback address, got ${devControls.host}`);
 
   const peerTls = readPeerTls((f) => get(f as Flag));
   // One port can present one certificate: peers authenticated by their own CA need a port of theirs.
-  if (peerTls !== null && peerListen === null) throw new ConfigError('--peer-listen', 'is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)');
+  if (peerTls !== null && peerListen === null)
+    throw new ConfigError('--peer-listen', 'is required with --peer-tls-cert (peer mutual TLS is served on a port of its own)');
   const secretFile = get('peer-secret-file');
   const peerSecret = secretFile === undefined ? null : readPeerSecret(secretFile);
   const insecurePeers = bool('insecure-peers');

@@ -21,7 +21,8 @@ export function peerAuthProblem(s: PeerAuthSettings): ConfigError | null {
   if (s.peerTls !== null) {
     const m = memberOfPem(s.peerTls.cert);
     if ('error' in m) return new ConfigError('--peer-tls-cert', `${m.error}; it must name this node (${JSON.stringify(s.id)})`);
-    if (m.id !== s.id) return new ConfigError('--peer-tls-cert', `names member ${JSON.stringify(m.id)}, not this node's --id ${JSON.stringify(s.id)}`);
+    if (m.id !== s.id)
+      return new ConfigError('--peer-tls-cert', `names member ${JSON.stringify(m.id)}, not this node's --id ${JSON.stringify(s.id)}`);
   }
   if (s.peerTls !== null || s.peerSecret !== null || s.insecurePeers) return null;
   const host = parseHostPort(s.raftListen)?.host ?? '';

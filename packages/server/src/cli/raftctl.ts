@@ -106,7 +106,8 @@ const FLAGS = {
 function durationMs(s: string): number {
   const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const parts = [...s.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s) throw new UsageError(`--command-timeout: not a duration: ${JSON.stringify(s)}`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s)
+    throw new UsageError(`--command-timeout: not a duration: ${JSON.stringify(s)}`);
   return parts.reduce((ms, p) => ms + Number(p[1]) * unit[p[2]!]!, 0);
 }
 
@@ -120,7 +121,13 @@ function parseCli(argv: string[]): Args {
   const cert = v['tls-cert'] ?? v.cert;
   const key = v['tls-key'] ?? v.key;
   const a: Args = {
-    endpoints: v.endpoints === undefined ? endpoints.split(',') : endpoints.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    endpoints:
+      v.endpoints === undefined
+        ? endpoints.split(',')
+        : endpoints
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
     json: v.json ?? false,
     timeoutMs: 5000,
     stale: v.stale ?? false,
@@ -154,7 +161,14 @@ const show = (b: Buffer): string => {
 };
 
 function jsonOf(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer' ? Buffer.from((x as { data: number[] }).data).toString('base64') : x), 2);
+  return JSON.stringify(
+    v,
+    (_k, x: unknown) =>
+      x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer'
+        ? Buffer.from((x as { data: number[] }).data).toString('base64')
+        : x,
+    2,
+  );
 }
 
 /** The TLS files' contents; undefined (plaintext) unless a TLS option is given. */
@@ -209,7 +223,11 @@ const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (
 async function command(a: Args, client: RaftkvClient): Promise<number> {
   let [cmd, ...args] = a.rest;
   if (isEtcdCommand(cmd)) {
-    const io = { out: (b: Buffer | string) => void process.stdout.write(b), err: (l: string) => void process.stderr.write(l + '\n'), stdin: () => readFileSync(0) };
+    const io = {
+      out: (b: Buffer | string) => void process.stdout.write(b),
+      err: (l: string) => void process.stderr.write(l + '\n'),
+      stdin: () => readFileSync(0),
+    };
     return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
   }
   if (cmd === 'v1') [cmd, ...args] = args;
@@ -230,15 +248,27 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
       case 'delete': {
         const [key] = need(1, '<key>');
         const r = await client.delete(key!, session);
-        out(a.json ? jsonOf(r) : r.previousFound ? `deleted (index ${r.index}, was ${show(r.previousValue)})` : `not found (index ${r.index})`);
+        out(
+          a.json
+            ? jsonOf(r)
+            : r.previousFound
+              ? `deleted (index ${r.index}, was ${show(r.previousValue)})`
+              : `not found (index ${r.index})`,
+        );
         return 0;
       }
       case 'cas': {
         const [key, next] = need(2, '<key> <new> (--expect <old> | --expect-absent)');
-        if ((a.expect === undefined) === !a.expectAbsent) throw new UsageError('cas needs exactly one of --expect <old> or --expect-absent');
+        if ((a.expect === undefined) === !a.expectAbsent)
+          throw new UsageError('cas needs exactly one of --expect <old> or --expect-absent');
         const r = await client.compareAndSwap(key!, a.expect === undefined ? { absent: true } : { value: a.expect }, next!, session);
         if (a.json) out(jsonOf(r));
-        else out(r.succeeded ? `swapped (index ${r.index})` : `not swapped: current value ${r.previousFound ? show(r.previousValue) : '(absent)'}`);
+        else
+          out(
+            r.succeeded
+              ? `swapped (index ${r.index})`
+              : `not swapped: current value ${r.previousFound ? show(r.previousValue) : '(absent)'}`,
+          );
         return r.succeeded ? 0 : 1;
       }
       case 'get': {
@@ -267,8 +297,24 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
           for (const r of rows) {
             if ('status' in r) {
               const s = r.status;
-              const role = s.role === Role.ROLE_LEADER ? 'leader' : s.role === Role.ROLE_FOLLOWER ? 'follower' : s.role === Role.ROLE_CANDIDATE ? 'candidate' : '?';
-              table.push([r.endpoint, s.id, role, String(s.term), s.leaderId || '-', String(s.commitIndex), String(s.appliedIndex), String(s.lastLogIndex)]);
+              const role =
+                s.role === Role.ROLE_LEADER
+                  ? 'leader'
+                  : s.role === Role.ROLE_FOLLOWER
+                    ? 'follower'
+                    : s.role === Role.ROLE_CANDIDATE
+                      ? 'candidate'
+                      : '?';
+              table.push([
+                r.endpoint,
+                s.id,
+                role,
+                String(s.term),
+                s.leaderId || '-',
+                String(s.commitIndex),
+                String(s.appliedIndex),
+                String(s.lastLogIndex),
+              ]);
             } else table.push([r.endpoint, '-', `unreachable: ${r.error}`, '', '', '', '', '']);
           }
           printTable(table, out);
@@ -304,7 +350,13 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
 /** Columns padded to their widest cell, two spaces apart. */
 function printTable(rows: string[][], out: (s: string) => void): void {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) out(row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+  for (const row of rows)
+    out(
+      row
+        .map((c, i) => c.padEnd(w[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 /** `member list|add|remove`: any endpoint answers (a follower forwards changes to the leader). */
@@ -313,7 +365,13 @@ async function member(a: Args, client: RaftkvClient, args: string[], out: (s: st
   const each = a.timeoutSet ? a.timeoutMs : 120_000;
   const change = { timeoutMs: each * a.endpoints.length, attemptTimeoutMs: each };
   const table = (members: Member[], leader: string): void =>
-    printTable([['ID', 'ADDRESS', 'ROLE'], ...members.map((m) => [m.id, m.address, `${m.voter ? 'voter' : 'learner'}${m.id === leader ? ' (leader)' : ''}`])], out);
+    printTable(
+      [
+        ['ID', 'ADDRESS', 'ROLE'],
+        ...members.map((m) => [m.id, m.address, `${m.voter ? 'voter' : 'learner'}${m.id === leader ? ' (leader)' : ''}`]),
+      ],
+      out,
+    );
   switch (sub) {
     case 'list': {
       if (rest.length !== 0) throw new UsageError('member list takes no arguments');

@@ -41,7 +41,8 @@ export function readClientTls(get: Get, clientAuth: boolean): ClientTls | null {
     if (clientAuth) throw new ConfigError('--tls-client-auth', 'needs --tls-cert, --tls-key and --tls-ca');
     return null;
   }
-  if (clientAuth && m.ca === null) throw new ConfigError('--tls-ca', 'is required with --tls-client-auth (the CA client certificates must be signed by)');
+  if (clientAuth && m.ca === null)
+    throw new ConfigError('--tls-ca', 'is required with --tls-client-auth (the CA client certificates must be signed by)');
   return { ...m, clientAuth };
 }
 
@@ -49,7 +50,8 @@ export function readClientTls(get: Get, clientAuth: boolean): ClientTls | null {
 export function readPeerTls(get: Get): PeerTls | null {
   const m = readMaterial(get, 'peer-tls-');
   if (m === null) return null;
-  if (m.ca === null) throw new ConfigError('--peer-tls-ca', 'is required with --peer-tls-cert (peers must prove they belong to the cluster)');
+  if (m.ca === null)
+    throw new ConfigError('--peer-tls-ca', 'is required with --peer-tls-cert (peers must prove they belong to the cluster)');
   return { ...m, ca: m.ca };
 }
 
@@ -66,7 +68,8 @@ function readMaterial(get: Get, prefix: 'tls-' | 'peer-tls-'): TlsMaterial | nul
   const ca = caPath === undefined ? null : readPem(caFlag, caPath);
   const leaf = parse(certFlag, certPath, () => new X509Certificate(cert));
   const privateKey = parse(keyFlag, keyPath, () => createPrivateKey(key));
-  if (!leaf.checkPrivateKey(privateKey)) throw new ConfigError(keyFlag, `${JSON.stringify(keyPath)} is not the key of the certificate in ${certFlag}`);
+  if (!leaf.checkPrivateKey(privateKey))
+    throw new ConfigError(keyFlag, `${JSON.stringify(keyPath)} is not the key of the certificate in ${certFlag}`);
   if (Date.parse(leaf.validTo) < Date.now()) throw new ConfigError(certFlag, `${JSON.stringify(certPath)} expired on ${leaf.validTo}`);
   if (ca !== null) parse(caFlag, caPath!, () => new X509Certificate(ca));
   return { cert, key, ca };
@@ -114,12 +117,17 @@ let ownClientPort: ChannelCredentials = credentials.createInsecure();
  * at their member address: their peer port when this cluster uses --peer-listen, else the shared
  * client port. The node presents its certificate in both cases (needed with --tls-client-auth).
  */
-export function useChannelCredentials(c: { readonly tls: ClientTls | null; readonly peerTls: PeerTls | null; readonly peerListen: string | null }): void {
+export function useChannelCredentials(c: {
+  readonly tls: ClientTls | null;
+  readonly peerTls: PeerTls | null;
+  readonly peerListen: string | null;
+}): void {
   const clientSide = c.tls === null ? credentials.createInsecure() : sslOf(c.tls);
   member = c.peerListen !== null ? (c.peerTls === null ? credentials.createInsecure() : sslOf(c.peerTls)) : clientSide;
   // The node dialling its own client port on loopback (the live view): the chain is still checked,
   // the name is not (the certificate names the node's public names, not 127.0.0.1).
-  ownClientPort = c.tls === null ? clientSide : credentials.createSsl(c.tls.ca, c.tls.key, c.tls.cert, { checkServerIdentity: () => undefined });
+  ownClientPort =
+    c.tls === null ? clientSide : credentials.createSsl(c.tls.ca, c.tls.key, c.tls.cert, { checkServerIdentity: () => undefined });
 }
 
 /** Credentials for every channel this node opens to another node's member address. */

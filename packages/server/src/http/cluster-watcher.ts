@@ -30,7 +30,13 @@ const ROLE_NAMES: Record<number, string> = {
 const KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(WatchEventKind)
     .filter(([, v]) => typeof v === 'number')
-    .map(([k, v]) => [v, k.replace(/^WATCH_EVENT_KIND_/, '').toLowerCase().replace(/_/g, '-')]),
+    .map(([k, v]) => [
+      v,
+      k
+        .replace(/^WATCH_EVENT_KIND_/, '')
+        .toLowerCase()
+        .replace(/_/g, '-'),
+    ]),
 );
 
 export function toNodeUpdate(id: string, address: string, m: WatchStatusResponse): NodeUpdate {
@@ -164,12 +170,22 @@ export class ClusterWatcher {
       m.backoffMs = MIN_BACKOFF_MS;
       const u = toNodeUpdate(m.id, m.address, msg);
       this.publish(m, u);
-      if (msg.status !== undefined) for (const mem of msg.status.members) if (!this.members.has(mem.id)) this.addMember(mem.id, mem.address);
+      if (msg.status !== undefined)
+        for (const mem of msg.status.members) if (!this.members.has(mem.id)) this.addMember(mem.id, mem.address);
     });
     const lost = (why: string): void => {
       if (m.call !== call) return;
       m.call = null;
-      this.publish(m, { id: m.id, address: m.address, connected: false, error: why, events: [], eventsDropped: 0, sinceLeaderContactMs: 0, sentAtMs: 0 });
+      this.publish(m, {
+        id: m.id,
+        address: m.address,
+        connected: false,
+        error: why,
+        events: [],
+        eventsDropped: 0,
+        sinceLeaderContactMs: 0,
+        sentAtMs: 0,
+      });
       if (!this.running) return;
       m.retry = setTimeout(() => {
         m.retry = null;
@@ -184,7 +200,9 @@ export class ClusterWatcher {
 
   private publish(m: Member, u: NodeUpdate): void {
     // Keep the last status and detail: later messages only carry what changed.
-    const full: NodeUpdate = u.connected ? { ...u, status: u.status ?? m.last.status, detail: u.detail ?? m.last.detail, events: [] } : { ...u, status: m.last.status, detail: m.last.detail };
+    const full: NodeUpdate = u.connected
+      ? { ...u, status: u.status ?? m.last.status, detail: u.detail ?? m.last.detail, events: [] }
+      : { ...u, status: m.last.status, detail: m.last.detail };
     m.last = full;
     if (this.listeners.size === 0) return;
     const json = JSON.stringify(u.connected ? u : full);

@@ -15,13 +15,16 @@ export class DevControls {
   /** POST /nodes/<id>/<action> to the cluster script; rejects with its error text. */
   request(action: 'stop' | 'start', id: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: this.at.host, port: this.at.port, method: 'POST', path: `/nodes/${encodeURIComponent(id)}/${action}`, timeout: 5000 }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        const code = res.statusCode ?? 502;
-        res.on('end', () => (code < 300 ? resolve() : reject(new HttpError(code, text.trim() || `dev controls answered ${code}`))));
-      });
+      const req = request(
+        { host: this.at.host, port: this.at.port, method: 'POST', path: `/nodes/${encodeURIComponent(id)}/${action}`, timeout: 5000 },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          const code = res.statusCode ?? 502;
+          res.on('end', () => (code < 300 ? resolve() : reject(new HttpError(code, text.trim() || `dev controls answered ${code}`))));
+        },
+      );
       req.on('timeout', () => req.destroy(new HttpError(504, 'dev controls did not answer')));
       req.on('error', reject);
       req.end();

@@ -42,11 +42,27 @@ export interface LiveViewOptions {
 }
 
 function httpStatusOf(e: unknown): { code: number; body: { error: string; code: string } } {
-  if (e instanceof HttpError) return { code: e.status, body: { error: e.message, code: e.status === 409 ? 'CONFLICT' : e.status === 404 ? 'NOT_FOUND' : e.status < 500 ? 'BAD_REQUEST' : 'UNAVAILABLE' } };
+  if (e instanceof HttpError)
+    return {
+      code: e.status,
+      body: {
+        error: e.message,
+        code: e.status === 409 ? 'CONFLICT' : e.status === 404 ? 'NOT_FOUND' : e.status < 500 ? 'BAD_REQUEST' : 'UNAVAILABLE',
+      },
+    };
   const se = e as Partial<ServiceError>;
   if (typeof se.code === 'number') {
     const name = GrpcStatus[se.code] ?? 'UNKNOWN';
-    const http = se.code === GrpcStatus.INVALID_ARGUMENT ? 400 : se.code === GrpcStatus.UNAVAILABLE ? 503 : se.code === GrpcStatus.DEADLINE_EXCEEDED ? 504 : se.code === GrpcStatus.UNIMPLEMENTED ? 501 : 500;
+    const http =
+      se.code === GrpcStatus.INVALID_ARGUMENT
+        ? 400
+        : se.code === GrpcStatus.UNAVAILABLE
+          ? 503
+          : se.code === GrpcStatus.DEADLINE_EXCEEDED
+            ? 504
+            : se.code === GrpcStatus.UNIMPLEMENTED
+              ? 501
+              : 500;
     return { code: http, body: { error: se.details || se.message || name, code: name } };
   }
   return { code: 500, body: { error: (e as Error).message ?? String(e), code: 'INTERNAL' } };
@@ -124,7 +140,13 @@ export class LiveView {
         const stale = url.searchParams.get('consistency') === 'stale';
         const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
         const r = await unary<ReadResponse>((md, opts, cb) => this.kv.read({ key, consistency }, md, opts, cb), CALL_TIMEOUT_MS);
-        return sendJson(res, 200, { found: r.found, value: r.value.toString('utf8'), valueBase64: r.value.toString('base64'), index: r.index, leaderId: r.leaderId });
+        return sendJson(res, 200, {
+          found: r.found,
+          value: r.value.toString('utf8'),
+          valueBase64: r.value.toString('base64'),
+          index: r.index,
+          leaderId: r.leaderId,
+        });
       }
       case 'POST /api/transfer': {
         if (this.o.transfer === undefined) throw new HttpError(404, 'this node offers no leadership transfer');
@@ -151,7 +173,12 @@ export class LiveView {
 
   /** Server-Sent Events: `hello`, then every member's latest picture, then live `node` updates. */
   private events(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.socket?.setNoDelay(true);
     this.sse.add(res);
     const send = (event: string, json: string): void => {
@@ -163,7 +190,14 @@ export class LiveView {
       }
       res.write(`event: ${event}\ndata: ${json}\n\n`);
     };
-    send('hello', JSON.stringify({ self: this.o.self, members: this.o.watcher.memberList(), features: { transfer: this.o.transfer !== undefined, devControls: this.o.devControls !== undefined } }));
+    send(
+      'hello',
+      JSON.stringify({
+        self: this.o.self,
+        members: this.o.watcher.memberList(),
+        features: { transfer: this.o.transfer !== undefined, devControls: this.o.devControls !== undefined },
+      }),
+    );
     for (const line of this.o.watcher.snapshot()) send('node', line);
     const unlisten = this.o.watcher.listen((json) => send('node', json));
     const ping = setInterval(() => send('ping', String(Date.now())), 15000);

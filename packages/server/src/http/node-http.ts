@@ -30,7 +30,8 @@ export interface NodeHttp {
   close(): Promise<void>;
 }
 
-const sameAddress = (a: HostPort | null, b: HostPort | null): boolean => a !== null && b !== null && a.host === b.host && a.port === b.port && a.port !== 0;
+const sameAddress = (a: HostPort | null, b: HostPort | null): boolean =>
+  a !== null && b !== null && a.host === b.host && a.port === b.port && a.port !== 0;
 
 export async function startNodeHttp(o: NodeHttpOptions): Promise<NodeHttp> {
   const listeners: HttpListener[] = [];

@@ -26,7 +26,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS 
  */
 export function parseAutoCompaction(mode: string | undefined, retention: string | undefined): AutoCompaction {
   const m = mode ?? 'periodic';
-  if (m !== 'periodic' && m !== 'revision') throw new ConfigError('--auto-compaction-mode', `must be periodic or revision, got ${JSON.stringify(m)}`);
+  if (m !== 'periodic' && m !== 'revision')
+    throw new ConfigError('--auto-compaction-mode', `must be periodic or revision, got ${JSON.stringify(m)}`);
   if (retention === undefined) {
     if (m === 'revision') throw new ConfigError('--auto-compaction-retention', 'is required with --auto-compaction-mode revision');
     return DEFAULT_AUTO_COMPACTION;
@@ -40,7 +41,10 @@ export function parseAutoCompaction(mode: string | undefined, retention: string 
   }
   const ms = durationMs(r);
   if (ms === null) {
-    throw new ConfigError('--auto-compaction-retention', `must be a duration (5m, 1h, 1h30m) or a number of hours, got ${JSON.stringify(r)}`);
+    throw new ConfigError(
+      '--auto-compaction-retention',
+      `must be a duration (5m, 1h, 1h30m) or a number of hours, got ${JSON.stringify(r)}`,
+    );
   }
   return ms === 0 ? { mode: 'off' } : { mode: 'periodic', retentionMs: ms };
 }

@@ -6,13 +6,7 @@
 // hand the configurations that applied conf-change entries adopted to the core, then send messages,
 // then answer proposals and reads (waiting.ts), then advance. While the fsync runs, inputs keep being
 // stepped into the core (allowed between ready() and advance()) and form the next Ready: group commit.
-import {
-  isRaftError,
-  type Message,
-  type RaftNode,
-  type Ready,
-  type Role,
-} from '@raftkv/consensus';
+import { isRaftError, type Message, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
 import { performance } from 'node:perf_hooks';
 import { fromRaftError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
 import type { LogContext, Logger } from '../observability/logger.js';
@@ -132,7 +126,8 @@ export class RaftDriver {
   }
 
   private refusal(): UnavailableError | null {
-    if (!this.accepting || this.fatal) return new UnavailableError('node is shutting down', this.leader === this.d.id ? '' : this.leader, true);
+    if (!this.accepting || this.fatal)
+      return new UnavailableError('node is shutting down', this.leader === this.d.id ? '' : this.leader, true);
     if (this.role !== 'leader') return new UnavailableError('not the leader', this.leader, true);
     return null;
   }
@@ -242,7 +237,11 @@ export class RaftDriver {
     const wrote = rd.entries.length > 0 || rd.hardState !== null || rd.committedEntries.length > 0;
     const ms = performance.now() - t0;
     if (ms > SLOW_PERSIST_MS) {
-      this.d.logger.warn('slow disk: persisting a Ready took long', { ms: Math.round(ms), entries: rd.entries.length, applied: rd.committedEntries.length });
+      this.d.logger.warn('slow disk: persisting a Ready took long', {
+        ms: Math.round(ms),
+        entries: rd.entries.length,
+        applied: rd.committedEntries.length,
+      });
     }
     // 2: only now may messages that promise what we persisted leave.
     if (!early && rd.messages.length > 0) this.d.send(rd.messages);
@@ -309,9 +308,11 @@ export class RaftDriver {
     this.schedule();
     // A leader that removed itself is sent nothing once it steps down, so it never learns who
     // succeeded it: for it, stepping down is the hand-over.
-    const handedOver = (): boolean => this.role !== 'leader' && (this.leader !== '' || !this.d.node.status().conf.voters.includes(this.d.id));
+    const handedOver = (): boolean =>
+      this.role !== 'leader' && (this.leader !== '' || !this.d.node.status().conf.voters.includes(this.d.id));
     while (!handedOver() && !this.stopped && Date.now() < deadlineMs) await this.waitForLeaderChange(deadlineMs);
-    if (!handedOver()) throw new UnavailableError(`leadership transfer to ${target} did not complete in time`, this.leader === this.d.id ? '' : this.leader);
+    if (!handedOver())
+      throw new UnavailableError(`leadership transfer to ${target} did not complete in time`, this.leader === this.d.id ? '' : this.leader);
     return { leaderId: this.leader, term: this.term };
   }
 
@@ -359,7 +360,11 @@ export class RaftDriver {
   private die(e: Error): void {
     if (this.fatal) return;
     this.fatal = true;
-    this.d.logger.error('fatal: the node stops to avoid diverging', { error: e.message, kind: e.name, stack: e instanceof RaftkvError ? undefined : e.stack });
+    this.d.logger.error('fatal: the node stops to avoid diverging', {
+      error: e.message,
+      kind: e.name,
+      stack: e instanceof RaftkvError ? undefined : e.stack,
+    });
     this.stop(e instanceof StorageFailure ? 'storage failure' : 'internal error');
     this.d.onFatal(e);
   }

@@ -47,7 +47,10 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
         o.logger.info('asking the cluster to add this node', { endpoint, advertise: o.advertise, members: list.members.map((m) => m.id) });
         const add = { id: o.self, address: o.advertise, learner: false };
         const r = await unary<AddMemberResponse>((md, opts, cb) => client.addMember(add, md, opts, cb), ADD_DEADLINE_MS);
-        o.logger.info('joined the cluster as a voter', { index: r.index, members: r.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`) });
+        o.logger.info('joined the cluster as a voter', {
+          index: r.index,
+          members: r.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`),
+        });
         return;
       } catch (e) {
         const err = e as ServiceError;
@@ -56,7 +59,10 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
           return;
         }
         if (err.code === status.FAILED_PRECONDITION) {
-          o.logger.error('the cluster cannot add this node yet (retrying; if this persists, the id or address is taken)', { endpoint, error: err.details });
+          o.logger.error('the cluster cannot add this node yet (retrying; if this persists, the id or address is taken)', {
+            endpoint,
+            error: err.details,
+          });
         } else {
           o.logger.warn('join attempt failed; retrying', { endpoint, error: err.details ?? err.message });
         }

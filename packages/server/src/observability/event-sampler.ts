@@ -55,7 +55,13 @@ export class EventSampler {
     const hs = rd.hardState;
     if (hs !== null && hs.commit !== this.lastCommit) {
       // The first commit seen only sets the baseline: it is not an advance anyone watched.
-      if (this.lastCommit >= 0) this.steady('commit', this.o.coalesceMs, nowMs, event(WatchEventKind.WATCH_EVENT_KIND_COMMIT, nowMs, this.self, { term: hs.term, index: hs.commit }));
+      if (this.lastCommit >= 0)
+        this.steady(
+          'commit',
+          this.o.coalesceMs,
+          nowMs,
+          event(WatchEventKind.WATCH_EVENT_KIND_COMMIT, nowMs, this.self, { term: hs.term, index: hs.commit }),
+        );
       this.lastCommit = hs.commit;
     }
   }
@@ -80,24 +86,50 @@ export class EventSampler {
     if (steady !== undefined) {
       const hb = steady === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT || steady === WatchEventKind.WATCH_EVENT_KIND_HEARTBEAT_RESPONSE;
       const key = `${m.type}\u0000${m.to}\u0000${m.reject ? 'r' : ''}`;
-      const ev = event(steady, nowMs, this.self, { to: m.to, term: m.term, index: m.type === 'append' ? m.index + m.entries.length : m.index, entries: m.entries.length, reject: m.reject });
+      const ev = event(steady, nowMs, this.self, {
+        to: m.to,
+        term: m.term,
+        index: m.type === 'append' ? m.index + m.entries.length : m.index,
+        entries: m.entries.length,
+        reject: m.reject,
+      });
       this.steady(key, hb ? this.o.heartbeatEveryMs : this.o.coalesceMs, nowMs, ev);
       return;
     }
     switch (m.type) {
       case 'vote':
       case 'pre-vote':
-        this.push(event(WatchEventKind.WATCH_EVENT_KIND_VOTE_REQUEST, nowMs, this.self, { to: m.to, term: m.term, index: m.index, preVote: m.type === 'pre-vote' }));
+        this.push(
+          event(WatchEventKind.WATCH_EVENT_KIND_VOTE_REQUEST, nowMs, this.self, {
+            to: m.to,
+            term: m.term,
+            index: m.index,
+            preVote: m.type === 'pre-vote',
+          }),
+        );
         break;
       case 'vote-response':
       case 'pre-vote-response':
-        this.push(event(WatchEventKind.WATCH_EVENT_KIND_VOTE_RESPONSE, nowMs, this.self, { to: m.to, term: m.term, reject: m.reject, preVote: m.type === 'pre-vote-response' }));
+        this.push(
+          event(WatchEventKind.WATCH_EVENT_KIND_VOTE_RESPONSE, nowMs, this.self, {
+            to: m.to,
+            term: m.term,
+            reject: m.reject,
+            preVote: m.type === 'pre-vote-response',
+          }),
+        );
         break;
       case 'timeout-now':
         this.push(event(WatchEventKind.WATCH_EVENT_KIND_TIMEOUT_NOW, nowMs, this.self, { to: m.to, term: m.term }));
         break;
       case 'snapshot':
-        this.push(event(WatchEventKind.WATCH_EVENT_KIND_SNAPSHOT, nowMs, this.self, { to: m.to, term: m.term, index: m.snapshot?.index ?? m.index }));
+        this.push(
+          event(WatchEventKind.WATCH_EVENT_KIND_SNAPSHOT, nowMs, this.self, {
+            to: m.to,
+            term: m.term,
+            index: m.snapshot?.index ?? m.index,
+          }),
+        );
         break;
       default:
         break;
@@ -147,7 +179,10 @@ export function transitionEvent(self: string, ev: RaftEvent, nowMs: number): Wat
   const K = WatchEventKind;
   switch (ev.kind) {
     case 'became-follower':
-      return event(K.WATCH_EVENT_KIND_BECAME_FOLLOWER, nowMs, self, { term: ev.term, detail: ev.leaderId === '' ? 'no leader known' : `leader ${ev.leaderId}` });
+      return event(K.WATCH_EVENT_KIND_BECAME_FOLLOWER, nowMs, self, {
+        term: ev.term,
+        detail: ev.leaderId === '' ? 'no leader known' : `leader ${ev.leaderId}`,
+      });
     case 'became-pre-candidate':
       return event(K.WATCH_EVENT_KIND_BECAME_PRE_CANDIDATE, nowMs, self, { term: ev.term });
     case 'became-candidate':
@@ -155,7 +190,10 @@ export function transitionEvent(self: string, ev: RaftEvent, nowMs: number): Wat
     case 'became-leader':
       return event(K.WATCH_EVENT_KIND_BECAME_LEADER, nowMs, self, { term: ev.term });
     case 'term-changed':
-      return event(K.WATCH_EVENT_KIND_TERM_CHANGED, nowMs, self, { term: ev.to, detail: `from ${ev.from}${ev.cause === '' ? '' : `, because of ${ev.cause}`}` });
+      return event(K.WATCH_EVENT_KIND_TERM_CHANGED, nowMs, self, {
+        term: ev.to,
+        detail: `from ${ev.from}${ev.cause === '' ? '' : `, because of ${ev.cause}`}`,
+      });
     case 'vote-granted':
       return event(K.WATCH_EVENT_KIND_VOTE_GRANTED, nowMs, self, { to: ev.to, term: ev.term });
     case 'vote-rejected':
@@ -167,7 +205,9 @@ export function transitionEvent(self: string, ev: RaftEvent, nowMs: number): Wat
     case 'transfer-aborted':
       return event(K.WATCH_EVENT_KIND_TRANSFER, nowMs, self, { to: ev.to, term: ev.term, detail: `aborted: ${ev.reason}` });
     case 'conf-changed':
-      return event(K.WATCH_EVENT_KIND_CONF_CHANGED, nowMs, self, { detail: `voters ${ev.conf.voters.join(',')}${ev.conf.learners.length > 0 ? `; learners ${ev.conf.learners.join(',')}` : ''}` });
+      return event(K.WATCH_EVENT_KIND_CONF_CHANGED, nowMs, self, {
+        detail: `voters ${ev.conf.voters.join(',')}${ev.conf.learners.length > 0 ? `; learners ${ev.conf.learners.join(',')}` : ''}`,
+      });
     case 'log-truncated':
       return event(K.WATCH_EVENT_KIND_LOG_TRUNCATED, nowMs, self, { index: ev.fromIndex });
     default:

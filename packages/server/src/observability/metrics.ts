@@ -121,17 +121,41 @@ export class RaftMetrics {
       },
     });
 
-    this.leaderChanges = new Counter({ name: 'raftkv_leader_changes_total', help: 'Times this node saw the leader change (a new leader became known)', registers });
-    this.electionsStarted = new Counter({ name: 'raftkv_elections_started_total', help: 'Elections this node started as a candidate (pre-vote rounds not counted)', registers });
+    this.leaderChanges = new Counter({
+      name: 'raftkv_leader_changes_total',
+      help: 'Times this node saw the leader change (a new leader became known)',
+      registers,
+    });
+    this.electionsStarted = new Counter({
+      name: 'raftkv_elections_started_total',
+      help: 'Elections this node started as a candidate (pre-vote rounds not counted)',
+      registers,
+    });
     this.electionsWon = new Counter({ name: 'raftkv_elections_won_total', help: 'Elections this node won (became leader)', registers });
-    this.proposals = new Counter({ name: 'raftkv_proposals_total', help: 'Client proposals answered by this node, by result (a proposal a follower forwards counts there and on the leader)', labelNames: ['result'], registers });
+    this.proposals = new Counter({
+      name: 'raftkv_proposals_total',
+      help: 'Client proposals answered by this node, by result (a proposal a follower forwards counts there and on the leader)',
+      labelNames: ['result'],
+      registers,
+    });
     // Labelled series start at zero so rate() and absence alerts work before the first event.
     this.proposalsOk = this.proposals.labels('ok');
     this.proposalsOk.inc(0);
     this.proposalsFailed = this.proposals.labels('failed');
     this.proposalsFailed.inc(0);
-    this.proposeDuration = new Histogram({ name: 'raftkv_propose_duration_seconds', help: 'Client Propose latency at this node (includes forwarding to the leader)', buckets: LATENCY_BUCKETS, registers });
-    this.readDuration = new Histogram({ name: 'raftkv_read_duration_seconds', help: 'Client Read latency at this node, by consistency', labelNames: ['consistency'], buckets: LATENCY_BUCKETS, registers });
+    this.proposeDuration = new Histogram({
+      name: 'raftkv_propose_duration_seconds',
+      help: 'Client Propose latency at this node (includes forwarding to the leader)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.readDuration = new Histogram({
+      name: 'raftkv_read_duration_seconds',
+      help: 'Client Read latency at this node, by consistency',
+      labelNames: ['consistency'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.readLinearizable = this.readDuration.labels('linearizable');
     this.readStale = this.readDuration.labels('stale');
     this.readDuration.zero({ consistency: 'linearizable' });
@@ -147,13 +171,37 @@ export class RaftMetrics {
     this.storageCommitUnsynced = storageCommit.labels('false');
     storageCommit.zero({ fsync: 'true' });
     storageCommit.zero({ fsync: 'false' });
-    this.readyBatch = new Histogram({ name: 'raftkv_ready_batch_entries', help: 'Log entries persisted per Ready (group commit batch size)', buckets: BATCH_BUCKETS, registers });
-    this.appendsSent = new Counter({ name: 'raftkv_append_messages_sent_total', help: 'AppendEntries messages sent, by destination peer', labelNames: ['peer'], registers });
-    this.appendRejections = new Counter({ name: 'raftkv_append_rejections_total', help: 'AppendEntries rejected by a follower (log mismatch), by peer', labelNames: ['peer'], registers });
-    this.snapshots = new Counter({ name: 'raftkv_snapshots_total', help: 'Snapshot transfers completed to followers (sent) and snapshots installed from the leader', labelNames: ['direction'], registers });
+    this.readyBatch = new Histogram({
+      name: 'raftkv_ready_batch_entries',
+      help: 'Log entries persisted per Ready (group commit batch size)',
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.appendsSent = new Counter({
+      name: 'raftkv_append_messages_sent_total',
+      help: 'AppendEntries messages sent, by destination peer',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.appendRejections = new Counter({
+      name: 'raftkv_append_rejections_total',
+      help: 'AppendEntries rejected by a follower (log mismatch), by peer',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.snapshots = new Counter({
+      name: 'raftkv_snapshots_total',
+      help: 'Snapshot transfers completed to followers (sent) and snapshots installed from the leader',
+      labelNames: ['direction'],
+      registers,
+    });
     this.snapshots.labels('sent').inc(0);
     this.snapshots.labels('installed').inc(0);
-    this.snapshotBytes = new Counter({ name: 'raftkv_snapshot_sent_bytes_total', help: 'Bytes of snapshot transfers completed to followers', registers });
+    this.snapshotBytes = new Counter({
+      name: 'raftkv_snapshot_sent_bytes_total',
+      help: 'Bytes of snapshot transfers completed to followers',
+      registers,
+    });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -51,7 +51,11 @@ export class NodeObservability implements RaftObserver, RequestObserver {
     options: ObservabilityOptions,
   ) {
     this.metrics = options.metrics ? new RaftMetrics(() => this.metricsSnapshot()) : null;
-    this.hub = new WatchHub(node.id, { status: () => node.status(), detail: () => this.detail(), logTail: (n) => this.logTail(n) }, options.hub);
+    this.hub = new WatchHub(
+      node.id,
+      { status: () => node.status(), detail: () => this.detail(), logTail: (n) => this.logTail(n) },
+      options.hub,
+    );
   }
 
   readyHandled(rd: Ready, persistSeconds: number | null): void {
@@ -82,8 +86,21 @@ export class NodeObservability implements RaftObserver, RequestObserver {
 
   private metricsSnapshot(): NodeSnapshot {
     const st = this.node.coreStatus();
-    const followers = st.role === 'leader' ? Object.entries(st.progress).filter(([id]) => id !== this.node.id).map(([id, p]) => ({ id, match: p.match })) : [];
-    return { role: st.role, term: st.term, leaderId: st.leaderId, commit: st.commit, applied: this.node.appliedIndex(), lastIndex: this.node.lastIndex(), followers };
+    const followers =
+      st.role === 'leader'
+        ? Object.entries(st.progress)
+            .filter(([id]) => id !== this.node.id)
+            .map(([id, p]) => ({ id, match: p.match }))
+        : [];
+    return {
+      role: st.role,
+      term: st.term,
+      leaderId: st.leaderId,
+      commit: st.commit,
+      applied: this.node.appliedIndex(),
+      lastIndex: this.node.lastIndex(),
+      followers,
+    };
   }
 
   private detail(): Omit<StatusDetail, 'logTail'> {
@@ -94,7 +111,12 @@ export class NodeObservability implements RaftObserver, RequestObserver {
             .filter(([id]) => id !== this.node.id)
             .map(([id, p]) => ({ id, matchIndex: p.match, nextIndex: p.next, state: p.state, recentActive: p.recentActive }))
         : [];
-    return { electionTimeoutMinMs: this.node.electionTimeoutMinMs, electionTimeoutMaxMs: this.node.electionTimeoutMaxMs, heartbeatMs: this.node.heartbeatMs, followers };
+    return {
+      electionTimeoutMinMs: this.node.electionTimeoutMinMs,
+      electionTimeoutMaxMs: this.node.electionTimeoutMaxMs,
+      heartbeatMs: this.node.heartbeatMs,
+      followers,
+    };
   }
 
   private logTail(n: number) {

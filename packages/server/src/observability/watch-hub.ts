@@ -147,7 +147,10 @@ export class WatchHub {
   }
 
   subscribe(req: WatchStatusRequest, sink: WatchSink): Subscription {
-    const rate = Math.min(this.o.maxUpdatesPerSecond, req.maxUpdatesPerSecond > 0 ? req.maxUpdatesPerSecond : this.o.defaultUpdatesPerSecond);
+    const rate = Math.min(
+      this.o.maxUpdatesPerSecond,
+      req.maxUpdatesPerSecond > 0 ? req.maxUpdatesPerSecond : this.o.defaultUpdatesPerSecond,
+    );
     // Events sampled so far belong to the existing watchers; the new one gets the history instead.
     this.distribute();
     const sub: Subscriber = {

@@ -47,7 +47,14 @@ export function messageToWire(m: CoreMessage): WireMessage {
     context: m.context,
     ...(m.snapshot === undefined
       ? {}
-      : { snapshot: { index: m.snapshot.index, term: m.snapshot.term, voters: [...m.snapshot.conf.voters], learners: [...m.snapshot.conf.learners] } }),
+      : {
+          snapshot: {
+            index: m.snapshot.index,
+            term: m.snapshot.term,
+            voters: [...m.snapshot.conf.voters],
+            learners: [...m.snapshot.conf.learners],
+          },
+        }),
   };
 }
 
@@ -59,7 +66,10 @@ export function messageToWire(m: CoreMessage): WireMessage {
 export function messageFromWire(w: WireMessage, self: string, peers: { has(id: string): boolean }, snapshotAllowed = false): CoreMessage {
   const type = FROM_WIRE.get(w.type);
   if (type === undefined) throw new PeerMessageError(`unknown message type ${w.type}`);
-  if ((type === 'snapshot') !== snapshotAllowed) throw new PeerMessageError(snapshotAllowed ? `${type} message where a snapshot was expected` : 'snapshot message outside InstallSnapshot');
+  if ((type === 'snapshot') !== snapshotAllowed)
+    throw new PeerMessageError(
+      snapshotAllowed ? `${type} message where a snapshot was expected` : 'snapshot message outside InstallSnapshot',
+    );
   if (w.to !== self) throw new PeerMessageError(`addressed to ${JSON.stringify(w.to)}, not to ${self}`);
   if (!peers.has(w.from) || w.from === self) throw new PeerMessageError(`from unknown node ${JSON.stringify(w.from)}`);
   const entries = w.entries.length === 0 ? [] : w.entries.map(entryFromWire);
@@ -78,7 +88,13 @@ export function messageFromWire(w: WireMessage, self: string, peers: { has(id: s
     context: w.context,
     ...(w.snapshot === undefined || type !== 'snapshot'
       ? {}
-      : { snapshot: { index: w.snapshot.index, term: w.snapshot.term, conf: { voters: [...w.snapshot.voters], learners: [...w.snapshot.learners] } } }),
+      : {
+          snapshot: {
+            index: w.snapshot.index,
+            term: w.snapshot.term,
+            conf: { voters: [...w.snapshot.voters], learners: [...w.snapshot.learners] },
+          },
+        }),
   };
   const why = malformed(m);
   if (why !== undefined) throw new PeerMessageError(why);

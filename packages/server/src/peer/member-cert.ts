@@ -26,7 +26,12 @@ function memberIds(subjectAltName: string | undefined): string[] {
 export function memberOf(subjectAltName: string | undefined): { id: string } | { error: string } {
   const ids = memberIds(subjectAltName);
   if (ids.length === 1 && ids[0] !== '') return { id: ids[0]! };
-  return { error: ids.length === 0 ? `the peer certificate names no member (no SAN URI ${MEMBER_URI_PREFIX}<id>)` : 'the peer certificate names several members' };
+  return {
+    error:
+      ids.length === 0
+        ? `the peer certificate names no member (no SAN URI ${MEMBER_URI_PREFIX}<id>)`
+        : 'the peer certificate names several members',
+  };
 }
 
 /** The member a TLS peer's certificate names. */

@@ -31,8 +31,17 @@ export function requireClusterId(clusterId: string, logger: Logger): ServerInter
               const got = (message as { clusterId?: unknown } | null)?.clusterId;
               if (got !== clusterId) {
                 // The first and then every 100th: a misconfigured node retries forever.
-                if (refused++ % 100 === 0) logger.warn('refused a peer stream from another cluster', { method: method.path, clusterId: got, peerAddress: call.getPeer(), count: refused });
-                call.sendStatus({ code: status.FAILED_PRECONDITION, details: `cluster id ${JSON.stringify(got)} is not ${JSON.stringify(clusterId)}` });
+                if (refused++ % 100 === 0)
+                  logger.warn('refused a peer stream from another cluster', {
+                    method: method.path,
+                    clusterId: got,
+                    peerAddress: call.getPeer(),
+                    count: refused,
+                  });
+                call.sendStatus({
+                  code: status.FAILED_PRECONDITION,
+                  details: `cluster id ${JSON.stringify(got)} is not ${JSON.stringify(clusterId)}`,
+                });
                 return;
               }
             }
@@ -78,7 +87,8 @@ export function requirePeerIdentity(o: PeerIdentityOptions): ServerInterceptor {
   let refused = 0;
   const refuse = (call: Parameters<ServerInterceptor>[1], path: string, code: status, details: string): void => {
     // The first and then every 100th: a misconfigured or hostile peer retries forever.
-    if (refused++ % 100 === 0) o.logger.warn('refused a peer call', { method: path, error: details, peerAddress: call.getPeer(), count: refused });
+    if (refused++ % 100 === 0)
+      o.logger.warn('refused a peer call', { method: path, error: details, peerAddress: call.getPeer(), count: refused });
     call.sendStatus({ code, details });
   };
   return (method, call) => {
@@ -109,7 +119,12 @@ export function requirePeerIdentity(o: PeerIdentityOptions): ServerInterceptor {
               }
               if (id !== null && proved !== id) {
                 done = true;
-                return refuse(call, method.path, status.PERMISSION_DENIED, `the secret was proved for ${JSON.stringify(proved)}, the certificate names ${JSON.stringify(id)}`);
+                return refuse(
+                  call,
+                  method.path,
+                  status.PERMISSION_DENIED,
+                  `the secret was proved for ${JSON.stringify(proved)}, the certificate names ${JSON.stringify(id)}`,
+                );
               }
               id = proved;
             }
@@ -121,7 +136,12 @@ export function requirePeerIdentity(o: PeerIdentityOptions): ServerInterceptor {
             const bad = sendersOf(message).find((from) => from !== sender);
             if (bad !== undefined) {
               done = true;
-              return refuse(call, method.path, status.PERMISSION_DENIED, `a message from ${JSON.stringify(bad)} on a stream of ${JSON.stringify(sender)}`);
+              return refuse(
+                call,
+                method.path,
+                status.PERMISSION_DENIED,
+                `a message from ${JSON.stringify(bad)} on a stream of ${JSON.stringify(sender)}`,
+              );
             }
             nextMessage(message);
           },

@@ -31,20 +31,27 @@ export function readPeerSecret(path: string): Buffer {
   try {
     raw = readFileSync(path);
   } catch (e) {
-    throw new ConfigError('--peer-secret-file', `cannot read ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
+    throw new ConfigError('--peer-secret-file', `cannot read ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: e,
+    });
   }
   let end = raw.length;
   while (end > 0 && [0x20, 0x09, 0x0a, 0x0d].includes(raw[end - 1]!)) end--;
   const secret = raw.subarray(0, end);
   if (secret.length < MIN_SECRET_BYTES) {
-    throw new ConfigError('--peer-secret-file', `${JSON.stringify(path)} holds ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed (e.g. openssl rand -hex 32)`);
+    throw new ConfigError(
+      '--peer-secret-file',
+      `${JSON.stringify(path)} holds ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed (e.g. openssl rand -hex 32)`,
+    );
   }
   return Buffer.from(secret);
 }
 
 function mac(secret: Buffer, clusterId: string, from: string, to: string, method: string, ts: string, nonce: string): Buffer {
   // JSON: an unambiguous encoding of the fields, whatever characters the ids hold.
-  return createHmac('sha256', secret).update(JSON.stringify(['raftkv-peer-v1', clusterId, from, to, method, ts, nonce])).digest();
+  return createHmac('sha256', secret)
+    .update(JSON.stringify(['raftkv-peer-v1', clusterId, from, to, method, ts, nonce]))
+    .digest();
 }
 
 /** The metadata that opens a peer stream from `from` to `to` (a fresh nonce each time). */
@@ -82,7 +89,8 @@ export class PeerSecretVerifier {
   verify(md: Metadata, method: string): string {
     const one = (k: string): string => {
       const v = md.get(k);
-      if (v.length !== 1 || typeof v[0] !== 'string' || v[0] === '') throw new PeerAuthError(`no peer credentials (${k}); is --peer-secret-file set on the sender?`);
+      if (v.length !== 1 || typeof v[0] !== 'string' || v[0] === '')
+        throw new PeerAuthError(`no peer credentials (${k}); is --peer-secret-file set on the sender?`);
       return v[0];
     };
     const fromRaw = one(KEY.from);
@@ -97,10 +105,14 @@ export class PeerSecretVerifier {
     }
     if (!/^\d{1,16}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce)) throw new PeerAuthError('malformed peer credentials');
     const want = mac(this.secret, this.clusterId, from, this.self, method, ts, nonce);
-    if (got.length !== want.length || !timingSafeEqual(got, want)) throw new PeerAuthError(`bad peer credentials from ${JSON.stringify(from)} (wrong secret?)`);
+    if (got.length !== want.length || !timingSafeEqual(got, want))
+      throw new PeerAuthError(`bad peer credentials from ${JSON.stringify(from)} (wrong secret?)`);
     const now = this.now();
     const at = Number(ts);
-    if (Math.abs(now - at) > WINDOW_MS) throw new PeerAuthError(`stream start is ${Math.round((now - at) / 1000)} s old: outside ±${WINDOW_MS / 1000} s (clocks out of sync, or a replay)`);
+    if (Math.abs(now - at) > WINDOW_MS)
+      throw new PeerAuthError(
+        `stream start is ${Math.round((now - at) / 1000)} s old: outside ±${WINDOW_MS / 1000} s (clocks out of sync, or a replay)`,
+      );
     if (at < this.startedAt) throw new PeerAuthError('stream start predates this process (a replay, or a peer clock behind ours)');
     this.forgetExpired(now);
     if (this.nonces.has(nonce)) throw new PeerAuthError('replayed stream start');

@@ -95,7 +95,11 @@ export class SnapshotSender {
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
     });
-    const call = client.installSnapshot(this.o.auth(m.to, '/raftkv.v1.Raft/InstallSnapshot'), { deadline }, (err: ServiceError | null, _r?: InstallSnapshotResponse) => settle(err));
+    const call = client.installSnapshot(
+      this.o.auth(m.to, '/raftkv.v1.Raft/InstallSnapshot'),
+      { deadline },
+      (err: ServiceError | null, _r?: InstallSnapshotResponse) => settle(err),
+    );
     let over = false;
     const ended = outcome.then(
       () => {
@@ -112,7 +116,15 @@ export class SnapshotSender {
       const pump = async (): Promise<void> => {
         const fh = await open(file.path, 'r');
         try {
-          call.write({ clusterId: this.o.clusterId, message: messageToWire(msg), offset: 0, data: Buffer.alloc(0), last: false, totalBytes: 0, sha256: '' });
+          call.write({
+            clusterId: this.o.clusterId,
+            message: messageToWire(msg),
+            offset: 0,
+            data: Buffer.alloc(0),
+            last: false,
+            totalBytes: 0,
+            sha256: '',
+          });
           for (let offset = 0; offset < file.bytes && !over; ) {
             if (delayMs > 0) await Promise.race([sleep(delayMs), ended]);
             if (over) return;
@@ -143,7 +155,12 @@ export class SnapshotSender {
       this.o.onSent?.(m.to, file.bytes, ms);
       return true;
     } catch (e) {
-      this.o.logger.warn('snapshot transfer failed; the leader will retry', { to: m.to, index: file.meta.index, chunks, error: (e as ServiceError).details ?? (e as Error).message });
+      this.o.logger.warn('snapshot transfer failed; the leader will retry', {
+        to: m.to,
+        index: file.meta.index,
+        chunks,
+        error: (e as ServiceError).details ?? (e as Error).message,
+      });
       return false;
     } finally {
       this.active.delete(m.to);
@@ -190,7 +207,10 @@ export class SnapshotReceiver {
 
   constructor(private readonly o: SnapshotReceiverOptions) {}
 
-  readonly handle = (call: ServerReadableStream<SnapshotChunk, InstallSnapshotResponse>, done: sendUnaryData<InstallSnapshotResponse>): void => {
+  readonly handle = (
+    call: ServerReadableStream<SnapshotChunk, InstallSnapshotResponse>,
+    done: sendUnaryData<InstallSnapshotResponse>,
+  ): void => {
     let msg: CoreMessage | null = null;
     let tmp: string | null = null;
     let fd: number | null = null;
@@ -210,8 +230,14 @@ export class SnapshotReceiver {
       if (err !== null) {
         if (tmp !== null) rmSync(tmp, { force: true });
         tmp = null;
-        if (err.code !== status.CANCELLED) this.o.logger.warn('refused a snapshot', { from: msg?.from, index: msg?.snapshot?.index, bytes: written, error: err.details });
-        else if (msg !== null) this.o.logger.info('a snapshot transfer was cut off; dropped what had arrived', { from: msg.from, index: msg.snapshot?.index, bytes: written });
+        if (err.code !== status.CANCELLED)
+          this.o.logger.warn('refused a snapshot', { from: msg?.from, index: msg?.snapshot?.index, bytes: written, error: err.details });
+        else if (msg !== null)
+          this.o.logger.info('a snapshot transfer was cut off; dropped what had arrived', {
+            from: msg.from,
+            index: msg.snapshot?.index,
+            bytes: written,
+          });
         done(err);
         call.destroy();
       } else done(null, { term: this.o.term() });
@@ -235,14 +261,23 @@ export class SnapshotReceiver {
       arm();
       try {
         if (msg === null) {
-          if (c.clusterId !== this.o.clusterId) throw { code: status.FAILED_PRECONDITION, details: `cluster id ${JSON.stringify(c.clusterId)} is not ${JSON.stringify(this.o.clusterId)}` } satisfies Fail;
-          if (c.message === undefined) throw { code: status.INVALID_ARGUMENT, details: 'the first chunk carries no message' } satisfies Fail;
+          if (c.clusterId !== this.o.clusterId)
+            throw {
+              code: status.FAILED_PRECONDITION,
+              details: `cluster id ${JSON.stringify(c.clusterId)} is not ${JSON.stringify(this.o.clusterId)}`,
+            } satisfies Fail;
+          if (c.message === undefined)
+            throw { code: status.INVALID_ARGUMENT, details: 'the first chunk carries no message' } satisfies Fail;
           const m = messageFromWire(c.message, this.o.self, this.o.knows, true);
           msg = m;
           this.checkTerm(m);
           const cur = this.current;
           if (cur !== null) {
-            if (cur.term > m.term) throw { code: status.RESOURCE_EXHAUSTED, details: `receiving a snapshot from ${cur.from} in the newer term ${cur.term}` } satisfies Fail;
+            if (cur.term > m.term)
+              throw {
+                code: status.RESOURCE_EXHAUSTED,
+                details: `receiving a snapshot from ${cur.from} in the newer term ${cur.term}`,
+              } satisfies Fail;
             cur.abort({ code: status.ABORTED, details: `replaced by a transfer from ${m.from} in term ${m.term}` });
           }
           this.current = me;
@@ -252,7 +287,8 @@ export class SnapshotReceiver {
           this.o.logger.info('receiving a snapshot', { from: m.from, index: m.snapshot!.index, term: m.snapshot!.term });
           return;
         }
-        if (c.offset !== written) throw { code: status.INVALID_ARGUMENT, details: `chunk at offset ${c.offset}, expected ${written}` } satisfies Fail;
+        if (c.offset !== written)
+          throw { code: status.INVALID_ARGUMENT, details: `chunk at offset ${c.offset}, expected ${written}` } satisfies Fail;
         if (c.data.length > 0) {
           writeSync(fd!, c.data);
           hash!.update(c.data);
@@ -262,7 +298,10 @@ export class SnapshotReceiver {
         if (!c.last) return;
         const sha = hash!.digest('hex');
         if (c.totalBytes !== written || c.sha256 !== sha) {
-          throw { code: status.DATA_LOSS, details: `snapshot arrived damaged: ${written} bytes with sha256 ${sha}, sent ${c.totalBytes} bytes with ${c.sha256}` } satisfies Fail;
+          throw {
+            code: status.DATA_LOSS,
+            details: `snapshot arrived damaged: ${written} bytes with sha256 ${sha}, sent ${c.totalBytes} bytes with ${c.sha256}`,
+          } satisfies Fail;
         }
         fsyncSync(fd!);
         closeSync(fd!);
@@ -270,12 +309,22 @@ export class SnapshotReceiver {
         const meta = readSnapshotMeta(tmp!);
         if (meta instanceof Error) throw { code: status.DATA_LOSS, details: meta.message } satisfies Fail;
         if (!sameMeta(meta, msg.snapshot!)) {
-          throw { code: status.INVALID_ARGUMENT, details: `the file holds snapshot ${meta.index}@${meta.term}, the message names ${msg.snapshot!.index}@${msg.snapshot!.term}` } satisfies Fail;
+          throw {
+            code: status.INVALID_ARGUMENT,
+            details: `the file holds snapshot ${meta.index}@${meta.term}, the message names ${msg.snapshot!.index}@${msg.snapshot!.term}`,
+          } satisfies Fail;
         }
         this.checkTerm(msg); // (a new leader may have come up meanwhile: its sender is deposed)
         this.o.store.keepReceived(tmp!, meta, written, sha);
         tmp = null;
-        this.o.logger.info('received a snapshot', { from: msg.from, index: meta.index, term: meta.term, bytes: written, chunks, ms: Date.now() - t0 });
+        this.o.logger.info('received a snapshot', {
+          from: msg.from,
+          index: meta.index,
+          term: meta.term,
+          bytes: written,
+          chunks,
+          ms: Date.now() - t0,
+        });
         this.o.deliver(msg);
         finish(null);
       } catch (e) {
@@ -292,7 +341,8 @@ export class SnapshotReceiver {
   /** A snapshot from a leader of an older term than ours is of no use (the core would ignore it). */
   private checkTerm(m: CoreMessage): void {
     const term = this.o.term();
-    if (m.term < term) throw { code: status.FAILED_PRECONDITION, details: `sent in term ${m.term}, but this node is in term ${term}` } satisfies Fail;
+    if (m.term < term)
+      throw { code: status.FAILED_PRECONDITION, details: `sent in term ${m.term}, but this node is in term ${term}` } satisfies Fail;
   }
 }
 

@@ -80,25 +80,34 @@ class PeerStream {
   private open(): ClientWritableStream<MessageBatch> | null {
     const now = Date.now();
     if (now < this.retryAt) return null;
-    const s = this.client.send(this.auth(this.peer, SEND_METHOD), { deadline: now + STREAM_LIFETIME_MS }, (err: ServiceError | null, _res?: SendResponse) => {
-      if (this.stream === s) this.stream = null;
-      this.queued = 0;
-      this.queuedBytes = 0;
-      if (this.closed) return;
-      if (err === null || err.code === status.DEADLINE_EXCEEDED) {
-        this.backoffMs = 0; // a normal renewal
-        return;
-      }
-      this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
-      this.retryAt = Date.now() + this.backoffMs;
-      const dropped = this.dropped;
-      this.dropped = 0;
-      if (err.code === status.FAILED_PRECONDITION || err.code === status.PERMISSION_DENIED || err.code === status.UNAUTHENTICATED) {
-        this.logger.error('peer refused our stream', { peer: this.peer, error: err.details });
-      } else {
-        this.logger.debug('peer stream failed; retrying with backoff', { peer: this.peer, error: err.details, backoffMs: this.backoffMs, dropped });
-      }
-    });
+    const s = this.client.send(
+      this.auth(this.peer, SEND_METHOD),
+      { deadline: now + STREAM_LIFETIME_MS },
+      (err: ServiceError | null, _res?: SendResponse) => {
+        if (this.stream === s) this.stream = null;
+        this.queued = 0;
+        this.queuedBytes = 0;
+        if (this.closed) return;
+        if (err === null || err.code === status.DEADLINE_EXCEEDED) {
+          this.backoffMs = 0; // a normal renewal
+          return;
+        }
+        this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
+        this.retryAt = Date.now() + this.backoffMs;
+        const dropped = this.dropped;
+        this.dropped = 0;
+        if (err.code === status.FAILED_PRECONDITION || err.code === status.PERMISSION_DENIED || err.code === status.UNAUTHENTICATED) {
+          this.logger.error('peer refused our stream', { peer: this.peer, error: err.details });
+        } else {
+          this.logger.debug('peer stream failed; retrying with backoff', {
+            peer: this.peer,
+            error: err.details,
+            backoffMs: this.backoffMs,
+            dropped,
+          });
+        }
+      },
+    );
     s.on('error', () => {}); // reported through the callback above
     this.stream = s;
     return s;
@@ -215,7 +224,10 @@ export class PeerTransport {
         if (finished) return;
         if (batch.clusterId !== this.opts.clusterId) {
           this.opts.logger.warn('refused a peer stream from another cluster', { clusterId: batch.clusterId, peerAddress: call.getPeer() });
-          finish({ code: status.FAILED_PRECONDITION, details: `cluster id ${JSON.stringify(batch.clusterId)} is not ${JSON.stringify(this.opts.clusterId)}` });
+          finish({
+            code: status.FAILED_PRECONDITION,
+            details: `cluster id ${JSON.stringify(batch.clusterId)} is not ${JSON.stringify(this.opts.clusterId)}`,
+          });
           return;
         }
         for (const w of batch.messages) this.receive(w);
@@ -233,7 +245,8 @@ export class PeerTransport {
     } catch (e) {
       if (!(e instanceof PeerMessageError)) throw e;
       // Log the first and then every 1000th, so a hostile peer cannot flood the log.
-      if (this.rejected++ % 1000 === 0) this.opts.logger.warn('dropped a malformed peer message', { error: e.message, from: w.from, count: this.rejected });
+      if (this.rejected++ % 1000 === 0)
+        this.opts.logger.warn('dropped a malformed peer message', { error: e.message, from: w.from, count: this.rejected });
       return;
     }
     this.streams.get(m.from)?.heard();

@@ -61,7 +61,9 @@ export class SqliteLogStorage implements Storage {
       'INSERT INTO hard_state (id, term, vote, commit_idx) VALUES (0, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_idx = excluded.commit_idx',
     );
-    this.baseStmt = db.prepare('INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term');
+    this.baseStmt = db.prepare(
+      'INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term',
+    );
     this.load();
   }
 
@@ -74,7 +76,8 @@ export class SqliteLogStorage implements Storage {
     if (base) this.base = { index: base.idx, term: base.term };
     const bounds = this.db.prepare('SELECT MIN(idx) AS lo, MAX(idx) AS hi FROM log').get() as { lo: number | null; hi: number | null };
     if (bounds.lo !== null && bounds.hi !== null) {
-      if (bounds.lo !== this.base.index + 1) throw new Error(`log starts at ${bounds.lo}, not right after its compaction point ${this.base.index}`);
+      if (bounds.lo !== this.base.index + 1)
+        throw new Error(`log starts at ${bounds.lo}, not right after its compaction point ${this.base.index}`);
       this.first = bounds.lo;
       this.last = bounds.hi;
       // Terms are non-decreasing along the log: one row per term gives the runs.
@@ -218,7 +221,10 @@ export class SqliteLogStorage implements Storage {
     if (this.cache.length - this.cacheHead === 0) this.cacheStart = e.index;
     this.cache.push(e);
     this.cacheBytes += e.data.length;
-    while (this.cache.length - this.cacheHead > 1 && (this.cache.length - this.cacheHead > this.limits.maxEntries || this.cacheBytes > this.limits.maxBytes)) {
+    while (
+      this.cache.length - this.cacheHead > 1 &&
+      (this.cache.length - this.cacheHead > this.limits.maxEntries || this.cacheBytes > this.limits.maxBytes)
+    ) {
       this.cacheBytes -= this.cache[this.cacheHead]!.data.length;
       this.cacheHead++;
       this.cacheStart++;

@@ -47,7 +47,11 @@ export class Membership {
 
   /** Re-reads the table (at start, and after a snapshot replaced it). */
   reload(): void {
-    const rows = this.db.prepare('SELECT id, address, voter FROM members ORDER BY id').all() as { id: string; address: string; voter: number }[];
+    const rows = this.db.prepare('SELECT id, address, voter FROM members ORDER BY id').all() as {
+      id: string;
+      address: string;
+      voter: number;
+    }[];
     this.set(rows.map((r) => ({ id: r.id, address: r.address, voter: r.voter === 1 })));
   }
 
@@ -105,7 +109,8 @@ export class Membership {
   encodeChange(cc: CoreConfChange, address: string): Uint8Array {
     const current = this.confState() ?? { voters: [], learners: [] };
     const next = changeConf(current, cc);
-    const addressOf = (id: string): string => (id === cc.nodeId && address !== '' ? address : (this.get(id)?.address ?? this.addresses.get(id) ?? ''));
+    const addressOf = (id: string): string =>
+      id === cc.nodeId && address !== '' ? address : (this.get(id)?.address ?? this.addresses.get(id) ?? '');
     const members: ConfMember[] = [
       ...next.voters.map((id) => ({ id, address: addressOf(id), voter: true })),
       ...next.learners.map((id) => ({ id, address: addressOf(id), voter: false })),
@@ -143,7 +148,10 @@ export class Membership {
       voters: members.filter((m) => m.voter).map((m) => m.id),
       learners: members.filter((m) => !m.voter).map((m) => m.id),
     });
-    if (wasMember && me === undefined) this.logger.warn('this node was removed from the cluster: it no longer votes or serves; stop it and clear its data dir before reusing the id');
+    if (wasMember && me === undefined)
+      this.logger.warn(
+        'this node was removed from the cluster: it no longer votes or serves; stop it and clear its data dir before reusing the id',
+      );
     return this.confState();
   }
 

@@ -170,7 +170,8 @@ export const MIGRATIONS: Readonly<Record<number, (db: Db) => void>> = {};
  * that every replica agrees, since replicas would upgrade at different applied indexes.
  */
 const REFUSED_VERSIONS: Readonly<Record<number, string>> = {
-  1: 'it was written by raftkv 0.1 (a single-value store without revisions), which raftkv 0.2 cannot upgrade: ' +
+  1:
+    'it was written by raftkv 0.1 (a single-value store without revisions), which raftkv 0.2 cannot upgrade: ' +
     'start this node on an empty data dir (and load the data again through the API); see CHANGELOG.md',
 };
 
@@ -194,7 +195,9 @@ export function ensureSchema(db: Db): void {
   }
   const refused = found === null ? undefined : REFUSED_VERSIONS[found];
   if (refused !== undefined) throw new SchemaVersionError(`database schema version ${found}: ${refused}`);
-  const existing = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+  const existing = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name),
+  );
   const missing = TABLES.filter((t) => !existing.has(t.name));
   // A current, complete schema needs no write: opening it must not (a read-only data dir is then
   // refused by the first real write, logged as the node's error, not by the schema check).

@@ -44,7 +44,10 @@ export function buildSnapshot(dbPath: string, outPath: string): BuiltSnapshot | 
     // One transaction: the read snapshot of the node's database is taken at the first read, and every
     // table below is copied from that same state.
     db.transaction(() => {
-      const m = db.prepare('SELECT applied_index, applied_term FROM main.meta WHERE id = 0').get() as { applied_index: number; applied_term: number };
+      const m = db.prepare('SELECT applied_index, applied_term FROM main.meta WHERE id = 0').get() as {
+        applied_index: number;
+        applied_term: number;
+      };
       const members = db.prepare('SELECT id, voter FROM main.members ORDER BY id').all() as { id: string; voter: number }[];
       const voters = members.filter((r) => r.voter === 1).map((r) => r.id);
       if (m.applied_index === 0 || voters.length === 0) return;

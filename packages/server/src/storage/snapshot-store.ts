@@ -91,7 +91,11 @@ export class SnapshotStore {
       | { idx: number; term: number; voters: string; learners: string; file: string; bytes: number; sha256: string }
       | undefined;
     if (r !== undefined) {
-      const meta = { index: r.idx, term: r.term, conf: { voters: JSON.parse(r.voters) as string[], learners: JSON.parse(r.learners) as string[] } };
+      const meta = {
+        index: r.idx,
+        term: r.term,
+        conf: { voters: JSON.parse(r.voters) as string[], learners: JSON.parse(r.learners) as string[] },
+      };
       this.current = { meta, path: join(this.dir, r.file), bytes: r.bytes, sha256: r.sha256 };
       o.log.setSnapshotMeta(meta);
       if (!existsSync(this.current.path)) {
@@ -190,7 +194,10 @@ export class SnapshotStore {
   private compactFor(meta: SnapshotMeta): void {
     let to = Math.min(meta.index - this.o.policy.catchupEntries, this.o.log.lastIndex());
     let kept = 0;
-    for (const r of this.tailStmt.iterate(Math.max(to, 0), Math.min(meta.index, this.o.log.lastIndex())) as IterableIterator<{ idx: number; n: number }>) {
+    for (const r of this.tailStmt.iterate(Math.max(to, 0), Math.min(meta.index, this.o.log.lastIndex())) as IterableIterator<{
+      idx: number;
+      n: number;
+    }>) {
       kept += r.n;
       if (kept > this.o.policy.bytes) {
         to = r.idx;
@@ -301,7 +308,9 @@ export class SnapshotStore {
   install(meta: SnapshotMeta): void {
     const r = this.received.get(receivedKey(meta));
     if (r === undefined || !sameMeta(r.meta, meta)) {
-      throw new Error(`asked to install snapshot ${meta.index}@${meta.term}, which was not received (have ${[...this.received.keys()].join(', ') || 'none'})`);
+      throw new Error(
+        `asked to install snapshot ${meta.index}@${meta.term}, which was not received (have ${[...this.received.keys()].join(', ') || 'none'})`,
+      );
     }
     // The core installs the latest snapshot it took: any other received one is superseded or was ignored.
     for (const other of this.received.values()) if (other !== r) rmSync(other.path, { force: true });
@@ -327,7 +336,12 @@ export class SnapshotStore {
         db.exec('DETACH DATABASE snap');
       }
     });
-    this.o.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term, bytes: file.bytes, ms: Date.now() - t0 });
+    this.o.logger.info('installed a snapshot from the leader', {
+      index: meta.index,
+      term: meta.term,
+      bytes: file.bytes,
+      ms: Date.now() - t0,
+    });
   }
 
   close(): void {

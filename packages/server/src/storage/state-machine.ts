@@ -78,7 +78,10 @@ export class KvStateMachine {
 
   /** Re-reads the applied index and term (at start, and after a snapshot replaced the state). */
   reload(): void {
-    const m = this.db.prepare('SELECT applied_index, applied_term FROM meta WHERE id = 0').get() as { applied_index: number; applied_term: number };
+    const m = this.db.prepare('SELECT applied_index, applied_term FROM meta WHERE id = 0').get() as {
+      applied_index: number;
+      applied_term: number;
+    };
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
     this.store.reload();

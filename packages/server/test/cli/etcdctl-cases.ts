@@ -45,7 +45,7 @@ function perFormat(f: string): Case[] {
     txn('ver("quoted") = "99"\n\nput quoted 3\n\nget quoted\ndel dir/a --prev-kv\nput q "with space"\n\n'),
     // (etcdctl 3.4 panics on a lease compare and on an unknown operator: raftctl does not, and is not compared there.)
     txn('c("nope") = "0"\nm("quoted") != "1"\n\nget nope\n\n\n'),
-    txn("value(`k1`) = \"v2\"\n\nput 'single' x\n\n\n"),
+    txn('value(`k1`) = "v2"\n\nput \'single\' x\n\n\n'),
     txn('\n\n\n'),
     txn('val("k1") = "v2"\n\nput k1 v3\n\nget k1\n\n', '-i'),
     txn('mod("k1") > "0"\n\nput k1 2\n'),

@@ -8,17 +8,38 @@ import { CASES } from './etcdctl-cases.js';
 import { ensureEtcd, run, type Seen } from './etcdctl-run.js';
 
 const available = ensureEtcd();
-if (!available) console.warn('etcdctl-output.test: etcd/etcdctl 3.4 are not installed and cannot be (apt-get install etcd-server etcd-client needs root and the Debian mirror); skipping');
+if (!available)
+  console.warn(
+    'etcdctl-output.test: etcd/etcdctl 3.4 are not installed and cannot be (apt-get install etcd-server etcd-client needs root and the Debian mirror); skipping',
+  );
 const maybe = available ? describe : describe.skip;
 
 async function startEtcd(client: number, peer: number): Promise<ChildProcess> {
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const p = spawnTracked('etcd', [
-    '--data-dir', tempDir('etcd-'),
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`,
-  ], { stdio: 'ignore' });
-  await waitFor('etcd to serve', () => (run('etcdctl', `127.0.0.1:${client}`, { args: ['get', 'x'] }).code === 0 ? true : undefined), 30_000, 200);
+  const p = spawnTracked(
+    'etcd',
+    [
+      '--data-dir',
+      tempDir('etcd-'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `default=${peerUrl}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(
+    'etcd to serve',
+    () => (run('etcdctl', `127.0.0.1:${client}`, { args: ['get', 'x'] }).code === 0 ? true : undefined),
+    30_000,
+    200,
+  );
   return p;
 }
 
@@ -43,9 +64,12 @@ maybe('raftctl against etcd 3.4: byte-identical to etcdctl', () => {
     }
   }, 600_000);
 
-  test.each(CASES.map((c, i) => [i, c.args.join(' ') + (c.stdin === undefined ? '' : ` <<< ${JSON.stringify(c.stdin)}`)]))('#%i %s', (i) => {
-    expect(seen.raftctl[i]).toEqual(seen.etcdctl[i]);
-  });
+  test.each(CASES.map((c, i) => [i, c.args.join(' ') + (c.stdin === undefined ? '' : ` <<< ${JSON.stringify(c.stdin)}`)]))(
+    '#%i %s',
+    (i) => {
+      expect(seen.raftctl[i]).toEqual(seen.etcdctl[i]);
+    },
+  );
 
   test('the cases exercise answers, not only errors', () => {
     expect(seen.etcdctl.filter((s) => s.code === 0 && s.stdout !== '').length).toBeGreaterThan(100);

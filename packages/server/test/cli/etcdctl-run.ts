@@ -24,7 +24,11 @@ export function ensureEtcd(): boolean {
   if (have()) return true;
   if (process.getuid?.() !== 0) return false;
   spawnSync('apt-get', ['update'], { stdio: 'ignore', timeout: 300_000 });
-  spawnSync('apt-get', ['install', '-y', 'etcd-server', 'etcd-client'], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  spawnSync('apt-get', ['install', '-y', 'etcd-server', 'etcd-client'], {
+    stdio: 'ignore',
+    timeout: 300_000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return have();
 }
 

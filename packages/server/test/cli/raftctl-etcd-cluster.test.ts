@@ -7,10 +7,14 @@ import { ensureEtcd, run, type Seen } from './etcdctl-run.js';
 import { TestCluster } from '../harness.js';
 
 const available = ensureEtcd();
-if (!available) console.warn('raftctl-etcd-cluster.test: etcdctl 3.4 is not installed and cannot be (apt-get install etcd-client needs root); skipping');
+if (!available)
+  console.warn('raftctl-etcd-cluster.test: etcdctl 3.4 is not installed and cannot be (apt-get install etcd-client needs root); skipping');
 const maybe = available ? describe : describe.skip;
 
-const maskTerm = (s: Seen): Seen => ({ ...s, stdout: s.stdout.replace(/"raft_term":\d+/g, '"raft_term":T').replace(/^"RaftTerm" : [1-9]\d*$/gm, '"RaftTerm" : T') });
+const maskTerm = (s: Seen): Seen => ({
+  ...s,
+  stdout: s.stdout.replace(/"raft_term":\d+/g, '"raft_term":T').replace(/^"RaftTerm" : [1-9]\d*$/gm, '"RaftTerm" : T'),
+});
 
 maybe('raftctl and etcdctl against a 3-node raftkv', () => {
   const seen: Record<'etcdctl' | 'raftctl', Seen[]> = { etcdctl: [], raftctl: [] };
@@ -28,9 +32,12 @@ maybe('raftctl and etcdctl against a 3-node raftkv', () => {
     }
   }, 900_000);
 
-  test.each(CASES.map((c, i) => [i, c.args.join(' ') + (c.stdin === undefined ? '' : ` <<< ${JSON.stringify(c.stdin)}`)]))('#%i %s', (i) => {
-    expect(seen.raftctl[i]).toEqual(seen.etcdctl[i]);
-  });
+  test.each(CASES.map((c, i) => [i, c.args.join(' ') + (c.stdin === undefined ? '' : ` <<< ${JSON.stringify(c.stdin)}`)]))(
+    '#%i %s',
+    (i) => {
+      expect(seen.raftctl[i]).toEqual(seen.etcdctl[i]);
+    },
+  );
 
   test('raftkv answered (not only errors)', () => {
     expect(seen.raftctl.filter((s) => s.code === 0 && s.stdout !== '').length).toBeGreaterThan(100);

@@ -24,14 +24,35 @@ beforeAll(async () => {
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
   const controlPort = (control.address() as AddressInfo).port;
   // Members nobody answers for: the watcher reports them as not connected.
-  const watcher = new ClusterWatcher({ members: new Map([['n1', '127.0.0.1:1'], ['n2', '127.0.0.1:2']]), dial: (a) => a, logTail: 4, updatesPerSecond: 20, idleStopMs: 100 });
-  const view = new LiveView({ self: 'n1', watcher, grpcAddress: '127.0.0.1:1', devControls: new DevControls({ host: '127.0.0.1', port: controlPort }) });
+  const watcher = new ClusterWatcher({
+    members: new Map([
+      ['n1', '127.0.0.1:1'],
+      ['n2', '127.0.0.1:2'],
+    ]),
+    dial: (a) => a,
+    logTail: 4,
+    updatesPerSecond: 20,
+    idleStopMs: 100,
+  });
+  const view = new LiveView({
+    self: 'n1',
+    watcher,
+    grpcAddress: '127.0.0.1:1',
+    devControls: new DevControls({ host: '127.0.0.1', port: controlPort }),
+  });
   http = await listenHttp({ host: '127.0.0.1', port: 0 }, (req, res) => {
     if (!view.handle(req, res)) res.writeHead(404).end();
   });
   base = `http://127.0.0.1:${http.port}`;
   const close = http.close;
-  http = { ...http, close: async () => { view.close(); watcher.close(); await close(); } };
+  http = {
+    ...http,
+    close: async () => {
+      view.close();
+      watcher.close();
+      await close();
+    },
+  };
 });
 
 afterAll(async () => {
@@ -39,7 +60,8 @@ afterAll(async () => {
   await new Promise((r) => control.close(r));
 });
 
-const post = (path: string, body: unknown, type = 'application/json') => fetch(base + path, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, type = 'application/json') =>
+  fetch(base + path, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) });
 
 test('serves the page and its assets, nothing outside the web root', async () => {
   const page = await fetch(base + '/');
@@ -53,7 +75,11 @@ test('serves the page and its assets, nothing outside the web root', async () =>
 });
 
 test('info lists the members and which actions exist', async () => {
-  const info = (await (await fetch(base + '/api/info')).json()) as { self: string; members: { id: string }[]; features: Record<string, boolean> };
+  const info = (await (await fetch(base + '/api/info')).json()) as {
+    self: string;
+    members: { id: string }[];
+    features: Record<string, boolean>;
+  };
   expect(info.self).toBe('n1');
   expect(info.members.map((m) => m.id)).toEqual(['n1', 'n2']);
   expect(info.features).toEqual({ transfer: false, devControls: true });

@@ -16,8 +16,9 @@ afterEach(() => s.close());
 
 type Row = { k: string; main: number; tombstone: number };
 const rows = (): string[] =>
-  (s.db.prepare('SELECT CAST(key AS TEXT) AS k, main, tombstone FROM mvcc_kv ORDER BY key, main').all() as Row[])
-    .map((r) => `${r.k}@${r.main}${r.tombstone ? 'x' : ''}`);
+  (s.db.prepare('SELECT CAST(key AS TEXT) AS k, main, tombstone FROM mvcc_kv ORDER BY key, main').all() as Row[]).map(
+    (r) => `${r.k}@${r.main}${r.tombstone ? 'x' : ''}`,
+  );
 
 test('compacting at R keeps the latest live write of each key at or below R, and everything after R', () => {
   const before = s.store.range(get('', { fromKey: true, revision: 6 }));

@@ -78,7 +78,6 @@ export function cmp(
   }
 }
 
-
 export const op = {
   get: (r: etcdserverpb.RangeRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestRange', requestRange: r } }),
   put: (r: etcdserverpb.PutRequest): etcdserverpb.RequestOp => ({ request: { $case: 'requestPut', requestPut: r } }),

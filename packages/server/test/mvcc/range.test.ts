@@ -11,7 +11,14 @@ let s: OpenStore;
 beforeEach(() => {
   s = openStore();
   // revisions: k1=2, k2=3, k3=4, k4=5, k2 again=6
-  for (const [k, v] of [['k1', 'c'], ['k2', 'a'], ['k3', 'b'], ['k4', 'a'], ['k2', 'd']] as const) s.store.put(put(k, v));
+  for (const [k, v] of [
+    ['k1', 'c'],
+    ['k2', 'a'],
+    ['k3', 'b'],
+    ['k4', 'a'],
+    ['k2', 'd'],
+  ] as const)
+    s.store.put(put(k, v));
 });
 afterEach(() => s.close());
 

@@ -10,7 +10,13 @@ beforeEach(() => {
 });
 afterEach(() => s.close());
 
-const succeeds = (...cs: Parameters<typeof cmp>[]): boolean => s.store.txn(txn(cs.map((c) => cmp(...c)), [])).succeeded;
+const succeeds = (...cs: Parameters<typeof cmp>[]): boolean =>
+  s.store.txn(
+    txn(
+      cs.map((c) => cmp(...c)),
+      [],
+    ),
+  ).succeeded;
 
 test('compare targets and results', () => {
   expect(succeeds(['value', 'a', '=', 'm'])).toBe(true);

@@ -51,7 +51,12 @@ describe('EventSampler', () => {
 
   test('appends merge per peer: entries add up, the index is the latest', () => {
     const s = new EventSampler('n1', opts);
-    s.observe(ready({ messages: [msg('append', 'n2', { index: 0, entries: entries(1, 3) }), msg('append', 'n3', { index: 0, entries: entries(1, 3) })] }), 0);
+    s.observe(
+      ready({
+        messages: [msg('append', 'n2', { index: 0, entries: entries(1, 3) }), msg('append', 'n3', { index: 0, entries: entries(1, 3) })],
+      }),
+      0,
+    );
     s.observe(ready({ messages: [msg('append', 'n2', { index: 3, entries: entries(4, 5) })] }), 10);
     s.observe(ready({ messages: [msg('append', 'n2', { index: 8, entries: entries(9, 2) })] }), 20);
     const first = s.drain(30).events;
@@ -107,7 +112,12 @@ describe('EventSampler', () => {
       0,
     );
     const ev = s.drain(0).events;
-    expect(ev.map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_STEP_DOWN, K.WATCH_EVENT_KIND_VOTE_GRANTED, K.WATCH_EVENT_KIND_TRANSFER, K.WATCH_EVENT_KIND_LOG_TRUNCATED]);
+    expect(ev.map((e) => e.kind)).toEqual([
+      K.WATCH_EVENT_KIND_STEP_DOWN,
+      K.WATCH_EVENT_KIND_VOTE_GRANTED,
+      K.WATCH_EVENT_KIND_TRANSFER,
+      K.WATCH_EVENT_KIND_LOG_TRUNCATED,
+    ]);
     expect(ev[0]!.detail).toBe('no quorum');
     expect(ev[1]!.to).toBe('n3');
     expect(ev[3]!.index).toBe(7);

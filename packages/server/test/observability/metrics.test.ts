@@ -40,7 +40,18 @@ describe('RaftMetrics', () => {
       return snap;
     });
   beforeEach(() => {
-    snap = { role: 'leader', term: 7, leaderId: 'n1', commit: 40, applied: 39, lastIndex: 42, followers: [{ id: 'n2', match: 42 }, { id: 'n3', match: 30 }] };
+    snap = {
+      role: 'leader',
+      term: 7,
+      leaderId: 'n1',
+      commit: 40,
+      applied: 39,
+      lastIndex: 42,
+      followers: [
+        { id: 'n2', match: 42 },
+        { id: 'n3', match: 30 },
+      ],
+    };
     reads = 0;
   });
 
@@ -79,7 +90,10 @@ describe('RaftMetrics', () => {
 
   test('counts from Ready batches, peer messages and client calls', async () => {
     const m = make();
-    m.readyHandled(ready({ softState: { role: 'candidate', leaderId: '' }, events: [{ kind: 'became-candidate', term: 3 }], mustSync: true }), 0.002);
+    m.readyHandled(
+      ready({ softState: { role: 'candidate', leaderId: '' }, events: [{ kind: 'became-candidate', term: 3 }], mustSync: true }),
+      0.002,
+    );
     m.readyHandled(
       ready({
         softState: { role: 'leader', leaderId: 'n1' },
@@ -91,8 +105,7 @@ describe('RaftMetrics', () => {
       0.004,
     );
     m.readyHandled(ready({ committedEntries: entries(1, 5, 3) }), 0.0005); // applied only: no fsync
-    m.readyHandled(ready(), null
-    );
+    m.readyHandled(ready(), null);
     m.readyHandled(ready({ softState: { role: 'follower', leaderId: 'n2' } }), null);
     m.readyHandled(ready({ softState: { role: 'follower', leaderId: 'n2' } }), null); // same leader: no change
     m.messageReceived(msg('append-response', 'n1', { from: 'n3', reject: true }));

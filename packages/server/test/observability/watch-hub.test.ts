@@ -5,7 +5,16 @@ import { msg, ready } from './fixtures.js';
 /** A node whose status the test edits, a fake clock, and a timer the test fires by hand. */
 function setup(over: Partial<HubOptions> = {}) {
   const clock = { now: 0 };
-  const status: StatusResponse = { id: 'n1', role: Role.ROLE_LEADER, term: 2, leaderId: 'n1', commitIndex: 1, appliedIndex: 1, lastLogIndex: 1, members: [] };
+  const status: StatusResponse = {
+    id: 'n1',
+    role: Role.ROLE_LEADER,
+    term: 2,
+    leaderId: 'n1',
+    commitIndex: 1,
+    appliedIndex: 1,
+    lastLogIndex: 1,
+    members: [],
+  };
   const timers = new Set<() => void>();
   let tailReads = 0;
   const hub = new WatchHub(
@@ -15,7 +24,12 @@ function setup(over: Partial<HubOptions> = {}) {
       detail: () => ({ electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatMs: 50, followers: [] }),
       logTail: (n) => {
         tailReads++;
-        return Array.from({ length: Math.min(n, status.lastLogIndex) }, (_, i) => ({ index: status.lastLogIndex - Math.min(n, status.lastLogIndex) + 1 + i, term: 2, op: 'put', key: 'k' }));
+        return Array.from({ length: Math.min(n, status.lastLogIndex) }, (_, i) => ({
+          index: status.lastLogIndex - Math.min(n, status.lastLogIndex) + 1 + i,
+          term: 2,
+          op: 'put',
+          key: 'k',
+        }));
       },
     },
     {
@@ -48,7 +62,12 @@ function sink(accept = () => true) {
   return { s, got, dropped };
 }
 
-const req = (o: Partial<{ maxUpdatesPerSecond: number; includeEvents: boolean; logTail: number }> = {}) => ({ maxUpdatesPerSecond: 0, includeEvents: false, logTail: 0, ...o });
+const req = (o: Partial<{ maxUpdatesPerSecond: number; includeEvents: boolean; logTail: number }> = {}) => ({
+  maxUpdatesPerSecond: 0,
+  includeEvents: false,
+  logTail: 0,
+  ...o,
+});
 
 describe('WatchHub', () => {
   test('a new watcher gets the current status at once, with the log tail it asked for (capped)', () => {
@@ -169,17 +188,40 @@ describe('WatchHub', () => {
 
   test('a new watcher with events gets the recent transitions first, each event once', () => {
     const { hub, advance } = setup({ historySize: 3 });
-    hub.readyHandled(ready({ events: [{ kind: 'became-candidate', term: 2 }, { kind: 'became-leader', term: 2 }] })); // unwatched: remembered anyway
+    hub.readyHandled(
+      ready({
+        events: [
+          { kind: 'became-candidate', term: 2 },
+          { kind: 'became-leader', term: 2 },
+        ],
+      }),
+    ); // unwatched: remembered anyway
     const a = sink();
     hub.subscribe(req({ includeEvents: true }), a.s);
     expect(a.got[0]!.events.map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_CANDIDATE, K.WATCH_EVENT_KIND_BECAME_LEADER]);
-    hub.readyHandled(ready({ events: [{ kind: 'step-down', term: 2, reason: 'x' }, { kind: 'became-follower', term: 3, leaderId: '' }] }));
+    hub.readyHandled(
+      ready({
+        events: [
+          { kind: 'step-down', term: 2, reason: 'x' },
+          { kind: 'became-follower', term: 3, leaderId: '' },
+        ],
+      }),
+    );
     const b = sink();
     hub.subscribe(req({ includeEvents: true }), b.s); // history is bounded: the oldest went
-    expect(b.got[0]!.events.map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_LEADER, K.WATCH_EVENT_KIND_STEP_DOWN, K.WATCH_EVENT_KIND_BECAME_FOLLOWER]);
+    expect(b.got[0]!.events.map((e) => e.kind)).toEqual([
+      K.WATCH_EVENT_KIND_BECAME_LEADER,
+      K.WATCH_EVENT_KIND_STEP_DOWN,
+      K.WATCH_EVENT_KIND_BECAME_FOLLOWER,
+    ]);
     advance(50);
     // The transitions that happened while `a` watched reach it live; `b` does not get them twice.
-    expect(a.got.flatMap((m) => m.events).map((e) => e.kind)).toEqual([K.WATCH_EVENT_KIND_BECAME_CANDIDATE, K.WATCH_EVENT_KIND_BECAME_LEADER, K.WATCH_EVENT_KIND_STEP_DOWN, K.WATCH_EVENT_KIND_BECAME_FOLLOWER]);
+    expect(a.got.flatMap((m) => m.events).map((e) => e.kind)).toEqual([
+      K.WATCH_EVENT_KIND_BECAME_CANDIDATE,
+      K.WATCH_EVENT_KIND_BECAME_LEADER,
+      K.WATCH_EVENT_KIND_STEP_DOWN,
+      K.WATCH_EVENT_KIND_BECAME_FOLLOWER,
+    ]);
     expect(b.got.flatMap((m) => m.events)).toHaveLength(3);
   });
 

@@ -14,7 +14,16 @@ const KEY = 'k'.repeat(64);
 
 beforeAll(async () => {
   // A node whose commit index moves all the time and whose log tail is large: ~3 KB per update.
-  const status = (): StatusResponse => ({ id: 'n1', role: Role.ROLE_LEADER, term: 1, leaderId: 'n1', commitIndex: ++commit, appliedIndex: commit, lastLogIndex: commit, members: [] });
+  const status = (): StatusResponse => ({
+    id: 'n1',
+    role: Role.ROLE_LEADER,
+    term: 1,
+    leaderId: 'n1',
+    commitIndex: ++commit,
+    appliedIndex: commit,
+    lastLogIndex: commit,
+    members: [],
+  });
   hub = new WatchHub(
     'n1',
     {
@@ -25,10 +34,20 @@ beforeAll(async () => {
     { slowClientMs: 500 },
   );
   const unimplemented = (_call: unknown, cb: (e: Partial<ServiceError>) => void) => cb({ code: GrpcStatus.UNIMPLEMENTED });
-  const impl: AdminServer = { status: unimplemented, digest: unimplemented, transferLeadership: unimplemented, addMember: unimplemented, removeMember: unimplemented, listMembers: unimplemented, watchStatus: watchStatusHandler(hub) };
+  const impl: AdminServer = {
+    status: unimplemented,
+    digest: unimplemented,
+    transferLeadership: unimplemented,
+    addMember: unimplemented,
+    removeMember: unimplemented,
+    listMembers: unimplemented,
+    watchStatus: watchStatusHandler(hub),
+  };
   server = new Server();
   server.addService(AdminService, impl);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   client = new AdminClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 

@@ -27,7 +27,14 @@ export interface EtcdIo {
 }
 
 /** Runs one command; the exit code etcdctl would give. `json`: raftctl's --json (txn: the request is JSON on stdin; others: -w json). */
-export async function runEtcdCommand(cmd: EtcdCommand, args: readonly string[], f: EtcdFlags, json: boolean, client: RaftkvClient, io: EtcdIo): Promise<number> {
+export async function runEtcdCommand(
+  cmd: EtcdCommand,
+  args: readonly string[],
+  f: EtcdFlags,
+  json: boolean,
+  client: RaftkvClient,
+  io: EtcdIo,
+): Promise<number> {
   try {
     await run(cmd, args, f, json, client, io);
     return 0;
@@ -44,7 +51,14 @@ export async function runEtcdCommand(cmd: EtcdCommand, args: readonly string[], 
   }
 }
 
-async function run(cmd: EtcdCommand, args: readonly string[], f: EtcdFlags, json: boolean, client: RaftkvClient, io: EtcdIo): Promise<void> {
+async function run(
+  cmd: EtcdCommand,
+  args: readonly string[],
+  f: EtcdFlags,
+  json: boolean,
+  client: RaftkvClient,
+  io: EtcdIo,
+): Promise<void> {
   const format = (f['write-out'] ?? (json && cmd !== 'txn' ? 'json' : 'simple')) as Format;
   if (!FORMATS.includes(format)) throw new EtcdctlError(EXIT.badFeature, 'unsupported output format');
   const printer = (valueOnly = false) => {
@@ -55,7 +69,8 @@ async function run(cmd: EtcdCommand, args: readonly string[], f: EtcdFlags, json
     case 'get': {
       const r = await client.etcd.range(getOp(args, f));
       if (f['count-only'] && format !== 'fields') throw new EtcdctlError(EXIT.badArgs, '--count-only is only for `--write-out=fields`');
-      if (f['print-value-only'] && format !== 'simple') throw new EtcdctlError(EXIT.badArgs, 'print-value-only is only for `--write-out=simple`');
+      if (f['print-value-only'] && format !== 'simple')
+        throw new EtcdctlError(EXIT.badArgs, 'print-value-only is only for `--write-out=simple`');
       printer(f['print-value-only'] === true).get(r);
       return;
     }
@@ -79,7 +94,8 @@ async function run(cmd: EtcdCommand, args: readonly string[], f: EtcdFlags, json
     case 'compact': {
       if (args.length !== 1) throw new EtcdctlError(EXIT.badArgs, 'compaction command needs 1 argument');
       const rev = /^[+-]?\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
-      if (!Number.isSafeInteger(rev)) throw new EtcdctlError(EXIT.error, `strconv.ParseInt: parsing ${JSON.stringify(args[0])}: invalid syntax`);
+      if (!Number.isSafeInteger(rev))
+        throw new EtcdctlError(EXIT.error, `strconv.ParseInt: parsing ${JSON.stringify(args[0])}: invalid syntax`);
       await client.etcd.compact({ revision: rev, physical: f.physical === true });
       io.out(`compacted revision ${rev}\n`);
       return;
@@ -95,6 +111,7 @@ function txnFromJson(b: Buffer): etcdserverpb.TxnRequest {
   } catch (e) {
     throw new EtcdctlError(EXIT.invalidInput, `txn --json: standard input is not JSON: ${(e as Error).message}`, { cause: e });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new EtcdctlError(EXIT.invalidInput, 'txn --json: expected a TxnRequest object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new EtcdctlError(EXIT.invalidInput, 'txn --json: expected a TxnRequest object');
   return etcdserverpb.TxnRequest.fromJSON(parsed);
 }

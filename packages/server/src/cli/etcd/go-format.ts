@@ -14,7 +14,9 @@ export function goQuote(b: Uint8Array): string {
       const ch = String.fromCharCode(c);
       if (ch === '"' || ch === '\\') out += '\\' + ch;
       else if (c >= 0x20 && c < 0x7f) out += ch;
-      else out += ({ 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' } as Record<number, string>)[c] ?? `\\x${hex2(c)}`;
+      else
+        out +=
+          ({ 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' } as Record<number, string>)[c] ?? `\\x${hex2(c)}`;
       i++;
       continue;
     }
@@ -26,7 +28,11 @@ export function goQuote(b: Uint8Array): string {
       continue;
     }
     const cp = text.codePointAt(0)!;
-    out += /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(text) ? text : cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+    out += /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(text)
+      ? text
+      : cp > 0xffff
+        ? `\\U${cp.toString(16).padStart(8, '0')}`
+        : `\\u${cp.toString(16).padStart(4, '0')}`;
     i += len;
   }
   return out + '"';
@@ -53,12 +59,15 @@ const num = (name: string, v: number | bigint): Json[] => (v === 0 || v === 0n ?
 const bool = (name: string, v: boolean): Json[] => (v ? [`"${name}":true`] : []);
 const bytes = (name: string, v: Uint8Array): Json[] => (v.length === 0 ? [] : [`"${name}":"${Buffer.from(v).toString('base64')}"`]);
 const obj = (members: Json[]): Json => `{${members.join(',')}}`;
-const list = <T>(name: string, xs: readonly T[], f: (x: T) => Json): Json[] => (xs.length === 0 ? [] : [`"${name}":[${xs.map(f).join(',')}]`]);
+const list = <T>(name: string, xs: readonly T[], f: (x: T) => Json): Json[] =>
+  xs.length === 0 ? [] : [`"${name}":[${xs.map(f).join(',')}]`];
 
 type AnyHeader = Header | etcdserverpb.ResponseHeader;
 function header(h: AnyHeader | undefined): Json[] {
   if (h === undefined) return [];
-  return [`"header":${obj([...num('cluster_id', h.clusterId), ...num('member_id', h.memberId), ...num('revision', h.revision), ...num('raft_term', h.raftTerm)])}`];
+  return [
+    `"header":${obj([...num('cluster_id', h.clusterId), ...num('member_id', h.memberId), ...num('revision', h.revision), ...num('raft_term', h.raftTerm)])}`,
+  ];
 }
 
 export const kvJson = (kv: mvccpb.KeyValue): Json =>
@@ -74,7 +83,8 @@ export const kvJson = (kv: mvccpb.KeyValue): Json =>
 type Resp<T> = WithHeader<T> | T;
 export const rangeJson = (r: Resp<etcdserverpb.RangeResponse>): Json =>
   obj([...header(r.header), ...list('kvs', r.kvs, kvJson), ...bool('more', r.more), ...num('count', r.count)]);
-export const putJson = (r: Resp<etcdserverpb.PutResponse>): Json => obj([...header(r.header), ...(r.prevKv ? [`"prev_kv":${kvJson(r.prevKv)}`] : [])]);
+export const putJson = (r: Resp<etcdserverpb.PutResponse>): Json =>
+  obj([...header(r.header), ...(r.prevKv ? [`"prev_kv":${kvJson(r.prevKv)}`] : [])]);
 export const deleteJson = (r: Resp<etcdserverpb.DeleteRangeResponse>): Json =>
   obj([...header(r.header), ...num('deleted', r.deleted), ...list('prev_kvs', r.prevKvs, kvJson)]);
 export const txnJson = (r: Resp<etcdserverpb.TxnResponse>): Json =>

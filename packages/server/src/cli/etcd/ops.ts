@@ -32,7 +32,12 @@ export const OP_FLAGS = {
     consistency: { type: 'string' },
     'print-value-only': { type: 'boolean' },
   },
-  put: { 'prev-kv': { type: 'boolean' }, 'ignore-value': { type: 'boolean' }, 'ignore-lease': { type: 'boolean' }, lease: { type: 'string' } },
+  put: {
+    'prev-kv': { type: 'boolean' },
+    'ignore-value': { type: 'boolean' },
+    'ignore-lease': { type: 'boolean' },
+    lease: { type: 'string' },
+  },
   del: { prefix: { type: 'boolean' }, 'from-key': { type: 'boolean' }, 'prev-kv': { type: 'boolean' } },
 } as const;
 
@@ -73,18 +78,23 @@ function int(flag: string, s: string | undefined, base = 10): number {
   const ok = base === 16 ? /^[+-]?[0-9a-fA-F]+$/.test(s) : /^[+-]?\d+$/.test(s);
   const v = ok ? Number.parseInt(s, base) : NaN;
   if (!Number.isSafeInteger(v)) {
-    throw new EtcdctlError(EXIT.badArgs, `invalid argument ${JSON.stringify(s)} for "--${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
+    throw new EtcdctlError(
+      EXIT.badArgs,
+      `invalid argument ${JSON.stringify(s)} for "--${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`,
+    );
   }
   return v;
 }
 
 /** The key and range end of `<key> [range_end]` with --prefix / --from-key. */
 function keyRange(args: readonly string[], f: KeyFlags): { key: Buffer; rangeEnd: Buffer } {
-  if (f.prefix && f['from-key']) throw new EtcdctlError(EXIT.badArgs, '`--prefix` and `--from-key` cannot be set at the same time, choose one');
+  if (f.prefix && f['from-key'])
+    throw new EtcdctlError(EXIT.badArgs, '`--prefix` and `--from-key` cannot be set at the same time, choose one');
   let key: Buffer = Buffer.from(args[0]!);
   let rangeEnd: Buffer = Buffer.alloc(0);
   if (args.length > 1) {
-    if (f.prefix || f['from-key']) throw new EtcdctlError(EXIT.badArgs, 'too many arguments, only accept one argument when `--prefix` or `--from-key` is set');
+    if (f.prefix || f['from-key'])
+      throw new EtcdctlError(EXIT.badArgs, 'too many arguments, only accept one argument when `--prefix` or `--from-key` is set');
     rangeEnd = Buffer.from(args[1]!);
   }
   if (f.prefix) {
@@ -113,10 +123,13 @@ const SORT_TARGET: Record<string, etcdserverpb.RangeRequest_SortTarget> = {
 };
 
 export function getOp(args: readonly string[], f: GetFlags): Partial3<etcdserverpb.RangeRequest> {
-  if (args.length === 0) throw new EtcdctlError(EXIT.badArgs, 'get command needs one argument as key and an optional argument as range_end');
-  if (f.prefix && f['from-key']) throw new EtcdctlError(EXIT.badArgs, '`--prefix` and `--from-key` cannot be set at the same time, choose one');
+  if (args.length === 0)
+    throw new EtcdctlError(EXIT.badArgs, 'get command needs one argument as key and an optional argument as range_end');
+  if (f.prefix && f['from-key'])
+    throw new EtcdctlError(EXIT.badArgs, '`--prefix` and `--from-key` cannot be set at the same time, choose one');
   const consistency = f.consistency ?? 'l';
-  if (consistency !== 'l' && consistency !== 's') throw new EtcdctlError(EXIT.badFeature, `unknown consistency flag ${JSON.stringify(consistency)}`);
+  if (consistency !== 'l' && consistency !== 's')
+    throw new EtcdctlError(EXIT.badFeature, `unknown consistency flag ${JSON.stringify(consistency)}`);
   if (args.length > 1 && (f.prefix || f['from-key'])) {
     throw new EtcdctlError(EXIT.badArgs, 'too many arguments, only accept one argument when `--prefix` or `--from-key` is set');
   }
@@ -148,7 +161,8 @@ export function getOp(args: readonly string[], f: GetFlags): Partial3<etcdserver
 export function putOp(args: readonly string[], f: PutFlags, stdin: () => Buffer): Partial3<etcdserverpb.PutRequest> {
   const needs = 'put command needs 1 argument and input from stdin or 2 arguments';
   if (args.length === 0) throw new EtcdctlError(EXIT.badArgs, needs);
-  if (f['ignore-value'] && args.length > 1) throw new EtcdctlError(EXIT.badArgs, "put command needs only 1 argument when 'ignore-value' is set");
+  if (f['ignore-value'] && args.length > 1)
+    throw new EtcdctlError(EXIT.badArgs, "put command needs only 1 argument when 'ignore-value' is set");
   let value: Buffer = Buffer.alloc(0);
   if (!f['ignore-value']) {
     value = args.length > 1 ? Buffer.from(args[1]!) : stdin();
@@ -166,7 +180,8 @@ export function putOp(args: readonly string[], f: PutFlags, stdin: () => Buffer)
 }
 
 export function delOp(args: readonly string[], f: DelFlags): Partial3<etcdserverpb.DeleteRangeRequest> {
-  if (args.length === 0 || args.length > 2) throw new EtcdctlError(EXIT.badArgs, 'del command needs one argument as key and an optional argument as range_end');
+  if (args.length === 0 || args.length > 2)
+    throw new EtcdctlError(EXIT.badArgs, 'del command needs one argument as key and an optional argument as range_end');
   const { key, rangeEnd } = keyRange(args, f);
   return { key, rangeEnd, prevKv: f['prev-kv'] === true };
 }

@@ -121,7 +121,6 @@ export function argify(s: string): string[] {
   });
 }
 
-
 /** One request line: `get|put|del <args> [flags]`, parsed as the command itself would be. */
 export function parseRequest(line: string): Op {
   const [cmd, ...rest] = argify(line);

@@ -15,11 +15,9 @@ export const emptyKey = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentE
 export const keyNotFound = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: key not found');
 export const valueProvided = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: value is provided');
 export const leaseProvided = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: lease is provided');
-export const tooManyOps = (): EtcdInvalidArgumentError =>
-  new EtcdInvalidArgumentError('etcdserver: too many operations in txn request');
+export const tooManyOps = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: too many operations in txn request');
 export const requestTooLarge = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: request is too large');
-export const duplicateKey = (): EtcdInvalidArgumentError =>
-  new EtcdInvalidArgumentError('etcdserver: duplicate key given in txn request');
+export const duplicateKey = (): EtcdInvalidArgumentError => new EtcdInvalidArgumentError('etcdserver: duplicate key given in txn request');
 
 /** The revision asked for was compacted away (OUT_OF_RANGE). */
 export class CompactedError extends EtcdError {

@@ -74,7 +74,9 @@ export function applyPlan(w: WriteTxn, ctx: TxnContext, p: Plan): etcdserverpb.T
     const u = op.request;
     switch (u?.$case) {
       case 'requestRange':
-        return { response: { $case: 'responseRange', responseRange: range(ctx.reader, u.requestRange, w.readRev(), ctx.compacted, ctx.budget) } };
+        return {
+          response: { $case: 'responseRange', responseRange: range(ctx.reader, u.requestRange, w.readRev(), ctx.compacted, ctx.budget) },
+        };
       case 'requestPut':
         return { response: { $case: 'responsePut', responsePut: applyPut(w, ctx.reader, u.requestPut) } };
       case 'requestDeleteRange':
