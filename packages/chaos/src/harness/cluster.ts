@@ -14,7 +14,8 @@ import {
 } from '@raftkv/proto';
 import { freePorts, nodeArgs, peersFlag, sleep, spawnTracked } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { topologyFor, type Topology } from './netns.js';
 
@@ -40,6 +41,11 @@ export interface ClusterOptions {
   readonly electionTimeoutMinMs: number;
   readonly electionTimeoutMaxMs: number;
   readonly heartbeatMs: number;
+  /**
+   * The cluster's shared peer secret (--peer-secret-file). Nodes in network namespaces listen on
+   * non-loopback addresses, where raftkv refuses unauthenticated peers; chaos runs them authenticated.
+   */
+  readonly peerSecretFile?: string;
 }
 
 /** A node process that exited without the harness asking (a crash or a deliberate fatal stop). */
@@ -148,7 +154,8 @@ export class Cluster {
       this.o.nodes[i]!.id === s.id
         ? { peers: peersFlag(this.o.nodes) }
         : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
-    return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o })];
+    const extra = this.o.peerSecretFile === undefined ? [] : ['--peer-secret-file', this.o.peerSecretFile];
+    return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o, extra })];
   }
 
   /** Starts the slot's node (no-op if running, or if the slot is empty). */
@@ -318,6 +325,14 @@ export class Cluster {
   }
 }
 
+/** A fresh random cluster secret (32 bytes, hex) in the run's work dir, readable by its owner only. */
+function writePeerSecret(workDir: string): string {
+  mkdirSync(workDir, { recursive: true });
+  const file = join(workDir, 'peer-secret');
+  writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return file;
+}
+
 export function nodeSpecs(workDir: string, addresses: readonly string[], netns?: readonly string[]): NodeSpec[] {
   return addresses.map((address, i) => {
     const id = `n${i + 1}`;
@@ -352,6 +367,7 @@ export async function makeCluster(
       electionTimeoutMinMs: o.electionTimeoutMinMs,
       electionTimeoutMaxMs: o.electionTimeoutMaxMs,
       heartbeatMs: o.heartbeatMs,
+      peerSecretFile: writePeerSecret(o.workDir),
     },
     clock,
   );
