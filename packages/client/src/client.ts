@@ -4,6 +4,7 @@ import type { ChannelOptions } from '@grpc/grpc-js';
 import {
   ReadConsistency,
   type AddMemberResponse,
+  type DigestResponse,
   type ListMembersResponse,
   type ProposeRequest,
   type ProposeResponse,
@@ -15,7 +16,7 @@ import {
 } from '@raftkv/proto';
 import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
-import { withRetries, type RetryPolicy, type Safety } from './retry.js';
+import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
 import { credentialsOf, type TlsOptions } from './tls.js';
 import { unary } from './unary.js';
@@ -45,6 +46,8 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Overrides the client's attemptTimeoutMs for this call. */
   readonly attemptTimeoutMs?: number;
+  /** Told of every failed attempt of this call (see AttemptObserver). */
+  readonly onFailedAttempt?: AttemptObserver;
 }
 
 export interface ProposeOptions extends CallOptions {
@@ -135,6 +138,11 @@ export class RaftkvClient {
     return this.call('idempotent', o, (s, d) => unary((r, md, op, cb) => s.admin.listMembers(r, md, op, cb), {}, d));
   }
 
+  /** Admin.Digest of the first endpoint that answers (a digest of its state machine at its applied index). */
+  digest(o: CallOptions = {}): Promise<DigestResponse> {
+    return this.call('idempotent', o, (s, d) => unary((r, md, op, cb) => s.admin.digest(r, md, op, cb), {}, d));
+  }
+
   /** Membership changes are idempotent on the server (a repeated one answers "no change needed"). */
   addMember(id: string, address: string, learner = false, o: CallOptions = {}): Promise<AddMemberResponse> {
     return this.call('idempotent', o, (s, d) => unary((r, md, op, cb) => s.admin.addMember(r, md, op, cb), { id, address, learner }, d));
@@ -161,6 +169,6 @@ export class RaftkvClient {
 
   private call<T>(safety: Safety, o: CallOptions, attempt: (s: Stubs, deadline: number) => Promise<T>): Promise<T> {
     const policy = o.attemptTimeoutMs === undefined ? this.policy : { ...this.policy, attemptTimeoutMs: o.attemptTimeoutMs };
-    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), policy, attempt);
+    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), policy, attempt, o.onFailedAttempt);
   }
 }

@@ -4,13 +4,27 @@
 import { etcdserverpb } from '@raftkv/proto';
 import type { Endpoints } from './endpoints.js';
 import type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from './etcd-service.js';
-import { withRetries, type RetryPolicy, type Safety } from './retry.js';
+import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { unary } from './unary.js';
 
 /** Per-call options. */
 export interface EtcdCallOptions {
   /** Overrides the client's timeoutMs for this call. */
   readonly timeoutMs?: number;
+  /** Told of every failed attempt of this call (see AttemptObserver). */
+  readonly onFailedAttempt?: AttemptObserver;
+}
+
+/** etcd's prefix range end: the prefix with its last byte incremented (trailing 0xff bytes dropped); "\0" for all 0xff. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
 }
 
 /** A request with any field left out (the protobuf default), at any depth; oneof cases keep their $case. */
@@ -70,6 +84,6 @@ export class EtcdKV {
   }
 
   private call<T>(safety: Safety, o: EtcdCallOptions, attempt: Parameters<typeof withRetries<T>>[4]): Promise<T> {
-    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), this.policy, attempt);
+    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), this.policy, attempt, o.onFailedAttempt);
   }
 }

@@ -10,6 +10,13 @@ import { isServiceError, leaderHint, notApplied, retriableIfIdempotent } from '.
 
 export type Safety = 'idempotent' | 'write';
 
+/**
+ * Told of every attempt that failed, retried or not (the last one too). A caller that must know whether
+ * a write may have happened needs them all: an idempotent write (with a session) can be sent again after
+ * an ambiguous failure and then be refused as not applied, yet the first attempt may still commit.
+ */
+export type AttemptObserver = (address: string, error: unknown) => void;
+
 export interface RetryPolicy {
   /** Deadline of one attempt, in ms (capped by the call's deadline). */
   readonly attemptTimeoutMs: number;
@@ -31,6 +38,7 @@ export async function withRetries<T>(
   deadline: number,
   policy: RetryPolicy,
   attempt: (s: Stubs, deadline: number) => Promise<T>,
+  onFailedAttempt?: AttemptObserver,
 ): Promise<T> {
   let order = eps.order();
   let next = 0;
@@ -44,6 +52,7 @@ export async function withRetries<T>(
       eps.prefer(address);
       return r;
     } catch (e) {
+      onFailedAttempt?.(address, e);
       if (!isServiceError(e) || !mayRetry(safety, e)) throw e;
       if (Date.now() >= deadline) throw e;
       const leader = leaderHint(e);

@@ -4,7 +4,7 @@
 import { status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ProposeRequest } from '@raftkv/proto';
-import { RaftkvClient } from '../src/index.js';
+import { prefixEnd, RaftkvClient } from '../src/index.js';
 import { healthy, rangeWithBigHeader, startFake, type Fake } from './fake-server.js';
 
 let fakes: Fake[] = [];
@@ -92,6 +92,21 @@ describe('raftkv.v1 writes', () => {
     expect((b.calls.get('propose')![0] as ProposeRequest).sequence).toBe(42);
   });
 
+  test('onFailedAttempt hears every failed attempt, not only the last one the call rejects with', async () => {
+    const [a, b] = await cluster();
+    a.script.set('propose', [{ code: status.UNAVAILABLE, details: 'leader lost leadership' }]);
+    b.script.set('propose', [{ code: status.INVALID_ARGUMENT, details: 'refused' }]);
+    const seen: [string, number][] = [];
+    const onFailedAttempt = (address: string, e: unknown): void => void seen.push([address, (e as ServiceError).code]);
+    const e = await fail(client([a, b]).put('k', 'v', { session: { clientId: 'ctl', sequence: 1 }, onFailedAttempt }));
+    // The answer is the last attempt's; the first one, which may still commit, is not lost to the caller.
+    expect(e.code).toBe(status.INVALID_ARGUMENT);
+    expect(seen).toEqual([
+      [a.address, status.UNAVAILABLE],
+      [b.address, status.INVALID_ARGUMENT],
+    ]);
+  });
+
   test('a non-retriable status is answered at once, even with a session', async () => {
     const [a, b] = await cluster();
     a.script.set('propose', [{ code: status.INVALID_ARGUMENT, details: 'key must not be empty' }]);
@@ -163,6 +178,12 @@ describe('etcd KV face', () => {
     b.script.set('range', [{ code: status.UNAVAILABLE }]); // b answered last: it is asked first
     expect((await cl.etcd.range({ key: Buffer.from('k') })).header?.revision).toBe(5n);
     expect([count(a, 'range'), count(b, 'range')]).toEqual([1, 1]);
+  });
+
+  test('prefixEnd: the last byte below 0xff incremented, trailing 0xff dropped; all 0xff means every key', () => {
+    expect(prefixEnd(Buffer.from('bank/'))).toEqual(Buffer.from('bank0'));
+    expect(prefixEnd(Buffer.from([0x61, 0xff, 0xff]))).toEqual(Buffer.from([0x62]));
+    expect(prefixEnd(Buffer.from([0xff]))).toEqual(Buffer.from([0]));
   });
 
   test('a txn with a write is a write; a txn of ranges only is a read', async () => {

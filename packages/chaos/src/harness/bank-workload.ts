@@ -3,15 +3,15 @@
 // mod_revision as read (retried with a fresh read when the compare fails), and read all accounts with
 // ONE Range over the prefix, alternating linearizable and serializable reads. Every read is recorded
 // (time, revision, balances) for the bank checker.
-import type { ServiceError } from '@grpc/grpc-js';
+import { prefixEnd } from '@raftkv/client';
 import type { etcdserverpb } from '@raftkv/proto';
 import { sleep } from '@raftkv/testkit';
 import type { Account, BankModel, BankOp, BankRead, BankTransfer } from '../checker/index.js';
 import type { Cluster } from './cluster.js';
-import * as etcd from './etcd-calls.js';
+import * as etcd from './etcd-ops.js';
 import type { Random } from './random.js';
 import { members, pickNode, topErrors } from './targets.js';
-import { certainlyNotApplied, describeError } from './unary.js';
+import { Attempts, certainlyNotApplied, describeError } from './outcome.js';
 
 export interface BankOptions {
   readonly clients: number;
@@ -39,7 +39,7 @@ export class BankWorkload {
   readonly history: BankOp[] = [];
   readonly model: BankModel;
   private readonly prefix = Buffer.from(BANK_PREFIX);
-  private readonly end = etcd.prefixEnd(Buffer.from(BANK_PREFIX));
+  private readonly end = prefixEnd(Buffer.from(BANK_PREFIX));
   private nextId = 0;
   private stopping = false;
   private loops: Promise<void>[] = [];
@@ -70,12 +70,12 @@ export class BankWorkload {
     while (Date.now() < end) {
       const node = pickNode(this.cluster, this.rand);
       try {
-        await etcd.txn(this.cluster.etcd[node]!, req, Date.now() + this.o.opTimeoutMs);
+        await this.cluster.clients[node]!.etcd.txn(req, { timeoutMs: this.o.opTimeoutMs });
         const r = await this.read(-1, node, false);
         if (r.outcome === 'ok' && Object.keys(r.accounts ?? {}).length === this.model.accounts.length) return;
         last = r.error ?? `found ${Object.keys(r.accounts ?? {}).length} of ${this.model.accounts.length} accounts`;
       } catch (e) {
-        last = describeError(e as ServiceError);
+        last = describeError(e);
       }
       await sleep(200);
     }
@@ -139,17 +139,15 @@ export class BankWorkload {
     const base = { f: 'read' as const, id, client, call, serializable, via: this.cluster.id(node), ...(final ? { final } : {}) };
     let op: BankRead;
     try {
-      const res = await etcd.range(
-        this.cluster.etcd[node]!,
-        this.prefix,
-        { rangeEnd: this.end, serializable: serializable || this.o.staleReads === true },
-        Date.now() + this.o.opTimeoutMs,
+      const res = await this.cluster.clients[node]!.etcd.range(
+        { key: this.prefix, rangeEnd: this.end, serializable: serializable || this.o.staleReads === true },
+        { timeoutMs: this.o.opTimeoutMs },
       );
       const accounts: Record<string, Account> = {};
       for (const kv of res.kvs) accounts[kv.key.toString('utf8')] = { balance: parseBalance(kv.value), modRevision: kv.modRevision };
-      op = { ...base, ret: this.clock(), outcome: 'ok', revision: res.header?.revision ?? 0, accounts };
+      op = { ...base, ret: this.clock(), outcome: 'ok', revision: Number(res.header?.revision ?? 0n), accounts };
     } catch (e) {
-      op = { ...base, ret: this.clock(), outcome: 'fail', error: describeError(e as ServiceError) };
+      op = { ...base, ret: this.clock(), outcome: 'fail', error: describeError(e) };
     }
     this.history.push(op);
     return op;
@@ -178,20 +176,28 @@ export class BankWorkload {
         success: [etcd.putOp(fk, Buffer.from(String(balances.from))), etcd.putOp(tk, Buffer.from(String(balances.to)))],
         failure: [],
       };
+      // The client sends the Txn again only when refused as not applied; every attempt counts for the outcome.
+      const tries = new Attempts();
       try {
-        const res = await etcd.txn(this.cluster.etcd[node]!, req, Date.now() + this.o.opTimeoutMs);
+        const res = await this.cluster.clients[node]!.etcd.txn(req, { timeoutMs: this.o.opTimeoutMs, onFailedAttempt: tries.observer });
         if (res.succeeded)
-          return done({ ...base, ret: this.clock(), outcome: 'ok', revision: res.header?.revision ?? 0, balances, attempts: attempt });
+          return done({
+            ...base,
+            ret: this.clock(),
+            outcome: 'ok',
+            revision: Number(res.header?.revision ?? 0n),
+            balances,
+            attempts: attempt,
+          });
         if (attempt >= MAX_ATTEMPTS || this.stopping)
           return done({ ...base, ret: this.clock(), outcome: 'fail', attempts: attempt, error: `compare failed ${attempt} times` });
       } catch (e) {
-        const err = e as ServiceError;
         return done({
           ...base,
           ret: this.clock(),
-          outcome: certainlyNotApplied(err) ? 'fail' : 'info',
+          outcome: certainlyNotApplied(e) && !tries.mayHaveHappened ? 'fail' : 'info',
           attempts: attempt,
-          error: describeError(err),
+          error: describeError(e),
         });
       }
     }

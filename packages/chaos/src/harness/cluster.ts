@@ -1,17 +1,8 @@
 // The cluster under test: real raftkv node processes, each optionally inside its own network
 // namespace, with their logs appended to one file per node. The harness kills, freezes and restarts
 // them; every process it started is killed when the run ends, however it ends (@raftkv/testkit tracks them).
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import {
-  AdminClient,
-  etcdserverpb,
-  KVClient,
-  Role,
-  type DigestResponse,
-  type ListMembersResponse,
-  type RemoveMemberResponse,
-  type StatusResponse,
-} from '@raftkv/proto';
+import { RaftkvClient } from '@raftkv/client';
+import { Role, type DigestResponse, type ListMembersResponse, type RemoveMemberResponse, type StatusResponse } from '@raftkv/proto';
 import { freePorts, nodeArgs, peersFlag, sleep, spawnTracked } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,7 +49,7 @@ export interface UnexpectedExit {
   readonly log: string[];
 }
 
-const CLIENT_OPTIONS = {
+const CHANNEL_OPTIONS = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
   'grpc.min_reconnect_backoff_ms': 100,
@@ -66,10 +57,12 @@ const CLIENT_OPTIONS = {
 };
 
 export class Cluster {
-  readonly kv: KVClient[];
-  /** etcd's v3 KV API, served on the same port. */
-  readonly etcd: etcdserverpb.KVClient[];
-  readonly admin: AdminClient[];
+  /**
+   * One client per slot, whose only endpoint is that slot's address: a worker talks to the node it
+   * picked (the faults aim at nodes, so where a call goes is part of the test), and the client's own
+   * retries stay on that node.
+   */
+  readonly clients: RaftkvClient[];
   private readonly procs: (ChildProcess | null)[];
   private readonly expectedExit: boolean[];
   private readonly paused: boolean[];
@@ -91,9 +84,7 @@ export class Cluster {
     this.specs = [...o.nodes];
     this.states = new Array<SlotState>(n).fill('member');
     for (const sp of o.nodes) this.logs.set(sp.id, sp.logFile);
-    this.kv = o.nodes.map((s) => new KVClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
-    this.etcd = o.nodes.map((s) => new etcdserverpb.KVClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
-    this.admin = o.nodes.map((s) => new AdminClient(s.address, credentials.createInsecure(), CLIENT_OPTIONS));
+    this.clients = o.nodes.map((s) => new RaftkvClient({ endpoints: [s.address], channelOptions: CHANNEL_OPTIONS }));
   }
 
   get size(): number {
@@ -225,57 +216,29 @@ export class Cluster {
         clearTimeout(t);
       }),
     );
-    for (const c of [...this.kv, ...this.etcd, ...this.admin]) c.close();
+    for (const c of this.clients) c.close();
   }
 
+  /** Admin.Status of the slot's node, one attempt. */
   status(i: number, timeoutMs = 500): Promise<StatusResponse> {
-    return new Promise((resolve, reject) =>
-      this.admin[i]!.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: StatusResponse) =>
-        e ? reject(e) : resolve(r!),
-      ),
-    );
+    return this.clients[i]!.statusOf(this.address(i), { timeoutMs });
   }
 
   listMembers(i: number, timeoutMs = 1000): Promise<ListMembersResponse> {
-    return new Promise((resolve, reject) =>
-      this.admin[i]!.listMembers(
-        {},
-        new Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (e: ServiceError | null, r?: ListMembersResponse) => (e ? reject(e) : resolve(r!)),
-      ),
-    );
+    return this.clients[i]!.listMembers({ timeoutMs });
   }
 
   removeMember(i: number, id: string, timeoutMs: number): Promise<RemoveMemberResponse> {
-    return new Promise((resolve, reject) =>
-      this.admin[i]!.removeMember(
-        { id },
-        new Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (e: ServiceError | null, r?: RemoveMemberResponse) => (e ? reject(e) : resolve(r!)),
-      ),
-    );
+    return this.clients[i]!.removeMember(id, { timeoutMs });
   }
 
   /** AddMember for a slot's node (resumes an add its own --join call left half done). */
   addMember(i: number, id: string, address: string, timeoutMs: number): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      this.admin[i]!.addMember(
-        { id, address, learner: false },
-        new Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (e: ServiceError | null, r?: unknown) => (e ? reject(e) : resolve(r)),
-      ),
-    );
+    return this.clients[i]!.addMember(id, address, false, { timeoutMs });
   }
 
   digest(i: number, timeoutMs = 2000): Promise<DigestResponse> {
-    return new Promise((resolve, reject) =>
-      this.admin[i]!.digest({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (e: ServiceError | null, r?: DigestResponse) =>
-        e ? reject(e) : resolve(r!),
-      ),
-    );
+    return this.clients[i]!.digest({ timeoutMs });
   }
 
   /** Statuses of the reachable, running, unpaused nodes (index-aligned; undefined where unknown). */

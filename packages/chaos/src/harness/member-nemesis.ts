@@ -4,12 +4,14 @@
 // node asks the cluster to add it: learner, catch-up, voter). Voters stay between minVoters and the
 // number of slots. A call that errors is indeterminate: the leader's ListMembers says what happened,
 // then or on a later round (a change may commit after its call gave up).
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { isServiceError } from '@raftkv/client';
 import { Role, type Member } from '@raftkv/proto';
 import type { Cluster } from './cluster.js';
 import type { NemesisEvent } from './nemesis.js';
 import { sleep } from '@raftkv/testkit';
 import type { Random } from './random.js';
+import { describeError } from './outcome.js';
 import { Stoppable } from './stoppable.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -156,9 +158,9 @@ export class MemberNemesis {
       await c.removeMember(via, id, this.o.callTimeoutMs);
       outcome = 'done';
     } catch (e) {
-      const err = e as ServiceError;
-      outcome = err.code === status.FAILED_PRECONDITION || err.code === status.INVALID_ARGUMENT ? 'refused' : 'indeterminate';
-      ev.detail += ` (${status[err.code] ?? err.code}: ${(err.details ?? err.message).slice(0, 160)})`;
+      const code = isServiceError(e) ? e.code : undefined;
+      outcome = code === status.FAILED_PRECONDITION || code === status.INVALID_ARGUMENT ? 'refused' : 'indeterminate';
+      ev.detail += ` (${describeError(e).slice(0, 160)})`;
     }
     this.count('remove', outcome);
     // Whatever the answer, the leader's membership decides what the slots hold now.

@@ -2,13 +2,12 @@
 // every written value unique, recording each operation's invocation, completion and outcome.
 // Keys are retired after a number of operations (Jepsen's "independent" keys), which keeps every
 // key's history short enough to check quickly however long the run.
-import type { ServiceError } from '@grpc/grpc-js';
 import type { Input, Operation, Outcome, Output, Value } from '../checker/index.js';
 import type { Cluster } from './cluster.js';
 import type { Random } from './random.js';
 import { raftkvApi, type RegisterApi, type Session } from './register-api.js';
 import { members, pickNode, topErrors } from './targets.js';
-import { certainlyNotApplied, describeError } from './unary.js';
+import { Attempts, certainlyNotApplied, describeError } from './outcome.js';
 import { sleep } from '@raftkv/testkit';
 
 export interface WorkloadOptions {
@@ -115,13 +114,16 @@ export class Workload {
   /**
    * Performs one operation through node `node` and records it. With a session (client id + sequence),
    * an indeterminate write is retried through other nodes, as a careful client would: the server's
-   * exactly-once sessions must then apply it at most once, which the checker holds it to.
+   * exactly-once sessions must then apply it at most once, which the checker holds it to. The client
+   * may also send a call again on its node (a session write, a write refused as not applied): the
+   * operation's window spans every attempt, and every attempt counts for its outcome.
    */
   async invoke(client: number, node: number, key: string, input: Input, session?: Session): Promise<Operation> {
     const id = this.nextId++;
     const call = this.clock();
     const end = Date.now() + this.o.opTimeoutMs * (session ? 1 + this.retries : 1);
     const vias: string[] = [];
+    const attempts = new Attempts();
     let outcome: Outcome = 'fail';
     let output: Output | undefined;
     let error: string | undefined;
@@ -129,19 +131,18 @@ export class Workload {
     for (let attempt = 0; ; attempt++) {
       const target = attempt === 0 ? node : this.rand.pick(members(this.cluster));
       vias.push(this.cluster.id(target));
-      const deadline = Math.min(end, Date.now() + this.o.opTimeoutMs);
+      const ctx = { deadline: Math.min(end, Date.now() + this.o.opTimeoutMs), onFailedAttempt: attempts.observer };
       try {
         output =
           input.f === 'read'
-            ? await this.api.read(target, key, deadline, this.o.staleReads === true)
-            : await this.api.write(target, key, input, deadline, session);
+            ? await this.api.read(target, key, ctx, this.o.staleReads === true)
+            : await this.api.write(target, key, input, ctx, session);
         outcome = 'ok';
         break;
       } catch (e) {
-        const err = e as ServiceError;
-        error = describeError(err);
+        error = describeError(e);
         // A failed read changes nothing; a write is indeterminate unless certainly not applied.
-        outcome = input.f === 'read' || certainlyNotApplied(err) ? 'fail' : 'info';
+        outcome = input.f === 'read' || (certainlyNotApplied(e) && !attempts.mayHaveHappened) ? 'fail' : 'info';
         sawInfo ||= outcome === 'info';
       }
       if (session === undefined || input.f === 'read' || Date.now() >= end - 100) break;
