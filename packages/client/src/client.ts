@@ -1,6 +1,6 @@
 // RaftkvClient: the raftkv.v1 face (Propose, Read, Admin) and, as `etcd`, the etcd v3 KV face, over
 // one set of endpoints and channels.
-import type { ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import {
   ReadConsistency,
   type AddMemberResponse,
@@ -18,7 +18,7 @@ import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
 import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
-import { credentialsOf, type TlsOptions } from './tls.js';
+import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
 import { unary } from './unary.js';
 
 export interface ClientOptions {
@@ -30,6 +30,8 @@ export interface ClientOptions {
   readonly attemptTimeoutMs?: number;
   /** TLS material; absent: plaintext. */
   readonly tls?: TlsOptions;
+  /** Ready-made grpc-js channel credentials, instead of `tls` (for callers that already hold them). */
+  readonly credentials?: ChannelCredentials;
   /**
    * Exactly-once session for raftkv.v1 proposals: true (a random client id) or a given one. Every
    * Propose then carries the next sequence and is retried after any UNAVAILABLE or DEADLINE_EXCEEDED.
@@ -67,7 +69,8 @@ export class RaftkvClient {
   private readonly session: Session | null;
 
   constructor(o: ClientOptions) {
-    const { creds, options } = credentialsOf(o.tls);
+    if (o.credentials !== undefined && o.tls !== undefined) throw new TlsConfigError('give tls or credentials, not both');
+    const { creds, options } = o.credentials === undefined ? credentialsOf(o.tls) : { creds: o.credentials, options: {} };
     this.eps = new Endpoints(o.endpoints, creds, { ...options, ...o.channelOptions });
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.policy = {

@@ -1,10 +1,10 @@
 // The retry contract, proven against scripted in-process servers: a write without a session is sent
 // once unless the server said it was not applied; with a session or the `raftkv-retry` trailer it is
 // sent again; reads move on to another endpoint; a `raftkv-leader` hint is followed.
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ProposeRequest } from '@raftkv/proto';
-import { prefixEnd, RaftkvClient } from '../src/index.js';
+import { prefixEnd, RaftkvClient, TlsConfigError } from '../src/index.js';
 import { healthy, rangeWithBigHeader, startFake, type Fake } from './fake-server.js';
 
 let fakes: Fake[] = [];
@@ -209,5 +209,14 @@ describe('etcd KV face', () => {
     expect(r.header).toEqual({ clusterId: 324952591200643719n, memberId: 3319814642761637952n, revision: 4n, raftTerm: 0n });
     expect(r.kvs[0]?.value.toString()).toBe('1');
     expect(r.count).toBe(1);
+  });
+});
+
+describe('options', () => {
+  test('ready-made channel credentials connect like tls would; giving both is refused', async () => {
+    const [a] = await cluster();
+    const r = await client([a], { credentials: credentials.createInsecure() }).put('k', 'v');
+    expect(r.index).toBe(7);
+    expect(() => new RaftkvClient({ endpoints: [a.address], credentials: credentials.createInsecure(), tls: {} })).toThrow(TlsConfigError);
   });
 });

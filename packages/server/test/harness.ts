@@ -1,6 +1,7 @@
 // Real multi-process clusters for integration tests: node processes on free loopback ports, data in
 // temp dirs; everything is killed and removed in stop() and, as a last resort, on process exit.
-import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { RaftkvClient } from '@raftkv/client';
 import {
   AdminClient,
   KVClient,
@@ -11,18 +12,7 @@ import {
   type ReadResponse,
   type StatusResponse,
 } from '@raftkv/proto';
-import {
-  freePortExcept,
-  freePorts,
-  nodeArgs,
-  removeDir,
-  requireBuilt,
-  serverMain,
-  sleep,
-  spawnTracked,
-  tempDir,
-  waitFor,
-} from '@raftkv/testkit';
+import { freePortExcept, freePorts, nodeArgs, removeDir, requireBuilt, serverMain, spawnTracked, tempDir, waitFor } from '@raftkv/testkit';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +57,8 @@ export class TestCluster {
   private readonly root = tempDir('raftkv-cluster-');
   private readonly kv = new Map<string, KVClient>();
   private readonly admin = new Map<string, AdminClient>();
+  /** putRetry's clients, by the node tried first. */
+  private readonly clients = new Map<string, RaftkvClient>();
   readonly peers: string;
 
   private constructor(
@@ -198,8 +190,8 @@ export class TestCluster {
   }
 
   /**
-   * A put that survives leader changes the way a careful client does: it carries a client id and
-   * sequence and retries on UNAVAILABLE / DEADLINE_EXCEEDED until it gets an answer (applied once).
+   * A put that survives leader changes the way a careful client does: through @raftkv/client, with a
+   * client id and sequence (applied once), `id`'s node first, then the others, until it gets an answer.
    */
   async putRetry(
     id: string,
@@ -208,20 +200,20 @@ export class TestCluster {
     session: { clientId: string; sequence: number },
     timeoutMs = 30_000,
   ): Promise<ProposeResponse> {
-    const end = Date.now() + timeoutMs;
-    const req: Partial<ProposeRequest> = { command: { $case: 'put', put: { key, value: Buffer.from(value) } }, ...session };
-    for (let attempt = 0; ; attempt++) {
-      const target = attempt === 0 ? id : this.running()[attempt % this.running().length]!.id;
-      try {
-        return await this.propose(target, req, 5000);
-      } catch (e) {
-        const code = (e as ServiceError).code;
-        // CANCELLED: the test stopped the node (and closed its client) while the call was in flight.
-        if ((code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED && code !== grpcStatus.CANCELLED) || Date.now() > end)
-          throw e;
-        await sleep(100);
-      }
+    return this.sessionClient(id).put(key, value, { session, timeoutMs, attemptTimeoutMs: 5000 });
+  }
+
+  /** A client whose endpoints are `id`'s node first, then every other node the cluster had then. */
+  private sessionClient(id: string): RaftkvClient {
+    let c = this.clients.get(id);
+    if (!c) {
+      const first = this.node(id).address;
+      const endpoints = [first, ...this.nodes.map((n) => n.address).filter((a) => a !== first)];
+      const credentials = this.o.clientCredentials;
+      c = new RaftkvClient({ endpoints, backoffMs: 100, ...(credentials === undefined ? {} : { credentials }) });
+      this.clients.set(id, c);
     }
+    return c;
   }
 
   running(): TestNode[] {
@@ -249,6 +241,8 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     for (const id of [...this.kv.keys(), ...this.admin.keys()]) this.dropClients(id);
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
     await Promise.all(
       this.nodes.map(async (n) => {
         if (!n.proc) return;
