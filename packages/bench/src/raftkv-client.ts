@@ -1,6 +1,7 @@
 // raftkv through its own API, raftkv.v1: KV.Propose (put, compare-and-swap), KV.Read; its leader
 // through Admin.Status (whichever API the load goes through).
-import { AdminService, KVService, ReadConsistency, Role, type ProposeRequest } from '@raftkv/proto';
+import { RaftkvClient } from '@raftkv/client';
+import { KVService, ReadConsistency, Role, type ProposeRequest } from '@raftkv/proto';
 import { openChannels, type Channels, type ClientKind } from './transport.js';
 import type { ApiClient, CasResult, Connection, LeaderFinder, TxnResult } from './target.js';
 
@@ -53,12 +54,15 @@ export interface RaftkvStatus {
   leaderId: string;
 }
 
-export function raftkvStatus(endpoint: string, timeoutMs: number): Promise<RaftkvStatus> {
-  const channels = openChannels('grpc-js', [endpoint], 1, timeoutMs);
-  return channels
-    .call(0, AdminService.status, {})
-    .then((res) => ({ endpoint, id: res.id, role: res.role, term: res.term, leaderId: res.leaderId }))
-    .finally(() => channels.close());
+/** Admin.Status of one node through @raftkv/client (one attempt; not the measured path). */
+export async function raftkvStatus(endpoint: string, timeoutMs: number): Promise<RaftkvStatus> {
+  const client = new RaftkvClient({ endpoints: [endpoint] });
+  try {
+    const res = await client.statusOf(endpoint, { timeoutMs });
+    return { endpoint, id: res.id, role: res.role, term: res.term, leaderId: res.leaderId };
+  } finally {
+    client.close();
+  }
 }
 
 /** raftkv.v1 (raftkv only). */
