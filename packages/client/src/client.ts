@@ -16,7 +16,7 @@ import {
 } from '@raftkv/proto';
 import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
-import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
+import { policyFor, withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
 import { unary } from './unary.js';
@@ -50,6 +50,8 @@ export interface CallOptions {
   readonly attemptTimeoutMs?: number;
   /** Told of every failed attempt of this call (see AttemptObserver). */
   readonly onFailedAttempt?: AttemptObserver;
+  /** false: a single attempt on the first endpoint, whatever its error (default true: the retry contract). */
+  readonly retries?: boolean;
 }
 
 export interface ProposeOptions extends CallOptions {
@@ -171,7 +173,7 @@ export class RaftkvClient {
   }
 
   private call<T>(safety: Safety, o: CallOptions, attempt: (s: Stubs, deadline: number) => Promise<T>): Promise<T> {
-    const policy = o.attemptTimeoutMs === undefined ? this.policy : { ...this.policy, attemptTimeoutMs: o.attemptTimeoutMs };
+    const policy = policyFor(this.policy, o);
     return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), policy, attempt, o.onFailedAttempt);
   }
 }
