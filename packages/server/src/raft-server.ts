@@ -33,6 +33,8 @@ import { joinCluster } from './node/join.js';
 import { Membership } from './storage/membership.js';
 import { MembershipAdmin, membershipService } from './api/membership-service.js';
 import { SnapshotStore } from './storage/snapshot-store.js';
+import { checkClusterId } from './storage/cluster-identity.js';
+import { forceNewCluster } from './storage/force-new-cluster.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
 import { peerCallAuth } from './peer/peer-secret.js';
 
@@ -73,6 +75,9 @@ export class RaftkvServer {
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
     this.log = new SqliteLogStorage(this.db);
+    checkClusterId(this.db, config.clusterId);
+    if (config.forceNewCluster)
+      forceNewCluster({ db: this.db, log: this.log, self: config.id, address: config.advertise, logger: this.logger });
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
     this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);

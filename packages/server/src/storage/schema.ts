@@ -139,6 +139,23 @@ export const TABLES: readonly Table[] = [
     columns: ['id', 'idx', 'term', 'voters', 'learners', 'file', 'bytes', 'sha256'],
     state: false,
   },
+  {
+    // The cluster id a restored data dir was made for (restore.ts); the node refuses another --cluster-id.
+    // Empty on a data dir bootstrapped with --peers or --join.
+    name: 'cluster_identity',
+    definition: '(id INTEGER PRIMARY KEY CHECK (id = 0), cluster_id TEXT NOT NULL)',
+    columns: ['id', 'cluster_id'],
+    state: false,
+  },
+  {
+    // --force-new-cluster already rewrote this node's membership (force-new-cluster.ts): the flag is a
+    // no-op from then on, so leaving it in a manifest cannot shrink the cluster again.
+    name: 'forced_new_cluster',
+    definition: `(id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
+      removed TEXT NOT NULL, discarded INTEGER NOT NULL)`,
+    columns: ['id', 'idx', 'term', 'removed', 'discarded'],
+    state: false,
+  },
 ];
 
 /** The tables of the replicated state machine: exactly what a snapshot holds besides its meta row. */

@@ -357,7 +357,8 @@ export class SnapshotStore {
 
 const receivedKey = (meta: SnapshotMeta): string => `${meta.index}@${meta.term}`;
 
-function fsyncDir(dir: string): void {
+/** fsyncs a directory, so a rename or a new file in it survives power loss. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
