@@ -176,7 +176,14 @@ export function humanBytes(n: number): string {
   const sizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   const e = Math.floor(Math.log(n) / Math.log(1000));
   const val = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${val < 10 ? val.toFixed(1) : val.toFixed(0)} ${sizes[e]}`;
+  return `${val < 10 ? val.toFixed(1) : halfEven(val)} ${sizes[e]}`;
+}
+
+/** Go's %.0f: the nearest integer, ties to even (20.5 -> 20), where toFixed(0) rounds ties up. */
+function halfEven(v: number): string {
+  const f = Math.floor(v);
+  const d = v - f;
+  return String(d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f);
 }
 
 /** olekukonko/tablewriter as etcdctl uses it: headers centered, cells right-aligned. */
