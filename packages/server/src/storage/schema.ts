@@ -131,6 +131,18 @@ export const TABLES: readonly Table[] = [
     state: true,
   },
   {
+    // What each member published about itself (etcd's member attributes: name, client URLs as a JSON
+    // array; membership.ts). Rows of members that left are removed with them.
+    name: 'member_attributes',
+    definition: `(
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  client_urls TEXT NOT NULL
+) WITHOUT ROWID`,
+    columns: ['id', 'name', 'client_urls'],
+    state: true,
+  },
+  {
     // The latest snapshot file of this node (snapshot-store.ts).
     name: 'snapshot_state',
     definition: `(
