@@ -7,11 +7,10 @@ import { removeDir, tempDir, waitFor } from '@raftkv/testkit';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeBackupFile } from '../src/storage/backup-file.js';
 import { restoredClusterId } from '../src/storage/restore.js';
 import { MAIN, TestCluster } from './harness.js';
 import { converged, digest, logged } from './snapshot-fixtures.js';
-import { RAFTCTL } from './cli/etcdctl-run.js';
+import { haveEtcdctl, RAFTCTL } from './cli/etcdctl-run.js';
 
 const TIMEOUT_MS = 240_000;
 
@@ -60,10 +59,23 @@ describe('backup and restore', () => {
       const before = await converged(c, leader);
       expect(latest.length).toBeGreaterThan(20);
 
+      // raftctl and etcdctl save the same state through the Maintenance.Snapshot stream of any member.
       const file = join(work, 'backup.db');
-      const built = writeBackupFile(join(c.node(leader).dataDir, 'raftkv.db'), file);
-      expect(built).not.toBeNull();
+      const follower = c.nodes.find((n) => n.id !== leader)!;
+      const saved = raftctl('--endpoints', follower.address, 'snapshot', 'save', file);
+      expect(saved.stdout).toBe(`Snapshot saved at ${file}\n`);
+      expect(saved.status).toBe(0);
       expect(existsSync(`${file}.part`)).toBe(false);
+      const etcdFile = join(work, 'etcdctl-backup.db');
+      if (haveEtcdctl()) {
+        const e = spawnSync('etcdctl', ['--endpoints', c.node(leader).address, 'snapshot', 'save', etcdFile], {
+          encoding: 'utf8',
+          env: { ...process.env, ETCDCTL_API: '3' },
+          timeout: 60_000,
+        });
+        expect(e.stdout).toBe(`Snapshot saved at ${etcdFile}\n`);
+        expect(raftctl('snapshot', 'status', etcdFile, '-w', 'json').stdout).toBe(raftctl('snapshot', 'status', file, '-w', 'json').stdout);
+      } else console.warn('etcdctl not found: the etcdctl snapshot save case is skipped');
 
       // status: etcd's columns in each format, the checksum verified.
       const json = raftctl('snapshot', 'status', file, '-w', 'json');
@@ -129,6 +141,29 @@ describe('backup and restore', () => {
       expect(await dump(restored)).toEqual(latest);
       expect(await dump(restored, Number(mid))).toEqual(atMid);
       const after = await converged(r, l2);
+
+      // The file etcdctl saved restores too (a one-member cluster is enough to compare).
+      if (existsSync(etcdFile)) {
+        const one = await TestCluster.create({ size: 1, extraFlags: ['--cluster-id', 'from-etcdctl'] });
+        clusters.push(one);
+        const n1 = one.nodes[0]!;
+        const args = [
+          '--data-dir',
+          n1.dataDir,
+          '--name',
+          'n1',
+          '--initial-cluster',
+          `n1=http://${n1.address}`,
+          '--initial-cluster-token',
+          'from-etcdctl',
+        ];
+        const out = raftctl('snapshot', 'restore', etcdFile, ...args);
+        expect(out.status).toBe(0);
+        one.startNode('n1');
+        await one.waitForLeader();
+        expect(await dump(clientOf(one))).toEqual(latest);
+        expect((await digest(one, 'n1')).digest).toBe(before.digest);
+      }
       expect(after.digest).toBe(before.digest);
       for (const n of r.nodes) expect((await digest(r, n.id)).digest).toBe(before.digest);
       // It is a working cluster: it takes writes after the restored revision.

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupFileError, extractBackup, openChecked } from './backup-file.js';
+import { Crc32c } from './crc32c.js';
 import { SNAPSHOT_META_TABLE } from './schema.js';
 
 export interface BackupStatus {
@@ -12,30 +13,6 @@ export interface BackupStatus {
   readonly revision: number;
   readonly totalKey: number;
   readonly totalSize: number;
-}
-
-const CASTAGNOLI = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-/** crc32c, fed in pieces (Go's hash/crc32 with the Castagnoli table). */
-export class Crc32c {
-  private crc = 0xffffffff;
-  update(b: Uint8Array): this {
-    let c = this.crc;
-    for (const x of b) c = CASTAGNOLI[(c ^ x) & 0xff]! ^ (c >>> 8);
-    this.crc = c;
-    return this;
-  }
-  digest(): number {
-    return (this.crc ^ 0xffffffff) >>> 0;
-  }
 }
 
 /** Verifies the checksum, then reads the snapshot's tables. Throws BackupFileError saying what is wrong. */
@@ -74,7 +51,7 @@ export function backupStatus(path: string): BackupStatus {
         }
       }
       const revision = db.prepare('SELECT current_rev FROM mvcc_meta WHERE id = 0').pluck().get() as number | undefined;
-      return { hash: h.digest(), revision: revision ?? 0, totalKey, totalSize: bytes };
+      return { hash: h.sum(), revision: revision ?? 0, totalKey, totalSize: bytes };
     } finally {
       db.close();
     }
