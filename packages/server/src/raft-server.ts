@@ -31,10 +31,15 @@ import { Checkpointer, WalSync } from './storage/wal-sync.js';
 import { PeerTransport } from './peer/transport.js';
 import { joinCluster } from './node/join.js';
 import { Membership } from './storage/membership.js';
-import { MembershipAdmin, membershipService } from './api/membership-service.js';
+import { MembershipAdmin, membershipService, recordMemberAttributes } from './api/membership-service.js';
 import { SnapshotStore } from './storage/snapshot-store.js';
+import { checkClusterId } from './storage/cluster-identity.js';
+import { forceNewCluster } from './storage/force-new-cluster.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
 import { peerCallAuth } from './peer/peer-secret.js';
+import { EtcdMembership, etcdClusterService } from './api/etcd-cluster-service.js';
+import { etcdMaintenanceService } from './api/etcd-maintenance-service.js';
+import { publishAttributes } from './node/publish-attributes.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -60,6 +65,7 @@ export class RaftkvServer {
   readonly obs: NodeObservability;
   private http: NodeHttp | null = null;
   private closing: Promise<void> | null = null;
+  private stopPublishing: (() => void) | null = null;
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
   private healthServer: Server | null = null;
@@ -73,6 +79,9 @@ export class RaftkvServer {
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
     this.log = new SqliteLogStorage(this.db);
+    checkClusterId(this.db, config.clusterId);
+    if (config.forceNewCluster)
+      forceNewCluster({ db: this.db, log: this.log, self: config.id, address: config.advertise, logger: this.logger });
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
     this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
@@ -242,6 +251,32 @@ export class RaftkvServer {
       AdminService,
       adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
     );
+    const ids = headerIds(config.clusterId, config.id);
+    const etcdMembersDeps = {
+      clusterId: config.clusterId,
+      ids,
+      driver: this.driver,
+      router: this.router,
+      membership: this.membership,
+      admin: members,
+      replication: () => this.node.status(),
+      peerScheme: config.peerTls === null ? ('http' as const) : ('https' as const),
+      random: Math.random,
+    };
+    this.grpc.addService(etcdserverpb.ClusterService, etcdClusterService(etcdMembersDeps, new EtcdMembership(etcdMembersDeps)));
+    this.grpc.addService(
+      etcdserverpb.MaintenanceService,
+      etcdMaintenanceService({
+        clusterId: config.clusterId,
+        ids,
+        db: this.db,
+        driver: this.driver,
+        sm: this.sm,
+        membership: this.membership,
+        snapshots: this.snapshots,
+        logger: this.logger,
+      }),
+    );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
     this.watchHealth();
@@ -306,6 +341,7 @@ export class RaftkvServer {
         },
       });
     }
+    this.publishAttributes(port);
     await this.startHttp(port);
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
@@ -320,6 +356,34 @@ export class RaftkvServer {
       lastLogIndex: this.log.lastIndex(),
       members: this.membership.members().map((m) => `${m.id}=${m.address}${m.voter ? '' : ' (learner)'}`),
       joining: this.joining,
+    });
+  }
+
+  /**
+   * etcd's publish: this member's name (its id) and client URL go into the replicated membership once
+   * it is a member. The client URL is the advertised address when clients and peers share the port.
+   * It carries no scheme: etcdctl's `endpoint status|hashkv --cluster` dial each client URL with it as
+   * the HTTP/2 :authority, and Node's HTTP/2 server (nghttp2) resets a stream whose :authority holds
+   * "http://" (a '/'), where Go's server lets it pass; host:port works with every etcd client.
+   */
+  private publishAttributes(grpcPort: number): void {
+    const c = this.config;
+    const host = c.advertise.replace(/:\d+$/, '');
+    const clientAddress = c.peerListen === null ? c.advertise : `${host}:${grpcPort}`;
+    const attributes = { name: c.id, clientUrls: [clientAddress] };
+    this.stopPublishing = publishAttributes({
+      self: c.id,
+      attributes,
+      membership: this.membership,
+      leaderKnown: () => this.driver.leaderId !== '',
+      logger: this.logger,
+      publish: async (a) => {
+        const deadline = Date.now() + 10_000;
+        const req = { id: c.id, name: a.name, clientUrls: [...a.clientUrls] };
+        await this.router.publishMemberAttributes(req, deadline, false, () =>
+          recordMemberAttributes(this.driver, req, () => this.sm.appliedIndex()),
+        );
+      },
     });
   }
 
@@ -376,6 +440,7 @@ export class RaftkvServer {
     await this.http?.close();
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
+    this.stopPublishing?.();
     this.compactor.stop();
     this.driver.stop();
     this.snapshotSender.close();

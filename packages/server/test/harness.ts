@@ -80,10 +80,15 @@ export class TestCluster {
   }
 
   static async start(o: ClusterOptions = {}): Promise<TestCluster> {
-    requireBuilt(MAIN);
-    const c = new TestCluster(await freePorts(o.size ?? 3), o);
+    const c = await TestCluster.create(o);
     for (const n of c.nodes) c.startNode(n.id);
     return c;
+  }
+
+  /** A cluster whose ports and data dirs are chosen but whose nodes are not started (e.g. to restore them first). */
+  static async create(o: ClusterOptions = {}): Promise<TestCluster> {
+    requireBuilt(MAIN);
+    return new TestCluster(await freePorts(o.size ?? 3), o);
   }
 
   /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */

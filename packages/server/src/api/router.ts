@@ -10,6 +10,8 @@ import {
   KVClient,
   type AddMemberRequest,
   type AddMemberResponse,
+  type MemberAttributes,
+  type PublishMemberAttributesResponse,
   type ProposeRequest,
   type ProposeResponse,
   type ReadRequest,
@@ -83,6 +85,9 @@ const MEMBERSHIP: Policy = {
   mapRemote: true,
   noLeader: (leaderId) => new UnavailableError('no leader to carry out the membership change', leaderId),
 };
+/** etcd's Cluster service: carried out on the leader; its etcd errors reach the caller as they are. */
+const ETCD_MEMBERSHIP: Policy = { ...MEMBERSHIP, noLeader: etcdNoLeader };
+
 /** The live view's transfer button: fails at once without a leader; its caller maps gRPC statuses itself. */
 const TRANSFER: Policy = {
   retry: 'none',
@@ -108,10 +113,14 @@ interface LeaderClients {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: etcdserverpb.KVClient;
+  readonly cluster: etcdserverpb.ClusterClient;
 }
 
 /** One etcdserverpb.KV call on the leader's client. */
 export type EtcdCall<T> = (kv: etcdserverpb.KVClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+
+/** One etcdserverpb.Cluster call on the leader's client. */
+export type EtcdClusterCall<T> = (c: etcdserverpb.ClusterClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
@@ -168,6 +177,25 @@ export class LeaderRouter {
   ): Promise<RemoveMemberResponse> {
     return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<RemoveMemberResponse>((md, opts, cb) => c.admin.removeMember(req, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /** etcd's MemberAdd, MemberRemove, MemberUpdate, MemberPromote: carried out on the leader. */
+  etcdCluster<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdClusterCall<T>): Promise<T> {
+    return this.route(ETCD_MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<T>((md, opts, cb) => call(c.cluster, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /** A member's own attributes, recorded through the leader's log. */
+  publishMemberAttributes(
+    req: MemberAttributes,
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<PublishMemberAttributesResponse>,
+  ): Promise<PublishMemberAttributesResponse> {
+    return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<PublishMemberAttributesResponse>((md, opts, cb) => c.admin.publishMemberAttributes(req, md, opts, cb), { deadline, metadata }),
     );
   }
 
@@ -241,6 +269,7 @@ export class LeaderRouter {
         kv: new KVClient(address, channelCredentials(), on),
         admin: new AdminClient(address, channelCredentials(), on),
         etcd: new etcdserverpb.KVClient(address, channelCredentials(), on),
+        cluster: new etcdserverpb.ClusterClient(address, channelCredentials(), on),
       };
       this.clients.set(address, c);
     }

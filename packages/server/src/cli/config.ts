@@ -64,6 +64,11 @@ export interface ServerConfig {
   readonly maxRangeBytes: number;
   /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
   readonly autoCompaction: AutoCompaction;
+  /**
+   * --force-new-cluster (etcd's flag): after a permanent loss of quorum, this surviving member becomes a
+   * one-member cluster keeping what it had committed (storage/force-new-cluster.ts); once per data dir.
+   */
+  readonly forceNewCluster: boolean;
 }
 
 type Flag = ServerFlag;
@@ -229,6 +234,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const secretFile = get('peer-secret-file');
   const peerSecret = secretFile === undefined ? null : readPeerSecret(secretFile);
   const insecurePeers = bool('insecure-peers');
+  const forceNewCluster = bool('force-new-cluster');
 
   const config: ServerConfig = {
     id,
@@ -254,6 +260,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     snapshotChunkDelayMs,
     peerSecret,
     insecurePeers,
+    forceNewCluster,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
     maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),

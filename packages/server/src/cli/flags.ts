@@ -42,11 +42,12 @@ export const SERVER_FLAGS = [
   'max-range-bytes',
   'auto-compaction-mode',
   'auto-compaction-retention',
+  'force-new-cluster',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
 /** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
-export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth', 'insecure-peers'];
+export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth', 'insecure-peers', 'force-new-cluster'];
 
 /** `data-dir` → `RAFTKV_DATA_DIR`. */
 export function envName(flag: ServerFlag): string {

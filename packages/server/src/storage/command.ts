@@ -8,7 +8,10 @@ export type CommandResponse =
   | { readonly $case: 'put'; readonly put: etcdserverpb.PutResponse }
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
-  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse };
+  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  // Member commands: recorded (a missing member is an error outcome instead).
+  | { readonly $case: 'memberAttributes'; readonly memberAttributes: Record<string, never> }
+  | { readonly $case: 'memberPeerUpdate'; readonly memberPeerUpdate: Record<string, never> };
 
 export type CommandKind = CommandResponse['$case'];
 

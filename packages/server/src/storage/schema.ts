@@ -131,12 +131,41 @@ export const TABLES: readonly Table[] = [
     state: true,
   },
   {
+    // What each member published about itself (etcd's member attributes: name, client URLs as a JSON
+    // array; membership.ts). Rows of members that left are removed with them.
+    name: 'member_attributes',
+    definition: `(
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  client_urls TEXT NOT NULL
+) WITHOUT ROWID`,
+    columns: ['id', 'name', 'client_urls'],
+    state: true,
+  },
+  {
     // The latest snapshot file of this node (snapshot-store.ts).
     name: 'snapshot_state',
     definition: `(
       id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
       voters TEXT NOT NULL, learners TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)`,
     columns: ['id', 'idx', 'term', 'voters', 'learners', 'file', 'bytes', 'sha256'],
+    state: false,
+  },
+  {
+    // The cluster id a restored data dir was made for (restore.ts); the node refuses another --cluster-id.
+    // Empty on a data dir bootstrapped with --peers or --join.
+    name: 'cluster_identity',
+    definition: '(id INTEGER PRIMARY KEY CHECK (id = 0), cluster_id TEXT NOT NULL)',
+    columns: ['id', 'cluster_id'],
+    state: false,
+  },
+  {
+    // --force-new-cluster already rewrote this node's membership (force-new-cluster.ts): the flag is a
+    // no-op from then on, so leaving it in a manifest cannot shrink the cluster again.
+    name: 'forced_new_cluster',
+    definition: `(id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
+      removed TEXT NOT NULL, discarded INTEGER NOT NULL)`,
+    columns: ['id', 'idx', 'term', 'removed', 'discarded'],
     state: false,
   },
 ];

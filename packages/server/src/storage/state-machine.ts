@@ -13,6 +13,7 @@ import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
 import { EtcdError } from './mvcc/errors.js';
+import { memberNotFound } from './member-errors.js';
 import { MvccStore } from './mvcc/store.js';
 import { validatePropose } from './validation.js';
 
@@ -32,6 +33,9 @@ export interface ConfApplied {
 /** Applies a committed conf-change entry (membership.ts); null: it changes nothing. */
 export interface ConfApplier {
   applyEntry(e: Entry): ConfState | null;
+  /** Member attributes and peer address updates (normal entries); false: no such member. */
+  applyAttributes(id: string, a: { name: string; clientUrls: readonly string[] }): boolean;
+  applyPeerUpdate(id: string, address: string): boolean;
 }
 
 export interface SessionPolicy {
@@ -146,6 +150,15 @@ export class KvStateMachine {
         return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
       case 'compaction':
         return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
+      case 'memberAttributes': {
+        const a = r.memberAttributes;
+        const found = this.members?.applyAttributes(a.id, { name: a.name, clientUrls: a.clientUrls }) ?? false;
+        return found ? { ok: true, response: { $case: 'memberAttributes', memberAttributes: {} } } : { ok: false, error: memberNotFound() };
+      }
+      case 'memberPeerUpdate': {
+        const found = this.members?.applyPeerUpdate(r.memberPeerUpdate.id, r.memberPeerUpdate.address) ?? false;
+        return found ? { ok: true, response: { $case: 'memberPeerUpdate', memberPeerUpdate: {} } } : { ok: false, error: memberNotFound() };
+      }
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
