@@ -13,6 +13,8 @@ import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
+import { etcdWatchService } from './api/etcd-watch-service.js';
+import { WatchHub as EtcdWatchHub } from './watch/hub.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -58,6 +60,8 @@ export class RaftkvServer {
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** etcd watchers on this node, told of its applied writes (watch/). */
+  private readonly watchHub: EtcdWatchHub;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -85,6 +89,7 @@ export class RaftkvServer {
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
     this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
+    this.watchHub = new EtcdWatchHub(this.sm.store);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
@@ -161,7 +166,9 @@ export class RaftkvServer {
           this.snapshots.install(meta);
           this.sm.reload();
           this.membership.reload();
+          this.watchHub.resync();
         },
+        onChanges: (rows) => this.watchHub.notify(rows),
       }),
       logger: this.logger,
       logContext: this.ctx,
@@ -226,6 +233,17 @@ export class RaftkvServer {
         ids: headerIds(config.clusterId, config.id),
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+      }),
+    );
+    this.grpc.addService(
+      etcdserverpb.WatchService,
+      etcdWatchService({
+        hub: this.watchHub,
+        store: this.sm.store,
+        ids: headerIds(config.clusterId, config.id),
+        term: () => this.driver.view().term,
+        maxRequestBytes: config.maxRequestBytes,
+        progressIntervalMs: config.watchProgressNotifyMs,
       }),
     );
     this.compactor = new AutoCompactor(config.autoCompaction, {
@@ -442,6 +460,7 @@ export class RaftkvServer {
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
     this.stopPublishing?.();
     this.compactor.stop();
+    this.watchHub.close();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

@@ -5,8 +5,12 @@
 // run inside the caller's transaction when there is one (the Ready's), else in one of their own.
 import type { etcdserverpb } from '@raftkv/proto';
 import type { Db } from '../db.js';
+import { ChangeLog } from './changes.js';
 import { Compactor } from './compaction.js';
 import { ByteBudget, LeaseNotFoundError } from './errors.js';
+import { HistoryReader } from './history.js';
+import type { KeyRange } from './key-range.js';
+import type { KvRow } from './kv-row.js';
 import { range } from './range.js';
 import { KvReader } from './reader.js';
 import { RevisionCounters } from './revisions.js';
@@ -28,6 +32,9 @@ export class MvccStore {
   private readonly compactor: Compactor;
   private readonly revs: RevisionCounters;
   private readonly leaseExists: (id: number) => boolean;
+  private readonly historyReader: HistoryReader;
+  /** The rows of the writes applied since the watch hub last took them. */
+  readonly changes = new ChangeLog();
   /** Built once: better-sqlite3's wrapper is BEGIN..COMMIT outside a transaction, a savepoint inside one. */
   private readonly inTx: <T>(f: () => T) => T;
 
@@ -39,6 +46,7 @@ export class MvccStore {
     this.writes = new MvccWriteStatements(db);
     this.compactor = new Compactor(db);
     this.revs = new RevisionCounters(db);
+    this.historyReader = new HistoryReader(db);
     this.leaseExists = options.leaseExists ?? (() => false);
     const tx = db.transaction((f: () => unknown) => f());
     this.inTx = <T>(f: () => T): T => tx(f) as T;
@@ -67,6 +75,16 @@ export class MvccStore {
   /** How many keys are live now (SQLite counts them). */
   liveKeys(): number {
     return this.reader.count({ kind: 'from', key: NO_KEY }, this.revs.current);
+  }
+
+  /** The writes to `range` with from <= revision <= to, oldest first, at most `limit` (a watcher's catch-up). */
+  history(range: KeyRange, from: number, to: number, limit: number): KvRow[] {
+    return this.historyReader.writes(range, from, to, limit);
+  }
+
+  /** The live row of `key` at `rev` (a watch event's prev_kv: the key just before the event). */
+  liveAt(key: Buffer, rev: number): KvRow | undefined {
+    return this.reader.live(key, rev);
   }
 
   /** `maxBytes`: fail with RangeTooLargeError rather than hold a larger answer (0: no bound). */
@@ -144,6 +162,7 @@ export class MvccStore {
   private end(w: WriteTxn): number {
     const revision = w.end();
     this.revs.current = revision;
+    this.changes.add(w.rows);
     return revision;
   }
 
