@@ -8,7 +8,9 @@ export type CommandResponse =
   | { readonly $case: 'put'; readonly put: etcdserverpb.PutResponse }
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
-  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse };
+  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  | { readonly $case: 'leaseGrant'; readonly leaseGrant: etcdserverpb.LeaseGrantResponse }
+  | { readonly $case: 'leaseRevoke'; readonly leaseRevoke: etcdserverpb.LeaseRevokeResponse };
 
 export type CommandKind = CommandResponse['$case'];
 
