@@ -81,7 +81,7 @@ export const TABLES: readonly Table[] = [
     definition: `(
   id  INTEGER PRIMARY KEY,   -- etcd's int64 lease id (below 2^53 when raftkv chose it)
   ttl INTEGER NOT NULL       -- granted TTL in seconds, the minimum TTL rule already applied
-)`,
+) WITHOUT ROWID`,
     columns: ['id', 'ttl'],
     state: true,
   },
