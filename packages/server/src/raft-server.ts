@@ -15,6 +15,10 @@ import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
 import { etcdWatchService } from './api/etcd-watch-service.js';
 import { WatchHub as EtcdWatchHub } from './watch/hub.js';
+import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
+import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
+import { LeaseExpiry } from './node/lease-expiry.js';
+import { Lessor } from './node/lessor.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -55,6 +59,10 @@ export class RaftkvServer {
   readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly router: LeaderRouter;
+  /** The leader's lease expiries (node/lessor.ts), kept in step with the applied leases by the state machine. */
+  private readonly lessor: Lessor;
+  private readonly leaseExpiry: LeaseExpiry;
+  private readonly leaseForwarder: LeaseRenewForwarder;
   /** Who the members are and where (members table); snapshots, their transfer, membership changes. */
   readonly membership: Membership;
   readonly snapshots: SnapshotStore;
@@ -88,7 +96,8 @@ export class RaftkvServer {
       forceNewCluster({ db: this.db, log: this.log, self: config.id, address: config.advertise, logger: this.logger });
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
-    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
+    this.lessor = new Lessor({ now: () => performance.now(), extendMs: config.electionTimeoutMaxMs });
+    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership, this.lessor);
     this.watchHub = new EtcdWatchHub(this.sm.store);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
@@ -246,6 +255,28 @@ export class RaftkvServer {
         progressIntervalMs: config.watchProgressNotifyMs,
       }),
     );
+    this.leaseExpiry = new LeaseExpiry({
+      lessor: this.lessor,
+      isLeader: () => this.driver.isLeader,
+      term: () => this.driver.view().term,
+      waitForLeaderChange: (ms) => this.driver.waitForLeaderChange(ms),
+      propose: (data) => this.driver.propose(data),
+      logger: this.logger,
+    });
+    this.leaseForwarder = new LeaseRenewForwarder(this.router, () => this.driver.leaderId);
+    this.grpc.addService(
+      etcdserverpb.LeaseService,
+      etcdLeaseService({
+        driver: this.driver,
+        sm: this.sm,
+        router: this.router,
+        lessor: this.lessor,
+        forwarder: this.leaseForwarder,
+        syncLessor: () => this.leaseExpiry.sync(),
+        ids: headerIds(config.clusterId, config.id),
+        minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
+      }),
+    );
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
@@ -343,6 +374,7 @@ export class RaftkvServer {
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
+    this.leaseExpiry.start();
     this.watchEventLoop();
     if (this.joining) {
       void joinCluster({
@@ -461,6 +493,8 @@ export class RaftkvServer {
     this.stopPublishing?.();
     this.compactor.stop();
     this.watchHub.close();
+    this.leaseExpiry.stop();
+    this.leaseForwarder.close();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

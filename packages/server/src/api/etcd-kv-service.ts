@@ -155,7 +155,7 @@ function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
  * The state machine's answer, or etcd's "request timed out" once `byMs` (Date.now() clock) passes: the
  * entry may still be applied later, so the caller must not assume it was not.
  */
-function withTimeout<T>(p: Promise<T>, byMs: number, leaderId: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, byMs: number, leaderId: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new EtcdUnavailableError(ETCD_TIMEOUT, leaderId, false)), Math.max(0, byMs - Date.now()));
     p.then(

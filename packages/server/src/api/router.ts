@@ -3,7 +3,7 @@
 // transfer all go through `route`. A forwarded call is never forwarded again (no loops): it is served
 // where it lands, and a node that does not lead refuses it (UNAVAILABLE with a retry hint); the
 // originating node retries once it learns of a new leader, as the call's policy allows.
-import { Channel, Metadata, type CallOptions } from '@grpc/grpc-js';
+import { Channel, Metadata, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   AdminClient,
   etcdserverpb,
@@ -32,6 +32,9 @@ export const FORWARDED_HEADER = 'raftkv-forwarded';
 
 /** Whether another node forwarded this call (it is then served here, never forwarded again). */
 export const isForwarded = (call: { metadata: Metadata }): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
+
+type KeepAliveReq = etcdserverpb.LeaseKeepAliveRequest;
+type KeepAliveResp = etcdserverpb.LeaseKeepAliveResponse;
 
 /** How long a caller without a deadline may wait for a leader. */
 export const DEFAULT_WAIT_MS = 10_000;
@@ -114,6 +117,7 @@ interface LeaderClients {
   readonly admin: AdminClient;
   readonly etcd: etcdserverpb.KVClient;
   readonly cluster: etcdserverpb.ClusterClient;
+  readonly lease: etcdserverpb.LeaseClient;
 }
 
 /** One etcdserverpb.KV call on the leader's client. */
@@ -121,6 +125,8 @@ export type EtcdCall<T> = (kv: etcdserverpb.KVClient, md: Metadata, opts: CallOp
 
 /** One etcdserverpb.Cluster call on the leader's client. */
 export type EtcdClusterCall<T> = (c: etcdserverpb.ClusterClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+/** One etcdserverpb.Lease unary call on the leader's client. */
+export type LeaseCall<T> = (lease: etcdserverpb.LeaseClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
@@ -161,6 +167,30 @@ export class LeaderRouter {
     return this.route(ETCD_READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
     );
+  }
+
+  /**
+   * An etcd Lease call that only the leader answers: a grant or revoke (`write`: through the log, retried
+   * only when certainly not applied) or a TimeToLive (`read`: the leader's lessor, retried freely).
+   */
+  etcdLease<T>(kind: 'write' | 'read', deadlineMs: number, forwarded: boolean, local: Local<T>, call: LeaseCall<T>): Promise<T> {
+    return this.route(kind === 'write' ? ETCD_WRITE : ETCD_READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<T>((md, opts, cb) => call(c.lease, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /**
+   * A LeaseKeepAlive stream to the leader this node knows of, marked as forwarded (the leader serves it
+   * and never forwards it on); null when no other node is known to lead.
+   */
+  leaderKeepAlive(): { readonly leaderId: string; readonly stream: ClientDuplexStream<KeepAliveReq, KeepAliveResp> } | null {
+    const leader = this.o.driver.leaderId;
+    if (leader === '' || leader === this.o.self) return null;
+    const address = this.o.peers.get(leader);
+    if (address === undefined) return null;
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, this.o.self);
+    return { leaderId: leader, stream: this.clientsOf(address).lease.leaseKeepAlive(md) };
   }
 
   addMember(req: AddMemberRequest, deadlineMs: number, forwarded: boolean, local: Local<AddMemberResponse>): Promise<AddMemberResponse> {
@@ -270,6 +300,7 @@ export class LeaderRouter {
         admin: new AdminClient(address, channelCredentials(), on),
         etcd: new etcdserverpb.KVClient(address, channelCredentials(), on),
         cluster: new etcdserverpb.ClusterClient(address, channelCredentials(), on),
+        lease: new etcdserverpb.LeaseClient(address, channelCredentials(), on),
       };
       this.clients.set(address, c);
     }

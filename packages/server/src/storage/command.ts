@@ -11,7 +11,9 @@ export type CommandResponse =
   | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
   // Member commands: recorded (a missing member is an error outcome instead).
   | { readonly $case: 'memberAttributes'; readonly memberAttributes: Record<string, never> }
-  | { readonly $case: 'memberPeerUpdate'; readonly memberPeerUpdate: Record<string, never> };
+  | { readonly $case: 'memberPeerUpdate'; readonly memberPeerUpdate: Record<string, never> }
+  | { readonly $case: 'leaseGrant'; readonly leaseGrant: etcdserverpb.LeaseGrantResponse }
+  | { readonly $case: 'leaseRevoke'; readonly leaseRevoke: etcdserverpb.LeaseRevokeResponse };
 
 export type CommandKind = CommandResponse['$case'];
 

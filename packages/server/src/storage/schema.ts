@@ -71,6 +71,19 @@ export const TABLES: readonly Table[] = [
 ) WITHOUT ROWID`,
     columns: ['key', 'main', 'sub', 'create_rev', 'version', 'lease', 'value', 'tombstone'],
     state: true,
+    // The rows that carry a lease, to find a lease's keys (mvcc/lease-keys.ts) without a scan.
+    extra: ['CREATE INDEX IF NOT EXISTS mvcc_kv_by_lease ON mvcc_kv (lease, key) WHERE lease != 0'],
+  },
+  {
+    // etcd's leases (lease-store.ts): the granted TTL of each; when one expires is the leader's
+    // in-memory decision (node/lessor.ts), replicated as a revoke.
+    name: 'leases',
+    definition: `(
+  id  INTEGER PRIMARY KEY,   -- etcd's int64 lease id (below 2^53 when raftkv chose it)
+  ttl INTEGER NOT NULL       -- granted TTL in seconds, the minimum TTL rule already applied
+) WITHOUT ROWID`,
+    columns: ['id', 'ttl'],
+    state: true,
   },
   {
     // The MVCC store's revision counters (one row).

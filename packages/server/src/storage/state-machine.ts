@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
+import { LeaseStore, type LeaseListener } from './lease-store.js';
 import { EtcdError } from './mvcc/errors.js';
 import { memberNotFound } from './member-errors.js';
 import { MvccStore } from './mvcc/store.js';
@@ -61,6 +62,8 @@ export class KvStateMachine {
   private appliedTermValue = 0;
   /** The key-value state, for reads too (etcd's Range, raftkv.v1's Read). */
   readonly store: MvccStore;
+  /** etcd's leases (the granted ones; expiry is the leader lessor's). */
+  readonly leases: LeaseStore;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -71,8 +74,11 @@ export class KvStateMachine {
     private readonly sessions: SessionPolicy = DEFAULT_SESSION_POLICY,
     /** Applies conf-change entries inside the same transaction; null: they change nothing here. */
     private readonly members: ConfApplier | null = null,
+    /** Told of applied lease grants and revokes (the node's lessor). */
+    leaseListener: LeaseListener | null = null,
   ) {
-    this.store = new MvccStore(db);
+    this.leases = new LeaseStore(db, leaseListener);
+    this.store = new MvccStore(db, { leaseExists: (id) => this.leases.exists(id) });
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -89,6 +95,7 @@ export class KvStateMachine {
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
     this.store.reload();
+    this.leases.reload();
   }
 
   appliedIndex(): number {
@@ -159,6 +166,10 @@ export class KvStateMachine {
         const found = this.members?.applyPeerUpdate(r.memberPeerUpdate.id, r.memberPeerUpdate.address) ?? false;
         return found ? { ok: true, response: { $case: 'memberPeerUpdate', memberPeerUpdate: {} } } : { ok: false, error: memberNotFound() };
       }
+      case 'leaseGrant':
+        return this.etcd(() => ({ $case: 'leaseGrant', leaseGrant: this.leases.grant(r.leaseGrant, this.store) }));
+      case 'leaseRevoke':
+        return this.etcd(() => ({ $case: 'leaseRevoke', leaseRevoke: this.leases.revoke(r.leaseRevoke, this.store) }));
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
@@ -228,7 +239,7 @@ export class KvStateMachine {
 
   /**
    * sha256 over the MVCC store: its revision counters, then every row of its history in key order, each
-   * column length-prefixed; equal on nodes with equal state. keyCount: the live keys.
+   * column length-prefixed, then the leases by id; equal on nodes with equal state. keyCount: the live keys.
    */
   digest(): Digest {
     const h = createHash('sha256');
@@ -252,6 +263,10 @@ export class KvStateMachine {
       bytes(key);
       for (const n of [main, sub, create, version, lease, tombstone]) int(n);
       bytes(value);
+    }
+    for (const l of this.leases.list()) {
+      int(l.id);
+      int(l.ttl);
     }
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
