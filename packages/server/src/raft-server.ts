@@ -15,6 +15,7 @@ import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
+import { ROOT } from './storage/auth/auth-store.js';
 import { headerIds } from './storage/member-id.js';
 import { createLogger, type LogContext, type Logger } from './observability/logger.js';
 import { SqliteLogStorage } from './storage/log-storage.js';
@@ -35,6 +36,9 @@ import { MembershipAdmin, membershipService } from './api/membership-service.js'
 import { SnapshotStore } from './storage/snapshot-store.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
 import { peerCallAuth } from './peer/peer-secret.js';
+import { AuthGate } from './api/auth-gate.js';
+import { authService } from './api/auth-service.js';
+import { rootOnly } from './api/root-only.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -204,10 +208,12 @@ export class RaftkvServer {
             : new UnavailableError('this node is still joining the cluster', '', true),
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
+    // etcd's auth: who calls (token or client certificate), on every client-facing service.
+    const gate = new AuthGate({ store: this.sm.auth, clientCertAuth: config.tls?.clientAuth ?? false });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
@@ -217,14 +223,20 @@ export class RaftkvServer {
         ids: headerIds(config.clusterId, config.id),
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+        gate,
       }),
+    );
+    this.grpc.addService(
+      etcdserverpb.AuthService,
+      authService({ driver: this.driver, sm: this.sm, router: this.router, ids: headerIds(config.clusterId, config.id), gate }),
     );
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
       isLeader: () => this.driver.isLeader,
+      // As root: with auth enabled the root user always exists with the root role (auth-store.ts).
       propose: async (revision) => {
-        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }));
+        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }, ROOT));
       },
       onError: (revision, e) => this.logger.warn('auto-compaction failed; retried at its next step', { revision, error: e.message }),
     });
@@ -237,10 +249,21 @@ export class RaftkvServer {
       appliedIndex,
       logger: this.logger,
     });
-    const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
+    const membershipHandlers = membershipService({
+      admin: members,
+      driver: this.driver,
+      router: this.router,
+      appliedIndex,
+      forwardToken: (call) => gate.forwardToken(call),
+    });
+    // Status and ListMembers stay open (leader discovery; etcd's Status and MemberList); changes need root.
     this.grpc.addService(
       AdminService,
-      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+      rootOnly(
+        adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+        gate,
+        ['addMember', 'removeMember', 'transferLeadership', 'digest'],
+      ),
     );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);

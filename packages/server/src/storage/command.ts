@@ -8,7 +8,9 @@ export type CommandResponse =
   | { readonly $case: 'put'; readonly put: etcdserverpb.PutResponse }
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
-  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse };
+  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  /** An etcd auth change was applied (auth/auth-store.ts); the auth revision after it. */
+  | { readonly $case: 'auth'; readonly auth: { readonly revision: number } };
 
 export type CommandKind = CommandResponse['$case'];
 
@@ -20,9 +22,10 @@ export function responseOf<K extends CommandKind>(r: CommandResponse, k: K): Res
   return (r as unknown as Record<K, ResponseOf<K>>)[k];
 }
 
-/** The log entry data of a command. */
-export function encodeCommand(request: NonNullable<Command['request']>): Uint8Array {
-  return Command.encode({ request }).finish();
+/** The log entry data of a command; `authUser`: who proposed it, checked at apply when auth is enabled. */
+export function encodeCommand(request: NonNullable<Command['request']>, authUser = ''): Uint8Array {
+  return Command.encode({ request, authUser }).finish();
 }
 
-export const proposeCommand = (propose: ProposeRequest): Uint8Array => encodeCommand({ $case: 'propose', propose });
+export const proposeCommand = (propose: ProposeRequest, authUser = ''): Uint8Array =>
+  encodeCommand({ $case: 'propose', propose }, authUser);
