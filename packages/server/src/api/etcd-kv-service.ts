@@ -3,9 +3,9 @@
 // by the state machine at apply time; Range and a read-only Txn are served from the local store:
 // `serializable` at once, otherwise after a ReadIndex round on the leader (linearizable), as etcd.
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import type { Command, etcdserverpb } from '@raftkv/proto';
+import type { etcdserverpb } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
-import { encodeCommand, responseOf, type CommandKind } from '../storage/command.js';
+import { encodeCommand, responseOf, type KvKind, type KvRequest } from '../storage/command.js';
 import type { HeaderIds } from '../storage/member-id.js';
 import { requestTooLarge } from '../storage/mvcc/errors.js';
 import { isReadOnly } from '../storage/mvcc/txn.js';
@@ -34,10 +34,7 @@ export interface EtcdKvDeps {
 /** What a handler reads from its call: the deadline, and whether another node forwarded it. */
 type Call = Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0] & Parameters<AuthGate['user']>[0];
 
-/** The commands of etcd's KV API (auth changes are api/auth-service.ts's). */
-type KvKind = Exclude<CommandKind, 'auth'>;
-type KvRequest = Extract<NonNullable<Command['request']>, { $case: KvKind }>;
-type Request<K extends KvKind> = Extract<KvRequest, { $case: K }>;
+type Request<K extends KvKind> = KvRequest<K>;
 
 export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
   const { driver, sm, router, gate } = d;

@@ -14,6 +14,11 @@ export type CommandResponse =
 
 export type CommandKind = CommandResponse['$case'];
 
+/** The key-value commands, each answered by a response of its own kind (auth changes answer 'auth'). */
+export type KvKind = Exclude<CommandKind, 'auth'>;
+type AnyKvRequest = Extract<NonNullable<Command['request']>, { $case: KvKind }>;
+export type KvRequest<K extends KvKind = KvKind> = Extract<AnyKvRequest, { $case: K }>;
+
 type ResponseOf<K extends CommandKind> = Extract<CommandResponse, { $case: K }> extends Record<K, infer R> ? R : never;
 
 /** The answer of kind `k`; any other kind means the entry at that index was not the command proposed. */
