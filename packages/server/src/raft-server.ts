@@ -21,6 +21,7 @@ import { LeaseExpiry } from './node/lease-expiry.js';
 import { Lessor } from './node/lessor.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
+import { ROOT } from './storage/auth/auth-store.js';
 import { headerIds } from './storage/member-id.js';
 import { createLogger, type LogContext, type Logger } from './observability/logger.js';
 import { SqliteLogStorage } from './storage/log-storage.js';
@@ -46,6 +47,9 @@ import { peerCallAuth } from './peer/peer-secret.js';
 import { EtcdMembership, etcdClusterService } from './api/etcd-cluster-service.js';
 import { etcdMaintenanceService } from './api/etcd-maintenance-service.js';
 import { publishAttributes } from './node/publish-attributes.js';
+import { AuthGate } from './api/auth-gate.js';
+import { authService } from './api/auth-service.js';
+import { rootOnly } from './api/root-only.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -229,10 +233,12 @@ export class RaftkvServer {
             : new UnavailableError('this node is still joining the cluster', '', true),
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
+    // etcd's auth: who calls (token or client certificate), on every client-facing service.
+    const gate = new AuthGate({ store: this.sm.auth, clientCertAuth: config.tls?.clientAuth ?? false });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
@@ -242,6 +248,7 @@ export class RaftkvServer {
         ids: headerIds(config.clusterId, config.id),
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+        gate,
       }),
     );
     this.grpc.addService(
@@ -277,12 +284,17 @@ export class RaftkvServer {
         minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
       }),
     );
+    this.grpc.addService(
+      etcdserverpb.AuthService,
+      authService({ driver: this.driver, sm: this.sm, router: this.router, ids: headerIds(config.clusterId, config.id), gate }),
+    );
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
       isLeader: () => this.driver.isLeader,
+      // As root: with auth enabled the root user always exists with the root role (auth-store.ts).
       propose: async (revision) => {
-        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }));
+        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }, ROOT));
       },
       onError: (revision, e) => this.logger.warn('auto-compaction failed; retried at its next step', { revision, error: e.message }),
     });
@@ -295,10 +307,21 @@ export class RaftkvServer {
       appliedIndex,
       logger: this.logger,
     });
-    const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
+    const membershipHandlers = membershipService({
+      admin: members,
+      driver: this.driver,
+      router: this.router,
+      appliedIndex,
+      forwardToken: (call) => gate.forwardToken(call),
+    });
+    // Status and ListMembers stay open (leader discovery; etcd's Status and MemberList); changes need root.
     this.grpc.addService(
       AdminService,
-      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+      rootOnly(
+        adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+        gate,
+        ['addMember', 'removeMember', 'transferLeadership', 'digest'],
+      ),
     );
     const ids = headerIds(config.clusterId, config.id);
     const etcdMembersDeps = {

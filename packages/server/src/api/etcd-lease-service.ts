@@ -16,7 +16,7 @@ import type { HeaderIds } from '../storage/member-id.js';
 import { LeaseNotFoundError } from '../storage/mvcc/errors.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { answer, deadlineOf } from './call.js';
-import { withTimeout } from './etcd-kv-service.js';
+import { withTimeout } from './etcd-call.js';
 import { ETCD_NO_LEADER, EtcdUnavailableError, toEtcdStatus } from './grpc-errors.js';
 import type { LeaseRenewForwarder } from './lease-renew-forwarder.js';
 import { answerBy, isForwarded, type LeaderRouter } from './router.js';
