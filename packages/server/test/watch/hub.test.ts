@@ -2,7 +2,7 @@
 // for synced watchers, watchers from a past revision, slow watchers that fall behind and catch up,
 // across a replaced store (a snapshot), with etcd 3.4's filters, prev_kv, fragments, ids and errors.
 import { etcdserverpb, mvccpb } from '@raftkv/proto';
-import { prefixEnd } from '../../src/storage/mvcc/key-range.js';
+import { prefixEnd } from '@raftkv/client';
 import { WatchHub, type HubOptions } from '../../src/watch/hub.js';
 import { WatchSession } from '../../src/watch/stream.js';
 import { b, del, op, openStore, put, txn, type OpenStore } from '../mvcc/helpers.js';
