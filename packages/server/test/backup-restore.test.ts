@@ -200,6 +200,7 @@ describe('quorum loss', () => {
       await client.etcd.deleteRange({ key: Buffer.from('q1') });
       acked.delete('q1');
       const before = await converged(c, leader);
+      const revision = Number((await client.etcd.range({ key: Buffer.from('q0') })).header!.revision);
 
       // Two members gone for good: killed, their data dirs wiped. n1 alone cannot make progress.
       await c.stopNode('n2');
@@ -207,6 +208,11 @@ describe('quorum loss', () => {
       removeDir(c.node('n2').dataDir);
       removeDir(c.node('n3').dataDir);
       await c.stopNode('n1');
+      // The survivor's data dir can also be backed up offline (what a restore from it would serve).
+      const offline = join(work, 'survivor.db');
+      expect(raftctl('snapshot', 'save', offline, '--data-dir', c.node('n1').dataDir).status).toBe(0);
+      const st = JSON.parse(raftctl('snapshot', 'status', offline, '-w', 'json').stdout) as { revision: number };
+      expect(st.revision).toBe(revision);
       forced = true;
       c.startNode('n1');
       await waitFor('n1 leads alone', async () => ((await c.status('n1')).role === Role.ROLE_LEADER ? true : undefined), 60_000);
