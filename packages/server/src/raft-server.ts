@@ -13,8 +13,15 @@ import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
+import { etcdWatchService } from './api/etcd-watch-service.js';
+import { WatchHub as EtcdWatchHub } from './watch/hub.js';
+import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
+import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
+import { LeaseExpiry } from './node/lease-expiry.js';
+import { Lessor } from './node/lessor.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
+import { ROOT } from './storage/auth/auth-store.js';
 import { headerIds } from './storage/member-id.js';
 import { createLogger, type LogContext, type Logger } from './observability/logger.js';
 import { SqliteLogStorage } from './storage/log-storage.js';
@@ -40,6 +47,9 @@ import { peerCallAuth } from './peer/peer-secret.js';
 import { EtcdMembership, etcdClusterService } from './api/etcd-cluster-service.js';
 import { etcdMaintenanceService } from './api/etcd-maintenance-service.js';
 import { publishAttributes } from './node/publish-attributes.js';
+import { AuthGate } from './api/auth-gate.js';
+import { authService } from './api/auth-service.js';
+import { rootOnly } from './api/root-only.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -53,11 +63,17 @@ export class RaftkvServer {
   readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly router: LeaderRouter;
+  /** The leader's lease expiries (node/lessor.ts), kept in step with the applied leases by the state machine. */
+  private readonly lessor: Lessor;
+  private readonly leaseExpiry: LeaseExpiry;
+  private readonly leaseForwarder: LeaseRenewForwarder;
   /** Who the members are and where (members table); snapshots, their transfer, membership changes. */
   readonly membership: Membership;
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** etcd watchers on this node, told of its applied writes (watch/). */
+  private readonly watchHub: EtcdWatchHub;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -84,7 +100,9 @@ export class RaftkvServer {
       forceNewCluster({ db: this.db, log: this.log, self: config.id, address: config.advertise, logger: this.logger });
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
-    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
+    this.lessor = new Lessor({ now: () => performance.now(), extendMs: config.electionTimeoutMaxMs });
+    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership, this.lessor);
+    this.watchHub = new EtcdWatchHub(this.sm.store);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
@@ -161,7 +179,9 @@ export class RaftkvServer {
           this.snapshots.install(meta);
           this.sm.reload();
           this.membership.reload();
+          this.watchHub.resync();
         },
+        onChanges: (rows) => this.watchHub.notify(rows),
       }),
       logger: this.logger,
       logContext: this.ctx,
@@ -213,10 +233,12 @@ export class RaftkvServer {
             : new UnavailableError('this node is still joining the cluster', '', true),
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
+    // etcd's auth: who calls (token or client certificate), on every client-facing service.
+    const gate = new AuthGate({ store: this.sm.auth, clientCertAuth: config.tls?.clientAuth ?? false });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
@@ -226,14 +248,53 @@ export class RaftkvServer {
         ids: headerIds(config.clusterId, config.id),
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+        gate,
       }),
+    );
+    this.grpc.addService(
+      etcdserverpb.WatchService,
+      etcdWatchService({
+        hub: this.watchHub,
+        store: this.sm.store,
+        ids: headerIds(config.clusterId, config.id),
+        term: () => this.driver.view().term,
+        maxRequestBytes: config.maxRequestBytes,
+        progressIntervalMs: config.watchProgressNotifyMs,
+      }),
+    );
+    this.leaseExpiry = new LeaseExpiry({
+      lessor: this.lessor,
+      isLeader: () => this.driver.isLeader,
+      term: () => this.driver.view().term,
+      waitForLeaderChange: (ms) => this.driver.waitForLeaderChange(ms),
+      propose: (data) => this.driver.propose(data),
+      logger: this.logger,
+    });
+    this.leaseForwarder = new LeaseRenewForwarder(this.router, () => this.driver.leaderId);
+    this.grpc.addService(
+      etcdserverpb.LeaseService,
+      etcdLeaseService({
+        driver: this.driver,
+        sm: this.sm,
+        router: this.router,
+        lessor: this.lessor,
+        forwarder: this.leaseForwarder,
+        syncLessor: () => this.leaseExpiry.sync(),
+        ids: headerIds(config.clusterId, config.id),
+        minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
+      }),
+    );
+    this.grpc.addService(
+      etcdserverpb.AuthService,
+      authService({ driver: this.driver, sm: this.sm, router: this.router, ids: headerIds(config.clusterId, config.id), gate }),
     );
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
       isLeader: () => this.driver.isLeader,
+      // As root: with auth enabled the root user always exists with the root role (auth-store.ts).
       propose: async (revision) => {
-        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }));
+        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }, ROOT));
       },
       onError: (revision, e) => this.logger.warn('auto-compaction failed; retried at its next step', { revision, error: e.message }),
     });
@@ -246,10 +307,21 @@ export class RaftkvServer {
       appliedIndex,
       logger: this.logger,
     });
-    const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
+    const membershipHandlers = membershipService({
+      admin: members,
+      driver: this.driver,
+      router: this.router,
+      appliedIndex,
+      forwardToken: (call) => gate.forwardToken(call),
+    });
+    // Status and ListMembers stay open (leader discovery; etcd's Status and MemberList); changes need root.
     this.grpc.addService(
       AdminService,
-      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+      rootOnly(
+        adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+        gate,
+        ['addMember', 'removeMember', 'transferLeadership', 'digest'],
+      ),
     );
     const ids = headerIds(config.clusterId, config.id);
     const etcdMembersDeps = {
@@ -325,6 +397,7 @@ export class RaftkvServer {
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
+    this.leaseExpiry.start();
     this.watchEventLoop();
     if (this.joining) {
       void joinCluster({
@@ -442,6 +515,9 @@ export class RaftkvServer {
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
     this.stopPublishing?.();
     this.compactor.stop();
+    this.watchHub.close();
+    this.leaseExpiry.stop();
+    this.leaseForwarder.close();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

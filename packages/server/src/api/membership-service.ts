@@ -206,6 +206,8 @@ export interface MembershipServiceDeps {
   readonly driver: RaftDriver;
   readonly router: LeaderRouter;
   readonly appliedIndex: () => number;
+  /** The caller's auth token to present to the leader (auth-gate.ts forwardToken); none when absent. */
+  readonly forwardToken?: (call: Parameters<typeof isForwarded>[0]) => string | null;
 }
 
 type Handlers = Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers' | 'publishMemberAttributes'>;
@@ -217,14 +219,26 @@ export function membershipService(d: MembershipServiceDeps): Handlers {
       const { id, address, learner } = call.request;
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
       answer(
-        d.router.addMember(call.request, deadline, isForwarded(call), () => d.admin.add(id, address, learner, deadline)),
+        d.router.addMember(
+          call.request,
+          deadline,
+          isForwarded(call),
+          () => d.admin.add(id, address, learner, deadline),
+          d.forwardToken?.(call) ?? null,
+        ),
         cb,
       );
     },
     removeMember(call, cb) {
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
       answer(
-        d.router.removeMember(call.request, deadline, isForwarded(call), () => d.admin.remove(call.request.id, deadline)),
+        d.router.removeMember(
+          call.request,
+          deadline,
+          isForwarded(call),
+          () => d.admin.remove(call.request.id, deadline),
+          d.forwardToken?.(call) ?? null,
+        ),
         cb,
       );
     },

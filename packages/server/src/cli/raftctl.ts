@@ -7,6 +7,7 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
+import { runWatch } from './etcd/watch.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 import { runSnapshotCommand, SNAPSHOT_FLAGS } from './snapshot-commands.js';
@@ -28,6 +29,8 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   snapshot restore <file> --data-dir DIR --id ID --peers ID=HOST:PORT,... [--cluster-id ID] [--skip-hash-check]
                                        a member's data dir for a new cluster (etcdctl's --name,
                                        --initial-cluster, --initial-cluster-token also work)
+  watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
+                                       print each event (or run <command> per event, with ETCD_WATCH_*)
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -244,6 +247,15 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
     const target = { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutSet ? a.timeoutMs : null };
     const flags = { ...a.flags, ...(a.json && a.flags['write-out'] === undefined ? { 'write-out': 'json' } : {}) };
     return runSnapshotCommand(args, flags, target, { ...io, stdin: () => readFileSync(0) });
+  }
+  if (cmd === 'watch') {
+    // Pipes and terminals are written synchronously on Linux: a command run per event prints after it.
+    const out = (b: Buffer | string): void => void process.stdout.write(b);
+    return runWatch(args, process.argv.slice(2), a.flags, a.json, client, {
+      out,
+      err: (l) => void process.stderr.write(l + '\n'),
+      env: process.env,
+    });
   }
   if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {
