@@ -53,6 +53,19 @@ describe('backup and restore', () => {
       await client.etcd.compact({ revision: Number(mid) - 5, physical: true });
       for (let i = 30; i < 35; i++) await client.etcd.deleteRange({ key: Buffer.from(`k${i}`) });
       await client.etcd.put({ key: Buffer.from('last'), value: Buffer.from('x') });
+      // Lease and auth state (etcdctl, when installed) travel in the file like the keys.
+      const etcdctl = (endpoints: string, ...args: string[]) =>
+        spawnSync('etcdctl', ['--endpoints', endpoints, ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, ETCDCTL_API: '3' },
+          timeout: 30_000,
+        });
+      const lease = haveEtcdctl() ? etcdctl(c.node(leader).address, 'lease', 'grant', '600').stdout.split(' ')[1]! : '';
+      if (lease !== '') {
+        expect(etcdctl(c.node(leader).address, 'put', 'leased', 'x', `--lease=${lease}`).status).toBe(0);
+        expect(etcdctl(c.node(leader).address, 'user', 'add', 'alice:secret').status).toBe(0);
+        expect(etcdctl(c.node(leader).address, 'role', 'add', 'reader').status).toBe(0);
+      }
       const latest = await dump(client);
       const atMid = await dump(client, Number(mid));
       const revision = Number((await client.etcd.range({ key: Buffer.from('last') })).header!.revision);
@@ -140,6 +153,12 @@ describe('backup and restore', () => {
       const restored = clientOf(r);
       expect(await dump(restored)).toEqual(latest);
       expect(await dump(restored, Number(mid))).toEqual(atMid);
+      if (lease !== '') {
+        const at = r.node(l2).address;
+        expect(etcdctl(at, 'lease', 'list').stdout).toContain(lease);
+        expect(etcdctl(at, 'user', 'list').stdout).toBe('alice\n');
+        expect(etcdctl(at, 'role', 'list').stdout).toBe('reader\n');
+      }
       const after = await converged(r, l2);
 
       // The file etcdctl saved restores too (a one-member cluster is enough to compare).
