@@ -12,7 +12,7 @@ import { MAIN, TestCluster } from './harness.js';
 import { converged, digest, logged } from './snapshot-fixtures.js';
 import { haveEtcdctl, RAFTCTL } from './cli/etcdctl-run.js';
 
-const TIMEOUT_MS = 240_000;
+const TIMEOUT_MS = 400_000;
 
 const ALL = { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) };
 const work = tempDir('raftkv-backup-test-');
@@ -44,7 +44,7 @@ describe('backup and restore', () => {
     async () => {
       const c = await TestCluster.start();
       clusters.push(c);
-      const { leader } = await c.waitForLeader();
+      const { leader } = await c.waitForLeader(90_000);
       const client = clientOf(c);
       for (let i = 0; i < 40; i++) await client.etcd.put({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) });
       for (let i = 0; i < 10; i++) await client.etcd.put({ key: Buffer.from(`k${i}`), value: Buffer.from(`again${i}`) });
@@ -118,7 +118,9 @@ describe('backup and restore', () => {
       const cut = raftctl('snapshot', 'status', truncated);
       expect(cut.status).toBe(1);
       expect(cut.stderr).toContain('sha256 checksum not found');
-      expect(raftctl('snapshot', 'status', join(work, 'missing.db')).status).toBe(1);
+      const missing = raftctl('snapshot', 'status', join(work, 'missing.db'));
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toBe(`Error: stat ${join(work, 'missing.db')}: no such file or directory\n`); // etcdctl's words
 
       // Every member wiped; a new cluster restored from the file on other ports and data dirs.
       await c.stop();
@@ -149,7 +151,7 @@ describe('backup and restore', () => {
       expect(wrong.stderr).toContain(`restored for cluster "${clusterId}"`);
 
       for (const n of r.nodes) r.startNode(n.id);
-      const { leader: l2 } = await r.waitForLeader();
+      const { leader: l2 } = await r.waitForLeader(90_000);
       const restored = clientOf(r);
       expect(await dump(restored)).toEqual(latest);
       expect(await dump(restored, Number(mid))).toEqual(atMid);
@@ -179,7 +181,7 @@ describe('backup and restore', () => {
         const out = raftctl('snapshot', 'restore', etcdFile, ...args);
         expect(out.status).toBe(0);
         one.startNode('n1');
-        await one.waitForLeader();
+        await one.waitForLeader(90_000);
         expect(await dump(clientOf(one))).toEqual(latest);
         expect((await digest(one, 'n1')).digest).toBe(before.digest);
       }
@@ -209,7 +211,7 @@ describe('quorum loss', () => {
       let forced = false;
       const c = await TestCluster.start({ nodeFlags: (id) => (forced && id === 'n1' ? ['--force-new-cluster'] : []) });
       clusters.push(c);
-      const { leader } = await c.waitForLeader();
+      const { leader } = await c.waitForLeader(90_000);
       const client = clientOf(c);
       const acked = new Map<string, string>();
       for (let i = 0; i < 60; i++) {
@@ -266,13 +268,13 @@ describe('quorum loss', () => {
       // The flag left in place: a restart changes nothing and says so.
       await c.stopNode('n1', 'SIGTERM');
       c.startNode('n1');
-      await c.waitForLeader(60_000);
+      await c.waitForLeader(90_000);
       expect(
         logged(c, 'n1', '--force-new-cluster ignored: this data dir was already forced into a new cluster; remove the flag'),
       ).toHaveLength(1);
       const members = await solo.listMembers();
       expect(members.members.map((m) => m.id).sort()).toEqual(['n1', 'n4', 'n5']);
-      const final = await converged(c, (await c.waitForLeader()).leader);
+      const final = await converged(c, (await c.waitForLeader(90_000)).leader);
       expect(final.keyCount).toBe(acked.size + 1);
     },
     TIMEOUT_MS,
