@@ -11,7 +11,6 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import { writeBackupFile } from '@raftkv/server';
 import { removeDir, tempDir, waitFor } from '@raftkv/testkit';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,8 +137,23 @@ maybe('backup and restore components (test/fixtures/three-backup-restore)', () =
         for (const p of pods) p.start();
         let l = await leader();
         for (const [n, k] of keys.entries()) await client(l).put(k, Buffer.from(`v${n}`), 'writer', n + 1, 10_000);
-        const file = join(work, 'raftkv-20261202T061700Z.db');
-        expect(writeBackupFile(join(pods[l]!.env['RAFTKV_DATA_DIR']!, 'raftkv.db'), file)).not.toBeNull();
+        // The CronJob's script, run against the pods as its Job would (through the Service: here the leader).
+        const backups = join(work, 'pvc-backup');
+        mkdirSync(backups);
+        const cronEnv = containerEnv(cron().spec!.jobTemplate.spec!.template.spec!.containers[0]!, {
+          fields: {},
+          configMaps: configMapsOf(objects),
+        });
+        const b = sh(script('raftkv-backup-script', 'backup.sh'), {
+          ...cronEnv,
+          RAFTCTL,
+          BACKUP_DIR: backups,
+          RAFTCTL_ENDPOINTS: pods[l]!.address,
+        });
+        expect(b.stdout).toMatch(/Snapshot saved at .*raftkv-\d{8}T\d{6}Z\.db\n/);
+        expect(b.stdout).toMatch(/\| +HASH +\| REVISION \|/);
+        expect(b.status).toBe(0);
+        const file = join(backups, readdirSync(backups)[0]!);
         // The disaster: every pod stopped, every PVC emptied.
         for (const p of pods) await p.stop('SIGKILL', 5_000);
         for (const p of pods) rmSync(p.env['RAFTKV_DATA_DIR']!, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { MAIN, TestCluster } from './harness.js';
 import { converged, digest, logged } from './snapshot-fixtures.js';
 import { haveEtcdctl, RAFTCTL } from './cli/etcdctl-run.js';
 
-const TIMEOUT_MS = 240_000;
+const TIMEOUT_MS = 400_000;
 
 const ALL = { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) };
 const work = tempDir('raftkv-backup-test-');
@@ -44,7 +44,7 @@ describe('backup and restore', () => {
     async () => {
       const c = await TestCluster.start();
       clusters.push(c);
-      const { leader } = await c.waitForLeader();
+      const { leader } = await c.waitForLeader(90_000);
       const client = clientOf(c);
       for (let i = 0; i < 40; i++) await client.etcd.put({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) });
       for (let i = 0; i < 10; i++) await client.etcd.put({ key: Buffer.from(`k${i}`), value: Buffer.from(`again${i}`) });
@@ -53,6 +53,19 @@ describe('backup and restore', () => {
       await client.etcd.compact({ revision: Number(mid) - 5, physical: true });
       for (let i = 30; i < 35; i++) await client.etcd.deleteRange({ key: Buffer.from(`k${i}`) });
       await client.etcd.put({ key: Buffer.from('last'), value: Buffer.from('x') });
+      // Lease and auth state (etcdctl, when installed) travel in the file like the keys.
+      const etcdctl = (endpoints: string, ...args: string[]) =>
+        spawnSync('etcdctl', ['--endpoints', endpoints, ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, ETCDCTL_API: '3' },
+          timeout: 30_000,
+        });
+      const lease = haveEtcdctl() ? etcdctl(c.node(leader).address, 'lease', 'grant', '600').stdout.split(' ')[1]! : '';
+      if (lease !== '') {
+        expect(etcdctl(c.node(leader).address, 'put', 'leased', 'x', `--lease=${lease}`).status).toBe(0);
+        expect(etcdctl(c.node(leader).address, 'user', 'add', 'alice:secret').status).toBe(0);
+        expect(etcdctl(c.node(leader).address, 'role', 'add', 'reader').status).toBe(0);
+      }
       const latest = await dump(client);
       const atMid = await dump(client, Number(mid));
       const revision = Number((await client.etcd.range({ key: Buffer.from('last') })).header!.revision);
@@ -105,7 +118,9 @@ describe('backup and restore', () => {
       const cut = raftctl('snapshot', 'status', truncated);
       expect(cut.status).toBe(1);
       expect(cut.stderr).toContain('sha256 checksum not found');
-      expect(raftctl('snapshot', 'status', join(work, 'missing.db')).status).toBe(1);
+      const missing = raftctl('snapshot', 'status', join(work, 'missing.db'));
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toBe(`Error: stat ${join(work, 'missing.db')}: no such file or directory\n`); // etcdctl's words
 
       // Every member wiped; a new cluster restored from the file on other ports and data dirs.
       await c.stop();
@@ -136,10 +151,16 @@ describe('backup and restore', () => {
       expect(wrong.stderr).toContain(`restored for cluster "${clusterId}"`);
 
       for (const n of r.nodes) r.startNode(n.id);
-      const { leader: l2 } = await r.waitForLeader();
+      const { leader: l2 } = await r.waitForLeader(90_000);
       const restored = clientOf(r);
       expect(await dump(restored)).toEqual(latest);
       expect(await dump(restored, Number(mid))).toEqual(atMid);
+      if (lease !== '') {
+        const at = r.node(l2).address;
+        expect(etcdctl(at, 'lease', 'list').stdout).toContain(lease);
+        expect(etcdctl(at, 'user', 'list').stdout).toBe('alice\n');
+        expect(etcdctl(at, 'role', 'list').stdout).toBe('reader\n');
+      }
       const after = await converged(r, l2);
 
       // The file etcdctl saved restores too (a one-member cluster is enough to compare).
@@ -160,7 +181,7 @@ describe('backup and restore', () => {
         const out = raftctl('snapshot', 'restore', etcdFile, ...args);
         expect(out.status).toBe(0);
         one.startNode('n1');
-        await one.waitForLeader();
+        await one.waitForLeader(90_000);
         expect(await dump(clientOf(one))).toEqual(latest);
         expect((await digest(one, 'n1')).digest).toBe(before.digest);
       }
@@ -190,7 +211,7 @@ describe('quorum loss', () => {
       let forced = false;
       const c = await TestCluster.start({ nodeFlags: (id) => (forced && id === 'n1' ? ['--force-new-cluster'] : []) });
       clusters.push(c);
-      const { leader } = await c.waitForLeader();
+      const { leader } = await c.waitForLeader(90_000);
       const client = clientOf(c);
       const acked = new Map<string, string>();
       for (let i = 0; i < 60; i++) {
@@ -200,6 +221,7 @@ describe('quorum loss', () => {
       await client.etcd.deleteRange({ key: Buffer.from('q1') });
       acked.delete('q1');
       const before = await converged(c, leader);
+      const revision = Number((await client.etcd.range({ key: Buffer.from('q0') })).header!.revision);
 
       // Two members gone for good: killed, their data dirs wiped. n1 alone cannot make progress.
       await c.stopNode('n2');
@@ -207,6 +229,11 @@ describe('quorum loss', () => {
       removeDir(c.node('n2').dataDir);
       removeDir(c.node('n3').dataDir);
       await c.stopNode('n1');
+      // The survivor's data dir can also be backed up offline (what a restore from it would serve).
+      const offline = join(work, 'survivor.db');
+      expect(raftctl('snapshot', 'save', offline, '--data-dir', c.node('n1').dataDir).status).toBe(0);
+      const st = JSON.parse(raftctl('snapshot', 'status', offline, '-w', 'json').stdout) as { revision: number };
+      expect(st.revision).toBe(revision);
       forced = true;
       c.startNode('n1');
       await waitFor('n1 leads alone', async () => ((await c.status('n1')).role === Role.ROLE_LEADER ? true : undefined), 60_000);
@@ -241,13 +268,13 @@ describe('quorum loss', () => {
       // The flag left in place: a restart changes nothing and says so.
       await c.stopNode('n1', 'SIGTERM');
       c.startNode('n1');
-      await c.waitForLeader(60_000);
+      await c.waitForLeader(90_000);
       expect(
         logged(c, 'n1', '--force-new-cluster ignored: this data dir was already forced into a new cluster; remove the flag'),
       ).toHaveLength(1);
       const members = await solo.listMembers();
       expect(members.members.map((m) => m.id).sort()).toEqual(['n1', 'n4', 'n5']);
-      const final = await converged(c, (await c.waitForLeader()).leader);
+      const final = await converged(c, (await c.waitForLeader(90_000)).leader);
       expect(final.keyCount).toBe(acked.size + 1);
     },
     TIMEOUT_MS,

@@ -22,7 +22,9 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
   txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
   compact <revision> [--physical]
-  snapshot save <file>                 a backup from one member (etcd's Maintenance.Snapshot stream)
+  snapshot save <file> [--data-dir DIR]
+                                       a backup from a member (etcd's Maintenance.Snapshot stream), or
+                                       offline from a member's data dir (e.g. the survivor of a lost quorum)
   snapshot status <file>               hash, revision, total keys, total size; checks the file's checksum
   snapshot restore <file> --data-dir DIR --id ID --peers ID=HOST:PORT,... [--cluster-id ID] [--skip-hash-check]
                                        a member's data dir for a new cluster (etcdctl's --name,

@@ -7,10 +7,10 @@
 import { credentialsOf, type TlsOptions } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseHostPort } from '../grpc/address.js';
-import { BackupFileError, CHECKSUM_BYTES, hasChecksum } from '../storage/backup-file.js';
+import { BackupFileError, CHECKSUM_BYTES, hasChecksum, writeBackupFile } from '../storage/backup-file.js';
 import { backupStatus, type BackupStatus } from '../storage/backup-status.js';
 import { restoreDataDir } from '../storage/restore.js';
 import { fsyncDir } from '../storage/snapshot-store.js';
@@ -56,7 +56,8 @@ export async function runSnapshotCommand(args: readonly string[], f: SnapshotFla
     switch (sub) {
       case 'save':
         if (rest.length !== 1) throw new EtcdctlError(EXIT.badArgs, 'snapshot save expects one argument');
-        await save(rest[0]!, target);
+        if (f['data-dir'] === undefined) await save(rest[0]!, target);
+        else saveOffline(f['data-dir'], rest[0]!);
         io.out(`Snapshot saved at ${rest[0]}\n`);
         return 0;
       case 'status':
@@ -101,6 +102,17 @@ async function save(path: string, t: SnapshotTarget): Promise<void> {
     }
   }
   throw new EtcdctlError(EXIT_INTERRUPTED, errors.join('; '));
+}
+
+/**
+ * `snapshot save FILE --data-dir DIR`: the state a member's data dir has applied, read from its database
+ * (the member stopped, or running: the snapshot builder's read transaction is consistent either way).
+ * For a member that cannot serve, e.g. the survivor of a lost quorum.
+ */
+function saveOffline(dataDir: string, path: string): void {
+  const db = join(dataDir, 'raftkv.db');
+  if (!existsSync(db)) throw new EtcdctlError(EXIT_INTERRUPTED, `${db} does not exist (not a raftkv data dir)`);
+  if (writeBackupFile(db, path) === null) throw new EtcdctlError(EXIT_INTERRUPTED, `${dataDir} has applied nothing yet to back up`);
 }
 
 function saveFrom(endpoint: string, path: string, t: SnapshotTarget): Promise<void> {

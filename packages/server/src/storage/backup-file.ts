@@ -30,6 +30,8 @@ export function extractBackup(path: string, outPath: string, o: { skipHashCheck?
   try {
     fd = openSync(path, 'r');
   } catch (e) {
+    // etcdctl's wording for a missing file (Go's os.Stat error).
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupFileError(`stat ${path}: no such file or directory`, { cause: e });
     throw new BackupFileError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   try {

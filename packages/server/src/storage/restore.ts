@@ -51,7 +51,7 @@ export function restoreDataDir(o: RestoreOptions): RestoreResult {
     const filePath = join(work, 'backup.db');
     const { sha256 } = extractBackup(o.file, filePath, { skipHashCheck: o.skipHashCheck ?? false });
     const tables = checkTables(filePath, o.file);
-    const meta = readSnapshotMeta(filePath);
+    const meta = readSnapshotMeta(filePath, { allTables: false });
     if (meta instanceof Error) throw new BackupFileError(`${o.file}: ${meta.message}`);
     const clusterId = o.clusterId ?? restoredClusterId(sha256);
 
@@ -60,13 +60,17 @@ export function restoreDataDir(o: RestoreOptions): RestoreResult {
     try {
       db.prepare('ATTACH DATABASE ? AS snap').run(filePath);
       db.transaction(() => {
-        for (const t of STATE_TABLES) {
+        // A state table the file lacks (written before the table existed) keeps its new, seeded state.
+        for (const t of STATE_TABLES.filter((x) => tables.includes(x.name))) {
           db.exec(`DELETE FROM main.${t.name}`);
-          if (tables.includes(t.name)) db.prepare(copyTableSql(t, 'snap', 'main')).run();
+          db.prepare(copyTableSql(t, 'snap', 'main')).run();
         }
         db.exec('DELETE FROM main.members');
         const insert = db.prepare('INSERT INTO main.members (id, address, voter) VALUES (?, ?, 1)');
         for (const [id, address] of o.peers) insert.run(id, address);
+        // What the old members published about themselves goes with them (the new ones publish their own).
+        if (tables.includes('member_attributes'))
+          db.prepare('DELETE FROM main.member_attributes WHERE id NOT IN (SELECT id FROM main.members)').run();
         db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
         const log = new SqliteLogStorage(db);
         log.reset(meta.index, meta.term);

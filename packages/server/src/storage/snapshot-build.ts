@@ -89,8 +89,12 @@ export function fsyncAndHash(path: string): { bytes: number; sha256: string } {
   }
 }
 
-/** The meta row of a snapshot file, or an Error saying why the file is not a usable snapshot. */
-export function readSnapshotMeta(path: string): SnapshotMeta | Error {
+/**
+ * The meta row of a snapshot file, or an Error saying why the file is not a usable snapshot. A backup
+ * being restored may lack state tables newer than its writer (`allTables: false`); a snapshot from a
+ * peer may not.
+ */
+export function readSnapshotMeta(path: string, o: { allTables?: boolean } = {}): SnapshotMeta | Error {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -98,7 +102,7 @@ export function readSnapshotMeta(path: string): SnapshotMeta | Error {
       | { idx: number; term: number; voters: string; learners: string }
       | undefined;
     if (r === undefined) return new Error('snapshot has no meta row');
-    for (const t of STATE_TABLES) db.prepare(`SELECT 1 FROM ${t.name} LIMIT 1`).get();
+    if (o.allTables !== false) for (const t of STATE_TABLES) db.prepare(`SELECT 1 FROM ${t.name} LIMIT 1`).get();
     const voters = JSON.parse(r.voters) as unknown;
     const learners = JSON.parse(r.learners) as unknown;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
