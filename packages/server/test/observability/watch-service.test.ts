@@ -41,6 +41,7 @@ beforeAll(async () => {
     addMember: unimplemented,
     removeMember: unimplemented,
     listMembers: unimplemented,
+    publishMemberAttributes: unimplemented,
     watchStatus: watchStatusHandler(hub),
   };
   server = new Server();
