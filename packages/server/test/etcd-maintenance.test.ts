@@ -3,37 +3,15 @@
 // --cluster, move-leader, defrag and snapshot save (a file whose sha256 trailer verifies).
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@raftkv/proto';
-import { spawnTracked, tempDir, removeDir, waitFor } from '@raftkv/testkit';
+import { etcdctl as runEtcdctl, removeDir, tempDir, waitFor, type EtcdctlRun } from '@raftkv/testkit';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSnapshotMeta } from '../src/storage/snapshot-build.js';
 import { TestCluster, unary } from './harness.js';
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function etcdctl(endpoints: readonly string[], ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawnTracked(
-      '/usr/bin/etcdctl',
-      [`--endpoints=${endpoints.join(',')}`, '--dial-timeout=3s', '--command-timeout=20s', ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ETCDCTL_API: '3' },
-      },
-    );
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout!.on('data', (b: Buffer) => out.push(b));
-    p.stderr!.on('data', (b: Buffer) => err.push(b));
-    p.once('error', reject);
-    p.once('close', (code) => resolve({ status: code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
+type Run = EtcdctlRun;
+const etcdctl = (endpoints: readonly string[], ...args: string[]): Promise<Run> => runEtcdctl(endpoints, args, '', '20s');
 
 /** etcdctl's last "Error: ..." line. */
 const errorOf = (r: Run): string =>
