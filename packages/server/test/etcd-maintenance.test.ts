@@ -5,10 +5,13 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@raftkv/proto';
 import { etcdctl as runEtcdctl, removeDir, tempDir, waitFor, type EtcdctlRun } from '@raftkv/testkit';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSnapshotMeta } from '../src/storage/snapshot-build.js';
-import { TestCluster, unary } from './harness.js';
+import { SERVER_PKG, TestCluster, unary } from './harness.js';
+
+const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
 
 type Run = EtcdctlRun;
 const etcdctl = (endpoints: readonly string[], ...args: string[]): Promise<Run> => runEtcdctl(endpoints, args, '', '20s');
@@ -138,6 +141,42 @@ describe('etcd Cluster and Maintenance services with etcdctl on a 3-node cluster
     expect((await members()).map((m) => m[2]).sort()).toEqual(['n1', 'n2', 'n3']);
     await c.stopNode(id!);
     await c.waitForLeader();
+  });
+
+  test('raftctl prints what etcdctl prints for member list, endpoint status/hashkv/health, errors and move-leader', async () => {
+    const raftctl = (...args: string[]): Promise<Run> =>
+      new Promise((resolve) =>
+        execFile(process.execPath, [RAFTCTL, '--endpoints', endpoints.join(','), ...args], (err, stdout, stderr) =>
+          resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+        ),
+      );
+    for (const cmd of [
+      ['member', 'list'],
+      ['member', 'list', '-w', 'table'],
+      ['endpoint', 'status', '--cluster'],
+      ['endpoint', 'status', '-w', 'table'],
+      ['endpoint', 'hashkv', '--cluster', '-w', 'table'],
+    ]) {
+      const [mine, theirs] = [await raftctl(...cmd), await etcdctl(endpoints, ...cmd)];
+      expect([cmd, mine.status, mine.stdout]).toEqual([cmd, theirs.status, theirs.stdout]);
+    }
+    const health = await raftctl('endpoint', 'health', '--cluster');
+    expect(health.status).toBe(0);
+    expect(health.stderr.match(/is healthy: successfully committed proposal: took = [\d.]+(ms|µs|s)\n/g)).toHaveLength(3);
+    const promote = await raftctl('member', 'promote', (await members())[0]![0]!);
+    expect([promote.status, promote.stderr]).toEqual([1, 'Error: etcdserver: can only promote a learner member\n']);
+    const bad = await raftctl('member', 'update', 'zz', '--peer-urls=http://127.0.0.1:9');
+    expect([bad.status, bad.stderr]).toEqual([
+      128,
+      'Error: bad member ID arg (strconv.ParseUint: parsing "zz": invalid syntax), expecting ID in Hex\n',
+    ]);
+    const { leader } = await c.waitForLeader();
+    const leaderId = (await members()).find((m) => m[2] === leader)![0]!;
+    const follower = (await members()).find((m) => m[2] !== leader)![0]!;
+    expect((await raftctl('move-leader', leaderId)).stdout).toBe(`Leadership transferred from ${leaderId} to ${leaderId}\n`);
+    expect((await raftctl('move-leader', follower)).stdout).toBe(`Leadership transferred from ${leaderId} to ${follower}\n`);
+    const defrag = await raftctl('defrag');
+    expect(defrag.stdout).toBe(endpoints.map((e) => `Finished defragmenting etcd member[${e}]\n`).join(''));
   });
 
   test('MoveLeader on a follower: etcd\'s "not leader"; to a non-member: "bad leader transferee"', async () => {

@@ -120,8 +120,9 @@ export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.Mai
     moveLeader: unary<etcdserverpb.MoveLeaderRequest, etcdserverpb.MoveLeaderResponse>(async (call) => {
       if (!driver.isLeader) throw notLeader();
       const target = d.membership.members().find((m) => etcdMemberId(d.clusterId, m.id) === call.request.targetID);
-      if (target === undefined || !target.voter || target.id === d.membership.self) throw badLeaderTransferee();
-      await driver.transferLeadership(target.id, deadlineOf(call, MOVE_LEADER_DEFAULT_MS));
+      if (target === undefined || !target.voter) throw badLeaderTransferee();
+      // As etcd: moving leadership to the leader itself is done at once.
+      if (target.id !== d.membership.self) await driver.transferLeadership(target.id, deadlineOf(call, MOVE_LEADER_DEFAULT_MS));
       return { header: header() };
     }),
     snapshot(call) {
