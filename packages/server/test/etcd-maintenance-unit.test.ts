@@ -8,7 +8,8 @@ import { createLogger } from '../src/observability/logger.js';
 import { encodeCommand } from '../src/storage/command.js';
 import { Crc32c } from '../src/storage/crc32c.js';
 import { openDatabase, type Db } from '../src/storage/db.js';
-import { hashDatabase, hashKv } from '../src/storage/hashes.js';
+import { hashDatabase, hashDatabaseOffLoop, hashKv, hashKvOffLoop } from '../src/storage/hashes.js';
+import { goDuration, humanizeBytes, tableOf } from '../src/cli/etcd/table.js';
 import { allocateMemberId, etcdMemberId, headerIds, isAllocatedId } from '../src/storage/member-id.js';
 import { Membership } from '../src/storage/membership.js';
 import { CompactedError, FutureRevisionError } from '../src/storage/mvcc/errors.js';
@@ -132,4 +133,38 @@ describe('replicated member attributes and HashKV', () => {
     expect(hashKv(a.db, 4)).toEqual(hashKv(b.db, 4));
     expect(hashKv(a.db, 4).compactRevision).toBe(3);
   });
+
+  test("Hash and HashKV on a worker thread answer as on the loop, etcd's errors included", async () => {
+    const a = node();
+    for (const [k, v] of [
+      ['x', '1'],
+      ['y', '2'],
+    ] as const)
+      apply(a, entry(put(k, v)));
+    await expect(hashKvOffLoop(a.db.name, 0)).resolves.toEqual(hashKv(a.db, 0));
+    await expect(hashKvOffLoop(a.db.name, 2)).resolves.toEqual(hashKv(a.db, 2));
+    await expect(hashDatabaseOffLoop(a.db.name)).resolves.toBe(hashDatabase(a.db));
+    await expect(hashKvOffLoop(a.db.name, 9)).rejects.toBeInstanceOf(FutureRevisionError);
+    apply(a, entry({ $case: 'compaction', compaction: { revision: 2, physical: true } }));
+    await expect(hashKvOffLoop(a.db.name, 1)).rejects.toBeInstanceOf(CompactedError);
+  });
+});
+
+test("etcdctl's table, byte sizes and durations", () => {
+  expect(tableOf(['endpoint', 'hash'], [['127.0.0.1:1', '42']])).toBe(
+    '+-------------+------+\n|  ENDPOINT   | HASH |\n+-------------+------+\n| 127.0.0.1:1 |   42 |\n+-------------+------+\n',
+  );
+  expect([humanizeBytes(5), humanizeBytes(49_152), humanizeBytes(1_500_000), humanizeBytes(121_954_304)]).toEqual([
+    '5 B',
+    '49 kB',
+    '1.5 MB',
+    '122 MB',
+  ]);
+  expect([goDuration(999n), goDuration(1500n), goDuration(5_082_413n), goDuration(1_200_000_000n), goDuration(2_000_000_000n)]).toEqual([
+    '999ns',
+    '1.5µs',
+    '5.082413ms',
+    '1.2s',
+    '2s',
+  ]);
 });
