@@ -143,7 +143,7 @@ describe('etcd Cluster and Maintenance services with etcdctl on a 3-node cluster
     await c.waitForLeader();
   });
 
-  test('raftctl prints what etcdctl prints for member list, endpoint status/hashkv/health, errors and move-leader', async () => {
+  test('raftctl prints what etcdctl prints (simple, table, json) for member list, endpoint status/hashkv/health, errors, move-leader', async () => {
     const raftctl = (...args: string[]): Promise<Run> =>
       new Promise((resolve) =>
         execFile(process.execPath, [RAFTCTL, '--endpoints', endpoints.join(','), ...args], (err, stdout, stderr) =>
@@ -156,6 +156,8 @@ describe('etcd Cluster and Maintenance services with etcdctl on a 3-node cluster
       ['endpoint', 'status', '--cluster'],
       ['endpoint', 'status', '-w', 'table'],
       ['endpoint', 'hashkv', '--cluster', '-w', 'table'],
+      ['endpoint', 'status', '-w', 'json'],
+      ['endpoint', 'hashkv', '--cluster', '-w', 'json'],
     ]) {
       const [mine, theirs] = [await raftctl(...cmd), await etcdctl(endpoints, ...cmd)];
       expect([cmd, mine.status, mine.stdout]).toEqual([cmd, theirs.status, theirs.stdout]);

@@ -1,13 +1,14 @@
 // raftctl's etcdctl commands of etcd's Cluster and Maintenance services: member list|add|remove|update|
 // promote, endpoint status|health|hashkv (--cluster), defrag (--cluster) and move-leader, with etcdctl
-// 3.4's arguments, messages, exit codes and output (-w simple or table; printer_simple.go,
-// printer_table.go). Member calls go to the first endpoint that answers (raftkv forwards changes to
+// 3.4's arguments, messages, exit codes and output (-w simple, table or json; printer_simple.go,
+// printer_table.go, printer_json.go). Member calls go to the first endpoint that answers (raftkv forwards changes to
 // the leader); endpoint calls go to every endpoint, or with --cluster to every member's client URL.
 import { Metadata, type CallOptions } from '@grpc/grpc-js';
 import { credentialsOf, isServiceError, type TlsOptions } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { EXIT, EtcdctlError } from './ops.js';
 import type { EtcdIo } from './commands.js';
+import { endpointHashKvJson, endpointHealthJson, endpointStatusJson, membersJson } from './go-format.js';
 import { goDuration, humanizeBytes, tableOf } from './table.js';
 
 export const CLUSTER_COMMANDS = ['member', 'endpoint', 'defrag', 'move-leader'] as const;
@@ -147,7 +148,7 @@ export async function runClusterCommand(
 
 async function run(cmd: ClusterCommand, args: readonly string[], f: ClusterFlags, c: ClusterContext, io: EtcdIo): Promise<void> {
   const format = f['write-out'] ?? 'simple';
-  if (format !== 'simple' && format !== 'table')
+  if (format !== 'simple' && format !== 'table' && format !== 'json')
     throw new EtcdctlError(EXIT.badFeature, `${format} not supported as output format by raftctl`);
   const dial = new Dialer(c);
   try {
@@ -180,7 +181,8 @@ async function member(dial: Dialer, args: readonly string[], f: ClusterFlags, fo
         m.clientURLs.join(','),
         String(m.isLearner),
       ]);
-      if (format === 'table') io.out(tableOf(['ID', 'Status', 'Name', 'Peer Addrs', 'Client Addrs', 'Is Learner'], rows));
+      if (format === 'json') out(membersJson(r));
+      else if (format === 'table') io.out(tableOf(['ID', 'Status', 'Name', 'Peer Addrs', 'Client Addrs', 'Is Learner'], rows));
       else for (const row of rows) out(row.join(', '));
       return;
     }
@@ -192,6 +194,7 @@ async function member(dial: Dialer, args: readonly string[], f: ClusterFlags, fo
       const req = { peerURLs, isLearner: f.learner === true };
       const r = await dial.first<etcdserverpb.MemberAddResponse>((s, md, o, cb) => s.cluster.memberAdd(req, md, o, cb));
       const id = r.member!.ID;
+      if (format === 'json') return out(membersJson(r));
       out(`Member ${hex16(id)} added to cluster ${hex16(r.header?.clusterId ?? 0)}`);
       if (format === 'simple') {
         const conf = r.members.flatMap((m) => m.peerURLs.map((u) => `${m.ID === id ? name : m.name}=${u}`));
@@ -206,6 +209,7 @@ async function member(dial: Dialer, args: readonly string[], f: ClusterFlags, fo
     case 'remove': {
       const id = memberId(rest);
       const r = await dial.first<etcdserverpb.MemberRemoveResponse>((s, md, o, cb) => s.cluster.memberRemove({ ID: id }, md, o, cb));
+      if (format === 'json') return out(membersJson(r));
       out(`Member ${hex16(id)} removed from cluster ${hex16(r.header?.clusterId ?? 0)}`);
       return;
     }
@@ -214,12 +218,14 @@ async function member(dial: Dialer, args: readonly string[], f: ClusterFlags, fo
       if (f['peer-urls'] === undefined || f['peer-urls'] === '') throw new EtcdctlError(EXIT.badArgs, 'member peer urls not provided');
       const req = { ID: id, peerURLs: f['peer-urls'].split(',') };
       const r = await dial.first<etcdserverpb.MemberUpdateResponse>((s, md, o, cb) => s.cluster.memberUpdate(req, md, o, cb));
+      if (format === 'json') return out(membersJson(r));
       out(`Member ${hex16(id)} updated in cluster ${hex16(r.header?.clusterId ?? 0)}`);
       return;
     }
     case 'promote': {
       const id = memberId(rest);
       const r = await dial.first<etcdserverpb.MemberPromoteResponse>((s, md, o, cb) => s.cluster.memberPromote({ ID: id }, md, o, cb));
+      if (format === 'json') return out(membersJson(r));
       out(`Member ${hex16(id)} promoted in cluster ${hex16(r.header?.clusterId ?? 0)}`);
       return;
     }
@@ -239,6 +245,7 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
   const eps = await targets(dial, c, f);
   let failed = false;
   const rows: string[][] = [];
+  const json: string[] = [];
   switch (args[0]) {
     case 'status':
     case 'hashkv': {
@@ -248,6 +255,7 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
           if (status) {
             const r = await dial.call<etcdserverpb.StatusResponse>(ep, (s, md, o, cb) => s.maintenance.status({}, md, o, cb));
             const id = r.header?.memberId ?? 0;
+            json.push(endpointStatusJson(ep, r));
             rows.push([
               ep,
               hex(id),
@@ -262,6 +270,7 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
             ]);
           } else {
             const r = await dial.call<etcdserverpb.HashKVResponse>(ep, (s, md, o, cb) => s.maintenance.hashKv({ revision: 0 }, md, o, cb));
+            json.push(endpointHashKvJson(ep, r));
             rows.push([ep, String(r.hash)]);
           }
         } catch (e) {
@@ -272,7 +281,8 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
       const hdr = status
         ? ['endpoint', 'ID', 'version', 'db size', 'is leader', 'is learner', 'raft term', 'raft index', 'raft applied index', 'errors']
         : ['endpoint', 'hash'];
-      if (format === 'table') io.out(tableOf(hdr, rows));
+      if (format === 'json') io.out(`[${json.join(',')}]\n`);
+      else if (format === 'table') io.out(tableOf(hdr, rows));
       else for (const row of rows) io.out(row.join(', ') + '\n');
       if (failed) throw new EtcdctlError(EXIT.error, '');
       return;
@@ -293,7 +303,8 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
           }
         }),
       );
-      if (format === 'table')
+      if (format === 'json') io.out(`[${checks.map((h) => endpointHealthJson({ ...h, health: h.error === '' })).join(',')}]\n`);
+      else if (format === 'table')
         io.out(
           tableOf(
             ['endpoint', 'health', 'took', 'error'],
