@@ -59,6 +59,7 @@ export interface EtcdMaintenanceDeps {
 
 export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.MaintenanceServer {
   const { driver, sm, db } = d;
+  let defragging: Promise<void> | null = null;
   const header = (): etcdserverpb.ResponseHeader => ({
     clusterId: d.ids.clusterId,
     memberId: d.ids.memberId,
@@ -103,14 +104,11 @@ export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.Mai
       };
     }),
     defragment: unary<etcdserverpb.DefragmentRequest, etcdserverpb.DefragmentResponse>(async () => {
-      d.logger.info('starting defragment');
-      try {
-        const r = await runWorker<DefragResult>('defrag-worker.js', { dbPath: db.name });
-        d.logger.info('finished defragment', { ...r });
-      } catch (e) {
-        d.logger.warn('failed to defragment', { error: (e as Error).message });
-        throw e;
-      }
+      // One VACUUM at a time: a call that arrives during one shares its outcome.
+      defragging ??= defragment(d).finally(() => {
+        defragging = null;
+      });
+      await defragging;
       return { header: header() };
     }),
     hash: unary<etcdserverpb.HashRequest, etcdserverpb.HashResponse>(async () => ({
@@ -133,6 +131,17 @@ export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.Mai
       void streamSnapshot(d, call);
     },
   };
+}
+
+async function defragment(d: EtcdMaintenanceDeps): Promise<void> {
+  d.logger.info('starting defragment');
+  try {
+    const r = await runWorker<DefragResult>('defrag-worker.js', { dbPath: d.db.name });
+    d.logger.info('finished defragment', { ...r });
+  } catch (e) {
+    d.logger.warn('failed to defragment', { error: (e as Error).message });
+    throw e;
+  }
 }
 
 /** Builds a snapshot file, streams it and its sha256, and removes it (also when the client goes away). */
