@@ -1,33 +1,8 @@
 // Runs Debian's etcdctl (API v3) and normalises what must differ between two servers that answer alike.
-import { spawnTracked, waitFor } from '@raftkv/testkit';
+import { etcdctl, waitFor } from '@raftkv/testkit';
 
-const BIN = '/usr/bin/etcdctl';
-
-export interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `etcdctl --endpoints=<endpoints> <args>` with `stdin` on standard input; never rejects on a non-zero exit. */
-export function etcdctl(endpoints: readonly string[], args: readonly string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawnTracked(BIN, [`--endpoints=${endpoints.join(',')}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout!.on('data', (b: Buffer) => out.push(b));
-    p.stderr!.on('data', (b: Buffer) => err.push(b));
-    p.once('error', reject);
-    p.once('close', (status) =>
-      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    p.stdin!.on('error', () => undefined); // etcdctl may exit before reading all of it (a usage error)
-    p.stdin!.end(stdin);
-  });
-}
+export type { EtcdctlRun as Run } from '@raftkv/testkit';
+export { etcdctl } from '@raftkv/testkit';
 
 /**
  * The only parts of etcdctl's output that may differ between etcd and raftkv:

@@ -92,8 +92,8 @@ export class TestCluster {
   }
 
   /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */
-  async addNode(id: string, joinVia: readonly string[]): Promise<TestNode> {
-    const port = await freePortExcept(this.nodes.map((n) => Number(n.address.slice(n.address.lastIndexOf(':') + 1))));
+  async addNode(id: string, joinVia: readonly string[], port?: number): Promise<TestNode> {
+    port ??= await this.freePort();
     const n: TestNode = {
       id,
       address: `127.0.0.1:${port}`,
@@ -106,6 +106,11 @@ export class TestCluster {
     this.nodes.push(n);
     this.startNode(id);
     return n;
+  }
+
+  /** A free loopback port that no node of this cluster uses. */
+  freePort(): Promise<number> {
+    return freePortExcept(this.nodes.map((n) => Number(n.address.slice(n.address.lastIndexOf(':') + 1))));
   }
 
   node(id: string): TestNode {

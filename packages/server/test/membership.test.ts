@@ -76,7 +76,7 @@ describe('membership changes', () => {
     await votersEverywhere(['n1', 'n2', 'n3', 'n4']);
     await c.addNode('n5', ['n2']);
     await votersEverywhere(['n1', 'n2', 'n3', 'n4', 'n5']);
-    const listed = await run(process.execPath, [RAFTCTL, '--endpoints', c.node('n5').address, 'member', 'list']);
+    const listed = await run(process.execPath, [RAFTCTL, '--endpoints', c.node('n5').address, 'v1', 'member', 'list']);
     expect(listed.stdout.split('\n').filter((l) => / voter/.test(l))).toHaveLength(5);
     expect(c.logs('n4') + c.logs('n5')).toMatch(/"message":"joined the cluster as a voter"/);
 

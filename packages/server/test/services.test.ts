@@ -44,7 +44,9 @@ describe('services seen from outside', () => {
         .filter((l) => l !== '')
         .sort(),
     ).toEqual([
+      'etcdserverpb.Cluster',
       'etcdserverpb.KV',
+      'etcdserverpb.Maintenance',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
@@ -75,12 +77,14 @@ describe('services seen from outside', () => {
     expect(JSON.parse(read.stdout)).toMatchObject({ found: true, value: 'aGk=' });
     const st = await bufCurl(['-d', '{}', `${url}/raftkv.v1.Admin/Status`]);
     expect(JSON.parse(st.stdout)).toMatchObject({ id: 'n1' });
+    const etcdStatus = await bufCurl(['-d', '{}', `${url}/etcdserverpb.Maintenance/Status`]);
+    expect(JSON.parse(etcdStatus.stdout)).toMatchObject({ version: '0.3.0' });
   });
 
   test("reflection describes etcd's KV across its imports (mvccpb, authpb): buf curl lists and calls it", async () => {
     const methods = await bufCurl(['--list-methods', url]);
     expect(methods.stderr).toBe('');
-    expect(methods.stdout.split('\n').filter((l) => l.startsWith('etcdserverpb.'))).toEqual([
+    expect(methods.stdout.split('\n').filter((l) => l.startsWith('etcdserverpb.KV/'))).toEqual([
       'etcdserverpb.KV/Compact',
       'etcdserverpb.KV/DeleteRange',
       'etcdserverpb.KV/Put',

@@ -3,8 +3,9 @@
 //   Status      version (version.ts), database size and in-use size, leader, Raft indexes and term,
 //               errors ("etcdserver: no leader", then the alarms once Alarm is wired)
 //   Defragment  SQLite VACUUM on a worker thread with its own connection (storage/defrag-worker.ts)
-//   Hash        CRC-32C of this node's whole database (node-local, as etcd's)
-//   HashKV      CRC-32C of the MVCC history up to a revision: equal on every member (storage/hashes.ts)
+//   Hash        CRC-32C of this node's whole database (node-local, as etcd's), on a worker thread
+//   HashKV      CRC-32C of the MVCC history up to a revision: equal on every member (storage/hashes.ts),
+//               on a worker thread
 //   MoveLeader  leadership transfer to a voter, etcd's errors when this node does not lead
 //   Snapshot    a consistent snapshot of the state machine streamed in 32 KiB chunks, then its sha256.
 //   Alarm       answered by `alarm` when given (the admission engineer's api/etcd-alarm.ts), else
@@ -25,7 +26,7 @@ import type { RaftDriver } from '../node/driver.js';
 import type { Logger } from '../observability/logger.js';
 import type { Db } from '../storage/db.js';
 import type { DefragResult } from '../storage/defrag-worker.js';
-import { hashDatabase, hashKv } from '../storage/hashes.js';
+import { hashDatabaseOffLoop, hashKvOffLoop } from '../storage/hashes.js';
 import { badLeaderTransferee, notLeader } from '../storage/member-errors.js';
 import { etcdMemberId, type HeaderIds } from '../storage/member-id.js';
 import type { Membership } from '../storage/membership.js';
@@ -58,6 +59,7 @@ export interface EtcdMaintenanceDeps {
 
 export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.MaintenanceServer {
   const { driver, sm, db } = d;
+  let defragging: Promise<void> | null = null;
   const header = (): etcdserverpb.ResponseHeader => ({
     clusterId: d.ids.clusterId,
     memberId: d.ids.memberId,
@@ -102,32 +104,44 @@ export function etcdMaintenanceService(d: EtcdMaintenanceDeps): etcdserverpb.Mai
       };
     }),
     defragment: unary<etcdserverpb.DefragmentRequest, etcdserverpb.DefragmentResponse>(async () => {
-      d.logger.info('starting defragment');
-      try {
-        const r = await runWorker<DefragResult>('defrag-worker.js', { dbPath: db.name });
-        d.logger.info('finished defragment', { ...r });
-      } catch (e) {
-        d.logger.warn('failed to defragment', { error: (e as Error).message });
-        throw e;
-      }
+      // One VACUUM at a time: a call that arrives during one shares its outcome.
+      defragging ??= defragment(d).finally(() => {
+        defragging = null;
+      });
+      await defragging;
       return { header: header() };
     }),
-    hash: unary<etcdserverpb.HashRequest, etcdserverpb.HashResponse>(() => ({ header: header(), hash: hashDatabase(db) })),
-    hashKv: unary<etcdserverpb.HashKVRequest, etcdserverpb.HashKVResponse>((call) => {
-      const h = hashKv(db, call.request.revision);
+    hash: unary<etcdserverpb.HashRequest, etcdserverpb.HashResponse>(async () => ({
+      header: header(),
+      hash: await hashDatabaseOffLoop(db.name),
+    })),
+    hashKv: unary<etcdserverpb.HashKVRequest, etcdserverpb.HashKVResponse>(async (call) => {
+      const h = await hashKvOffLoop(db.name, call.request.revision);
       return { header: { ...header(), revision: h.currentRevision }, hash: h.hash, compactRevision: h.compactRevision };
     }),
     moveLeader: unary<etcdserverpb.MoveLeaderRequest, etcdserverpb.MoveLeaderResponse>(async (call) => {
       if (!driver.isLeader) throw notLeader();
       const target = d.membership.members().find((m) => etcdMemberId(d.clusterId, m.id) === call.request.targetID);
-      if (target === undefined || !target.voter || target.id === d.membership.self) throw badLeaderTransferee();
-      await driver.transferLeadership(target.id, deadlineOf(call, MOVE_LEADER_DEFAULT_MS));
+      if (target === undefined || !target.voter) throw badLeaderTransferee();
+      // As etcd: moving leadership to the leader itself is done at once.
+      if (target.id !== d.membership.self) await driver.transferLeadership(target.id, deadlineOf(call, MOVE_LEADER_DEFAULT_MS));
       return { header: header() };
     }),
     snapshot(call) {
       void streamSnapshot(d, call);
     },
   };
+}
+
+async function defragment(d: EtcdMaintenanceDeps): Promise<void> {
+  d.logger.info('starting defragment');
+  try {
+    const r = await runWorker<DefragResult>('defrag-worker.js', { dbPath: d.db.name });
+    d.logger.info('finished defragment', { ...r });
+  } catch (e) {
+    d.logger.warn('failed to defragment', { error: (e as Error).message });
+    throw e;
+  }
 }
 
 /** Builds a snapshot file, streams it and its sha256, and removes it (also when the client goes away). */

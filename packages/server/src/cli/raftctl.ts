@@ -8,6 +8,7 @@ import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { runWatch } from './etcd/watch.js';
+import { isClusterCommand, runClusterCommand } from './etcd/cluster-commands.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 import { runSnapshotCommand, SNAPSHOT_FLAGS } from './snapshot-commands.js';
@@ -31,6 +32,12 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
                                        --initial-cluster, --initial-cluster-token also work)
   watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
                                        print each event (or run <command> per event, with ETCD_WATCH_*)
+  member list | add <name> --peer-urls URL[,URL] [--learner] | remove <hex id> | update <hex id> --peer-urls URL
+         | promote <hex id>
+                                       etcd's Cluster API (start an added member with --id <hex id> --join ...)
+  endpoint status|health|hashkv [--cluster]
+  defrag [--cluster]
+  move-leader <hex id>
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -40,10 +47,11 @@ raftkv.v1:
 admin:
   status                               every endpoint's view of the cluster
   transfer [<id> | --to <id>]          hand leadership to <id> (default: the most caught-up voter)
-  member list                          the members (id, address, voter or learner) and the leader
-  member add <id> <host:port> [--learner]
+  v1 member list                       the members (id, address, voter or learner) and the leader
+  v1 member add <id> <host:port> [--learner]   (also: member add <id> <host:port>)
                                        add a node: as a learner, then (once caught up) a voter
-  member remove <id>                   remove a node (refused if the rest could not form a quorum)
+  v1 member remove <id>                remove a node (refused if the rest could not form a quorum)
+                                       (also: member remove <id> for an id that is not hex)
 options:
   --endpoints   nodes to try, in order (default 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003;
                 env RAFTCTL_ENDPOINTS)
@@ -112,6 +120,8 @@ const FLAGS = {
   interactive: { type: 'boolean', short: 'i' },
   physical: { type: 'boolean' },
   ...SNAPSHOT_FLAGS,
+  cluster: { type: 'boolean' },
+  'peer-urls': { type: 'string' },
 } as const;
 
 /** Go's time.ParseDuration for etcdctl's --command-timeout (e.g. 5s, 500ms, 1m30s), in ms. */
@@ -257,6 +267,14 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
       env: process.env,
     });
   }
+  if (isClusterCommand(cmd) && !legacyMember(cmd, args)) {
+    const io = {
+      out: (b: Buffer | string) => void process.stdout.write(b),
+      err: (l: string) => void process.stderr.write(l + '\n'),
+      stdin: () => readFileSync(0),
+    };
+    return runClusterCommand(cmd, args, a.flags, { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutMs }, io);
+  }
   if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {
     if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);
@@ -372,6 +390,18 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
     }
     throw e;
   }
+}
+
+/**
+ * raftkv's own member commands, kept at the top level where etcdctl's syntax cannot be meant:
+ * `member add <id> <host:port>` and `member remove <id>` with an id that is not hex.
+ */
+function legacyMember(cmd: string, args: readonly string[]): boolean {
+  if (cmd !== 'member') return false;
+  const [sub, ...rest] = args;
+  if (sub === 'add') return rest.length === 2;
+  if (sub === 'remove') return rest.length === 1 && !/^[0-9a-fA-F]{1,16}$/.test(rest[0]!);
+  return false;
 }
 
 /** Columns padded to their widest cell, two spaces apart. */

@@ -107,3 +107,11 @@ export function openDefragConnection(dbPath: string): Db {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+/** A connection that only reads the node's database (Hash, HashKV on a worker): never writes, never checkpoints. */
+export function openReadConnection(dbPath: string): Db {
+  const db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('query_only = 1');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

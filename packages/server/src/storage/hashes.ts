@@ -7,6 +7,7 @@
 import type { Db } from './db.js';
 import { Crc32c } from './crc32c.js';
 import { CompactedError, FutureRevisionError } from './mvcc/errors.js';
+import { runWorker } from './run-worker.js';
 import { TABLES } from './schema.js';
 
 /** Feeds one SQLite value to the hash, with its type and length, so different rows never collide by concatenation. */
@@ -71,4 +72,21 @@ export function hashKv(db: Db, revision: number): KvHash {
     for (const row of rows) for (const v of row) feed(h, v);
     return { hash: h.sum(), currentRevision: current, compactRevision: compacted };
   })();
+}
+
+/** What hash-worker.ts computes: Hash of the database, or HashKV at a revision. */
+export type HashJob = { readonly dbPath: string } & ({ readonly kind: 'db' } | { readonly kind: 'kv'; readonly revision: number });
+
+/** Hash on a worker thread (its own connection to `dbPath`). */
+export const hashDatabaseOffLoop = (dbPath: string): Promise<number> =>
+  runWorker<number>('hash-worker.js', { dbPath, kind: 'db' } satisfies HashJob);
+
+/** HashKV on a worker thread; etcd's revision errors come back as themselves. */
+export async function hashKvOffLoop(dbPath: string, revision: number): Promise<KvHash> {
+  try {
+    return await runWorker<KvHash>('hash-worker.js', { dbPath, kind: 'kv', revision } satisfies HashJob);
+  } catch (e) {
+    for (const known of [new CompactedError(), new FutureRevisionError()]) if ((e as Error).message === known.message) throw known;
+    throw e;
+  }
 }

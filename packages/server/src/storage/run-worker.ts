@@ -1,7 +1,7 @@
 // One job on a worker thread, off the node's event loop: the worker script posts one message,
 // { ok: true, result } or { ok: false, error }, and exits. Used for snapshot builds and defragmentation.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -10,7 +10,7 @@ export type WorkerReply<T> = { ok: true; result: T } | { ok: false; error: strin
 /** The compiled worker `name` of this folder (under ts-jest the sources run from src/, the worker from dist/). */
 function workerPath(name: string): string {
   const here = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  return existsSync(here) ? here : join(dirname(here), '..', 'dist', name);
+  return existsSync(here) ? here : join(dirname(here), '..', '..', 'dist', basename(dirname(here)), name);
 }
 
 /** Runs worker script `name` (e.g. 'snapshot-worker.js') with `data`; resolves with its result. */

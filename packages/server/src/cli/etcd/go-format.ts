@@ -113,3 +113,53 @@ export function watchJson(r: WithHeader<etcdserverpb.WatchResponse>): Json {
   const events = r.events.length === 0 ? 'null' : `[${r.events.map(event).join(',')}]`;
   return `{"Header":${hdr},"Events":${events},"CompactRevision":${r.compactRevision},"Canceled":${r.canceled},"Created":${r.created}}`;
 }
+/** A Go string as encoding/json writes it (HTML-escaped <, >, &). */
+const goString = (s: string): Json => JSON.stringify(s).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+const str = (name: string, v: string): Json[] => (v === '' ? [] : [`"${name}":${goString(v)}`]);
+const strs = (name: string, xs: readonly string[]): Json[] => list(name, xs, goString);
+
+export const memberJson = (m: etcdserverpb.Member): Json =>
+  obj([
+    ...num('ID', m.ID),
+    ...str('name', m.name),
+    ...strs('peerURLs', m.peerURLs),
+    ...strs('clientURLs', m.clientURLs),
+    ...bool('isLearner', m.isLearner),
+  ]);
+
+/** MemberList/Add/Remove/Update/Promote responses (the added member first, for MemberAdd). */
+export const membersJson = (r: {
+  header?: etcdserverpb.ResponseHeader | undefined;
+  member?: etcdserverpb.Member | undefined;
+  members: etcdserverpb.Member[];
+}): Json =>
+  obj([...header(r.header), ...(r.member ? [`"member":${memberJson(r.member)}`] : []), ...list('members', r.members, memberJson)]);
+
+/** etcdctl's epStatus: {"Endpoint":…,"Status":StatusResponse}. */
+export const endpointStatusJson = (ep: string, r: etcdserverpb.StatusResponse): Json =>
+  obj([
+    `"Endpoint":${goString(ep)}`,
+    `"Status":${obj([
+      ...header(r.header),
+      ...str('version', r.version),
+      ...num('dbSize', r.dbSize),
+      ...num('leader', r.leader),
+      ...num('raftIndex', r.raftIndex),
+      ...num('raftTerm', r.raftTerm),
+      ...num('raftAppliedIndex', r.raftAppliedIndex),
+      ...strs('errors', r.errors),
+      ...num('dbSizeInUse', r.dbSizeInUse),
+      ...bool('isLearner', r.isLearner),
+    ])}`,
+  ]);
+
+/** etcdctl's epHashKV: {"Endpoint":…,"HashKV":HashKVResponse}. */
+export const endpointHashKvJson = (ep: string, r: etcdserverpb.HashKVResponse): Json =>
+  obj([
+    `"Endpoint":${goString(ep)}`,
+    `"HashKV":${obj([...header(r.header), ...num('hash', r.hash), ...num('compact_revision', r.compactRevision)])}`,
+  ]);
+
+/** etcdctl's epHealth. */
+export const endpointHealthJson = (h: { ep: string; health: boolean; took: string; error: string }): Json =>
+  obj([`"endpoint":${goString(h.ep)}`, `"health":${h.health}`, `"took":${goString(h.took)}`, ...str('error', h.error)]);
