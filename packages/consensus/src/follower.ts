@@ -40,8 +40,10 @@ export function leaderConnectionLost(r: RaftState, id: NodeId): void {
   r.lastLeaderContact = -Infinity;
   const others = r.voters.filter((v) => v !== id).sort();
   const rank = Math.max(0, others.indexOf(r.id));
-  const slot = Math.floor(r.config.electionTimeoutMinMs / 4);
-  const deadline = r.now + rank * slot + Math.floor(r.config.random() * (slot / 2));
+  // Rank 0 waits a little (the others may not have seen the close yet, and would refuse while they
+  // still hold the leader's lease), then up to a quarter slot more; rank 1 a whole slot later.
+  const slot = Math.floor(r.config.electionTimeoutMinMs / 3);
+  const deadline = r.now + rank * slot + Math.floor(slot / 8 + r.config.random() * (slot / 4));
   if (deadline < r.electionDeadline) r.electionDeadline = deadline;
 }
 
