@@ -138,6 +138,7 @@ export class RaftkvServer {
         this.obs.messageReceived(m);
         this.driver.step(m);
       },
+      peerLost: (id) => this.driver.peerLost(id),
       auth: peerAuth,
     });
     this.driver = new RaftDriver({
