@@ -44,7 +44,10 @@ export function leaderConnectionLost(r: RaftState, id: NodeId): void {
   // still hold the leader's lease), then up to a quarter slot more; rank 1 a whole slot later.
   const slot = Math.floor(r.config.electionTimeoutMinMs / 3);
   const deadline = r.now + rank * slot + Math.floor(slot / 8 + r.config.random() * (slot / 4));
-  if (deadline < r.electionDeadline) r.electionDeadline = deadline;
+  if (deadline < r.electionDeadline) {
+    r.electionDeadline = deadline;
+    r.earlyElection = true;
+  }
 }
 
 function heardFromLeader(r: RaftState, from: NodeId): void {

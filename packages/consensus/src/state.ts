@@ -59,6 +59,8 @@ export class RaftState {
   /** When our term last changed (or the node started): how far above it a message's term may be grows with it (step.ts). */
   termSince: number;
   electionDeadline = 0;
+  /** electionDeadline was cut short because our leader's connection closed (follower.ts). */
+  earlyElection = false;
   heartbeatDeadline = 0;
   checkQuorumDeadline = 0;
   /** Last time we heard from a live leader (or, on a leader, confirmed a quorum): the lease. */
@@ -114,6 +116,10 @@ export class RaftState {
         this.vote = m.from;
         this.resetElectionTimer();
         this.events.push({ kind: 'vote-granted', term: m.term, to: m.from });
+      } else if (this.earlyElection && this.role === 'follower') {
+        // Our leader's connection closed and we were about to campaign early, but another survivor
+        // got there first: leave it the field rather than split the vote (follower.ts).
+        this.resetElectionTimer();
       }
     } else {
       this.send({ type: responseType, to: m.from, term: this.term, reject: true });
@@ -212,6 +218,7 @@ export class RaftState {
   resetElectionTimer(): void {
     const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
     this.electionDeadline = this.now + min + Math.floor(this.config.random() * (max - min));
+    this.earlyElection = false;
   }
 
   // ---- The leader's own log -------------------------------------------------------------------

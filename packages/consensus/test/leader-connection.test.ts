@@ -13,12 +13,18 @@ function elect(): { c: TestCluster; leader: string; followers: string[] } {
 describe('peerDisconnected', () => {
   test("the leader's connection lost: a new leader well within the minimum election timeout", () => {
     const { c, leader, followers } = elect();
+    const term = c.get(leader).node.status().term;
     c.isolated.add(leader); // crashed
     for (const f of followers) c.get(f).node.peerDisconnected(leader);
     c.run(80);
     const next = c.leader();
     expect(next).toBeDefined();
     expect(next!.id).not.toBe(leader);
+    // One campaign, no split vote: the other survivor granted its PreVote and stood back.
+    expect(next!.node.status().term).toBe(term + 1);
+    c.run(400);
+    expect(c.leader()?.id).toBe(next!.id);
+    expect(next!.node.status().term).toBe(term + 1);
   });
 
   test('without the signal, a crashed leader is replaced only after an election timeout', () => {
