@@ -160,6 +160,7 @@ export async function runFailover(cluster: Cluster, o: FailoverOptions): Promise
       await until(async () => acks >= before + 20, 30_000, 20);
       // A random phase against the heartbeats.
       await sleep(300 + Math.random() * 500);
+      const killedAtWall = new Date().toISOString();
       const killAt = performance.now();
       const acked = new Promise<number>((resolve) => (firstAfter = { killAt, resolve }));
       members[leader]!.child.kill('SIGKILL');
@@ -172,7 +173,8 @@ export async function runFailover(cluster: Cluster, o: FailoverOptions): Promise
       const r = { newLeaderMs: elected - killAt, firstWriteMs: firstAck - killAt };
       rounds.push(r);
       o.say(
-        `bench: ${cluster.system} failover ${round + 1}/${o.rounds}: new leader ${fmt(r.newLeaderMs)} ms, first write ${fmt(r.firstWriteMs)} ms`,
+        `bench: ${cluster.system} failover ${round + 1}/${o.rounds}: killed ${members[leader]!.name} at ${killedAtWall}; ` +
+          `new leader ${fmt(r.newLeaderMs)} ms, first write ${fmt(r.firstWriteMs)} ms`,
       );
       await members[leader]!.exited;
       members[leader] = members[leader]!.respawn();
