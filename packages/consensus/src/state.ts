@@ -110,15 +110,19 @@ export class RaftState {
     const responseType: MessageType = pre ? 'pre-vote-response' : 'vote-response';
     // One vote per term; a pre-vote is for a future term and binds nothing.
     const canVote = this.vote === m.from || (this.vote === NONE && this.leaderId === NONE) || (pre && m.term > this.term);
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    // Two survivors campaigning early at once (their leader's connection closed, follower.ts) would
+    // grant each other's PreVote and split the vote: between them, only the lower id is granted.
+    const yieldTo = !pre || !this.earlyElection || this.role !== 'pre-candidate' || m.from < this.id;
+    if (canVote && yieldTo && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send({ type: responseType, to: m.from, term: m.term });
       if (!pre) {
         this.vote = m.from;
         this.resetElectionTimer();
         this.events.push({ kind: 'vote-granted', term: m.term, to: m.from });
-      } else if (this.earlyElection && this.role === 'follower') {
-        // Our leader's connection closed and we were about to campaign early, but another survivor
-        // got there first: leave it the field rather than split the vote (follower.ts).
+      } else if (this.earlyElection) {
+        // We were about to campaign early (or just began), but another survivor is ahead: leave it
+        // the field, with a normal timeout in case it fails, rather than split the vote.
+        if (this.role === 'pre-candidate') this.becomeFollower(this.term, NONE);
         this.resetElectionTimer();
       }
     } else {
@@ -163,10 +167,12 @@ export class RaftState {
   }
 
   becomePreCandidate(): void {
+    const early = this.earlyElection;
     this.role = 'pre-candidate';
     this.leaderId = NONE;
     this.votes.clear();
     this.resetElectionTimer();
+    this.earlyElection = early; // the campaign is still the early one
     this.events.push({ kind: 'became-pre-candidate', term: this.term });
   }
 

@@ -27,6 +27,18 @@ describe('peerDisconnected', () => {
     expect(next!.node.status().term).toBe(term + 1);
   });
 
+  test('two survivors that campaign early at the same moment do not split the vote', () => {
+    const { c, leader, followers } = elect();
+    const term = c.get(leader).node.status().term;
+    c.isolated.add(leader);
+    for (const f of followers) c.get(f).node.peerDisconnected(leader);
+    for (const f of followers) c.get(f).node.campaign(); // both PreVote at once
+    c.pump();
+    const next = c.leader();
+    expect(next?.id).toBe([...followers].sort()[0]); // the lower id is granted, the other stands back
+    expect(next!.node.status().term).toBe(term + 1);
+  });
+
   test('without the signal, a crashed leader is replaced only after an election timeout', () => {
     const { c, leader } = elect();
     c.isolated.add(leader);
