@@ -146,11 +146,16 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     slowPersistMaxMs: rng.pick([10, 30, 60]),
     keepWriteOnCrash: rng.pick([0, 0.5, 1]),
     diskSeed: rng.u32(),
+  };
+  const slowDiskNode = sometimes(rng, 0.3, () => rng.int(0, shape.nodes - 1), -1);
+  // Drawn after every older field, so that older seeds keep their shapes.
+  return {
+    ...shape,
+    slowDiskNode,
     crashClosesConnections: rng.chance(0.5),
     falseDisconnectsPerTimeout: sometimes(rng, 0.3, () => rng.pick([0.2, 1, 3]), 0),
     disconnectSeed: rng.u32(),
   };
-  return { ...shape, slowDiskNode: sometimes(rng, 0.3, () => rng.int(0, shape.nodes - 1), -1) };
 }
 
 /** Run one seed: fault phase, heal, liveness. Never throws; a failure comes back in the result. */
