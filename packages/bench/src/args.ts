@@ -61,6 +61,8 @@ export interface BenchOptions {
   /** Extra flags for every raftkv node (e.g. timing: --heartbeat-ms 100). */
   serverArgs: string[];
   etcdBinary: string | undefined;
+  /** Instead of the load runs: kill -9 the leader this many times per system (failover.ts). */
+  failover: number | undefined;
 }
 
 export class UsageError extends Error {
@@ -101,7 +103,10 @@ export const USAGE = `usage: scripts/bench [options]
   --keep                      keep the temporary data directories and logs
   --server FILE               raftkv server entry point (default packages/server/dist/main.js)
   --server-args='...'        extra flags for every raftkv node, e.g. --server-args='--heartbeat-ms 100'
-  --etcd FILE                 etcd binary (default: etcd on PATH, installed with apt-get if missing)`;
+  --etcd FILE                 etcd binary (default: etcd on PATH, installed with apt-get if missing)
+  --failover N                instead of the load runs: kill -9 the leader N times per system under a light
+                              write load (restarting it between rounds); time to a new leader and to the first
+                              acknowledged write after each kill, p50 and max`;
 
 /** Parses "5s", "500ms", "2m", "1.5" (seconds) into milliseconds. */
 export function parseDurationMs(flag: string, text: string): number {
@@ -184,6 +189,7 @@ const OPTIONS = {
   server: { type: 'string' },
   'server-args': { type: 'string' },
   etcd: { type: 'string' },
+  failover: { type: 'string' },
 } as const;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -251,5 +257,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     serverMain: v.server,
     serverArgs: (v['server-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
     etcdBinary: v.etcd,
+    failover: v.failover === undefined ? undefined : parsePositiveInt('failover', v.failover),
   };
 }

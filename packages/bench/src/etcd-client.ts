@@ -140,6 +140,11 @@ export function etcdStatus(endpoint: string, timeoutMs: number): Promise<EtcdSta
     .finally(() => channels.close());
 }
 
+/** Maintenance.Status on channel i of long-lived channels (a poller's): the member's id and the leader it knows ('0': none). */
+export function etcdStatusOn(channels: Channels, i: number): Promise<{ memberId: string; leader: string }> {
+  return channels.call(i, STATUS, {});
+}
+
 /** etcd's KV API, for etcd and (--api etcd) raftkv. */
 export const etcdApi: ApiClient = {
   name: 'etcd',

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseOptions, parseWorkload, USAGE, UsageError } from './args.js';
 import { runBench } from './bench.js';
+import { failoverBench } from './failover.js';
 import { formatProfileSummary } from './profile.js';
 import { ProgressBar } from './progress.js';
 import { formatTables, renderSvg, type BenchReport } from './report.js';
@@ -24,6 +25,10 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const progress = new ProgressBar(opts.progress);
+  if (opts.failover !== undefined) {
+    process.stdout.write(await failoverBench(opts, opts.failover, (line) => progress.say(line)));
+    return 0;
+  }
   const report: BenchReport =
     opts.fromJson !== undefined
       ? (JSON.parse(readFileSync(opts.fromJson, 'utf8')) as BenchReport)

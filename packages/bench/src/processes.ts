@@ -32,10 +32,10 @@ export class ManagedProcess {
 
   constructor(
     readonly name: string,
-    command: string,
-    args: readonly string[],
+    private readonly command: string,
+    private readonly args: readonly string[],
     readonly logPath: string,
-    env: NodeJS.ProcessEnv = process.env,
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     installHandlers();
     const fd = openSync(logPath, 'a');
@@ -55,6 +55,11 @@ export class ManagedProcess {
 
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined;
+  }
+
+  /** The same command started again (after it exited: a restart over the same data), logging to the same file. */
+  respawn(): ManagedProcess {
+    return new ManagedProcess(this.name, this.command, this.args, this.logPath, this.env);
   }
 
   /** The last lines of its log, for error messages. */

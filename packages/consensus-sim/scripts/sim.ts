@@ -61,7 +61,7 @@ let committed = 0;
 let simulatedMs = 0;
 let terms = 0;
 let reads = 0;
-const faults = { crashes: 0, partitions: 0, oneWayCuts: 0 };
+const faults = { crashes: 0, partitions: 0, oneWayCuts: 0, disconnects: 0 };
 const conf = { committed: 0, underFaults: 0 };
 const relax = { earlySends: 0, inputsDuringWrite: 0, crashKeptWrite: 0, crashLostWrite: 0 };
 let asyncSeeds = 0;
@@ -74,6 +74,7 @@ for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
   faults.crashes += r.faults.crashes;
   faults.partitions += r.faults.partitions;
   faults.oneWayCuts += r.faults.oneWayCuts;
+  faults.disconnects += r.faults.disconnects;
   conf.committed += r.confChanges.committed;
   conf.underFaults += r.confChanges.underFaults;
   for (const k of Object.keys(relax) as (keyof typeof relax)[]) relax[k] += r.relaxations[k];
@@ -89,7 +90,7 @@ for (let seed = args.firstSeed; seed < args.firstSeed + args.seeds; seed++) {
 const wallS = Number(process.hrtime.bigint() - started) / 1e9;
 console.log(
   `simulated ${(simulatedMs / 1000).toFixed(0)} s in ${wallS.toFixed(1)} s: committed=${committed} terms=${terms} reads=${reads} ` +
-    `crashes=${faults.crashes} partitions=${faults.partitions} oneWayCuts=${faults.oneWayCuts} ` +
+    `crashes=${faults.crashes} partitions=${faults.partitions} oneWayCuts=${faults.oneWayCuts} disconnects=${faults.disconnects} ` +
     `confChanges=${conf.committed} confChangesUnderFaults=${conf.underFaults}`,
 );
 console.log(

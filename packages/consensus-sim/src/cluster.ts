@@ -48,6 +48,11 @@ export interface ClusterOptions {
   readonly recordMessages?: boolean;
   /** Snapshot and compact the log every so many applied entries (default: never). */
   readonly compaction?: CompactionPolicy | null;
+  /**
+   * A crash closes the node's connections, and every node up is told (peerDisconnected), as the
+   * server's transport tells its driver. Default: off (only partitions, which close nothing).
+   */
+  readonly crashClosesConnections?: boolean;
 }
 
 interface Timer {
@@ -73,12 +78,13 @@ export class Cluster {
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly traceBuf: string[] = [];
   private readonly traceLines: number;
+  private readonly crashClosesConnections: boolean;
   private readonly fullCheckEveryMs: number;
   private nextFullCheckMs: number;
   private commandSeq = 0;
   private readSeq = 0;
   /** Faults injected so far (a torn crash counts when it strikes). */
-  readonly faults = { crashes: 0, partitions: 0, oneWayCuts: 0 };
+  readonly faults = { crashes: 0, partitions: 0, oneWayCuts: 0, disconnects: 0 };
   /** How often the contract's relaxations were taken: early sends, inputs stepped while a write was under way, crashes during a write. */
   readonly relaxations = { earlySends: 0, inputsDuringWrite: 0, crashKeptWrite: 0, crashLostWrite: 0 };
   /** Membership changes committed, and how many of them while a node was down or a link cut. */
@@ -97,6 +103,7 @@ export class Cluster {
     this.ids = opts.ids ?? Array.from({ length: opts.size ?? 3 }, (_, i) => `n${i + 1}`);
     this.network = new SimNetwork(this.ids, this.rng.fork(), opts.network ?? {});
     const tick = opts.tickIntervalMs ?? 1;
+    this.crashClosesConnections = opts.crashClosesConnections ?? false;
     const initial = this.ids.slice(0, opts.voters ?? this.ids.length);
     const { seed: diskSeed, ...disk } = opts.disk ?? {};
     this.disk = { ...SYNC_DISK, ...disk };
@@ -252,6 +259,29 @@ export class Cluster {
     this.trace(`${id} CRASH`);
     this.faults.crashes++;
     n.crash(this.env);
+    if (this.crashClosesConnections) {
+      // The close reaches the others behind whatever the node had already sent them (one TCP stream each).
+      this.timers.push({
+        at: this.nowMs + this.network.options.delayMaxMs + 1,
+        seq: this.timerSeq++,
+        run: () => {
+          if (n.up) return; // restarted meanwhile: its new connections are up
+          for (const other of this.nodes) if (other.up) this.disconnected(other.id, id);
+        },
+      });
+    }
+  }
+
+  /**
+   * Tell `at` that its connection to `peer` closed (peerDisconnected). Also a fault of its own: a
+   * false alarm about a peer that is alive must not break safety either.
+   */
+  disconnected(at: NodeId, peer: NodeId): void {
+    const n = this.node(at);
+    if (!n.up) return;
+    this.trace(`${at} lost its connection to ${peer}`);
+    this.faults.disconnects++;
+    this.guard(n, () => n.raft!.peerDisconnected(peer));
   }
 
   restart(id: NodeId): void {

@@ -65,6 +65,12 @@ export interface SimShape extends DrawnConfig {
   readonly keepWriteOnCrash: number;
   /** Seeds the disks' own random streams. */
   readonly diskSeed: number;
+  /** Crashes close connections: the others are told at once (peerDisconnected). */
+  readonly crashClosesConnections: boolean;
+  /** False alarms per election timeout: a node told that its connection to a live peer (often its leader) closed. */
+  readonly falseDisconnectsPerTimeout: number;
+  /** Seeds the false alarms' own random stream, so they shift no other draw. */
+  readonly disconnectSeed: number;
 }
 
 export interface SeedResult {
@@ -141,7 +147,15 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     keepWriteOnCrash: rng.pick([0, 0.5, 1]),
     diskSeed: rng.u32(),
   };
-  return { ...shape, slowDiskNode: sometimes(rng, 0.3, () => rng.int(0, shape.nodes - 1), -1) };
+  const slowDiskNode = sometimes(rng, 0.3, () => rng.int(0, shape.nodes - 1), -1);
+  // Drawn after every older field, so that older seeds keep their shapes.
+  return {
+    ...shape,
+    slowDiskNode,
+    crashClosesConnections: rng.chance(0.5),
+    falseDisconnectsPerTimeout: sometimes(rng, 0.3, () => rng.pick([0.2, 1, 3]), 0),
+    disconnectSeed: rng.u32(),
+  };
 }
 
 /** Run one seed: fault phase, heal, liveness. Never throws; a failure comes back in the result. */
@@ -180,6 +194,7 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     },
     fullCheckEveryMs: 500,
     traceLines: opts.traceLines ?? 0,
+    crashClosesConnections: shape.crashClosesConnections,
   });
   let healToLeaderMs = -1;
   let violation: SafetyViolation | undefined;
@@ -213,10 +228,17 @@ function faultPhase(c: Cluster, shape: SimShape, rng: Rng): void {
   const restartAt = new Map<NodeId, number>();
   let healNetworkAt = Infinity;
   const perMs = (perTimeout: number): number => perTimeout / shape.electionTimeoutMaxMs;
+  const alarms = new Rng(shape.disconnectSeed);
   while (c.nowMs < shape.faultPhaseMs) {
     const stepMs = rng.int(1, 10);
     c.runFor(stepMs);
     const now = c.nowMs;
+    if (shape.falseDisconnectsPerTimeout > 0 && alarms.chance(perMs(shape.falseDisconnectsPerTimeout) * stepMs)) {
+      // Mostly about the node's leader (the case that acts), else about anyone.
+      const at = alarms.pick(c.ids);
+      const leader = c.leader();
+      c.disconnected(at, leader && alarms.chance(0.7) ? leader.id : alarms.pick(c.ids));
+    }
 
     for (const [id, at] of restartAt) {
       if (at <= now) {

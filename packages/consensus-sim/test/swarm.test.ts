@@ -42,6 +42,7 @@ describe(`swarm simulation, ${SEEDS} seeds`, () => {
       expect(stat('crashes')).toBeGreaterThan(per);
       expect(stat('partitions')).toBeGreaterThan(per / 2);
       expect(stat('oneWayCuts')).toBeGreaterThan(per / 4);
+      expect(stat('disconnects')).toBeGreaterThan(per / 2);
       expect(stat('reads')).toBeGreaterThan(10 * per);
       // Membership changes committed, some while a node was down or a link cut.
       expect(stat('confChanges')).toBeGreaterThan(per / 4);

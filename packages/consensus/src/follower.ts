@@ -3,7 +3,7 @@
 // receivers once it has stepped down (candidate.ts).
 import { campaign } from './elections.js';
 import type { RaftState } from './state.js';
-import type { Message, NodeId } from './types.js';
+import { NONE, type Message, type NodeId } from './types.js';
 
 export function stepFollower(r: RaftState, m: Message): void {
   switch (m.type) {
@@ -21,6 +21,32 @@ export function stepFollower(r: RaftState, m: Message): void {
       return campaign(r, 'vote', true);
     default:
       return;
+  }
+}
+
+/**
+ * The driver saw the connection to `id` close. A crashed process closes its connections at once, so
+ * when `id` is our leader it is most likely gone: we forget it and its lease (so that we grant
+ * PreVotes) and cut our election timeout short instead of waiting out the full one. Safety does not
+ * rest on this: it only moves an election earlier, and PreVote still needs a majority that sees no
+ * live leader (a leader that is alive keeps its other followers in its lease and refuses itself).
+ * A partition closes nothing and keeps the normal timing. The survivors draw from windows staggered
+ * by their rank among the other voters, so that two of them rarely campaign at the same moment and
+ * split the vote.
+ */
+export function leaderConnectionLost(r: RaftState, id: NodeId): void {
+  if (r.role !== 'follower' || id === NONE || r.leaderId !== id) return;
+  r.leaderId = NONE;
+  r.lastLeaderContact = -Infinity;
+  const others = r.voters.filter((v) => v !== id).sort();
+  const rank = Math.max(0, others.indexOf(r.id));
+  // Rank 0 waits a little (the others may not have seen the close yet, and would refuse while they
+  // still hold the leader's lease), then up to a quarter slot more; rank 1 a whole slot later.
+  const slot = Math.floor(r.config.electionTimeoutMinMs / 3);
+  const deadline = r.now + rank * slot + Math.floor(slot / 8 + r.config.random() * (slot / 4));
+  if (deadline < r.electionDeadline) {
+    r.electionDeadline = deadline;
+    r.earlyElection = true;
   }
 }
 

@@ -13,7 +13,8 @@ import { applyConf, proposeConfChange } from './membership.js';
 import { readIndex } from './read-index.js';
 import { flushLeaderMessages, reportSnapshot } from './replication.js';
 import { RaftState } from './state.js';
-import { stepRaft, tickRaft } from './step.js';
+import { leaderConnectionLost } from './follower.js';
+import { nextTickDeadline, stepRaft, tickRaft } from './step.js';
 import { transferLeadership, transferTarget } from './transfer.js';
 import {
   NONE,
@@ -54,6 +55,24 @@ export class RaftNode {
   /** Advance the logical clock to nowMs: fires election timeouts, heartbeats and CheckQuorum. */
   tick(nowMs: number): void {
     tickRaft(this.r, nowMs);
+  }
+
+  /**
+   * The earliest clock reading at which tick() has work (a heartbeat, an election timeout, a
+   * CheckQuorum round, a transfer deadline): a driver may sleep until then instead of ticking at a
+   * fixed rate. Any other input may move it, so ask again after each.
+   */
+  nextDeadline(): number {
+    return nextTickDeadline(this.r);
+  }
+
+  /**
+   * The driver saw its connection to peer `id` close (a crashed process closes its connections at
+   * once). If `id` is this follower's leader, the election timeout is cut short; PreVote keeps that
+   * safe (see follower.ts). Anything else is ignored.
+   */
+  peerDisconnected(id: NodeId): void {
+    leaderConnectionLost(this.r, id);
   }
 
   /** Handle a message from a peer. Malformed, misaddressed or stale messages are dropped. */

@@ -59,6 +59,8 @@ export class RaftState {
   /** When our term last changed (or the node started): how far above it a message's term may be grows with it (step.ts). */
   termSince: number;
   electionDeadline = 0;
+  /** electionDeadline was cut short because our leader's connection closed (follower.ts). */
+  earlyElection = false;
   heartbeatDeadline = 0;
   checkQuorumDeadline = 0;
   /** Last time we heard from a live leader (or, on a leader, confirmed a quorum): the lease. */
@@ -108,12 +110,20 @@ export class RaftState {
     const responseType: MessageType = pre ? 'pre-vote-response' : 'vote-response';
     // One vote per term; a pre-vote is for a future term and binds nothing.
     const canVote = this.vote === m.from || (this.vote === NONE && this.leaderId === NONE) || (pre && m.term > this.term);
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    // Two survivors campaigning early at once (their leader's connection closed, follower.ts) would
+    // grant each other's PreVote and split the vote: between them, only the lower id is granted.
+    const yieldTo = !pre || !this.earlyElection || this.role !== 'pre-candidate' || m.from < this.id;
+    if (canVote && yieldTo && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send({ type: responseType, to: m.from, term: m.term });
       if (!pre) {
         this.vote = m.from;
         this.resetElectionTimer();
         this.events.push({ kind: 'vote-granted', term: m.term, to: m.from });
+      } else if (this.earlyElection) {
+        // We were about to campaign early (or just began), but another survivor is ahead: leave it
+        // the field, with a normal timeout in case it fails, rather than split the vote.
+        if (this.role === 'pre-candidate') this.becomeFollower(this.term, NONE);
+        this.resetElectionTimer();
       }
     } else {
       this.send({ type: responseType, to: m.from, term: this.term, reject: true });
@@ -157,10 +167,12 @@ export class RaftState {
   }
 
   becomePreCandidate(): void {
+    const early = this.earlyElection;
     this.role = 'pre-candidate';
     this.leaderId = NONE;
     this.votes.clear();
     this.resetElectionTimer();
+    this.earlyElection = early; // the campaign is still the early one
     this.events.push({ kind: 'became-pre-candidate', term: this.term });
   }
 
@@ -212,6 +224,7 @@ export class RaftState {
   resetElectionTimer(): void {
     const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
     this.electionDeadline = this.now + min + Math.floor(this.config.random() * (max - min));
+    this.earlyElection = false;
   }
 
   // ---- The leader's own log -------------------------------------------------------------------

@@ -51,6 +51,15 @@ export function tickRaft(r: RaftState, nowMs: number): void {
   }
 }
 
+/** The earliest clock reading at which tickRaft has anything to do (ticking earlier changes nothing). */
+export function nextTickDeadline(r: RaftState): number {
+  if (r.role !== 'leader') return r.electionDeadline;
+  let due = r.heartbeatDeadline;
+  if (r.config.checkQuorum) due = Math.min(due, r.checkQuorumDeadline);
+  if (r.transferee !== NONE) due = Math.min(due, r.transferDeadline);
+  return due;
+}
+
 /** Applies the term rules; returns false when the message is consumed (or ignored) here. */
 function stepTerm(r: RaftState, m: Message): boolean {
   if (m.term > r.term) {

@@ -165,6 +165,7 @@ export class RaftkvServer {
         this.obs.messageReceived(m);
         this.driver.step(m);
       },
+      peerLost: (id) => this.driver.peerLost(id),
       auth: peerAuth,
     });
     this.driver = new RaftDriver({

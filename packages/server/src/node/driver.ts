@@ -30,7 +30,6 @@ export interface DriverDeps {
   readonly send: (messages: readonly Message[]) => void;
   /** The node can no longer make progress safely (disk failure): stop it. */
   readonly onFatal: (err: Error) => void;
-  readonly tickIntervalMs?: number;
   /** Metrics and status watchers: told about every handled Ready (after its replies went out). */
   readonly observer?: RaftObserver | undefined;
 }
@@ -55,7 +54,10 @@ export class RaftDriver {
   /** A Ready whose fsync is in flight; ready() is not called again before it is advanced. */
   private syncing: Ready | null = null;
   private driving = false;
+  /** Wakes the core at its next deadline (RaftNode.nextDeadline), which may be a while away: no fixed tick. */
   private tickTimer: NodeJS.Timeout | null = null;
+  /** When tickTimer fires (performance.now() clock). */
+  private tickDue = Infinity;
 
   private readonly waiting = new WaitingRequests();
   private readonly leaderWatchers = new Set<() => void>();
@@ -69,17 +71,44 @@ export class RaftDriver {
   }
 
   start(): void {
-    const every = this.d.tickIntervalMs ?? 10;
-    this.tickTimer = setInterval(() => {
-      if (this.stopped) return;
-      try {
-        this.d.node.tick(performance.now());
-        if (this.d.node.hasReady()) this.schedule();
-      } catch (e) {
-        this.die(e as Error);
-      }
-    }, every);
     this.schedule();
+  }
+
+  /**
+   * Tells the core the time. Every input goes after it, so the core's clock (leases, timers it
+   * starts) is current without a fixed-rate tick; a deadline that passed meanwhile fires here.
+   */
+  private clock(): void {
+    this.d.node.tick(performance.now());
+  }
+
+  private readonly onTimer = (): void => {
+    this.tickTimer = null;
+    this.tickDue = Infinity;
+    if (this.stopped) return;
+    try {
+      this.clock();
+      if (this.d.node.hasReady()) this.schedule();
+    } catch (e) {
+      this.die(e as Error);
+      return;
+    }
+    this.armTimer();
+  };
+
+  /**
+   * Sleeps until the core's next deadline. A timer set for an earlier moment is kept (it fires, finds
+   * nothing due and re-arms), so a stream of inputs that keep pushing the deadline back (a follower's
+   * heartbeats) costs no timer churn; one that moved it earlier re-arms.
+   */
+  private armTimer(): void {
+    if (this.stopped) return;
+    const due = this.d.node.nextDeadline();
+    if (this.tickTimer !== null && this.tickDue <= due) return;
+    if (this.tickTimer !== null) clearTimeout(this.tickTimer);
+    this.tickDue = due;
+    // Timers fire on whole milliseconds; never early, so one wake-up does the work.
+    this.tickTimer = setTimeout(this.onTimer, Math.max(1, Math.ceil(due - performance.now())));
   }
 
   // ---- inputs ----
@@ -88,6 +117,7 @@ export class RaftDriver {
   step(m: Message): void {
     if (this.stopped) return;
     try {
+      this.clock();
       this.d.node.step(m);
     } catch (e) {
       this.d.logger.warn('core refused a peer message', { from: m.from, type: m.type, error: (e as Error).message });
@@ -102,9 +132,22 @@ export class RaftDriver {
    */
   withCore<T>(f: (node: RaftNode) => T): T {
     if (this.stopped) throw new UnavailableError('node is shutting down', this.leader === this.d.id ? '' : this.leader, true);
+    this.clock();
     const r = f(this.d.node);
     this.schedule();
     return r;
+  }
+
+  /**
+   * The transport saw peer `id`'s connection close. If it is our leader, the core cuts its election
+   * timeout short (PreVote keeps that safe; RaftNode.peerDisconnected).
+   */
+  peerLost(id: string): void {
+    if (this.stopped || id !== this.leader) return;
+    this.d.logger.info('the leader closed its connection; electing early unless it is back', { leader: id });
+    this.clock();
+    this.d.node.peerDisconnected(id);
+    this.schedule();
   }
 
   /** Leader only: replicates an encoded Command (storage/command.ts); resolves with the state machine's answer once applied. */
@@ -150,6 +193,7 @@ export class RaftDriver {
     if (this.stopped || this.driving) return;
     this.driving = true;
     try {
+      this.clock();
       const refusalFor = (e: unknown): Error => this.refusalFor(e);
       this.waiting.flushProposals((data) => this.d.node.propose(data), refusalFor);
       this.waiting.flushReads((id) => this.d.node.readIndex(id), this.term, refusalFor);
@@ -165,6 +209,7 @@ export class RaftDriver {
     } finally {
       this.driving = false;
     }
+    this.armTimer();
   }
 
   /** A core refusal in the server's terms (errors.ts maps it by RaftError.code); anything else is a bug. */
@@ -351,7 +396,8 @@ export class RaftDriver {
   stop(reason = 'node is shutting down'): void {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
     this.waiting.failAll(new UnavailableError(reason, this.leader === this.d.id ? '' : this.leader));
     this.notify(this.leaderWatchers);
     this.notify(this.stateWatchers);

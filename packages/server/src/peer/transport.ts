@@ -2,7 +2,14 @@
 // order the core produced them. Sending never blocks the core: while a peer is unreachable or its
 // stream is backed up, messages to it are dropped (Raft retransmits), and the stream is reopened with
 // backoff. Inbound batches are checked (cluster id, sender, shape) before anything reaches the core.
-import { status, type ClientWritableStream, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import {
+  status,
+  type ClientWritableStream,
+  type Deadline,
+  type ServerReadableStream,
+  type sendUnaryData,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import type { Message as CoreMessage } from '@raftkv/consensus';
 import { type MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
@@ -22,6 +29,11 @@ export interface TransportOptions {
   readonly deliver: (m: CoreMessage) => void;
   /** The credentials each stream we open carries (--peer-secret-file). */
   readonly auth: PeerCallAuth;
+  /**
+   * A peer's stream to us broke off before its deadline: its connection closed, which a crashed
+   * process's does at once (a partition closes nothing). Called after every message it carried.
+   */
+  readonly peerLost?: (id: string) => void;
 }
 
 const SEND_METHOD = '/raftkv.v1.Raft/Send';
@@ -35,6 +47,10 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 /** Streams are renewed now and then so every call has a deadline. */
 const STREAM_LIFETIME_MS = 10 * 60_000;
+/** A stream that ends closer than this to its deadline is being renewed, not lost. */
+const RENEWAL_SLACK_MS = 5_000;
+/** A grpc-js deadline (a Date or ms since the epoch; Infinity for none) in ms since the epoch. */
+const deadlineMs = (d: Deadline): number => (d instanceof Date ? d.getTime() : d);
 /** How long a removed member's stream stays open: well beyond a leader's hand-off (about an election timeout). */
 const REMOVED_PEER_GRACE_MS = 10_000;
 
@@ -134,6 +150,7 @@ export class PeerTransport {
   /** Removed members whose streams stay open until the timer fires (see setPeers). */
   private readonly leaving = new Map<string, NodeJS.Timeout>();
   private rejected = 0;
+  private closed = false;
 
   constructor(private readonly opts: TransportOptions) {
     this.setPeers(opts.peers);
@@ -214,11 +231,21 @@ export class PeerTransport {
       const entry = { call, done };
       this.inbound.add(entry);
       let finished = false;
+      /** Who sends on this stream (the first valid message's sender). */
+      let sender = '';
       const finish = (err: Partial<ServiceError> | null) => {
         if (finished) return;
         finished = true;
         this.inbound.delete(entry);
         done(err, err ? undefined : {});
+      };
+      // The sender's stream ended (on a crash: 'end', then 'cancelled', after every message it carried).
+      // Unless that is the sender renewing it at its deadline, its connection is gone: say so, once.
+      let ended = false;
+      const streamEnded = (): void => {
+        if (ended) return;
+        ended = true;
+        if (sender !== '' && !this.closed && deadlineMs(call.getDeadline()) - Date.now() > RENEWAL_SLACK_MS) this.opts.peerLost?.(sender);
       };
       call.on('data', (batch: MessageBatch) => {
         if (finished) return;
@@ -230,15 +257,28 @@ export class PeerTransport {
           });
           return;
         }
-        for (const w of batch.messages) this.receive(w);
+        for (const w of batch.messages) {
+          const from = this.receive(w);
+          if (sender === '' && from !== undefined) sender = from;
+        }
       });
-      call.on('end', () => finish(null));
-      call.on('error', () => finish({ code: status.CANCELLED }));
-      call.on('cancelled', () => finish({ code: status.CANCELLED }));
+      call.on('end', () => {
+        finish(null);
+        streamEnded();
+      });
+      call.on('error', () => {
+        finish({ code: status.CANCELLED });
+        streamEnded();
+      });
+      call.on('cancelled', () => {
+        finish({ code: status.CANCELLED });
+        streamEnded();
+      });
     },
   };
 
-  private receive(w: WireMessage): void {
+  /** Hands a valid message to the core; returns its sender (undefined when it was dropped). */
+  private receive(w: WireMessage): string | undefined {
     let m: CoreMessage;
     try {
       m = messageFromWire(w, this.opts.self, this.knows);
@@ -247,13 +287,15 @@ export class PeerTransport {
       // Log the first and then every 1000th, so a hostile peer cannot flood the log.
       if (this.rejected++ % 1000 === 0)
         this.opts.logger.warn('dropped a malformed peer message', { error: e.message, from: w.from, count: this.rejected });
-      return;
+      return undefined;
     }
     this.streams.get(m.from)?.heard();
     this.opts.deliver(m);
+    return m.from;
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.leaving.values()) clearTimeout(t);
     this.leaving.clear();
     for (const s of this.streams.values()) s.close();
