@@ -18,8 +18,8 @@ export interface EtcdWatchDeps {
   readonly progressIntervalMs: number;
 }
 
-/** Responses queued per stream in front of a blocked transport (etcd's watch channel holds 128). */
-const MAX_QUEUED = 128;
+/** Responses queued per stream in front of a blocked transport (etcd: 128 per watcher; a stream carries many). */
+const MAX_QUEUED = 1024;
 
 export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
   const header = (revision: number): etcdserverpb.ResponseHeader => ({
