@@ -45,6 +45,7 @@ describe('services seen from outside', () => {
         .sort(),
     ).toEqual([
       'etcdserverpb.KV',
+      'etcdserverpb.Watch',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
@@ -86,6 +87,7 @@ describe('services seen from outside', () => {
       'etcdserverpb.KV/Put',
       'etcdserverpb.KV/Range',
       'etcdserverpb.KV/Txn',
+      'etcdserverpb.Watch/Watch',
     ]);
     const put = await bufCurl(['-d', '{"key":"Zm9v","value":"YmFy"}', `${url}/etcdserverpb.KV/Put`]);
     expect(put.stderr).toBe('');
