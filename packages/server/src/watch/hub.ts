@@ -259,7 +259,7 @@ export class WatchHub {
 
   /**
    * One catch-up step (etcd's syncWatchers): up to `watchersPerStep` unsynced watchers each read one
-   * bounded batch of the store. Runs outside any Ready, so the store holds exactly what was notified.
+   * bounded batch of the store, for at most `sliceMs` (the rest wait for the next turn of the loop). Runs outside any Ready, so the store holds exactly what was notified.
    * Returns whether any watcher progressed.
    */
   catchUp(): boolean {
@@ -267,8 +267,9 @@ export class WatchHub {
     const compacted = this.store.compactedRevision();
     let served = 0;
     let progressed = false;
+    const until = performance.now() + this.options.sliceMs;
     for (const w of [...this.unsynced]) {
-      if (served >= this.options.watchersPerStep) break;
+      if (served >= this.options.watchersPerStep || performance.now() >= until) break;
       if (!w.sink.hasRoom()) continue;
       served++;
       progressed = true;
