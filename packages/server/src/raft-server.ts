@@ -261,6 +261,8 @@ export class RaftkvServer {
         term: () => this.driver.view().term,
         maxRequestBytes: config.maxRequestBytes,
         progressIntervalMs: config.watchProgressNotifyMs,
+        leaderId: () => this.driver.leaderId,
+        electionMs: config.electionTimeoutMaxMs,
       }),
     );
     this.leaseExpiry = new LeaseExpiry({

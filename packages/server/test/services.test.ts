@@ -44,9 +44,12 @@ describe('services seen from outside', () => {
         .filter((l) => l !== '')
         .sort(),
     ).toEqual([
+      'etcdserverpb.Auth',
       'etcdserverpb.Cluster',
       'etcdserverpb.KV',
+      'etcdserverpb.Lease',
       'etcdserverpb.Maintenance',
+      'etcdserverpb.Watch',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
@@ -90,6 +93,7 @@ describe('services seen from outside', () => {
       'etcdserverpb.KV/Put',
       'etcdserverpb.KV/Range',
       'etcdserverpb.KV/Txn',
+      'etcdserverpb.Watch/Watch',
     ]);
     const put = await bufCurl(['-d', '{"key":"Zm9v","value":"YmFy"}', `${url}/etcdserverpb.KV/Put`]);
     expect(put.stderr).toBe('');

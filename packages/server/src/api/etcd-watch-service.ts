@@ -1,7 +1,7 @@
 // etcdserverpb.Watch (etcd 3.4) on every node's client port, served from this node's own applied state:
 // a follower never forwards watch traffic. Each bidirectional stream is one WatchSession over the
 // node's WatchHub (watch/).
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { etcdserverpb } from '@raftkv/proto';
 import type { HeaderIds } from '../storage/member-id.js';
 import type { MvccStore } from '../storage/mvcc/store.js';
@@ -16,12 +16,52 @@ export interface EtcdWatchDeps {
   readonly term: () => number;
   readonly maxRequestBytes: number;
   readonly progressIntervalMs: number;
+  /** The leader this node knows of ('' when none). */
+  readonly leaderId: () => string;
+  /** The election timeout: a stream that requires a leader ends after 3 of them without one (etcd). */
+  readonly electionMs: number;
 }
 
-/** Responses queued per stream in front of a blocked transport (etcd's watch channel holds 128). */
-const MAX_QUEUED = 128;
+/** Responses queued per stream in front of a blocked transport (etcd: 128 per watcher; a stream carries many). */
+const MAX_QUEUED = 1024;
+
+/** etcd's rpctypes.ErrGRPCNoLeader. */
+const NO_LEADER = { code: GrpcStatus.UNAVAILABLE, details: 'etcdserver: no leader' };
+
+/**
+ * etcd's monitorLeader for streams opened with clientv3.WithRequireLeader (metadata hasleader=true, as
+ * etcdctl watch does): after 3 election timeouts without a leader they end with "no leader", so their
+ * clients move to a node that has one instead of waiting on a partitioned one.
+ */
+class LeaderMonitor {
+  private readonly streams = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private without = 0;
+
+  constructor(private readonly d: EtcdWatchDeps) {}
+
+  add(end: () => void): () => void {
+    this.streams.add(end);
+    this.timer ??= setInterval(() => this.tick(), this.d.electionMs).unref();
+    return () => {
+      this.streams.delete(end);
+      if (this.streams.size === 0 && this.timer !== null) {
+        clearInterval(this.timer);
+        this.timer = null;
+        this.without = 0;
+      }
+    };
+  }
+
+  private tick(): void {
+    this.without = this.d.leaderId() === '' ? this.without + 1 : 0;
+    if (this.without < 3) return;
+    for (const end of [...this.streams]) end();
+  }
+}
 
 export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
+  const monitor = new LeaderMonitor(d);
   const header = (revision: number): etcdserverpb.ResponseHeader => ({
     clusterId: d.ids.clusterId,
     memberId: d.ids.memberId,
@@ -30,6 +70,11 @@ export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
   });
   return {
     watch(call: ServerDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>) {
+      const requireLeader = call.metadata.get('hasleader')[0] === 'true';
+      if (requireLeader && d.leaderId() === '') {
+        call.emit('error', NO_LEADER);
+        return;
+      }
       const session = new WatchSession(
         {
           hub: d.hub,
@@ -43,12 +88,21 @@ export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
       );
       call.on('data', (r: etcdserverpb.WatchRequest) => session.handle(r));
       call.on('drain', () => session.drained());
+      const unwatchLeader = requireLeader
+        ? monitor.add(() => {
+            session.close();
+            call.emit('error', NO_LEADER);
+          })
+        : () => {};
+      const done = (): void => {
+        session.close();
+        unwatchLeader();
+      };
       // The client closed its side: etcd's recvLoop ends and the stream with it.
       call.on('end', () => {
-        session.close();
+        done();
         call.end();
       });
-      const done = (): void => session.close();
       call.on('cancelled', done);
       call.on('close', done);
       call.on('error', done);

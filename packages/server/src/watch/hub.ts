@@ -5,6 +5,7 @@
 // is synced again. Nothing here waits for a watcher: a slow one costs the node a skipped delivery and,
 // later, a read of the store. A watcher that needs revisions compaction has removed is told so and
 // removed (etcd's compacted response).
+import { performance } from 'node:perf_hooks';
 import type { KeyRange } from '../storage/mvcc/key-range.js';
 import type { KvRow } from '../storage/mvcc/kv-row.js';
 import { inRange, passes, type WatchFilters } from './events.js';
@@ -47,9 +48,11 @@ export interface HubOptions {
   readonly watchersPerStep: number;
   /** Pause between catch-up steps when no watcher could make progress (etcd: 100 ms). */
   readonly retryMs: number;
+  /** Longest stretch of live delivery before the event loop gets a turn. */
+  readonly sliceMs: number;
 }
 
-export const DEFAULT_HUB_OPTIONS: HubOptions = { batchRows: 1000, watchersPerStep: 512, retryMs: 100 };
+export const DEFAULT_HUB_OPTIONS: HubOptions = { batchRows: 1000, watchersPerStep: 512, retryMs: 100, sliceMs: 5 };
 
 export class WatchHub {
   /** Synced watchers of one key, by the key (hex). */
@@ -59,8 +62,12 @@ export class WatchHub {
   private readonly unsynced = new Set<Watcher>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** The last revision notified: every synced watcher has been given everything up to it. */
+  /** The last revision delivered: every synced watcher has been given everything up to it. */
   private notified: number;
+  /** Rows notified but not yet delivered (whole Readies), and the position reached in the first. */
+  private readonly pending: (readonly KvRow[])[] = [];
+  private pendingAt = 0;
+  private draining = false;
 
   constructor(
     private readonly store: HubStore,
@@ -100,23 +107,61 @@ export class WatchHub {
   }
 
   /**
-   * The rows a committed Ready's writes inserted, in revision order: each synced watcher is given its
-   * events revision by revision (one response per revision, as etcd's notify).
+   * The rows a committed Ready's writes inserted, in revision order. They are delivered to the synced
+   * watchers revision by revision (one response per revision, as etcd's notify) off the Ready's path:
+   * in slices of at most `sliceMs` between turns of the event loop, so that thousands of watchers do
+   * not hold up the Raft loop (etcd sends from other goroutines).
    */
   notify(rows: readonly KvRow[]): void {
-    let start = 0;
-    while (start < rows.length) {
+    if (rows.length === 0) return;
+    this.pending.push(rows);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Delivers every pending revision now (tests; and before the hub is read as caught up). */
+  flush(): void {
+    this.deliver(Number.POSITIVE_INFINITY);
+  }
+
+  /** Whether `w` has been given every revision this node has applied (a progress report may be sent). */
+  caughtUp(w: Watcher): boolean {
+    return w.synced && this.pending.length === 0;
+  }
+
+  private drain(): void {
+    this.deliver(performance.now() + this.options.sliceMs);
+    if (this.pending.length > 0 && !this.closed) setImmediate(() => this.drain());
+    else this.draining = false;
+  }
+
+  private deliver(until: number): void {
+    while (this.pending.length > 0) {
+      const rows = this.pending[0]!;
+      let start = this.pendingAt;
       const rev = rows[start]!.main;
       let end = start + 1;
       while (end < rows.length && rows[end]!.main === rev) end++;
       this.notifyRevision(rows, start, end, rev);
       this.notified = rev;
       start = end;
+      if (start >= rows.length) {
+        this.pending.shift();
+        this.pendingAt = 0;
+      } else {
+        this.pendingAt = start;
+      }
+      if (performance.now() >= until) return;
     }
   }
 
   /** The store was replaced underneath (a snapshot's install): every watcher catches up from it. */
   resync(): void {
+    // Undelivered rows predate the install; every watcher reads what it has not had from the store.
+    this.pending.length = 0;
+    this.pendingAt = 0;
     const synced = [...this.ranges];
     for (const s of this.singles.values()) synced.push(...s);
     for (const w of synced) {
@@ -214,7 +259,7 @@ export class WatchHub {
 
   /**
    * One catch-up step (etcd's syncWatchers): up to `watchersPerStep` unsynced watchers each read one
-   * bounded batch of the store. Runs outside any Ready, so the store holds exactly what was notified.
+   * bounded batch of the store, for at most `sliceMs` (the rest wait for the next turn of the loop). Runs outside any Ready, so the store holds exactly what was notified.
    * Returns whether any watcher progressed.
    */
   catchUp(): boolean {
@@ -222,8 +267,9 @@ export class WatchHub {
     const compacted = this.store.compactedRevision();
     let served = 0;
     let progressed = false;
+    const until = performance.now() + this.options.sliceMs;
     for (const w of [...this.unsynced]) {
-      if (served >= this.options.watchersPerStep) break;
+      if (served >= this.options.watchersPerStep || performance.now() >= until) break;
       if (!w.sink.hasRoom()) continue;
       served++;
       progressed = true;

@@ -176,7 +176,7 @@ export class WatchSession implements WatcherSink {
   private progressTick(): void {
     for (const o of this.watches.values()) {
       if (!o.progressNotify) continue;
-      if (o.progressDue && this.d.hub.isSynced(o.watcher)) {
+      if (o.progressDue && this.d.hub.caughtUp(o.watcher)) {
         this.enqueue(response({ header: this.d.header(this.d.store.currentRevision()), watchId: o.watcher.id }));
       }
       o.progressDue = true;

@@ -14,7 +14,7 @@ const sessions: WatchSession[] = [];
 function setUp(options: Partial<HubOptions> = {}): void {
   s = openStore();
   s.store.changes.enabled = true;
-  hub = new WatchHub(s.store, { batchRows: 1000, watchersPerStep: 512, retryMs: 100, ...options });
+  hub = new WatchHub(s.store, { batchRows: 1000, watchersPerStep: 512, retryMs: 100, sliceMs: 5, ...options });
 }
 afterEach(() => {
   for (const x of sessions.splice(0)) x.close();
@@ -26,6 +26,7 @@ afterEach(() => {
 function apply(f: () => unknown): void {
   f();
   hub.notify(s.store.changes.take());
+  hub.flush();
 }
 
 interface Client {
@@ -36,7 +37,7 @@ interface Client {
   unblock(): void;
 }
 
-function client(opts: { maxQueued?: number; maxRequestBytes?: number } = {}): Client {
+function client(opts: { maxQueued?: number; maxRequestBytes?: number; progressIntervalMs?: number } = {}): Client {
   const got: etcdserverpb.WatchResponse[] = [];
   const c: Client = {
     got,
@@ -51,7 +52,7 @@ function client(opts: { maxQueued?: number; maxRequestBytes?: number } = {}): Cl
         store: s.store,
         header: (revision) => ({ clusterId: 1, memberId: 2, revision, raftTerm: 3 }),
         maxRequestBytes: opts.maxRequestBytes ?? 1 << 20,
-        progressIntervalMs: 60_000,
+        progressIntervalMs: opts.progressIntervalMs ?? 60_000,
         maxQueued: opts.maxQueued ?? 128,
       },
       {
@@ -284,4 +285,29 @@ test('a replaced store (a snapshot install) sends synced watchers back to the st
   hub.catchUp();
   apply(() => s.store.put(put('a', '3'))); // 5
   expect(events(c.got)).toEqual(['PUT a@2=1', 'PUT a@4=2', 'PUT a@5=3']);
+});
+
+test('live delivery happens off the Ready: after the call, in order, between turns of the event loop', async () => {
+  setUp();
+  const c = client();
+  c.session.handle(create('a'));
+  for (let i = 0; i < 50; i++) {
+    s.store.put(put('a', `${i}`));
+    hub.notify(s.store.changes.take());
+  }
+  expect(events(c.got)).toEqual([]);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(events(c.got)).toEqual(Array.from({ length: 50 }, (_, i) => `PUT a@${i + 2}=${i}`));
+});
+
+test('progress_notify: a synced watcher that got no event since the last tick is told the revision', async () => {
+  setUp();
+  const c = client({ progressIntervalMs: 40 });
+  c.session.handle(create('a', { progressNotify: true }));
+  c.session.handle(create('b'));
+  apply(() => s.store.put(put('x', '1'))); // 2: no event for either
+  await new Promise((r) => setTimeout(r, 120));
+  const progress = c.got.filter((r) => !r.created && r.events.length === 0);
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress.every((r) => r.watchId === 0 && r.header!.revision === 2 && !r.canceled)).toBe(true);
 });

@@ -1,0 +1,156 @@
+// Watch fan-out, raftkv and etcd 3.4 side by side: `--watchers` watchers on one prefix, spread over
+// `--streams` Watch streams on every member in turn (followers included), while one writer puts
+// `--writes` keys under the prefix with `--inflight` puts outstanding. Each value carries the time
+// its put was sent; each delivered event's latency is its arrival minus that time (put latency
+// included, as a client sees it). Reports delivery latency p50/p99/max and events delivered per
+// second, and checks that every watcher got every event exactly once, in revision order.
+// Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd]
+import { parseArgs } from 'node:util';
+import { RaftkvClient, type WatchResponse } from '@raftkv/client';
+import { etcdserverpb } from '@raftkv/proto';
+import type { Cluster } from './cluster.js';
+import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
+import { Histogram } from './histogram.js';
+import { startRaftkvCluster } from './raftkv-cluster.js';
+
+const { values: o } = parseArgs({
+  options: {
+    watchers: { type: 'string', default: '1000' },
+    streams: { type: 'string', default: '10' },
+    writes: { type: 'string', default: '2000' },
+    inflight: { type: 'string', default: '8' },
+    systems: { type: 'string', default: 'raftkv,etcd' },
+  },
+});
+const WATCHERS = Number(o.watchers);
+const STREAMS = Number(o.streams);
+const WRITES = Number(o.writes);
+const INFLIGHT = Number(o.inflight);
+const PREFIX = Buffer.from('fan/');
+const PREFIX_END = Buffer.from('fan0'); // '/' + 1
+
+interface Result {
+  readonly system: string;
+  readonly events: number;
+  readonly seconds: number;
+  readonly hist: Histogram;
+  readonly problems: number;
+  /** Puts that failed (counted again from the store). */
+  readonly failed: number;
+}
+
+async function run(cluster: Cluster): Promise<Result> {
+  const client = new RaftkvClient({ endpoints: cluster.endpoints, timeoutMs: 30_000 });
+  const hist = new Histogram();
+  const lastRev = new Array<number>(WATCHERS).fill(0);
+  const count = new Array<number>(WATCHERS).fill(0);
+  let problems = 0;
+  let delivered = 0;
+  const created: Promise<void>[] = [];
+  const calls: ReturnType<RaftkvClient['etcdWatch']>[] = [];
+  const perStream = Math.ceil(WATCHERS / STREAMS);
+  for (let s = 0; s < STREAMS; s++) {
+    const call = client.etcdWatch(cluster.endpoints[s % cluster.endpoints.length]!);
+    calls.push(call);
+    const base = s * perStream;
+    const n = Math.min(perStream, WATCHERS - base);
+    let pending = n;
+    created.push(
+      new Promise<void>((resolve, reject) => {
+        call.on('error', (e: Error) => reject(e));
+        call.on('data', (r: WatchResponse) => {
+          if (r.created) {
+            if (--pending === 0) resolve();
+            return;
+          }
+          const now = process.hrtime.bigint();
+          const w = base + r.watchId - 1;
+          for (const e of r.events) {
+            const rev = e.kv!.modRevision;
+            if (rev <= lastRev[w]!) problems++; // out of order or twice
+            lastRev[w] = rev;
+            count[w]!++;
+            delivered++;
+            hist.record(Number(now - BigInt(e.kv!.value.toString())));
+          }
+        });
+      }),
+    );
+    for (let i = 0; i < n; i++) {
+      const createRequest = etcdserverpb.WatchCreateRequest.fromPartial({ key: PREFIX, rangeEnd: PREFIX_END, watchId: i + 1 });
+      call.write({ requestUnion: { $case: 'createRequest', createRequest } });
+    }
+  }
+  await Promise.all(created);
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  let failed = 0;
+  const writer = async (): Promise<void> => {
+    while (next < WRITES) {
+      const i = next++;
+      try {
+        await client.etcd.put({ key: Buffer.from(`fan/${i % 100}`), value: Buffer.from(process.hrtime.bigint().toString()) });
+      } catch {
+        failed++; // may or may not have been applied: the watchers' counts are checked against the store below
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: INFLIGHT }, writer));
+  // Failed puts may have been applied: what every watcher must see is what the store holds.
+  const written = failed === 0 ? WRITES : await writesInStore(client);
+  const want = WATCHERS * written;
+  const until = Date.now() + 120_000;
+  while (delivered < want && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  problems += count.filter((c) => c !== written).length;
+  for (const c of calls) c.cancel();
+  client.close();
+  return { system: cluster.system, events: delivered, seconds, hist, problems, failed };
+}
+
+/** How many puts under the prefix the store holds (the sum of the keys' versions: none is deleted). */
+async function writesInStore(client: RaftkvClient): Promise<number> {
+  const r = await client.etcd.range({ key: PREFIX, rangeEnd: PREFIX_END });
+  return r.kvs.reduce((n, kv) => n + kv.version, 0);
+}
+
+const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  for (const system of o.systems.split(',')) {
+    const cluster =
+      system === 'etcd' ? await startEtcdCluster({ binary: ensureEtcd(undefined, (l) => console.error(l)) }) : await startRaftkvCluster();
+    try {
+      results.push(await run(cluster));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  console.log(`watch fan-out: ${WATCHERS} watchers on one prefix over ${STREAMS} streams, ${WRITES} puts, ${INFLIGHT} in flight`);
+  console.log('system   events    seconds  events/s   p50 ms   p99 ms   max ms   problems  failed puts');
+  for (const r of results) {
+    const row = [
+      r.system.padEnd(8),
+      String(r.events).padStart(8),
+      r.seconds.toFixed(2).padStart(9),
+      Math.round(r.events / r.seconds)
+        .toString()
+        .padStart(9),
+      ms(r.hist.quantile(0.5)).padStart(8),
+      ms(r.hist.quantile(0.99)).padStart(8),
+      ms(r.hist.max).padStart(8),
+      String(r.problems).padStart(10),
+      String(r.failed).padStart(12),
+    ];
+    console.log(row.join(' '));
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
