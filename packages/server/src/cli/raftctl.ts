@@ -7,6 +7,7 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
+import { LEASE_FLAGS } from './etcd/lease-commands.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 
@@ -15,11 +16,13 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   get <key> [range_end] [--prefix | --from-key] [--limit n] [--rev n] [--keys-only] [--count-only]
       [--sort-by CREATE|KEY|MODIFY|VALUE|VERSION] [--order ASCEND|DESCEND] [--print-value-only]
       [--consistency l|s]
-  put <key> [<value> | stdin] [--prev-kv] [--ignore-value] [--ignore-lease]
+  put <key> [<value> | stdin] [--prev-kv] [--ignore-value] [--ignore-lease] [--lease <hex id>]
   del <key> [range_end] [--prefix | --from-key] [--prev-kv]
   txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
   txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
   compact <revision> [--physical]
+  lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive [--once] <id>
+                                       etcd's leases (ids in hex, as etcdctl prints them)
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -96,6 +99,7 @@ const FLAGS = {
   ...OP_FLAGS.get,
   ...OP_FLAGS.put,
   ...OP_FLAGS.del,
+  ...LEASE_FLAGS,
   'write-out': { type: 'string', short: 'w' },
   hex: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
