@@ -45,6 +45,7 @@ describe('services seen from outside', () => {
         .sort(),
     ).toEqual([
       'etcdserverpb.KV',
+      'etcdserverpb.Lease',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
