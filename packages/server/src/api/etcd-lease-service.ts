@@ -175,11 +175,19 @@ function keepAlive(
   };
   stream.on('data', (req: etcdserverpb.LeaseKeepAliveRequest) => {
     const header = fill(undefined);
-    // Answers leave in request order: each waits for the one before (a forwarded renewal takes a round trip).
+    // Renewals start at once (forwarded ones are pipelined on the leader stream); answers leave in
+    // request order, each after the one before.
+    let ttl: Promise<number>;
+    try {
+      ttl = Promise.resolve(renew(req.ID));
+    } catch (e) {
+      ttl = Promise.reject(e as Error);
+    }
+    ttl.catch(() => undefined); // handled in order below
     tail = tail.then(async () => {
       if (done) return;
       try {
-        const TTL = await renew(req.ID);
+        const TTL = await ttl;
         if (!done) stream.write({ header, ID: req.ID, TTL });
       } catch (e) {
         fail(e);
