@@ -19,6 +19,7 @@ import { EtcdKV } from './etcd-kv.js';
 import { EtcdLease } from './etcd-lease.js';
 import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
+import type { EtcdWatchStub } from './etcd-watch.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
 import { unary } from './unary.js';
 
@@ -162,6 +163,16 @@ export class RaftkvClient {
   /** Hands leadership to `to` ('' = the most caught-up voter); a follower's refusal names the leader, which is asked next. */
   transferLeadership(to = '', o: CallOptions = {}): Promise<TransferLeadershipResponse> {
     return this.call('idempotent', o, (s, d) => unary((r, md, op, cb) => s.admin.transferLeadership(r, md, op, cb), { to }, d));
+  }
+
+  /** A new etcd Watch stream to `address` (one of the endpoints); the caller reconnects elsewhere on failure. */
+  etcdWatch(address: string): ReturnType<EtcdWatchStub['watch']> {
+    return this.eps.stubs(address).watch.watch();
+  }
+
+  /** The endpoints in the order calls try them (the last one that answered first). */
+  endpointOrder(): string[] {
+    return this.eps.order();
   }
 
   close(): void {

@@ -4,6 +4,7 @@
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { AdminClient, etcdserverpb, KVClient, type StatusResponse } from '@raftkv/proto';
 import { EtcdKVStub } from './etcd-service.js';
+import { EtcdWatchStub } from './etcd-watch.js';
 import { unary } from './unary.js';
 
 export interface Stubs {
@@ -13,6 +14,7 @@ export interface Stubs {
   readonly etcd: EtcdKVStub;
   /** etcd's Lease service (generated client: header ids above 2^53, as etcd's own, do not decode). */
   readonly lease: etcdserverpb.LeaseClient;
+  readonly watch: EtcdWatchStub;
 }
 
 interface Entry extends Stubs {
@@ -55,6 +57,7 @@ export class Endpoints {
         admin: new AdminClient(address, this.creds, on),
         etcd: new EtcdKVStub(address, this.creds, on),
         lease: new etcdserverpb.LeaseClient(address, this.creds, on),
+        watch: new EtcdWatchStub(address, this.creds, on),
       };
       this.entries.set(address, e);
     }

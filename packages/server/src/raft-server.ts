@@ -17,6 +17,8 @@ import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
 import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
 import { LeaseExpiry } from './node/lease-expiry.js';
 import { Lessor } from './node/lessor.js';
+import { etcdWatchService } from './api/etcd-watch-service.js';
+import { WatchHub as EtcdWatchHub } from './watch/hub.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -61,6 +63,8 @@ export class RaftkvServer {
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** etcd watchers on this node, told of its applied writes (watch/). */
+  private readonly watchHub: EtcdWatchHub;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -85,6 +89,7 @@ export class RaftkvServer {
     // Conf-change entries are applied by the membership; their new configurations go to the core.
     this.lessor = new Lessor({ now: () => performance.now(), extendMs: config.electionTimeoutMaxMs });
     this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership, this.lessor);
+    this.watchHub = new EtcdWatchHub(this.sm.store);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
@@ -161,7 +166,9 @@ export class RaftkvServer {
           this.snapshots.install(meta);
           this.sm.reload();
           this.membership.reload();
+          this.watchHub.resync();
         },
+        onChanges: (rows) => this.watchHub.notify(rows),
       }),
       logger: this.logger,
       logContext: this.ctx,
@@ -248,6 +255,17 @@ export class RaftkvServer {
         syncLessor: () => this.leaseExpiry.sync(),
         ids: headerIds(config.clusterId, config.id),
         minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
+      }),
+    );
+    this.grpc.addService(
+      etcdserverpb.WatchService,
+      etcdWatchService({
+        hub: this.watchHub,
+        store: this.sm.store,
+        ids: headerIds(config.clusterId, config.id),
+        term: () => this.driver.view().term,
+        maxRequestBytes: config.maxRequestBytes,
+        progressIntervalMs: config.watchProgressNotifyMs,
       }),
     );
     this.compactor = new AutoCompactor(config.autoCompaction, {
@@ -411,6 +429,7 @@ export class RaftkvServer {
     this.compactor.stop();
     this.leaseExpiry.stop();
     this.leaseForwarder.close();
+    this.watchHub.close();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

@@ -10,7 +10,7 @@ import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './
 import { parseFlags } from './parse-flags.js';
 import { peerAuthProblem } from './peer-auth-config.js';
 import { readPeerSecret } from '../peer/peer-secret.js';
-import { parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
+import { goDurationMs, parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
@@ -62,6 +62,8 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   /** --max-range-bytes: a Range answer larger than this fails with RESOURCE_EXHAUSTED (use limit). */
   readonly maxRangeBytes: number;
+  /** etcd's --experimental-watch-progress-notify-interval, in ms. */
+  readonly watchProgressNotifyMs: number;
   /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
   readonly autoCompaction: AutoCompaction;
 }
@@ -259,9 +261,22 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),
     maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
     autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
+    watchProgressNotifyMs: watchProgressMs(get('experimental-watch-progress-notify-interval')),
   };
   // Last, so that a mistake in any other flag is reported first.
   const problem = peerAuthProblem({ id, raftListen: peerListen ?? listen, peerTls, peerSecret, insecurePeers });
   if (problem !== null) throw problem;
   return config;
+}
+
+function watchProgressMs(v: string | undefined): number {
+  const s = v ?? FLAG_DEFAULTS['experimental-watch-progress-notify-interval'];
+  const ms = goDurationMs(s.trim());
+  if (ms === null || ms < 1) {
+    throw new ConfigError(
+      '--experimental-watch-progress-notify-interval',
+      `must be a positive duration (10m, 5s, 500ms), got ${JSON.stringify(s)}`,
+    );
+  }
+  return ms;
 }

@@ -42,6 +42,7 @@ export const SERVER_FLAGS = [
   'max-range-bytes',
   'auto-compaction-mode',
   'auto-compaction-retention',
+  'experimental-watch-progress-notify-interval',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -75,6 +76,8 @@ export const FLAG_DEFAULTS = {
   // etcd's flags; raftkv's default is periodic 5m (etcd's is off), what the Kubernetes API server asks for.
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '5m',
+  // etcd's: how often a watch with progress_notify is told the revision when it got no event.
+  'experimental-watch-progress-notify-interval': '10m',
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

@@ -8,6 +8,7 @@ import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { LEASE_FLAGS } from './etcd/lease-commands.js';
+import { runWatch } from './etcd/watch.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 
@@ -23,6 +24,8 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   compact <revision> [--physical]
   lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive [--once] <id>
                                        etcd's leases (ids in hex, as etcdctl prints them)
+  watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
+                                       print each event (or run <command> per event, with ETCD_WATCH_*)
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -233,6 +236,15 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
       stdin: () => readFileSync(0),
     };
     return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
+  }
+  if (cmd === 'watch') {
+    // Pipes and terminals are written synchronously on Linux: a command run per event prints after it.
+    const out = (b: Buffer | string): void => void process.stdout.write(b);
+    return runWatch(args, process.argv.slice(2), a.flags, a.json, client, {
+      out,
+      err: (l) => void process.stderr.write(l + '\n'),
+      env: process.env,
+    });
   }
   if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {

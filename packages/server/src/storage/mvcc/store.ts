@@ -5,8 +5,12 @@
 // run inside the caller's transaction when there is one (the Ready's), else in one of their own.
 import type { etcdserverpb } from '@raftkv/proto';
 import type { Db } from '../db.js';
+import { ChangeLog } from './changes.js';
 import { Compactor } from './compaction.js';
 import { ByteBudget, LeaseNotFoundError } from './errors.js';
+import { HistoryReader } from './history.js';
+import type { KeyRange } from './key-range.js';
+import type { KvRow } from './kv-row.js';
 import { range } from './range.js';
 import { LeaseKeys } from './lease-keys.js';
 import { KvReader } from './reader.js';
@@ -30,6 +34,9 @@ export class MvccStore {
   private readonly revs: RevisionCounters;
   private readonly leaseExists: (id: number) => boolean;
   private readonly leaseKeys: LeaseKeys;
+  private readonly historyReader: HistoryReader;
+  /** The rows of the writes applied since the watch hub last took them. */
+  readonly changes = new ChangeLog();
   /** Built once: better-sqlite3's wrapper is BEGIN..COMMIT outside a transaction, a savepoint inside one. */
   private readonly inTx: <T>(f: () => T) => T;
 
@@ -41,6 +48,7 @@ export class MvccStore {
     this.writes = new MvccWriteStatements(db);
     this.compactor = new Compactor(db);
     this.revs = new RevisionCounters(db);
+    this.historyReader = new HistoryReader(db);
     this.leaseExists = options.leaseExists ?? (() => false);
     this.leaseKeys = new LeaseKeys(db, this.reader);
     const tx = db.transaction((f: () => unknown) => f());
@@ -70,6 +78,16 @@ export class MvccStore {
   /** How many keys are live now (SQLite counts them). */
   liveKeys(): number {
     return this.reader.count({ kind: 'from', key: NO_KEY }, this.revs.current);
+  }
+
+  /** The writes to `range` with from <= revision <= to, oldest first, at most `limit` (a watcher's catch-up). */
+  history(range: KeyRange, from: number, to: number, limit: number): KvRow[] {
+    return this.historyReader.writes(range, from, to, limit);
+  }
+
+  /** The live row of `key` at `rev` (a watch event's prev_kv: the key just before the event). */
+  liveAt(key: Buffer, rev: number): KvRow | undefined {
+    return this.reader.live(key, rev);
   }
 
   /** `maxBytes`: fail with RangeTooLargeError rather than hold a larger answer (0: no bound). */
@@ -165,6 +183,7 @@ export class MvccStore {
   private end(w: WriteTxn): number {
     const revision = w.end();
     this.revs.current = revision;
+    this.changes.add(w.rows);
     return revision;
   }
 
