@@ -46,6 +46,7 @@ describe('services seen from outside', () => {
     ).toEqual([
       'etcdserverpb.KV',
       'etcdserverpb.Lease',
+      'etcdserverpb.Watch',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
