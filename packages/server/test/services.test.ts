@@ -88,6 +88,12 @@ describe('services seen from outside', () => {
       'etcdserverpb.KV/Put',
       'etcdserverpb.KV/Range',
       'etcdserverpb.KV/Txn',
+      'etcdserverpb.Lease/LeaseGrant',
+      'etcdserverpb.Lease/LeaseKeepAlive',
+      'etcdserverpb.Lease/LeaseLeases',
+      'etcdserverpb.Lease/LeaseRevoke',
+      'etcdserverpb.Lease/LeaseTimeToLive',
+      'etcdserverpb.Watch/Watch',
     ]);
     const put = await bufCurl(['-d', '{"key":"Zm9v","value":"YmFy"}', `${url}/etcdserverpb.KV/Put`]);
     expect(put.stderr).toBe('');

@@ -8,6 +8,8 @@ import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { LEASE_FLAGS } from './etcd/lease-commands.js';
+import { LOCK_FLAGS, runLock } from './etcd/lock.js';
+import { EtcdctlError } from './etcd/ops.js';
 import { runWatch } from './etcd/watch.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
@@ -24,6 +26,8 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   compact <revision> [--physical]
   lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive [--once] <id>
                                        etcd's leases (ids in hex, as etcdctl prints them)
+  lock <name> [--ttl s] [<command> <args>...]
+                                       hold etcd's lock <name> until SIGINT/SIGTERM (or while <command> runs)
   watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
                                        print each event (or run <command> per event, with ETCD_WATCH_*)
 raftkv.v1:
@@ -103,6 +107,7 @@ const FLAGS = {
   ...OP_FLAGS.put,
   ...OP_FLAGS.del,
   ...LEASE_FLAGS,
+  ...LOCK_FLAGS,
   'write-out': { type: 'string', short: 'w' },
   hex: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
@@ -236,6 +241,15 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
       stdin: () => readFileSync(0),
     };
     return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
+  }
+  if (cmd === 'lock') {
+    try {
+      return await runLock(args, a.flags, client, (b) => void process.stdout.write(b));
+    } catch (e) {
+      if (!(e instanceof EtcdctlError)) throw e;
+      process.stderr.write(`Error: ${e.message}\n`);
+      return e.exitCode;
+    }
   }
   if (cmd === 'watch') {
     // Pipes and terminals are written synchronously on Linux: a command run per event prints after it.

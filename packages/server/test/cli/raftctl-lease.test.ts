@@ -81,4 +81,37 @@ maybe('raftctl lease and etcdctl lease on a 3-node raftkv', () => {
     expect(await exited).toBe(0);
     expect(out).toBe(`lease ${id} keepalived with TTL(30)\nlease ${id} expired or revoked.\n`);
   });
+
+  test('raftctl lock: runs a command under the lock; excludes and is excluded by etcdctl lock on the same name', async () => {
+    const { spawn } = await import('node:child_process');
+    const { RAFTCTL } = await import('./etcdctl-run.js');
+    const { waitFor } = await import('@raftkv/testkit');
+    const withCmd = exec('raftctl', 'lock', 'both', 'sh', '-c', 'echo "held $ETCD_LOCK_KEY"');
+    expect(withCmd.code).toBe(0);
+    expect(withCmd.stdout).toMatch(/^held both\/[0-9a-f]+\n$/);
+    const holder = spawn(process.execPath, [RAFTCTL, '--endpoints', via, 'lock', 'both'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let held = '';
+    holder.stdout.on('data', (b: Buffer) => (held += b.toString()));
+    const holderExit = new Promise<number | null>((resolve) => holder.once('exit', resolve));
+    await waitFor('raftctl to hold the lock', () => (held.includes('both/') ? true : undefined), 20_000);
+    expect(held).toMatch(/^both\/[0-9a-f]+\n\n$/); // the key and its empty value, as etcdctl prints them
+    const other = spawn('etcdctl', [`--endpoints=${c.nodes[2]!.address}`, 'lock', 'both'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    let otherOut = '';
+    other.stdout.on('data', (b: Buffer) => (otherOut += b.toString()));
+    const otherExit = new Promise<number | null>((resolve) => other.once('exit', resolve));
+    try {
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(otherOut).toBe('');
+      holder.kill('SIGTERM'); // unlocks
+      expect(await holderExit).toBe(0);
+      await waitFor('etcdctl to get the lock', () => (otherOut.includes('both/') ? true : undefined), 20_000);
+    } finally {
+      holder.kill('SIGKILL');
+      other.kill('SIGKILL');
+      await otherExit;
+    }
+  });
 });
