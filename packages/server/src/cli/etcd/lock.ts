@@ -6,7 +6,7 @@
 // `get` would and holds the lock until SIGINT or SIGTERM; with one it runs it (ETCD_LOCK_KEY and
 // ETCD_LOCK_REV in its environment) and unlocks when it ends.
 import { spawn } from 'node:child_process';
-import { isServiceError, type RaftkvClient } from '@raftkv/client';
+import { isServiceError, prefixEnd, type RaftkvClient } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { EXIT, EtcdctlError } from './ops.js';
 import type { Write } from './printers.js';
@@ -18,16 +18,6 @@ export interface LockFlags {
 }
 
 const b = (s: string): Buffer => Buffer.from(s);
-const prefixEnd = (p: Buffer): Buffer => {
-  const e = Buffer.from(p);
-  for (let i = e.length - 1; i >= 0; i--) {
-    if (e[i]! < 0xff) {
-      e[i]!++;
-      return e.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-};
 
 /** clientv3/concurrency's Session: a lease renewed every third of its TTL until close(). */
 class Session {
