@@ -17,6 +17,7 @@ import {
 import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
 import { policyFor, withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
+import { EtcdLease } from './etcd-lease.js';
 import { Session, type SessionId } from './session.js';
 import type { EtcdWatchStub } from './etcd-watch.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
@@ -66,6 +67,8 @@ const bytes = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.fr
 
 export class RaftkvClient {
   readonly etcd: EtcdKV;
+  /** etcd's Lease API. */
+  readonly lease: EtcdLease;
   private readonly eps: Endpoints;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
@@ -84,6 +87,7 @@ export class RaftkvClient {
     const s = o.session;
     this.session = s === undefined || s === false ? null : s === true ? new Session() : new Session(s.clientId, s.firstSequence);
     this.etcd = new EtcdKV(this.eps, this.policy, this.timeoutMs);
+    this.lease = new EtcdLease(this.eps, this.policy, this.timeoutMs);
   }
 
   get endpoints(): readonly string[] {

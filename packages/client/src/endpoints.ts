@@ -2,7 +2,7 @@
 // them in (the last one that answered first), and which member id each endpoint is (learned from
 // Admin.Status), so a `raftkv-leader` hint can be followed.
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { AdminClient, KVClient, type StatusResponse } from '@raftkv/proto';
+import { AdminClient, etcdserverpb, KVClient, type StatusResponse } from '@raftkv/proto';
 import { EtcdKVStub } from './etcd-service.js';
 import { EtcdWatchStub } from './etcd-watch.js';
 import { unary } from './unary.js';
@@ -12,6 +12,8 @@ export interface Stubs {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: EtcdKVStub;
+  /** etcd's Lease service (generated client: header ids above 2^53, as etcd's own, do not decode). */
+  readonly lease: etcdserverpb.LeaseClient;
   readonly watch: EtcdWatchStub;
 }
 
@@ -54,6 +56,7 @@ export class Endpoints {
         kv: new KVClient(address, this.creds, on),
         admin: new AdminClient(address, this.creds, on),
         etcd: new EtcdKVStub(address, this.creds, on),
+        lease: new etcdserverpb.LeaseClient(address, this.creds, on),
         watch: new EtcdWatchStub(address, this.creds, on),
       };
       this.entries.set(address, e);

@@ -67,12 +67,17 @@ async function runLeaseScript(t: Target): Promise<LeaseRun[]> {
   return runs;
 }
 
-/** Lease ids (hex as etcdctl prints them, and decimal as -w json/fields do) named $L1, $L2...; a fresh remaining TTL checked. */
+/**
+ * Lease ids (hex as etcdctl prints them, and decimal as -w json/fields do) named $L1, $L2...; a fresh
+ * remaining TTL checked; attached keys sorted.
+ */
 function named(text: string, ids: readonly string[]): string {
   let out = normalise(text);
   ids.forEach((hex, i) => {
     out = out.replaceAll(hex, `$L${i + 1}`).replaceAll(BigInt(`0x${hex}`).toString(), `$L${i + 1}`);
   });
+  // etcd lists a lease's keys in Go map order (unspecified): compared as a set.
+  out = out.replace(/attached keys\(\[([^\]]*)\]\)/g, (_, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`);
   return out.replace(/TTL\((\d+)s\), remaining\((\d+)s\)/g, (m, g: string, r: string) => {
     const left = Number(r);
     return left <= Number(g) && left >= Number(g) - 3 ? `TTL(${g}s), remaining(~${g}s)` : m;

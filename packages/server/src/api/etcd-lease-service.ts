@@ -86,8 +86,9 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
     }
   };
 
-  /** The leader's TimeToLive (etcd answers TTL -1 for no such lease, not an error). */
-  const timeToLiveHere = (r: etcdserverpb.LeaseTimeToLiveRequest): etcdserverpb.LeaseTimeToLiveResponse => {
+  /** The leader's TimeToLive (etcd answers TTL -1 for no such lease, not an error), once it applied what is committed. */
+  const timeToLiveHere = async (r: etcdserverpb.LeaseTimeToLiveRequest): Promise<etcdserverpb.LeaseTimeToLiveResponse> => {
+    if (behind(driver)) await appliedCommitted(driver);
     d.syncLessor();
     const t = lessor.timeToLive(r.ID);
     if (t === undefined) return { header: undefined, ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };
@@ -120,7 +121,7 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
       const r = call.request;
       const local = async () => {
         try {
-          return timeToLiveHere(r);
+          return await timeToLiveHere(r);
         } catch (e) {
           throw e instanceof NotPrimaryError ? new EtcdUnavailableError(ETCD_NO_LEADER, driver.leaderId, true, { cause: e }) : e;
         }
@@ -139,6 +140,18 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
       keepAlive(stream, d, fill);
     },
   };
+}
+
+type Progress = Pick<RaftDriver, 'view' | 'waitForProgress'>;
+
+/** This node has committed entries it has not applied yet. */
+const behind = (driver: Progress): boolean => driver.view().applied < driver.view().commit;
+
+/** Waits (at most a second) until this node has applied what it had committed when asked. */
+async function appliedCommitted(driver: Progress): Promise<void> {
+  const target = driver.view().commit;
+  const until = Date.now() + 1000;
+  while (driver.view().applied < target && Date.now() < until) await driver.waitForProgress(until);
 }
 
 /**
@@ -160,26 +173,38 @@ function keepAlive(
     done = true;
     stream.emit('error', toEtcdStatus(e));
   };
-  const renew = (id: number): number | Promise<number> => {
-    if (d.driver.isLeader || forwarded) {
-      d.syncLessor();
-      try {
-        return d.lessor.renew(id);
-      } catch (e) {
-        if (e instanceof LeaseNotFoundError) return 0;
-        if (e instanceof NotPrimaryError) throw new EtcdUnavailableError(ETCD_NO_LEADER, d.driver.leaderId, true, { cause: e });
-        throw e;
-      }
+  const renewHere = (id: number): number => {
+    d.syncLessor();
+    try {
+      return d.lessor.renew(id);
+    } catch (e) {
+      if (e instanceof LeaseNotFoundError) return 0;
+      if (e instanceof NotPrimaryError) throw new EtcdUnavailableError(ETCD_NO_LEADER, d.driver.leaderId, true, { cause: e });
+      throw e;
     }
-    return d.forwarder.renew(id);
+  };
+  const renew = (id: number): number | Promise<number> => {
+    if (!d.driver.isLeader && !forwarded) return d.forwarder.renew(id);
+    const ttl = renewHere(id);
+    // Unknown here, but a new leader may not have applied every committed grant yet (etcd's
+    // waitAppliedIndex): ask again once it has, before answering "gone".
+    return ttl === 0 && behind(d.driver) ? appliedCommitted(d.driver).then(() => renewHere(id)) : ttl;
   };
   stream.on('data', (req: etcdserverpb.LeaseKeepAliveRequest) => {
     const header = fill(undefined);
-    // Answers leave in request order: each waits for the one before (a forwarded renewal takes a round trip).
+    // Renewals start at once (forwarded ones are pipelined on the leader stream); answers leave in
+    // request order, each after the one before.
+    let ttl: Promise<number>;
+    try {
+      ttl = Promise.resolve(renew(req.ID));
+    } catch (e) {
+      ttl = Promise.reject(e as Error);
+    }
+    ttl.catch(() => undefined); // handled in order below
     tail = tail.then(async () => {
       if (done) return;
       try {
-        const TTL = await renew(req.ID);
+        const TTL = await ttl;
         if (!done) stream.write({ header, ID: req.ID, TTL });
       } catch (e) {
         fail(e);

@@ -7,6 +7,9 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
+import { LEASE_FLAGS } from './etcd/lease-commands.js';
+import { LOCK_FLAGS, runLock } from './etcd/lock.js';
+import { EtcdctlError } from './etcd/ops.js';
 import { runWatch } from './etcd/watch.js';
 import { isClusterCommand, runClusterCommand } from './etcd/cluster-commands.js';
 import { OP_FLAGS } from './etcd/ops.js';
@@ -18,7 +21,7 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   get <key> [range_end] [--prefix | --from-key] [--limit n] [--rev n] [--keys-only] [--count-only]
       [--sort-by CREATE|KEY|MODIFY|VALUE|VERSION] [--order ASCEND|DESCEND] [--print-value-only]
       [--consistency l|s]
-  put <key> [<value> | stdin] [--prev-kv] [--ignore-value] [--ignore-lease]
+  put <key> [<value> | stdin] [--prev-kv] [--ignore-value] [--ignore-lease] [--lease <hex id>]
   del <key> [range_end] [--prefix | --from-key] [--prev-kv]
   txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
   txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
@@ -30,6 +33,10 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   snapshot restore <file> --data-dir DIR --id ID --peers ID=HOST:PORT,... [--cluster-id ID] [--skip-hash-check]
                                        a member's data dir for a new cluster (etcdctl's --name,
                                        --initial-cluster, --initial-cluster-token also work)
+  lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive [--once] <id>
+                                       etcd's leases (ids in hex, as etcdctl prints them)
+  lock <name> [--ttl s] [<command> <args>...]
+                                       hold etcd's lock <name> until SIGINT/SIGTERM (or while <command> runs)
   watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
                                        print each event (or run <command> per event, with ETCD_WATCH_*)
   member list | add <name> --peer-urls URL[,URL] [--learner] | remove <hex id> | update <hex id> --peer-urls URL
@@ -115,6 +122,8 @@ const FLAGS = {
   ...OP_FLAGS.get,
   ...OP_FLAGS.put,
   ...OP_FLAGS.del,
+  ...LEASE_FLAGS,
+  ...LOCK_FLAGS,
   'write-out': { type: 'string', short: 'w' },
   hex: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
@@ -257,6 +266,15 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
     const target = { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutSet ? a.timeoutMs : null };
     const flags = { ...a.flags, ...(a.json && a.flags['write-out'] === undefined ? { 'write-out': 'json' } : {}) };
     return runSnapshotCommand(args, flags, target, { ...io, stdin: () => readFileSync(0) });
+  }
+  if (cmd === 'lock') {
+    try {
+      return await runLock(args, a.flags, client, (b) => void process.stdout.write(b));
+    } catch (e) {
+      if (!(e instanceof EtcdctlError)) throw e;
+      process.stderr.write(`Error: ${e.message}\n`);
+      return e.exitCode;
+    }
   }
   if (cmd === 'watch') {
     // Pipes and terminals are written synchronously on Linux: a command run per event prints after it.

@@ -2,15 +2,16 @@
 // json, fields; table fails as it does in etcdctl for KV responses), messages and exit codes.
 import { isServiceError, type RaftkvClient, type TxnResponse } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
+import { runLeaseCommand, type LeaseFlags } from './lease-commands.js';
 import { EXIT, EtcdctlError, delOp, getOp, putOp, type DelFlags, type GetFlags, type PutFlags } from './ops.js';
 import { FORMATS, printerOf, type Format, type Write } from './printers.js';
 import { parseTxnText } from './txn-text.js';
 
-export const ETCD_COMMANDS = ['get', 'put', 'del', 'txn', 'compact'] as const;
+export const ETCD_COMMANDS = ['get', 'put', 'del', 'txn', 'compact', 'lease'] as const;
 export type EtcdCommand = (typeof ETCD_COMMANDS)[number];
 export const isEtcdCommand = (c: string | undefined): c is EtcdCommand => (ETCD_COMMANDS as readonly (string | undefined)[]).includes(c);
 
-export interface EtcdFlags extends GetFlags, PutFlags, DelFlags {
+export interface EtcdFlags extends GetFlags, PutFlags, DelFlags, LeaseFlags {
   readonly 'write-out'?: string | undefined;
   readonly hex?: boolean | undefined;
   readonly 'print-value-only'?: boolean | undefined;
@@ -66,6 +67,9 @@ async function run(
     return printerOf(format, io.out, { hex: f.hex === true, valueOnly });
   };
   switch (cmd) {
+    case 'lease':
+      if (format !== 'simple') throw new EtcdctlError(EXIT.badFeature, `raftctl lease prints only etcdctl's simple format`);
+      return runLeaseCommand(args, f, client, io.out);
     case 'get': {
       const r = await client.etcd.range(getOp(args, f));
       if (f['count-only'] && format !== 'fields') throw new EtcdctlError(EXIT.badArgs, '--count-only is only for `--write-out=fields`');
