@@ -42,6 +42,8 @@ export const SERVER_FLAGS = [
   'max-range-bytes',
   'auto-compaction-mode',
   'auto-compaction-retention',
+  'http-token-file',
+  'auth-token-ttl',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -75,6 +77,8 @@ export const FLAG_DEFAULTS = {
   // etcd's flags; raftkv's default is periodic 5m (etcd's is off), what the Kubernetes API server asks for.
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '5m',
+  // etcd's --auth-token-ttl (seconds): how long an Authenticate token is valid.
+  'auth-token-ttl': 300,
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */
