@@ -5,4 +5,4 @@ export { splitHeader, uint64Field, WireError, type Header } from './etcd-wire.js
 export { LEADER_TRAILER, RETRY_TRAILER, isServiceError, leaderHint, notApplied } from './errors.js';
 export { mayRetry, type AttemptObserver, type Safety } from './retry.js';
 export { Session, type SessionId } from './session.js';
-export { TlsConfigError, type TlsOptions } from './tls.js';
+export { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
