@@ -1,6 +1,6 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
 // and the gRPC server with every service on one port.
-import { Server } from '@grpc/grpc-js';
+import { Metadata, Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminService, etcdserverpb, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -31,7 +31,7 @@ import { UnavailableError } from './errors.js';
 import { installServerNoDelay } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './listeners.js';
-import { LeaderRouter } from './api/router.js';
+import { LeaderRouter, TOKEN_HEADER } from './api/router.js';
 import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
 import { ReadyStore } from './storage/ready-store.js';
 import { Checkpointer, WalSync } from './storage/wal-sync.js';
@@ -67,6 +67,8 @@ export class RaftkvServer {
   private readonly lessor: Lessor;
   private readonly leaseExpiry: LeaseExpiry;
   private readonly leaseForwarder: LeaseRenewForwarder;
+  /** etcd's auth: who calls (api/auth-gate.ts). */
+  private readonly gate: AuthGate;
   /** Who the members are and where (members table); snapshots, their transfer, membership changes. */
   readonly membership: Membership;
   readonly snapshots: SnapshotStore;
@@ -235,7 +237,12 @@ export class RaftkvServer {
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
     // etcd's auth: who calls (token or client certificate), on every client-facing service.
-    const gate = new AuthGate({ store: this.sm.auth, clientCertAuth: config.tls?.clientAuth ?? false });
+    const gate = new AuthGate({
+      store: this.sm.auth,
+      clientCertAuth: config.tls?.clientAuth ?? false,
+      tokenTtlMs: config.authTokenTtlMs,
+    });
+    this.gate = gate;
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
@@ -479,7 +486,13 @@ export class RaftkvServer {
       peers: c.peers,
       dial: (a) => dialAddress(a, c.dialOverrides),
       grpcAddress: `${ownHost}:${grpcPort}`,
-      transfer: (to, deadlineMs) => this.router.transferLeadership(to, deadlineMs),
+      transfer: (to, deadlineMs, token) => this.router.transferLeadership(to, deadlineMs, token),
+      requireRoot: (token) => {
+        const metadata = new Metadata();
+        if (token !== null) metadata.set(TOKEN_HEADER, token);
+        this.gate.requireRoot({ metadata });
+      },
+      httpToken: c.httpToken,
     });
     this.logger.info('http listening', { httpPort: this.http.httpPort, metricsPort: this.http.metricsPort });
   }

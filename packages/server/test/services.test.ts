@@ -87,6 +87,7 @@ describe('services seen from outside', () => {
   test("reflection describes etcd's KV across its imports (mvccpb, authpb): buf curl lists and calls it", async () => {
     const methods = await bufCurl(['--list-methods', url]);
     expect(methods.stderr).toBe('');
+    expect(methods.stdout).toContain('etcdserverpb.Auth/Authenticate');
     expect(methods.stdout.split('\n').filter((l) => l.startsWith('etcdserverpb.KV/'))).toEqual([
       'etcdserverpb.KV/Compact',
       'etcdserverpb.KV/DeleteRange',

@@ -11,6 +11,12 @@ import { invalidAuthToken } from '../storage/auth/errors.js';
 import { DEFAULT_TOKEN_TTL_MS, signToken, verifyToken, type TokenKeys } from '../storage/auth/token.js';
 import { isForwarded, TOKEN_HEADER } from './router.js';
 
+/**
+ * A caller sets this to act without its client certificate's identity (the live view, which dials with
+ * the node's own certificate but acts as its viewer). Only ever loses privileges, so anyone may set it.
+ */
+export const NO_CERT_IDENTITY_HEADER = 'raftkv-no-cert-identity';
+
 /** What the gate reads from a call (grpc-js's AuthContext, which it does not export by name). */
 export interface Caller {
   readonly metadata: Metadata;
@@ -51,7 +57,8 @@ export class AuthGate {
       if (user === null) throw invalidAuthToken();
       return user;
     }
-    if (this.o.clientCertAuth && !isForwarded(call)) return certificateName(call) ?? '';
+    if (this.o.clientCertAuth && !isForwarded(call) && call.metadata.get(NO_CERT_IDENTITY_HEADER).length === 0)
+      return certificateName(call) ?? '';
     return '';
   }
 

@@ -41,15 +41,18 @@ export function authService(d: AuthServiceDeps): etcdserverpb.AuthServer {
   const { driver, sm, router, gate } = d;
   const store = sm.auth;
   const filled = headerFiller(driver, sm, d.ids);
+  const admin = (user: string): void => checkAdmin(store, user);
 
   /** Proposes the change `build` makes (on the node that proposes it) and answers `{}` once applied. */
   const change =
     <Req, Res extends WithHeader>(build: (r: Req) => AuthRequest | Promise<AuthRequest>, remote: Remote<Req, Res>): Handler<Req, Res> =>
     (call, cb) => {
       const run = async (): Promise<Res> => {
-        const user = gate.requireRoot(call);
+        const user = gate.user(call);
         const deadline = deadlineOf(call);
+        // On the leader (whose auth state holds every acknowledged change); applying checks again.
         const local = async (): Promise<Res> => {
+          admin(user);
           const data = encodeCommand(await build(call.request), user);
           responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), 'auth');
           return {} as Res;
@@ -77,8 +80,6 @@ export function authService(d: AuthServiceDeps): etcdserverpb.AuthServer {
       };
       answer(run().then(filled), cb, undefined, toEtcdStatus);
     };
-
-  const admin = (user: string): void => checkAdmin(store, user);
 
   return {
     authEnable: change<etcdserverpb.AuthEnableRequest, etcdserverpb.AuthEnableResponse>(

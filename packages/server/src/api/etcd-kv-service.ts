@@ -42,7 +42,10 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
   const filled = headerFiller(driver, sm, d.ids);
   const readIndexed = <T>(read: () => T): Promise<T> => afterReadIndex(driver, read);
 
-  /** `allowed` checks the caller's user against the auth state here (the leader checks again). */
+  /**
+   * `allowed` checks the caller's user against the auth state of the node that reads, once that state is
+   * current: at once for a serializable read, after the ReadIndex round (on the leader) otherwise.
+   */
   const read = <T extends WithHeader>(
     call: Call,
     serializable: boolean,
@@ -50,9 +53,13 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
     local: () => T,
     remote: EtcdCall<T>,
   ): Promise<T> => {
-    allowed(gate.user(call));
-    if (serializable) return Promise.resolve(local());
-    return router.etcdRead(deadlineOf(call), isForwarded(call), () => readIndexed(local), remote, gate.forwardToken(call));
+    const user = gate.user(call);
+    const checked = (): T => {
+      allowed(user);
+      return local();
+    };
+    if (serializable) return Promise.resolve(checked());
+    return router.etcdRead(deadlineOf(call), isForwarded(call), () => readIndexed(checked), remote, gate.forwardToken(call));
   };
 
   /** Proposes `request` on the leader and waits for its answer, at most until shortly before the deadline. */
@@ -62,13 +69,16 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
     allowed: (user: string) => void,
     remote: EtcdCall<ReturnType<typeof responseOf<K>>>,
   ): Promise<ReturnType<typeof responseOf<K>>> => {
-    // Refused early by this node's auth state; applying checks again with the state of that moment.
     const user = gate.user(call);
-    allowed(user);
     const data = encodeCommand(request, user);
     if (data.length > d.maxRequestBytes) return Promise.reject(requestTooLarge());
     const deadline = deadlineOf(call);
-    const local = async () => responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
+    // The leader refuses early by its auth state (which holds every acknowledged change); applying checks
+    // again with the state of that moment.
+    const local = async () => {
+      allowed(user);
+      return responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
+    };
     return router.etcdWrite(deadline, isForwarded(call), local, remote, gate.forwardToken(call));
   };
 

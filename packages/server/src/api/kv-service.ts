@@ -18,13 +18,13 @@ import type { KvStateMachine } from '../storage/state-machine.js';
 import { validateKey, validatePropose } from '../storage/validation.js';
 import { proposeCommand } from '../storage/command.js';
 import type { AuthGate } from './auth-gate.js';
-import { checkRead, checkWrite } from '../storage/auth/authorize.js';
+import { checkRead } from '../storage/auth/authorize.js';
 
 const EMPTY = Buffer.alloc(0);
 
 /**
  * With auth enabled (`gate`), raftkv.v1 obeys etcd's permissions on the key: a read needs READ, a write
- * READ and WRITE (it answers the previous value); checked here and, for writes, again when applied.
+ * READ and WRITE (it answers the previous value). Reads are checked where they are served, writes when applied.
  */
 export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter, obs?: RequestObserver, gate?: AuthGate): KVServer {
   const readLocal = (key: string): ReadResponse => {
@@ -36,11 +36,8 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
       const run = async (): Promise<ProposeResponse> => {
         const req = call.request;
         validatePropose(req);
+        // Checked when applied (storage/auth/authorize.ts), by the auth state of that moment.
         const user = gate?.user(call) ?? '';
-        const c = req.command!;
-        const key = Buffer.from(c.$case === 'put' ? c.put.key : c.$case === 'delete' ? c.delete.key : c.compareAndSwap.key, 'utf8');
-        checkRead(sm.auth, user, key);
-        checkWrite(sm.auth, user, key);
         return router.propose(req, proposeCommand(req, user), deadlineOf(call), isForwarded(call), gate?.forwardToken(call) ?? null);
       };
       answer(run(), cb, obs && ((ok, s) => obs.proposeDone(ok ? 'ok' : 'failed', s)));
@@ -49,14 +46,26 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
       const run = async (): Promise<ReadResponse> => {
         const req = call.request;
         validateKey(req.key);
-        checkRead(sm.auth, gate?.user(call) ?? '', Buffer.from(req.key, 'utf8'));
-        if (req.consistency === ReadConsistency.READ_CONSISTENCY_STALE) return readLocal(req.key);
+        const user = gate?.user(call) ?? '';
+        const allowed = (): void => checkRead(sm.auth, user, Buffer.from(req.key, 'utf8'));
+        if (req.consistency === ReadConsistency.READ_CONSISTENCY_STALE) {
+          allowed();
+          return readLocal(req.key);
+        }
         if (req.consistency !== ReadConsistency.READ_CONSISTENCY_LINEARIZABLE) {
           throw new InvalidArgumentError(`unknown consistency ${String(req.consistency)}`);
         }
         const local = () =>
           new Promise<ReadResponse>((resolve, reject) => {
-            driver.readIndex((err) => (err ? reject(err) : resolve(readLocal(req.key))));
+            driver.readIndex((err) => {
+              if (err) return reject(err);
+              try {
+                allowed(); // after the ReadIndex round: the auth state is current
+                resolve(readLocal(req.key));
+              } catch (e) {
+                reject(e as Error);
+              }
+            });
           });
         return router.readLinearizable(req, deadlineOf(call), isForwarded(call), local, gate?.forwardToken(call) ?? null);
       };

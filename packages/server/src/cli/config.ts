@@ -1,6 +1,7 @@
 // The server's configuration from its flags (flags.ts: the contract shared with deploy/, scripts/ and
 // tests). Every flag can also come from the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win.
 // Errors name the flag.
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DevControls } from '../http/dev-controls.js';
 import { parseHostPort, type HostPort } from '../grpc/address.js';
@@ -30,6 +31,10 @@ export interface ServerConfig {
   readonly dialOverrides: ReadonlyMap<string, string>;
   /** --http-listen: the live web view (off when null). */
   readonly httpListen: HostPort | null;
+  /** --http-token-file: the token the live view requires (null: none, and it must bind to loopback). */
+  readonly httpToken: string | null;
+  /** --auth-token-ttl (etcd's, in seconds), in ms: how long an etcd auth token is valid. */
+  readonly authTokenTtlMs: number;
   /** --metrics-listen: Prometheus /metrics (off when null). */
   readonly metricsListen: HostPort | null;
   /** --dev-controls: the dev cluster script's stop/start endpoint (loopback only; off when null). */
@@ -269,6 +274,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
     autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     watchProgressNotifyMs: watchProgressMs(get('experimental-watch-progress-notify-interval')),
+    httpToken: liveViewToken(get('http-token-file'), hostPort('http-listen')),
+    authTokenTtlMs: int('auth-token-ttl', FLAG_DEFAULTS['auth-token-ttl'], 1) * 1000,
   };
   // Last, so that a mistake in any other flag is reported first.
   const problem = peerAuthProblem({ id, raftListen: peerListen ?? listen, peerTls, peerSecret, insecurePeers });
@@ -286,4 +293,30 @@ function watchProgressMs(v: string | undefined): number {
     );
   }
   return ms;
+}
+
+/**
+ * The live view's token (--http-token-file, trailing whitespace dropped; at least 16 bytes). Without
+ * one the live view serves loopback only: it can write keys and move leadership.
+ */
+function liveViewToken(file: string | undefined, listen: HostPort | null): string | null {
+  if (file === undefined) {
+    if (listen !== null && !DevControls.isLoopback(listen.host))
+      throw new ConfigError(
+        '--http-listen',
+        `${listen.host} is not a loopback address: give --http-token-file to serve the live view there`,
+      );
+    return null;
+  }
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trimEnd();
+  } catch (e) {
+    throw new ConfigError('--http-token-file', `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: e,
+    });
+  }
+  if (token.length < 16 || !/^[\x21-\x7e]+$/.test(token))
+    throw new ConfigError('--http-token-file', 'the token must be at least 16 printable ASCII characters without spaces');
+  return token;
 }

@@ -44,6 +44,8 @@ export const SERVER_FLAGS = [
   'auto-compaction-retention',
   'force-new-cluster',
   'experimental-watch-progress-notify-interval',
+  'http-token-file',
+  'auth-token-ttl',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -79,6 +81,8 @@ export const FLAG_DEFAULTS = {
   'auto-compaction-retention': '5m',
   // etcd's: how often a watch with progress_notify is told the revision when it got no event.
   'experimental-watch-progress-notify-interval': '10m',
+  // etcd's --auth-token-ttl (seconds): how long an Authenticate token is valid.
+  'auth-token-ttl': 300,
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

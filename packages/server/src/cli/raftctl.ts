@@ -4,15 +4,16 @@
 // compact) speak the etcd API with etcdctl's flags and output; raftkv.v1's commands live under `v1`.
 import { readFileSync } from 'node:fs';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
+import { RaftkvClient, TlsConfigError, credentialsOf, isServiceError, type TlsOptions } from '@raftkv/client';
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { LEASE_FLAGS } from './etcd/lease-commands.js';
 import { LOCK_FLAGS, runLock } from './etcd/lock.js';
-import { EtcdctlError } from './etcd/ops.js';
 import { runWatch } from './etcd/watch.js';
 import { isClusterCommand, runClusterCommand } from './etcd/cluster-commands.js';
-import { OP_FLAGS } from './etcd/ops.js';
+import { isAuthCommand, runAuthCommand } from './etcd/auth-commands.js';
+import { AuthSession, credentialsOf as credentialsOfUser, tokenInterceptor } from './etcd/auth-session.js';
+import { EtcdctlError, OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 import { runSnapshotCommand, SNAPSHOT_FLAGS } from './snapshot-commands.js';
 
@@ -45,6 +46,9 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   endpoint status|health|hashkv [--cluster]
   defrag [--cluster]
   move-leader <hex id>
+  user add|delete|get [--detail]|list|passwd|grant-role|revoke-role   etcdctl's user commands
+  role add|delete|get|list|grant-permission [--prefix|--from-key]|revoke-permission   etcdctl's role commands
+  auth enable|disable
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -68,6 +72,7 @@ options:
   --tls-server-name   name to check the certificate against instead of the endpoint's host
                 (e.g. raftkv.<ns>.svc.cluster.local through kubectl port-forward)
   --insecure (--insecure-skip-tls-verify)   TLS without checking the server's certificate (debugging only)
+  --user name[:password]   act as this user (etcd auth; password from --password, or stdin when absent)
   --json        v1 and admin commands: print the raw response as JSON; etcd commands: -w json
   -w, --write-out   etcd commands' output format: simple (default), json, fields, table
   --hex         etcd commands: print keys and values as hex-escaped bytes
@@ -131,6 +136,12 @@ const FLAGS = {
   ...SNAPSHOT_FLAGS,
   cluster: { type: 'boolean' },
   'peer-urls': { type: 'string' },
+  // etcdctl's auth flags
+  user: { type: 'string' },
+  password: { type: 'string' },
+  detail: { type: 'boolean' },
+  'new-user-password': { type: 'string' },
+  'no-password': { type: 'boolean' },
 } as const;
 
 /** Go's time.ParseDuration for etcdctl's --command-timeout (e.g. 5s, 500ms, 1m30s), in ms. */
@@ -229,11 +240,27 @@ function tlsOf(t: Args['tls']): TlsOptions | undefined {
 async function main(): Promise<number> {
   let a: Args;
   let client: RaftkvClient;
+  let auth: AuthSession;
   try {
     a = parseCli(process.argv.slice(2));
+    const tls = tlsOf(a.tls);
+    auth = new AuthSession(a.endpoints, tls === undefined ? undefined : credentialsOf(tls).creds, a.timeoutMs);
+    // etcdctl authenticates before any command; a refusal exits with its bad-connection code.
+    const login = credentialsOfUser(a.flags.user, a.flags.password, () => readFileSync(0));
+    let token: string | null = null;
+    if (login !== null) {
+      try {
+        token = await auth.login(login);
+      } catch (e) {
+        if (!(e instanceof EtcdctlError)) throw e;
+        process.stderr.write(`Error: ${e.message}\n`);
+        return e.exitCode;
+      }
+    }
     // Each endpoint gets the whole --timeout, as it always did: the call's deadline covers them all.
     const timeoutMs = a.timeoutMs * a.endpoints.length;
-    client = new RaftkvClient({ endpoints: a.endpoints, timeoutMs, attemptTimeoutMs: a.timeoutMs, ...opt('tls', tlsOf(a.tls)) });
+    const channelOptions = token === null ? {} : { channelOptions: { interceptors: [tokenInterceptor(token)] } };
+    client = new RaftkvClient({ endpoints: a.endpoints, timeoutMs, attemptTimeoutMs: a.timeoutMs, ...opt('tls', tls), ...channelOptions });
   } catch (e) {
     if (e instanceof UsageError || e instanceof TlsConfigError) {
       if (e.message) process.stderr.write(`raftctl: ${e.message}\n`);
@@ -243,15 +270,16 @@ async function main(): Promise<number> {
     throw e;
   }
   try {
-    return await command(a, client);
+    return await command(a, client, auth);
   } finally {
     client.close();
+    auth.close();
   }
 }
 
 const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
 
-async function command(a: Args, client: RaftkvClient): Promise<number> {
+async function command(a: Args, client: RaftkvClient, auth: AuthSession): Promise<number> {
   let [cmd, ...args] = a.rest;
   if (isEtcdCommand(cmd)) {
     const io = {
@@ -293,6 +321,13 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
     };
     return runClusterCommand(cmd, args, a.flags, { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutMs }, io);
   }
+  const io = {
+    out: (b: Buffer | string) => void process.stdout.write(b),
+    err: (l: string) => void process.stderr.write(l + '\n'),
+    stdin: () => readFileSync(0),
+  };
+  if (isEtcdCommand(cmd)) return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
+  if (isAuthCommand(cmd)) return runAuthCommand(cmd, args, a.flags, auth.call, io);
   if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {
     if (args.length !== n) throw new UsageError(`${cmd} takes ${what}`);

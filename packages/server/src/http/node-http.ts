@@ -21,7 +21,11 @@ export interface NodeHttpOptions {
   readonly dial: (address: string) => string;
   /** Where this node's own gRPC server answers. */
   readonly grpcAddress: string;
-  readonly transfer?: ((to: string, deadlineMs: number) => Promise<void>) | undefined;
+  readonly transfer?: ((to: string, deadlineMs: number, token: string | null) => Promise<void>) | undefined;
+  /** Throws unless the viewer holding this etcd token may move leadership (live-server.ts). */
+  readonly requireRoot?: ((token: string | null) => void) | undefined;
+  /** --http-token-file's token (null: loopback only). */
+  readonly httpToken?: string | null;
 }
 
 export interface NodeHttp {
@@ -54,6 +58,8 @@ export async function startNodeHttp(o: NodeHttpOptions): Promise<NodeHttp> {
         watcher,
         grpcAddress: o.grpcAddress,
         transfer: o.transfer,
+        requireRoot: o.requireRoot,
+        token: o.httpToken ?? null,
         devControls: o.devControls === null ? undefined : new DevControls(o.devControls),
       });
     }

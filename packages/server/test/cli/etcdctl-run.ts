@@ -3,7 +3,7 @@
 // JSON and prints usage text to standard error; those are not compared).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SERVER_PKG } from '../harness.js';
+import { SERVER_PKG, TestCluster } from '../harness.js';
 import type { Case } from './etcdctl-cases.js';
 
 export const RAFTCTL = join(SERVER_PKG, 'dist', 'cli', 'raftctl.js');
@@ -32,7 +32,9 @@ export function ensureEtcd(): boolean {
   return have();
 }
 
-export function run(tool: 'etcdctl' | 'raftctl', endpoints: string, c: Case): Seen {
+export type Tool = 'etcdctl' | 'raftctl';
+
+export function run(tool: Tool, endpoints: string, c: Case): Seen {
   const [cmd, pre] = tool === 'etcdctl' ? ['etcdctl', []] : [process.execPath, [RAFTCTL]];
   const r = spawnSync(cmd, [...pre, '--endpoints', endpoints, ...c.args], {
     input: c.stdin ?? '',
@@ -45,4 +47,23 @@ export function run(tool: 'etcdctl' | 'raftctl', endpoints: string, c: Case): Se
     .filter((l) => l.startsWith('Error:'))
     .join('\n');
   return { stdout: r.stdout.toString('latin1'), code: r.status, errors };
+}
+
+/**
+ * Every case with etcdctl on a fresh 3-node raftkv, then with raftctl on another (same cluster and member
+ * ids), through a node that may be a follower.
+ */
+export async function runOnFreshClusters(cases: readonly Case[], mask: (s: Seen) => Seen = (s) => s): Promise<Record<Tool, Seen[]>> {
+  const seen: Record<Tool, Seen[]> = { etcdctl: [], raftctl: [] };
+  for (const tool of ['etcdctl', 'raftctl'] as const) {
+    const c = await TestCluster.start();
+    try {
+      await c.waitForLeader();
+      const via = c.nodes[1]!.address;
+      for (const k of cases) seen[tool].push(mask(run(tool, via, k)));
+    } finally {
+      await c.stop();
+    }
+  }
+  return seen;
 }

@@ -3,8 +3,7 @@
 // ids, so the same header ids), through a node that may be a follower; the outputs must be identical.
 // Only raft_term is masked: each cluster elects its first leader in its own term.
 import { CASES } from './etcdctl-cases.js';
-import { ensureEtcd, run, type Seen } from './etcdctl-run.js';
-import { TestCluster } from '../harness.js';
+import { ensureEtcd, runOnFreshClusters, type Seen, type Tool } from './etcdctl-run.js';
 
 const available = ensureEtcd();
 if (!available)
@@ -17,19 +16,10 @@ const maskTerm = (s: Seen): Seen => ({
 });
 
 maybe('raftctl and etcdctl against a 3-node raftkv', () => {
-  const seen: Record<'etcdctl' | 'raftctl', Seen[]> = { etcdctl: [], raftctl: [] };
+  let seen: Record<Tool, Seen[]>;
 
   beforeAll(async () => {
-    for (const tool of ['etcdctl', 'raftctl'] as const) {
-      const c = await TestCluster.start();
-      try {
-        await c.waitForLeader();
-        const via = c.nodes[1]!.address;
-        for (const k of CASES) seen[tool].push(maskTerm(run(tool, via, k)));
-      } finally {
-        await c.stop();
-      }
-    }
+    seen = await runOnFreshClusters(CASES, maskTerm);
   }, 900_000);
 
   test.each(CASES.map((c, i) => [i, c.args.join(' ') + (c.stdin === undefined ? '' : ` <<< ${JSON.stringify(c.stdin)}`)]))(

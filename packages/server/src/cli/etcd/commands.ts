@@ -36,8 +36,13 @@ export async function runEtcdCommand(
   client: RaftkvClient,
   io: EtcdIo,
 ): Promise<number> {
+  return exitCodeOf(() => run(cmd, args, f, json, client, io), io);
+}
+
+/** 0 once `f` succeeds; etcdctl's "Error: ..." line and exit code when it fails as etcdctl would. */
+export async function exitCodeOf(f: () => Promise<void>, io: Pick<EtcdIo, 'err'>): Promise<number> {
   try {
-    await run(cmd, args, f, json, client, io);
+    await f();
     return 0;
   } catch (e) {
     if (e instanceof EtcdctlError) {
