@@ -4,11 +4,16 @@
 import { parseConfig, USAGE } from './cli/config.js';
 import { ConfigError } from './errors.js';
 import { RaftkvServer } from './raft-server.js';
+import { versionText } from './version.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(versionText('raftkv') + '\n');
     return;
   }
   let config;

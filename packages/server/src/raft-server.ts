@@ -35,6 +35,7 @@ import { MembershipAdmin, membershipService } from './api/membership-service.js'
 import { SnapshotStore } from './storage/snapshot-store.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
 import { peerCallAuth } from './peer/peer-secret.js';
+import { ClusterVersion } from './node/cluster-version.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -53,6 +54,8 @@ export class RaftkvServer {
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** The cluster version: decided by the leader, gates new command kinds (node/cluster-version.ts). */
+  readonly clusterVersion: ClusterVersion;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -159,6 +162,16 @@ export class RaftkvServer {
       send: (msgs) => this.transport.send(this.snapshotSender.intercept(msgs)),
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
+      admit: (data) => this.clusterVersion.admit(data),
+    });
+    this.clusterVersion = new ClusterVersion({
+      self: config.id,
+      applied: () => this.sm.clusterVersion.get(),
+      members: () => this.membership.members().map((m) => m.id),
+      releaseOf: (id) => this.transport.releaseOf(id),
+      isLeader: () => this.driver.isLeader,
+      propose: (data) => this.driver.propose(data),
+      logger: this.logger,
     });
     this.membership.onChange((m) => this.transport.setPeers(m.addresses));
     this.snapshotSender = new SnapshotSender({
@@ -248,7 +261,10 @@ export class RaftkvServer {
   }
 
   status() {
-    const s = statusOf(this.config.id, this.node, this.driver, this.membership.addresses, this.log.lastIndex());
+    const s = {
+      ...statusOf(this.config.id, this.node, this.driver, this.membership.addresses, this.log.lastIndex()),
+      clusterVersion: this.sm.clusterVersion.get(),
+    };
     return this.membership.known ? { ...s, members: this.membership.members().map((m) => ({ ...m })) } : s;
   }
 
@@ -290,6 +306,7 @@ export class RaftkvServer {
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
+    this.clusterVersion.start();
     this.watchEventLoop();
     if (this.joining) {
       void joinCluster({
@@ -377,6 +394,7 @@ export class RaftkvServer {
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
     this.compactor.stop();
+    this.clusterVersion.stop();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();

@@ -87,4 +87,5 @@ export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir 
        raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
          (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
 options: ${SERVER_FLAGS.map((f) => `--${f}`).join(' ')}
-every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
+every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win
+raftkv --version: the release, schema and peer protocol versions`;

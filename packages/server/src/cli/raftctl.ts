@@ -9,6 +9,7 @@ import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
+import { versionText } from '../version.js';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--timeout ms] <command>
 etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table):
@@ -28,6 +29,7 @@ raftkv.v1:
                                        compare-and-swap (also: raftctl cas)
 admin:
   status                               every endpoint's view of the cluster
+  version (--version)                  this raftctl's release, schema and peer protocol versions
   transfer [<id> | --to <id>]          hand leadership to <id> (default: the most caught-up voter)
   member list                          the members (id, address, voter or learner) and the leader
   member add <id> <host:port> [--learner]
@@ -198,6 +200,11 @@ function tlsOf(t: Args['tls']): TlsOptions | undefined {
 async function main(): Promise<number> {
   let a: Args;
   let client: RaftkvClient;
+  const argv = process.argv.slice(2);
+  if (argv.includes('--version') || (argv.length === 1 && argv[0] === 'version')) {
+    process.stdout.write(versionText('raftctl') + '\n');
+    return 0;
+  }
   try {
     a = parseCli(process.argv.slice(2));
     // Each endpoint gets the whole --timeout, as it always did: the call's deadline covers them all.

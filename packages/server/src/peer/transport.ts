@@ -10,6 +10,7 @@ import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import { channelCredentials } from '../grpc/tls.js';
 import type { PeerCallAuth } from './peer-secret.js';
+import { isRelease, PEER_PROTOCOL_VERSION, RAFTKV_VERSION, UNVERSIONED_PEER_RELEASE } from '../version.js';
 
 export interface TransportOptions {
   readonly self: string;
@@ -70,7 +71,7 @@ class PeerStream {
     this.queued++;
     this.queuedBytes += bytes;
     const stream = s;
-    s.write({ clusterId: this.clusterId, messages }, () => {
+    s.write({ clusterId: this.clusterId, messages, senderVersion: RAFTKV_VERSION, protocolVersion: PEER_PROTOCOL_VERSION }, () => {
       if (this.stream !== stream) return; // counters were reset with the stream
       this.queued--;
       this.queuedBytes -= bytes;
@@ -134,6 +135,8 @@ export class PeerTransport {
   /** Removed members whose streams stay open until the timer fires (see setPeers). */
   private readonly leaving = new Map<string, NodeJS.Timeout>();
   private rejected = 0;
+  /** The release each peer last said it runs (v0.2.0 says nothing: UNVERSIONED_PEER_RELEASE). */
+  private readonly releases = new Map<string, string>();
 
   constructor(private readonly opts: TransportOptions) {
     this.setPeers(opts.peers);
@@ -230,7 +233,13 @@ export class PeerTransport {
           });
           return;
         }
-        for (const w of batch.messages) this.receive(w);
+        let from: string | null = null;
+        for (const w of batch.messages) from = this.receive(w) ?? from;
+        // Only a sender whose messages passed the checks (membership, the peer guard) is believed.
+        if (from !== null) {
+          const v = batch.senderVersion === '' ? UNVERSIONED_PEER_RELEASE : batch.senderVersion;
+          if (isRelease(v)) this.releases.set(from, v);
+        }
       });
       call.on('end', () => finish(null));
       call.on('error', () => finish({ code: status.CANCELLED }));
@@ -238,7 +247,13 @@ export class PeerTransport {
     },
   };
 
-  private receive(w: WireMessage): void {
+  /** The release `id` last said it runs; undefined until a valid batch of it arrived. */
+  releaseOf(id: string): string | undefined {
+    return this.releases.get(id);
+  }
+
+  /** Delivers a valid message and returns its sender; null for a dropped one. */
+  private receive(w: WireMessage): string | null {
     let m: CoreMessage;
     try {
       m = messageFromWire(w, this.opts.self, this.knows);
@@ -247,10 +262,11 @@ export class PeerTransport {
       // Log the first and then every 1000th, so a hostile peer cannot flood the log.
       if (this.rejected++ % 1000 === 0)
         this.opts.logger.warn('dropped a malformed peer message', { error: e.message, from: w.from, count: this.rejected });
-      return;
+      return null;
     }
     this.streams.get(m.from)?.heard();
     this.opts.deliver(m);
+    return m.from;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 // The replicated commands (raftkv.v1.Command, the data of a normal log entry) and what applying one
 // answers: a raftkv.v1 Propose or one of etcd's writes, all on the one MVCC store.
-import { Command, type etcdserverpb, type ProposeRequest, type ProposeResponse } from '@raftkv/proto';
+import { Command, type ClusterVersionSetResponse, type etcdserverpb, type ProposeRequest, type ProposeResponse } from '@raftkv/proto';
 
 /** The state machine's answer to an applied command, by the command's kind. */
 export type CommandResponse =
@@ -8,7 +8,8 @@ export type CommandResponse =
   | { readonly $case: 'put'; readonly put: etcdserverpb.PutResponse }
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
-  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse };
+  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  | { readonly $case: 'clusterVersionSet'; readonly clusterVersionSet: ClusterVersionSetResponse };
 
 export type CommandKind = CommandResponse['$case'];
 

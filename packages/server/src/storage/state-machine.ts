@@ -6,7 +6,7 @@
 // is applied by the membership and comes back as an outcome carrying the new configuration, which the
 // driver hands to the core.
 import type { ConfState, Entry } from '@raftkv/consensus';
-import { Command, ProposeResponse, type ProposeRequest } from '@raftkv/proto';
+import { Command, ProposeResponse, type ClusterVersionSetRequest, type ProposeRequest } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
@@ -14,6 +14,7 @@ import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
 import { EtcdError } from './mvcc/errors.js';
 import { MvccStore } from './mvcc/store.js';
+import { ClusterVersionState } from './cluster-version-state.js';
 import { validatePropose } from './validation.js';
 
 /** The outcome of one applied entry: for the proposal waiting on it (if any), or for the core. */
@@ -57,6 +58,8 @@ export class KvStateMachine {
   private appliedTermValue = 0;
   /** The key-value state, for reads too (etcd's Range, raftkv.v1's Read). */
   readonly store: MvccStore;
+  /** The replicated cluster version (node/cluster-version.ts decides it). */
+  readonly clusterVersion: ClusterVersionState;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -69,6 +72,7 @@ export class KvStateMachine {
     private readonly members: ConfApplier | null = null,
   ) {
     this.store = new MvccStore(db);
+    this.clusterVersion = new ClusterVersionState(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -85,6 +89,7 @@ export class KvStateMachine {
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
     this.store.reload();
+    this.clusterVersion.reload();
   }
 
   appliedIndex(): number {
@@ -146,6 +151,8 @@ export class KvStateMachine {
         return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
       case 'compaction':
         return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
+      case 'clusterVersionSet':
+        return this.clusterVersionSet(r.clusterVersionSet);
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
@@ -161,6 +168,15 @@ export class KvStateMachine {
       return { ok: true, response: f() };
     } catch (err) {
       if (err instanceof EtcdError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private clusterVersionSet(req: ClusterVersionSetRequest): ApplyOutcome {
+    try {
+      return { ok: true, response: { $case: 'clusterVersionSet', clusterVersionSet: this.clusterVersion.apply(req) } };
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) return { ok: false, error: err };
       throw err;
     }
   }
@@ -240,6 +256,8 @@ export class KvStateMachine {
       for (const n of [main, sub, create, version, lease, tombstone]) int(n);
       bytes(value);
     }
+    // The cluster version once decided (a state that never had one hashes as before it existed).
+    if (this.clusterVersion.get() !== '') bytes(Buffer.from(`cluster_version ${this.clusterVersion.get()}`));
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
 }
