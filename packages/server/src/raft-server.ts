@@ -66,6 +66,7 @@ export class RaftkvServer {
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
   private healthServer: Server | null = null;
+  private stopTlsReload: () => void = () => {};
 
   constructor(
     readonly config: ServerConfig,
@@ -303,6 +304,7 @@ export class RaftkvServer {
     const bound = await bindPorts(this.grpc, this.health, this.config, this.logger);
     const port = bound.port;
     this.healthServer = bound.healthServer;
+    this.stopTlsReload = bound.stopTlsReload;
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
@@ -414,6 +416,7 @@ export class RaftkvServer {
       });
     });
     this.healthServer?.forceShutdown();
+    this.stopTlsReload();
     await this.checkpointer.close();
     await this.wal.close();
     if (this.db.open) this.db.close();
