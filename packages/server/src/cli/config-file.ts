@@ -4,11 +4,15 @@
 //   log-level: debug
 // Precedence: flags > RAFTKV_* environment > the file. Errors name the file and the key.
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
+import type { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { SERVER_FLAGS, type ServerFlag } from './flags.js';
 
 const KNOWN: ReadonlySet<string> = new Set(SERVER_FLAGS);
+
+/** The YAML parser, loaded only when a node has a config file (it costs ~100s of ms at start-up). */
+const parse = (text: string): unknown => (createRequire(import.meta.url)('yaml') as { parse: typeof parseYaml }).parse(text);
 
 /** The flag values the file sets, as strings (what a flag or variable would have said). */
 export function readConfigFile(path: string): Map<ServerFlag, string> {
