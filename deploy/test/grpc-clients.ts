@@ -1,20 +1,13 @@
-// Promise wrappers over the generated raftkv clients and grpc.health.v1, one channel per node address.
+// One node's raftkv client (@raftkv/client, a single attempt per call: these tests ask one node and
+// judge its own answer) and grpc.health.v1 probes as a kubelet sends them.
+import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { RaftkvClient } from '@raftkv/client';
 import {
-  Metadata,
-  credentials,
-  makeGenericClientConstructor,
-  type ChannelCredentials,
-  type Client,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import {
-  AdminClient,
-  KVClient,
   ReadConsistency,
   type AddMemberResponse,
   type ProposeResponse,
-  type RemoveMemberResponse,
   type ReadResponse,
+  type RemoveMemberResponse,
   type StatusResponse,
 } from '@raftkv/proto';
 import { service as healthService } from 'grpc-health-check';
@@ -26,22 +19,11 @@ type HealthCheck = (
   cb: (err: ServiceError | null, res?: { status: string | number }) => void,
 ) => void;
 
-function deadline(ms: number): { deadline: number } {
-  return { deadline: Date.now() + ms };
-}
-
-function unary<T>(call: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    call((err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
-
 // A restarted node is redialled within 100 ms-1 s, not after grpc-js's default backoff of up to 2 min.
 const CHANNEL_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1_000 };
 
 export class NodeClient {
-  readonly kv: InstanceType<typeof KVClient>;
-  readonly admin: InstanceType<typeof AdminClient>;
+  private readonly client: RaftkvClient;
 
   /** `creds` for the KV/Admin calls (TLS for a TLS cluster); probes always go plaintext to `probeAddress`. */
   constructor(
@@ -49,31 +31,29 @@ export class NodeClient {
     creds: ChannelCredentials = credentials.createInsecure(),
     readonly probeAddress: string = address,
   ) {
-    this.kv = new KVClient(address, creds, CHANNEL_OPTIONS);
-    this.admin = new AdminClient(address, creds, CHANNEL_OPTIONS);
+    this.client = new RaftkvClient({ endpoints: [address], credentials: creds, channelOptions: CHANNEL_OPTIONS });
   }
 
   put(key: string, value: Buffer, clientId: string, sequence: number, ms: number): Promise<ProposeResponse> {
-    return unary((cb) =>
-      this.kv.propose({ command: { $case: 'put', put: { key, value } }, clientId, sequence }, new Metadata(), deadline(ms), cb),
-    );
+    return this.client.put(key, value, { session: { clientId, sequence }, timeoutMs: ms, retries: false });
   }
 
   read(key: string, consistency: ReadConsistency, ms: number): Promise<ReadResponse> {
-    return unary((cb) => this.kv.read({ key, consistency }, new Metadata(), deadline(ms), cb));
+    const stale = consistency === ReadConsistency.READ_CONSISTENCY_STALE;
+    return this.client.read(key, { stale, timeoutMs: ms, retries: false });
   }
 
   status(ms: number): Promise<StatusResponse> {
-    return unary((cb) => this.admin.status({}, new Metadata(), deadline(ms), cb));
+    return this.client.statusOf(this.address, { timeoutMs: ms });
   }
 
   /** Admin.AddMember (a follower forwards it to the leader): as a learner, promoted once caught up. */
   addMember(id: string, address: string, ms: number): Promise<AddMemberResponse> {
-    return unary((cb) => this.admin.addMember({ id, address, learner: false }, new Metadata(), deadline(ms), cb));
+    return this.client.addMember(id, address, false, { timeoutMs: ms, retries: false });
   }
 
   removeMember(id: string, ms: number): Promise<RemoveMemberResponse> {
-    return unary((cb) => this.admin.removeMember({ id }, new Metadata(), deadline(ms), cb));
+    return this.client.removeMember(id, { timeoutMs: ms, retries: false });
   }
 
   /**
@@ -84,7 +64,9 @@ export class NodeClient {
     const health: Client = new HealthClient(this.probeAddress, credentials.createInsecure());
     const check = (health as unknown as { check: HealthCheck }).check.bind(health);
     try {
-      const res = await unary<{ status: string | number } | undefined>((cb) => check({ service }, deadline(ms), cb));
+      const res = await new Promise<{ status: string | number } | undefined>((resolve, reject) =>
+        check({ service }, { deadline: Date.now() + ms }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
       const s = res?.status;
       return typeof s === 'number' ? (['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][s] ?? String(s)) : String(s);
     } catch (e) {
@@ -96,8 +78,7 @@ export class NodeClient {
   }
 
   close(): void {
-    this.kv.close();
-    this.admin.close();
+    this.client.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // the same client code drives etcd and, with --api etcd, raftkv. etcd's leader is found with
 // Maintenance.Status. Answers' headers are read by @raftkv/client's etcd wire reader (etcd's ids do not
 // fit a JS number, which the generated decoders use).
-import { splitHeader, uint64Field, type Header } from '@raftkv/client';
+import { prefixEnd, splitHeader, uint64Field, type Header } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { openChannels, type Channels, type ClientKind, type UnaryMethod } from './transport.js';
 import type { ApiClient, CasResult, Connection, LeaderFinder, TxnResult } from './target.js';
@@ -47,18 +47,6 @@ const STATUS: UnaryMethod<etcdserverpb.StatusRequest, { memberId: string; leader
     return { memberId: String(header?.memberId ?? 0n), leader: String(uint64Field(rest, 4)) };
   },
 };
-
-/** The end of the range of every key that starts with prefix (etcd's clientv3.GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] ?? 0) < 0xff) {
-      end[i] = (end[i] ?? 0) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]); // all 0xff: every key from prefix on
-}
 
 class EtcdConnection implements Connection {
   constructor(private readonly channels: Channels) {}

@@ -16,8 +16,9 @@ import {
 } from '@raftkv/proto';
 import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
-import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
+import { policyFor, withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
+import type { EtcdWatchStub } from './etcd-watch.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
 import { unary } from './unary.js';
 
@@ -50,6 +51,8 @@ export interface CallOptions {
   readonly attemptTimeoutMs?: number;
   /** Told of every failed attempt of this call (see AttemptObserver). */
   readonly onFailedAttempt?: AttemptObserver;
+  /** false: a single attempt on the first endpoint, whatever its error (default true: the retry contract). */
+  readonly retries?: boolean;
 }
 
 export interface ProposeOptions extends CallOptions {
@@ -160,6 +163,16 @@ export class RaftkvClient {
     return this.call('idempotent', o, (s, d) => unary((r, md, op, cb) => s.admin.transferLeadership(r, md, op, cb), { to }, d));
   }
 
+  /** A new etcd Watch stream to `address` (one of the endpoints); the caller reconnects elsewhere on failure. */
+  etcdWatch(address: string): ReturnType<EtcdWatchStub['watch']> {
+    return this.eps.stubs(address).watch.watch();
+  }
+
+  /** The endpoints in the order calls try them (the last one that answered first). */
+  endpointOrder(): string[] {
+    return this.eps.order();
+  }
+
   close(): void {
     this.eps.close();
   }
@@ -171,7 +184,7 @@ export class RaftkvClient {
   }
 
   private call<T>(safety: Safety, o: CallOptions, attempt: (s: Stubs, deadline: number) => Promise<T>): Promise<T> {
-    const policy = o.attemptTimeoutMs === undefined ? this.policy : { ...this.policy, attemptTimeoutMs: o.attemptTimeoutMs };
+    const policy = policyFor(this.policy, o);
     return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), policy, attempt, o.onFailedAttempt);
   }
 }

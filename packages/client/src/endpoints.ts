@@ -4,6 +4,7 @@
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { AdminClient, KVClient, type StatusResponse } from '@raftkv/proto';
 import { EtcdKVStub } from './etcd-service.js';
+import { EtcdWatchStub } from './etcd-watch.js';
 import { unary } from './unary.js';
 
 export interface Stubs {
@@ -11,6 +12,7 @@ export interface Stubs {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: EtcdKVStub;
+  readonly watch: EtcdWatchStub;
 }
 
 interface Entry extends Stubs {
@@ -52,6 +54,7 @@ export class Endpoints {
         kv: new KVClient(address, this.creds, on),
         admin: new AdminClient(address, this.creds, on),
         etcd: new EtcdKVStub(address, this.creds, on),
+        watch: new EtcdWatchStub(address, this.creds, on),
       };
       this.entries.set(address, e);
     }

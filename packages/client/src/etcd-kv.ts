@@ -4,7 +4,7 @@
 import { etcdserverpb } from '@raftkv/proto';
 import type { Endpoints } from './endpoints.js';
 import type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from './etcd-service.js';
-import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
+import { policyFor, withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { unary } from './unary.js';
 
 /** Per-call options. */
@@ -13,6 +13,8 @@ export interface EtcdCallOptions {
   readonly timeoutMs?: number;
   /** Told of every failed attempt of this call (see AttemptObserver). */
   readonly onFailedAttempt?: AttemptObserver;
+  /** false: a single attempt on the first endpoint, whatever its error (default true: the retry contract). */
+  readonly retries?: boolean;
 }
 
 /** etcd's prefix range end: the prefix with its last byte incremented (trailing 0xff bytes dropped); "\0" for all 0xff. */
@@ -84,6 +86,13 @@ export class EtcdKV {
   }
 
   private call<T>(safety: Safety, o: EtcdCallOptions, attempt: Parameters<typeof withRetries<T>>[4]): Promise<T> {
-    return withRetries(this.eps, safety, Date.now() + (o.timeoutMs ?? this.timeoutMs), this.policy, attempt, o.onFailedAttempt);
+    return withRetries(
+      this.eps,
+      safety,
+      Date.now() + (o.timeoutMs ?? this.timeoutMs),
+      policyFor(this.policy, o),
+      attempt,
+      o.onFailedAttempt,
+    );
   }
 }

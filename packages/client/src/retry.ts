@@ -23,9 +23,21 @@ export interface RetryPolicy {
   /** Pause after every endpoint was tried once, doubling up to maxBackoffMs. */
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
+  /** false: one attempt on the first endpoint, its error as received (a test or probe asking one node). */
+  readonly retries?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The client's policy with a call's own overrides. */
+export function policyFor(p: RetryPolicy, o: { readonly attemptTimeoutMs?: number; readonly retries?: boolean }): RetryPolicy {
+  if (o.attemptTimeoutMs === undefined && o.retries === undefined) return p;
+  return {
+    ...p,
+    ...(o.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: o.attemptTimeoutMs }),
+    ...(o.retries === undefined ? {} : { retries: o.retries }),
+  };
+}
 
 /** Whether a call of this safety may be sent again after `e`. */
 export function mayRetry(safety: Safety, e: ServiceError): boolean {
@@ -53,7 +65,7 @@ export async function withRetries<T>(
       return r;
     } catch (e) {
       onFailedAttempt?.(address, e);
-      if (!isServiceError(e) || !mayRetry(safety, e)) throw e;
+      if (policy.retries === false || !isServiceError(e) || !mayRetry(safety, e)) throw e;
       if (Date.now() >= deadline) throw e;
       const leader = leaderHint(e);
       const to = leader === '' ? undefined : await eps.addressOf(leader, deadline);

@@ -150,6 +150,20 @@ describe('reads, leader hints, deadlines', () => {
     expect([count(a, 'propose'), count(b, 'propose'), count(c, 'propose')]).toEqual([1, 0, 1]);
   });
 
+  test('retries: false is one attempt on the first endpoint, whatever the error and the session', async () => {
+    const [a, b] = await cluster();
+    a.script.set('read', [{ code: status.UNAVAILABLE }]);
+    a.script.set('propose', [{ code: status.UNAVAILABLE, retry: true, leader: 'n2' }]);
+    a.script.set('range', [{ code: status.UNAVAILABLE }]);
+    const cl = client([a, b], { session: true });
+    expect((await fail(cl.read('k', { retries: false }))).code).toBe(status.UNAVAILABLE);
+    expect((await fail(cl.put('k', 'v', { retries: false }))).code).toBe(status.UNAVAILABLE);
+    expect((await fail(cl.etcd.range({ key: Buffer.from('k') }, { retries: false }))).code).toBe(status.UNAVAILABLE);
+    expect([count(a, 'read'), count(a, 'propose'), count(a, 'range')]).toEqual([1, 1, 1]);
+    expect([count(b, 'read'), count(b, 'propose'), count(b, 'range')]).toEqual([0, 0, 0]);
+    expect((await cl.read('k')).value.toString()).toBe('from n1'); // the default still retries (a's script is spent)
+  });
+
   test('the call deadline bounds every retry', async () => {
     const [a, b] = await cluster();
     for (const f of [a, b])

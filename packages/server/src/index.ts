@@ -4,3 +4,4 @@ export { openDatabase } from './storage/db.js';
 export { SqliteLogStorage } from './storage/log-storage.js';
 export { KvStateMachine } from './storage/state-machine.js';
 export * from './errors.js';
+export { writeBackupFile } from './storage/backup-file.js';

@@ -13,8 +13,15 @@ import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
+import { etcdWatchService } from './api/etcd-watch-service.js';
+import { WatchHub as EtcdWatchHub } from './watch/hub.js';
+import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
+import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
+import { LeaseExpiry } from './node/lease-expiry.js';
+import { Lessor } from './node/lessor.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
+import { ROOT } from './storage/auth/auth-store.js';
 import { headerIds } from './storage/member-id.js';
 import { createLogger, type LogContext, type Logger } from './observability/logger.js';
 import { SqliteLogStorage } from './storage/log-storage.js';
@@ -31,10 +38,18 @@ import { Checkpointer, WalSync } from './storage/wal-sync.js';
 import { PeerTransport } from './peer/transport.js';
 import { joinCluster } from './node/join.js';
 import { Membership } from './storage/membership.js';
-import { MembershipAdmin, membershipService } from './api/membership-service.js';
+import { MembershipAdmin, membershipService, recordMemberAttributes } from './api/membership-service.js';
 import { SnapshotStore } from './storage/snapshot-store.js';
+import { checkClusterId } from './storage/cluster-identity.js';
+import { forceNewCluster } from './storage/force-new-cluster.js';
 import { SnapshotReceiver, SnapshotSender } from './peer/snapshot-transfer.js';
 import { peerCallAuth } from './peer/peer-secret.js';
+import { EtcdMembership, etcdClusterService } from './api/etcd-cluster-service.js';
+import { etcdMaintenanceService } from './api/etcd-maintenance-service.js';
+import { publishAttributes } from './node/publish-attributes.js';
+import { AuthGate } from './api/auth-gate.js';
+import { authService } from './api/auth-service.js';
+import { rootOnly } from './api/root-only.js';
 import { ClusterVersion } from './node/cluster-version.js';
 
 export class RaftkvServer {
@@ -49,11 +64,17 @@ export class RaftkvServer {
   readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly router: LeaderRouter;
+  /** The leader's lease expiries (node/lessor.ts), kept in step with the applied leases by the state machine. */
+  private readonly lessor: Lessor;
+  private readonly leaseExpiry: LeaseExpiry;
+  private readonly leaseForwarder: LeaseRenewForwarder;
   /** Who the members are and where (members table); snapshots, their transfer, membership changes. */
   readonly membership: Membership;
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** etcd watchers on this node, told of its applied writes (watch/). */
+  private readonly watchHub: EtcdWatchHub;
   /** The cluster version: decided by the leader, gates new command kinds (node/cluster-version.ts). */
   readonly clusterVersion: ClusterVersion;
   private readonly joining: boolean;
@@ -63,6 +84,7 @@ export class RaftkvServer {
   readonly obs: NodeObservability;
   private http: NodeHttp | null = null;
   private closing: Promise<void> | null = null;
+  private stopPublishing: (() => void) | null = null;
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
   private healthServer: Server | null = null;
@@ -77,9 +99,14 @@ export class RaftkvServer {
     this.logger = createLogger(this.ctx, config.logLevel);
     this.db = openDatabase(config.dataDir);
     this.log = new SqliteLogStorage(this.db);
+    checkClusterId(this.db, config.clusterId);
+    if (config.forceNewCluster)
+      forceNewCluster({ db: this.db, log: this.log, self: config.id, address: config.advertise, logger: this.logger });
     this.membership = new Membership(this.db, config.id, config.advertise, this.logger);
     // Conf-change entries are applied by the membership; their new configurations go to the core.
-    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership);
+    this.lessor = new Lessor({ now: () => performance.now(), extendMs: config.electionTimeoutMaxMs });
+    this.sm = new KvStateMachine(this.db, DEFAULT_SESSION_POLICY, this.membership, this.lessor);
+    this.watchHub = new EtcdWatchHub(this.sm.store);
     // The membership persisted by conf-change entries and snapshots wins; --peers only bootstraps a
     // new cluster. A joining node knows no membership until the log or a snapshot brings it.
     this.joining = config.join !== null && !this.membership.known;
@@ -156,7 +183,9 @@ export class RaftkvServer {
           this.snapshots.install(meta);
           this.sm.reload();
           this.membership.reload();
+          this.watchHub.resync();
         },
+        onChanges: (rows) => this.watchHub.notify(rows),
       }),
       logger: this.logger,
       logContext: this.ctx,
@@ -218,10 +247,12 @@ export class RaftkvServer {
             : new UnavailableError('this node is still joining the cluster', '', true),
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
+    // etcd's auth: who calls (token or client certificate), on every client-facing service.
+    const gate = new AuthGate({ store: this.sm.auth, clientCertAuth: config.tls?.clientAuth ?? false });
     installServerNoDelay();
     this.grpc = new Server(SERVER_OPTIONS);
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
@@ -231,14 +262,53 @@ export class RaftkvServer {
         ids: headerIds(config.clusterId, config.id),
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+        gate,
       }),
+    );
+    this.grpc.addService(
+      etcdserverpb.WatchService,
+      etcdWatchService({
+        hub: this.watchHub,
+        store: this.sm.store,
+        ids: headerIds(config.clusterId, config.id),
+        term: () => this.driver.view().term,
+        maxRequestBytes: config.maxRequestBytes,
+        progressIntervalMs: config.watchProgressNotifyMs,
+      }),
+    );
+    this.leaseExpiry = new LeaseExpiry({
+      lessor: this.lessor,
+      isLeader: () => this.driver.isLeader,
+      term: () => this.driver.view().term,
+      waitForLeaderChange: (ms) => this.driver.waitForLeaderChange(ms),
+      propose: (data) => this.driver.propose(data),
+      logger: this.logger,
+    });
+    this.leaseForwarder = new LeaseRenewForwarder(this.router, () => this.driver.leaderId);
+    this.grpc.addService(
+      etcdserverpb.LeaseService,
+      etcdLeaseService({
+        driver: this.driver,
+        sm: this.sm,
+        router: this.router,
+        lessor: this.lessor,
+        forwarder: this.leaseForwarder,
+        syncLessor: () => this.leaseExpiry.sync(),
+        ids: headerIds(config.clusterId, config.id),
+        minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
+      }),
+    );
+    this.grpc.addService(
+      etcdserverpb.AuthService,
+      authService({ driver: this.driver, sm: this.sm, router: this.router, ids: headerIds(config.clusterId, config.id), gate }),
     );
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
       isLeader: () => this.driver.isLeader,
+      // As root: with auth enabled the root user always exists with the root role (auth-store.ts).
       propose: async (revision) => {
-        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }));
+        await this.driver.propose(encodeCommand({ $case: 'compaction', compaction: { revision, physical: false } }, ROOT));
       },
       onError: (revision, e) => this.logger.warn('auto-compaction failed; retried at its next step', { revision, error: e.message }),
     });
@@ -251,10 +321,47 @@ export class RaftkvServer {
       appliedIndex,
       logger: this.logger,
     });
-    const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
+    const membershipHandlers = membershipService({
+      admin: members,
+      driver: this.driver,
+      router: this.router,
+      appliedIndex,
+      forwardToken: (call) => gate.forwardToken(call),
+    });
+    // Status and ListMembers stay open (leader discovery; etcd's Status and MemberList); changes need root.
     this.grpc.addService(
       AdminService,
-      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+      rootOnly(
+        adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+        gate,
+        ['addMember', 'removeMember', 'transferLeadership', 'digest'],
+      ),
+    );
+    const ids = headerIds(config.clusterId, config.id);
+    const etcdMembersDeps = {
+      clusterId: config.clusterId,
+      ids,
+      driver: this.driver,
+      router: this.router,
+      membership: this.membership,
+      admin: members,
+      replication: () => this.node.status(),
+      peerScheme: config.peerTls === null ? ('http' as const) : ('https' as const),
+      random: Math.random,
+    };
+    this.grpc.addService(etcdserverpb.ClusterService, etcdClusterService(etcdMembersDeps, new EtcdMembership(etcdMembersDeps)));
+    this.grpc.addService(
+      etcdserverpb.MaintenanceService,
+      etcdMaintenanceService({
+        clusterId: config.clusterId,
+        ids,
+        db: this.db,
+        driver: this.driver,
+        sm: this.sm,
+        membership: this.membership,
+        snapshots: this.snapshots,
+        logger: this.logger,
+      }),
     );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
@@ -308,6 +415,7 @@ export class RaftkvServer {
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
+    this.leaseExpiry.start();
     this.clusterVersion.start();
     this.watchEventLoop();
     if (this.joining) {
@@ -325,6 +433,7 @@ export class RaftkvServer {
         },
       });
     }
+    this.publishAttributes(port);
     await this.startHttp(port);
     this.logger.info('raftkv node started', {
       listen: this.config.listen,
@@ -339,6 +448,34 @@ export class RaftkvServer {
       lastLogIndex: this.log.lastIndex(),
       members: this.membership.members().map((m) => `${m.id}=${m.address}${m.voter ? '' : ' (learner)'}`),
       joining: this.joining,
+    });
+  }
+
+  /**
+   * etcd's publish: this member's name (its id) and client URL go into the replicated membership once
+   * it is a member. The client URL is the advertised address when clients and peers share the port.
+   * It carries no scheme: etcdctl's `endpoint status|hashkv --cluster` dial each client URL with it as
+   * the HTTP/2 :authority, and Node's HTTP/2 server (nghttp2) resets a stream whose :authority holds
+   * "http://" (a '/'), where Go's server lets it pass; host:port works with every etcd client.
+   */
+  private publishAttributes(grpcPort: number): void {
+    const c = this.config;
+    const host = c.advertise.replace(/:\d+$/, '');
+    const clientAddress = c.peerListen === null ? c.advertise : `${host}:${grpcPort}`;
+    const attributes = { name: c.id, clientUrls: [clientAddress] };
+    this.stopPublishing = publishAttributes({
+      self: c.id,
+      attributes,
+      membership: this.membership,
+      leaderKnown: () => this.driver.leaderId !== '',
+      logger: this.logger,
+      publish: async (a) => {
+        const deadline = Date.now() + 10_000;
+        const req = { id: c.id, name: a.name, clientUrls: [...a.clientUrls] };
+        await this.router.publishMemberAttributes(req, deadline, false, () =>
+          recordMemberAttributes(this.driver, req, () => this.sm.appliedIndex()),
+        );
+      },
     });
   }
 
@@ -395,7 +532,11 @@ export class RaftkvServer {
     await this.http?.close();
     const until = Date.now() + graceMs;
     while (this.driver.inFlight > 0 && Date.now() < until) await this.driver.waitForProgress(Math.min(until, Date.now() + 50));
+    this.stopPublishing?.();
     this.compactor.stop();
+    this.watchHub.close();
+    this.leaseExpiry.stop();
+    this.leaseForwarder.close();
     this.clusterVersion.stop();
     this.driver.stop();
     this.snapshotSender.close();

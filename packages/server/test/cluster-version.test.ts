@@ -26,6 +26,10 @@ describe('command registry', () => {
     // A field of a one-byte tag (6..15) that another kind will take: the default applies.
     expect(commandRequirement(Uint8Array.from([(6 << 3) | 2, 0])).since).toBe('0.3.0');
     expect(commandRequirement(new Uint8Array(0)).since).toBe('0.2.0');
+    // A put by an authenticated user (auth_user, field 31, outside the oneof, in either order) is still a put.
+    const withUser = Command.encode({ ...Command.decode(put), authUser: 'alice' }).finish();
+    expect(commandRequirement(withUser)).toMatchObject({ field: 2, since: '0.2.0' });
+    expect(commandRequirement(Buffer.concat([Buffer.from([0xfa, 0x01, 1, 0x61]), put]))).toMatchObject({ field: 2, since: '0.2.0' });
     expect(compareVersions(DEFAULT_COMMAND_SINCE, RAFTKV_VERSION)).toBeLessThanOrEqual(0);
   });
 });
@@ -115,7 +119,9 @@ describe('ClusterVersion (leader side)', () => {
     expect(old.cv.admit(put)).toBeNull();
     const refused = old.cv.admit(setVersion('0.3.0'));
     expect(refused).toBeInstanceOf(NotCapableError);
-    expect(refused?.message).toMatch(/^etcdserver: not capable: cluster_version_set needs cluster version 0\.3\.0, the cluster runs 0\.2\.0/);
+    expect(refused?.message).toMatch(
+      /^etcdserver: not capable: cluster_version_set needs cluster version 0\.3\.0, the cluster runs 0\.2\.0/,
+    );
 
     const upgraded = setup({ n2: '0.3.0', n3: '0.3.0' });
     expect(upgraded.cv.admit(setVersion('0.3.0'))).toBeNull(); // the leader's view, before any is applied

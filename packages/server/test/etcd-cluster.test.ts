@@ -2,6 +2,7 @@
 // reads, Txn, compaction errors, the same revisions and digests on every node, and a leader change in
 // the middle that keeps the revision arithmetic consistent.
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { prefixEnd as clientPrefixEnd } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { waitFor } from '@raftkv/testkit';
 import { TestCluster, unary } from './harness.js';
@@ -9,11 +10,7 @@ import { TestCluster, unary } from './harness.js';
 const b = (s: string): Buffer => Buffer.from(s);
 const put = (key: string, value: string, o: Partial<etcdserverpb.PutRequest> = {}) =>
   etcdserverpb.PutRequest.fromPartial({ key: b(key), value: b(value), ...o });
-const prefixEnd = (p: string): Buffer => {
-  const e = b(p);
-  e[e.length - 1]!++;
-  return e;
-};
+const prefixEnd = (p: string): Buffer => clientPrefixEnd(b(p));
 const putOp = (key: string, value: string): etcdserverpb.RequestOp => ({ request: { $case: 'requestPut', requestPut: put(key, value) } });
 const getOp = (key: string, o: Partial<etcdserverpb.RangeRequest> = {}): etcdserverpb.RequestOp => ({
   request: { $case: 'requestRange', requestRange: get(key, o) },

@@ -5,7 +5,6 @@ import { RaftkvClient } from '@raftkv/client';
 import {
   AdminClient,
   KVClient,
-  ReadConsistency,
   Role,
   type ProposeRequest,
   type ProposeResponse,
@@ -59,6 +58,8 @@ export class TestCluster {
   private readonly admin = new Map<string, AdminClient>();
   /** putRetry's clients, by the node tried first. */
   private readonly clients = new Map<string, RaftkvClient>();
+  /** status/propose/read's clients, one node each. */
+  private readonly single = new Map<string, RaftkvClient>();
   readonly peers: string;
 
   private constructor(
@@ -79,10 +80,15 @@ export class TestCluster {
   }
 
   static async start(o: ClusterOptions = {}): Promise<TestCluster> {
-    requireBuilt(MAIN);
-    const c = new TestCluster(await freePorts(o.size ?? 3), o);
+    const c = await TestCluster.create(o);
     for (const n of c.nodes) c.startNode(n.id);
     return c;
+  }
+
+  /** A cluster whose ports and data dirs are chosen but whose nodes are not started (e.g. to restore them first). */
+  static async create(o: ClusterOptions = {}): Promise<TestCluster> {
+    requireBuilt(MAIN);
+    return new TestCluster(await freePorts(o.size ?? 3), o);
   }
 
   /** A new node that is not in --peers: it asks the members at `joinVia` (ids) to add it (--join). */
@@ -154,6 +160,8 @@ export class TestCluster {
   }
 
   private dropClients(id: string): void {
+    this.single.get(id)?.close();
+    this.single.delete(id);
     this.kv.get(id)?.close();
     this.kv.delete(id);
     this.admin.get(id)?.close();
@@ -171,22 +179,19 @@ export class TestCluster {
     return c;
   }
 
+  /** `id`'s own answer: one attempt on that node (@raftkv/client with retries off). */
   status(id: string, timeoutMs = 2000): Promise<StatusResponse> {
-    const c = this.adminClient(id);
-    return unary((md, o, cb) => c.status({}, md, o, cb), timeoutMs);
+    return this.nodeClient(id).statusOf(this.node(id).address, { timeoutMs });
   }
 
   propose(id: string, req: Partial<ProposeRequest>, timeoutMs = 10_000): Promise<ProposeResponse> {
-    const c = this.kvClient(id);
-    return unary((md, o, cb) => c.propose({ command: undefined, clientId: '', sequence: 0, ...req }, md, o, cb), timeoutMs);
+    return this.nodeClient(id).propose({ command: undefined, clientId: '', sequence: 0, ...req }, { timeoutMs, retries: false });
   }
   put(id: string, key: string, value: string, timeoutMs?: number): Promise<ProposeResponse> {
     return this.propose(id, { command: { $case: 'put', put: { key, value: Buffer.from(value) } } }, timeoutMs);
   }
   read(id: string, key: string, stale = false, timeoutMs = 10_000): Promise<ReadResponse> {
-    const c = this.kvClient(id);
-    const consistency = stale ? ReadConsistency.READ_CONSISTENCY_STALE : ReadConsistency.READ_CONSISTENCY_LINEARIZABLE;
-    return unary((md, o, cb) => c.read({ key, consistency }, md, o, cb), timeoutMs);
+    return this.nodeClient(id).read(key, { stale, timeoutMs, retries: false });
   }
 
   /**
@@ -201,6 +206,17 @@ export class TestCluster {
     timeoutMs = 30_000,
   ): Promise<ProposeResponse> {
     return this.sessionClient(id).put(key, value, { session, timeoutMs, attemptTimeoutMs: 5000 });
+  }
+
+  /** A client of `id`'s node alone (for single-attempt calls). */
+  private nodeClient(id: string): RaftkvClient {
+    let c = this.single.get(id);
+    if (!c) {
+      const credentials = this.o.clientCredentials;
+      c = new RaftkvClient({ endpoints: [this.node(id).address], ...(credentials === undefined ? {} : { credentials }) });
+      this.single.set(id, c);
+    }
+    return c;
   }
 
   /** A client whose endpoints are `id`'s node first, then every other node the cluster had then. */
@@ -240,7 +256,7 @@ export class TestCluster {
   }
 
   async stop(): Promise<void> {
-    for (const id of [...this.kv.keys(), ...this.admin.keys()]) this.dropClients(id);
+    for (const id of new Set([...this.kv.keys(), ...this.admin.keys(), ...this.single.keys()])) this.dropClients(id);
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
     await Promise.all(

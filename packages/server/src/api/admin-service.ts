@@ -48,7 +48,7 @@ export function adminService(
   sm: KvStateMachine,
   watchStatus: AdminServer['watchStatus'],
   driver: RaftDriver,
-  membership: Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers'>,
+  membership: Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers' | 'publishMemberAttributes'>,
 ): AdminServer {
   return {
     ...membership,

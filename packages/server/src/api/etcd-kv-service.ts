@@ -3,17 +3,20 @@
 // by the state machine at apply time; Range and a read-only Txn are served from the local store:
 // `serializable` at once, otherwise after a ReadIndex round on the leader (linearizable), as etcd.
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import type { Command, etcdserverpb } from '@raftkv/proto';
+import type { etcdserverpb } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
-import { encodeCommand, responseOf, type CommandKind } from '../storage/command.js';
+import { encodeCommand, responseOf, type KvKind, type KvRequest } from '../storage/command.js';
 import type { HeaderIds } from '../storage/member-id.js';
 import { requestTooLarge } from '../storage/mvcc/errors.js';
 import { isReadOnly } from '../storage/mvcc/txn.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from '../storage/mvcc/validation.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { answer, deadlineOf } from './call.js';
-import { ETCD_TIMEOUT, EtcdUnavailableError, toEtcdStatus } from './grpc-errors.js';
+import { toEtcdStatus } from './grpc-errors.js';
+import { afterReadIndex, headerFiller, withTimeout, type WithHeader } from './etcd-call.js';
 import { answerBy, isForwarded, type EtcdCall, type LeaderRouter } from './router.js';
+import type { AuthGate } from './auth-gate.js';
+import { checkAdmin, checkDeleteRange, checkPut, checkRead, checkTxn } from '../storage/auth/authorize.js';
 
 export interface EtcdKvDeps {
   readonly driver: RaftDriver;
@@ -24,60 +27,49 @@ export interface EtcdKvDeps {
   readonly maxRequestBytes: number;
   /** A Range (or read-only Txn) answer larger than this fails with RESOURCE_EXHAUSTED. */
   readonly maxRangeBytes: number;
-}
-
-interface WithHeader {
-  header?: etcdserverpb.ResponseHeader | undefined;
+  /** Who calls (etcd's auth); reads are checked here, writes again when applied. */
+  readonly gate: AuthGate;
 }
 
 /** What a handler reads from its call: the deadline, and whether another node forwarded it. */
-type Call = Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0];
+type Call = Parameters<typeof deadlineOf>[0] & Parameters<typeof isForwarded>[0] & Parameters<AuthGate['user']>[0];
 
-type Request<K extends CommandKind> = Extract<NonNullable<Command['request']>, { $case: K }>;
+type Request<K extends KvKind> = KvRequest<K>;
 
 export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
-  const { driver, sm, router } = d;
-  // etcd's v3rpc header.fill: this node's ids and term; the revision the answer reflects (the store's
-  // current one when the applier left it 0).
-  const filled = <T extends WithHeader>(r: T): T => ({
-    ...r,
-    header: {
-      clusterId: d.ids.clusterId,
-      memberId: d.ids.memberId,
-      raftTerm: driver.view().term,
-      revision: r.header?.revision || sm.store.currentRevision(),
-    },
-  });
+  const { driver, sm, router, gate } = d;
+  const auth = sm.auth;
+  const filled = headerFiller(driver, sm, d.ids);
+  const readIndexed = <T>(read: () => T): Promise<T> => afterReadIndex(driver, read);
 
-  /** Runs `read` once a linearizable read may be served here (ReadIndex on the leader). */
-  const afterReadIndex = <T>(read: () => T): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      driver.readIndex((err) => {
-        if (err) return reject(err);
-        try {
-          resolve(read());
-        } catch (e) {
-          reject(e as Error);
-        }
-      });
-    });
-
-  const read = <T extends WithHeader>(call: Call, serializable: boolean, local: () => T, remote: EtcdCall<T>): Promise<T> => {
+  /** `allowed` checks the caller's user against the auth state here (the leader checks again). */
+  const read = <T extends WithHeader>(
+    call: Call,
+    serializable: boolean,
+    allowed: (user: string) => void,
+    local: () => T,
+    remote: EtcdCall<T>,
+  ): Promise<T> => {
+    allowed(gate.user(call));
     if (serializable) return Promise.resolve(local());
-    return router.etcdRead(deadlineOf(call), isForwarded(call), () => afterReadIndex(local), remote);
+    return router.etcdRead(deadlineOf(call), isForwarded(call), () => readIndexed(local), remote, gate.forwardToken(call));
   };
 
   /** Proposes `request` on the leader and waits for its answer, at most until shortly before the deadline. */
-  const write = <K extends CommandKind>(
+  const write = <K extends KvKind>(
     call: Call,
     request: Request<K>,
+    allowed: (user: string) => void,
     remote: EtcdCall<ReturnType<typeof responseOf<K>>>,
   ): Promise<ReturnType<typeof responseOf<K>>> => {
-    const data = encodeCommand(request);
+    // Refused early by this node's auth state; applying checks again with the state of that moment.
+    const user = gate.user(call);
+    allowed(user);
+    const data = encodeCommand(request, user);
     if (data.length > d.maxRequestBytes) return Promise.reject(requestTooLarge());
     const deadline = deadlineOf(call);
     const local = async () => responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
-    return router.etcdWrite(deadline, isForwarded(call), local, remote);
+    return router.etcdWrite(deadline, isForwarded(call), local, remote, gate.forwardToken(call));
   };
 
   const respond = <T extends WithHeader>(p: Promise<T>, cb: sendUnaryData<T>): void => answer(p.then(filled), cb, undefined, toEtcdStatus);
@@ -97,6 +89,7 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
         return read(
           call,
           r.serializable,
+          (user) => checkRead(auth, user, r.key, r.rangeEnd),
           () => sm.store.range(r, d.maxRangeBytes),
           (kv, md, o, c) => kv.range(r, md, o, c),
         );
@@ -107,7 +100,12 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       const r = call.request;
       const p = run(() => {
         validatePut(r);
-        return write(call, { $case: 'put', put: r }, (kv, md, o, c) => kv.put(r, md, o, c));
+        return write(
+          call,
+          { $case: 'put', put: r },
+          (u) => checkPut(auth, u, r),
+          (kv, md, o, c) => kv.put(r, md, o, c),
+        );
       });
       respond(p, cb);
     },
@@ -118,7 +116,12 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       const r = call.request;
       const p = run(() => {
         validateDeleteRange(r);
-        return write(call, { $case: 'deleteRange', deleteRange: r }, (kv, md, o, c) => kv.deleteRange(r, md, o, c));
+        return write(
+          call,
+          { $case: 'deleteRange', deleteRange: r },
+          (u) => checkDeleteRange(auth, u, r),
+          (kv, md, o, c) => kv.deleteRange(r, md, o, c),
+        );
       });
       respond(p, cb);
     },
@@ -128,8 +131,9 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
         validateTxn(r);
         const remote: EtcdCall<etcdserverpb.TxnResponse> = (kv, md, o, c) => kv.txn(r, md, o, c);
         // A Txn of ranges only is a read, as in etcd: served like a Range, never proposed.
-        if (isReadOnly(r)) return read(call, txnSerializable(r), () => sm.store.txn(r, d.maxRangeBytes), remote);
-        return write(call, { $case: 'txn', txn: r }, remote);
+        const allowed = (u: string) => checkTxn(auth, u, r);
+        if (isReadOnly(r)) return read(call, txnSerializable(r), allowed, () => sm.store.txn(r, d.maxRangeBytes), remote);
+        return write(call, { $case: 'txn', txn: r }, allowed, remote);
       });
       respond(p, cb);
     },
@@ -139,7 +143,14 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
     ) {
       const r = call.request;
       respond(
-        run(() => write(call, { $case: 'compaction', compaction: r }, (kv, md, o, c) => kv.compact(r, md, o, c))),
+        run(() =>
+          write(
+            call,
+            { $case: 'compaction', compaction: r },
+            (u) => checkAdmin(auth, u),
+            (kv, md, o, c) => kv.compact(r, md, o, c),
+          ),
+        ),
         cb,
       );
     },
@@ -149,24 +160,4 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
 /** etcd's isTxnSerializable: every range of the Txn asks for a serializable read. */
 function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
   return [...t.success, ...t.failure].every((op) => op.request?.$case === 'requestRange' && op.request.requestRange.serializable);
-}
-
-/**
- * The state machine's answer, or etcd's "request timed out" once `byMs` (Date.now() clock) passes: the
- * entry may still be applied later, so the caller must not assume it was not.
- */
-function withTimeout<T>(p: Promise<T>, byMs: number, leaderId: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new EtcdUnavailableError(ETCD_TIMEOUT, leaderId, false)), Math.max(0, byMs - Date.now()));
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e as Error);
-      },
-    );
-  });
 }

@@ -43,7 +43,7 @@ export class Health {
 }
 
 /** etcd's rpc.proto declares Watch, Lease, Cluster, Maintenance and Auth too; reflection lists only what is served. */
-const ETCD_SERVED = new Set(['etcdserverpb.KV']);
+const ETCD_SERVED = new Set(['etcdserverpb.KV', 'etcdserverpb.Watch']);
 
 export function addReflection(server: Server): void {
   // Our own copy of health.proto (see the comment in it for why not grpc-health-check's).

@@ -6,12 +6,13 @@
 //           reconfiguration check); a leader that removes itself hands leadership over (the core).
 // Both are idempotent: asking again resumes an interrupted add or confirms a done one.
 import { isRaftError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
-import type { AdminServer, Member } from '@raftkv/proto';
+import type { AdminServer, Member, MemberAttributes, PublishMemberAttributesResponse } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { DeadlineExceededError, FailedPreconditionError, fromRaftError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import { parseHostPort } from '../grpc/address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Membership } from '../storage/membership.js';
+import { encodeCommand, responseOf } from '../storage/command.js';
 import { answer, deadlineOf } from './call.js';
 import { isForwarded, type LeaderRouter } from './router.js';
 
@@ -86,18 +87,19 @@ export class MembershipAdmin {
     });
   }
 
-  private serial<T>(f: () => Promise<T>): Promise<T> {
+  /** Runs `f` after every change requested on this node before it (etcd's Cluster service uses it too). */
+  serial<T>(f: () => Promise<T>): Promise<T> {
     const run = this.chain.then(f, f);
     this.chain = run.catch(() => {});
     return run;
   }
 
-  private leaderOrThrow(): void {
+  leaderOrThrow(): void {
     if (!this.d.driver.isLeader) throw new UnavailableError('not the leader', this.d.driver.leaderId, true);
   }
 
   /** Proposes one change and waits until this leader has applied it; returns its index. */
-  private async change(cc: ConfChange, address: string, deadlineMs: number): Promise<number> {
+  async change(cc: ConfChange, address: string, deadlineMs: number): Promise<number> {
     let proposed: { index: number; term: number };
     for (;;) {
       this.leaderOrThrow();
@@ -152,6 +154,20 @@ export class MembershipAdmin {
    * in the last heartbeats (after a clear), so a node that died just before does not.
    */
   private async quorumSurvives(id: string, deadlineMs: number): Promise<void> {
+    const { voters, active } = await this.activeVoters(deadlineMs);
+    const rest = voters.filter((v) => v !== id);
+    const answering = rest.filter((v) => active.has(v));
+    if (answering.length >= Math.floor(rest.length / 2) + 1) return;
+    throw new FailedPreconditionError(
+      `removing ${id} would leave ${rest.length} voters of which only ${answering.length} (${answering.join(', ')}) answer the leader: no quorum`,
+    );
+  }
+
+  /**
+   * The voters and those of them that answer the leader (this leader included), sampled over one
+   * election timeout plus a few heartbeats: a voter counts if it was active in the last heartbeats.
+   */
+  async activeVoters(deadlineMs: number): Promise<{ voters: string[]; active: Set<string> }> {
     const { electionTimeoutMinMs, heartbeatIntervalMs } = this.d.node.config;
     const recentMs = 3 * heartbeatIntervalMs;
     const end = Math.min(deadlineMs, Date.now() + electionTimeoutMinMs + recentMs);
@@ -162,12 +178,8 @@ export class MembershipAdmin {
       const now = Date.now();
       for (const [v, pr] of Object.entries(st.progress)) if (pr.recentActive) lastActive.set(v, now);
       if (now >= end) {
-        const rest = st.conf.voters.filter((v) => v !== id);
-        const active = rest.filter((v) => v === this.d.self || (lastActive.get(v) ?? 0) >= end - recentMs);
-        if (active.length >= Math.floor(rest.length / 2) + 1) return;
-        throw new FailedPreconditionError(
-          `removing ${id} would leave ${rest.length} voters of which only ${active.length} (${active.join(', ')}) answer the leader: no quorum`,
-        );
+        const active = st.conf.voters.filter((v) => v === this.d.self || (lastActive.get(v) ?? 0) >= end - recentMs);
+        return { voters: [...st.conf.voters], active: new Set(active) };
       }
       await sleep(Math.min(25, end - now));
     }
@@ -179,14 +191,26 @@ function checkId(id: string): void {
     throw new InvalidArgumentError(`member id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 _ . -`);
 }
 
+/** On the leader: records a member's attributes through the log (Admin.PublishMemberAttributes). */
+export async function recordMemberAttributes(
+  driver: RaftDriver,
+  attrs: MemberAttributes,
+  appliedIndex: () => number,
+): Promise<PublishMemberAttributesResponse> {
+  responseOf(await driver.propose(encodeCommand({ $case: 'memberAttributes', memberAttributes: attrs })), 'memberAttributes');
+  return { index: appliedIndex() };
+}
+
 export interface MembershipServiceDeps {
   readonly admin: MembershipAdmin;
   readonly driver: RaftDriver;
   readonly router: LeaderRouter;
   readonly appliedIndex: () => number;
+  /** The caller's auth token to present to the leader (auth-gate.ts forwardToken); none when absent. */
+  readonly forwardToken?: (call: Parameters<typeof isForwarded>[0]) => string | null;
 }
 
-type Handlers = Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers'>;
+type Handlers = Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers' | 'publishMemberAttributes'>;
 
 /** The gRPC handlers; changes are carried out on the leader (router.ts). */
 export function membershipService(d: MembershipServiceDeps): Handlers {
@@ -195,16 +219,33 @@ export function membershipService(d: MembershipServiceDeps): Handlers {
       const { id, address, learner } = call.request;
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
       answer(
-        d.router.addMember(call.request, deadline, isForwarded(call), () => d.admin.add(id, address, learner, deadline)),
+        d.router.addMember(
+          call.request,
+          deadline,
+          isForwarded(call),
+          () => d.admin.add(id, address, learner, deadline),
+          d.forwardToken?.(call) ?? null,
+        ),
         cb,
       );
     },
     removeMember(call, cb) {
       const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
       answer(
-        d.router.removeMember(call.request, deadline, isForwarded(call), () => d.admin.remove(call.request.id, deadline)),
+        d.router.removeMember(
+          call.request,
+          deadline,
+          isForwarded(call),
+          () => d.admin.remove(call.request.id, deadline),
+          d.forwardToken?.(call) ?? null,
+        ),
         cb,
       );
+    },
+    publishMemberAttributes(call, cb) {
+      const attrs = call.request;
+      const local = () => recordMemberAttributes(d.driver, attrs, d.appliedIndex);
+      answer(d.router.publishMemberAttributes(attrs, deadlineOf(call, DEFAULT_DEADLINE_MS), isForwarded(call), local), cb);
     },
     listMembers(_call, cb) {
       cb(null, { members: d.admin.members(), leaderId: d.driver.leaderId, appliedIndex: d.appliedIndex() });

@@ -3,13 +3,15 @@
 // transfer all go through `route`. A forwarded call is never forwarded again (no loops): it is served
 // where it lands, and a node that does not lead refuses it (UNAVAILABLE with a retry hint); the
 // originating node retries once it learns of a new leader, as the call's policy allows.
-import { Channel, Metadata, type CallOptions } from '@grpc/grpc-js';
+import { Channel, Metadata, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   AdminClient,
   etcdserverpb,
   KVClient,
   type AddMemberRequest,
   type AddMemberResponse,
+  type MemberAttributes,
+  type PublishMemberAttributesResponse,
   type ProposeRequest,
   type ProposeResponse,
   type ReadRequest,
@@ -27,9 +29,14 @@ import { channelCredentials } from '../grpc/tls.js';
 import { unary, type UnaryCallback } from '../grpc/unary.js';
 
 export const FORWARDED_HEADER = 'raftkv-forwarded';
+/** etcd's token metadata key (rpctypes.TokenFieldNameGRPC); a forwarded call carries the caller's (auth-gate.ts). */
+export const TOKEN_HEADER = 'token';
 
 /** Whether another node forwarded this call (it is then served here, never forwarded again). */
 export const isForwarded = (call: { metadata: Metadata }): boolean => call.metadata.get(FORWARDED_HEADER).length > 0;
+
+type KeepAliveReq = etcdserverpb.LeaseKeepAliveRequest;
+type KeepAliveResp = etcdserverpb.LeaseKeepAliveResponse;
 
 /** How long a caller without a deadline may wait for a leader. */
 export const DEFAULT_WAIT_MS = 10_000;
@@ -83,6 +90,9 @@ const MEMBERSHIP: Policy = {
   mapRemote: true,
   noLeader: (leaderId) => new UnavailableError('no leader to carry out the membership change', leaderId),
 };
+/** etcd's Cluster service: carried out on the leader; its etcd errors reach the caller as they are. */
+const ETCD_MEMBERSHIP: Policy = { ...MEMBERSHIP, noLeader: etcdNoLeader };
+
 /** The live view's transfer button: fails at once without a leader; its caller maps gRPC statuses itself. */
 const TRANSFER: Policy = {
   retry: 'none',
@@ -108,10 +118,23 @@ interface LeaderClients {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: etcdserverpb.KVClient;
+  readonly cluster: etcdserverpb.ClusterClient;
+  readonly lease: etcdserverpb.LeaseClient;
+  readonly auth: etcdserverpb.AuthClient;
 }
 
 /** One etcdserverpb.KV call on the leader's client. */
 export type EtcdCall<T> = (kv: etcdserverpb.KVClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+/** One etcdserverpb.Auth call on the leader's client. */
+export type EtcdAuthCall<T> = (auth: etcdserverpb.AuthClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+
+/** The caller's auth token to present to the leader (auth-gate.ts forwardToken), or null. */
+type Token = string | null;
+
+/** One etcdserverpb.Cluster call on the leader's client. */
+export type EtcdClusterCall<T> = (c: etcdserverpb.ClusterClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+/** One etcdserverpb.Lease unary call on the leader's client. */
+export type LeaseCall<T> = (lease: etcdserverpb.LeaseClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
@@ -124,16 +147,32 @@ export class LeaderRouter {
 
   constructor(private readonly o: RouterOptions) {}
 
-  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean): Promise<ProposeResponse> {
+  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean, token: Token = null): Promise<ProposeResponse> {
     const local = async (): Promise<ProposeResponse> => responseOf(await this.o.driver.propose(data), 'propose');
-    return this.route(PROPOSE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<ProposeResponse>((md, opts, cb) => c.kv.propose(req, md, opts, cb), { deadline, metadata }),
+    return this.route(
+      PROPOSE,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<ProposeResponse>((md, opts, cb) => c.kv.propose(req, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
-  readLinearizable(req: ReadRequest, deadlineMs: number, forwarded: boolean, local: Local<ReadResponse>): Promise<ReadResponse> {
-    return this.route(READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<ReadResponse>((md, opts, cb) => c.kv.read(req, md, opts, cb), { deadline, metadata }),
+  readLinearizable(
+    req: ReadRequest,
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<ReadResponse>,
+    token: Token = null,
+  ): Promise<ReadResponse> {
+    return this.route(
+      READ,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<ReadResponse>((md, opts, cb) => c.kv.read(req, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
@@ -141,22 +180,91 @@ export class LeaderRouter {
    * An etcd write (Put, DeleteRange, a Txn that writes, Compact): `local` proposes it on the leader; a
    * follower makes the same call on the leader, retried only when it certainly was not applied.
    */
-  etcdWrite<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>): Promise<T> {
-    return this.route(ETCD_WRITE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+  etcdWrite<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>, token: Token = null): Promise<T> {
+    return this.route(
+      ETCD_WRITE,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
   /** A linearizable etcd read (Range, a read-only Txn): served by the leader after a ReadIndex round. */
-  etcdRead<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>): Promise<T> {
-    return this.route(ETCD_READ, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+  etcdRead<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>, token: Token = null): Promise<T> {
+    return this.route(
+      ETCD_READ,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
-  addMember(req: AddMemberRequest, deadlineMs: number, forwarded: boolean, local: Local<AddMemberResponse>): Promise<AddMemberResponse> {
-    return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<AddMemberResponse>((md, opts, cb) => c.admin.addMember(req, md, opts, cb), { deadline, metadata }),
+  /**
+   * An etcd Lease call that only the leader answers: a grant or revoke (`write`: through the log, retried
+   * only when certainly not applied) or a TimeToLive (`read`: the leader's lessor, retried freely).
+   */
+  etcdLease<T>(
+    kind: 'write' | 'read',
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<T>,
+    call: LeaseCall<T>,
+    token: Token = null,
+  ): Promise<T> {
+    return this.route(
+      kind === 'write' ? ETCD_WRITE : ETCD_READ,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.lease, md, opts, cb), { deadline, metadata }),
+      token,
+    );
+  }
+
+  /**
+   * A LeaseKeepAlive stream to the leader this node knows of, marked as forwarded (the leader serves it
+   * and never forwards it on); null when no other node is known to lead.
+   */
+  leaderKeepAlive(): { readonly leaderId: string; readonly stream: ClientDuplexStream<KeepAliveReq, KeepAliveResp> } | null {
+    const leader = this.o.driver.leaderId;
+    if (leader === '' || leader === this.o.self) return null;
+    const address = this.o.peers.get(leader);
+    if (address === undefined) return null;
+    const md = new Metadata();
+    md.set(FORWARDED_HEADER, this.o.self);
+    return { leaderId: leader, stream: this.clientsOf(address).lease.leaseKeepAlive(md) };
+  }
+
+  /** An etcdserverpb.Auth call served by the leader: a change (`write`) or a linearizable read. */
+  etcdAuth<T>(write: boolean, deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdAuthCall<T>, token: Token): Promise<T> {
+    return this.route(
+      write ? ETCD_WRITE : ETCD_READ,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.auth, md, opts, cb), { deadline, metadata }),
+      token,
+    );
+  }
+
+  addMember(
+    req: AddMemberRequest,
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<AddMemberResponse>,
+    token: Token = null,
+  ): Promise<AddMemberResponse> {
+    return this.route(
+      MEMBERSHIP,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<AddMemberResponse>((md, opts, cb) => c.admin.addMember(req, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
@@ -165,14 +273,54 @@ export class LeaderRouter {
     deadlineMs: number,
     forwarded: boolean,
     local: Local<RemoveMemberResponse>,
+    token: Token = null,
   ): Promise<RemoveMemberResponse> {
-    return this.route(MEMBERSHIP, deadlineMs, forwarded, local, (c, metadata, deadline) =>
-      unary<RemoveMemberResponse>((md, opts, cb) => c.admin.removeMember(req, md, opts, cb), { deadline, metadata }),
+    return this.route(
+      MEMBERSHIP,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) =>
+        unary<RemoveMemberResponse>((md, opts, cb) => c.admin.removeMember(req, md, opts, cb), { deadline, metadata }),
+      token,
+    );
+  }
+
+  /** etcd's MemberAdd, MemberRemove, MemberUpdate, MemberPromote: carried out on the leader. */
+  etcdCluster<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdClusterCall<T>, token: Token = null): Promise<T> {
+    return this.route(
+      ETCD_MEMBERSHIP,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.cluster, md, opts, cb), { deadline, metadata }),
+      token,
+    );
+  }
+
+  /** A member's own attributes, recorded through the leader's log. */
+  publishMemberAttributes(
+    req: MemberAttributes,
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<PublishMemberAttributesResponse>,
+  ): Promise<PublishMemberAttributesResponse> {
+    return this.route(
+      MEMBERSHIP,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) =>
+        unary<PublishMemberAttributesResponse>((md, opts, cb) => c.admin.publishMemberAttributes(req, md, opts, cb), {
+          deadline,
+          metadata,
+        }),
+      null,
     );
   }
 
   /** Transfers leadership from wherever the request arrives: here if this node leads, else on the leader. */
-  async transferLeadership(to: string, deadlineMs: number): Promise<void> {
+  async transferLeadership(to: string, deadlineMs: number, token: Token = null): Promise<void> {
     await this.route(
       TRANSFER,
       deadlineMs,
@@ -180,6 +328,7 @@ export class LeaderRouter {
       () => this.o.driver.transferLeadership(to, deadlineMs),
       (c, metadata, deadline) =>
         unary<TransferLeadershipResponse>((md, opts, cb) => c.admin.transferLeadership({ to }, md, opts, cb), { deadline, metadata }),
+      token,
     );
   }
 
@@ -187,7 +336,7 @@ export class LeaderRouter {
    * Runs `local` if this node leads (or the call was forwarded here), else `remote` on the leader's
    * clients, retrying and waiting for a leader as `p` says.
    */
-  private async route<T>(p: Policy, deadlineMs: number, forwarded: boolean, local: Local<T>, remote: Remote<T>): Promise<T> {
+  private async route<T>(p: Policy, deadlineMs: number, forwarded: boolean, local: Local<T>, remote: Remote<T>, token: Token): Promise<T> {
     const d = this.o.driver;
     const refusal = p.refusable ? this.o.refuse?.() : null;
     if (refusal) throw refusal;
@@ -200,7 +349,7 @@ export class LeaderRouter {
         if (leader !== '' && leader !== this.o.self) {
           const address = this.o.peers.get(leader);
           // Not the leader's refusal: the call has not left this node, so every policy tries again.
-          if (address !== undefined) return await this.forward(p, address, deadlineMs, remote);
+          if (address !== undefined) return await this.forward(p, address, deadlineMs, remote, token);
           refused = new UnavailableError(`leader ${leader} has no known address`, leader, true);
         }
       } catch (e) {
@@ -215,9 +364,10 @@ export class LeaderRouter {
     }
   }
 
-  private async forward<T>(p: Policy, address: string, deadlineMs: number, remote: Remote<T>): Promise<T> {
+  private async forward<T>(p: Policy, address: string, deadlineMs: number, remote: Remote<T>, token: Token): Promise<T> {
     const md = new Metadata();
     md.set(FORWARDED_HEADER, this.o.self);
+    if (token !== null) md.set(TOKEN_HEADER, token);
     try {
       return await remote(this.clientsOf(address), md, deadlineMs);
     } catch (e) {
@@ -241,6 +391,9 @@ export class LeaderRouter {
         kv: new KVClient(address, channelCredentials(), on),
         admin: new AdminClient(address, channelCredentials(), on),
         etcd: new etcdserverpb.KVClient(address, channelCredentials(), on),
+        cluster: new etcdserverpb.ClusterClient(address, channelCredentials(), on),
+        lease: new etcdserverpb.LeaseClient(address, channelCredentials(), on),
+        auth: new etcdserverpb.AuthClient(address, channelCredentials(), on),
       };
       this.clients.set(address, c);
     }

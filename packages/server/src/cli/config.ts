@@ -11,7 +11,7 @@ import { envName, FLAG_DEFAULTS, SERVER_FLAG_OPTIONS, type ServerFlag } from './
 import { parseFlags } from './parse-flags.js';
 import { peerAuthProblem } from './peer-auth-config.js';
 import { readPeerSecret } from '../peer/peer-secret.js';
-import { parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
+import { goDurationMs, parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
 import { readConfigFile } from './config-file.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
@@ -64,8 +64,15 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   /** --max-range-bytes: a Range answer larger than this fails with RESOURCE_EXHAUSTED (use limit). */
   readonly maxRangeBytes: number;
+  /** etcd's --experimental-watch-progress-notify-interval, in ms. */
+  readonly watchProgressNotifyMs: number;
   /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
   readonly autoCompaction: AutoCompaction;
+  /**
+   * --force-new-cluster (etcd's flag): after a permanent loss of quorum, this surviving member becomes a
+   * one-member cluster keeping what it had committed (storage/force-new-cluster.ts); once per data dir.
+   */
+  readonly forceNewCluster: boolean;
 }
 
 type Flag = ServerFlag;
@@ -252,6 +259,7 @@ function configFrom(get: (f: Flag) => string | undefined): ServerConfig {
   const secretFile = get('peer-secret-file');
   const peerSecret = secretFile === undefined ? null : readPeerSecret(secretFile);
   const insecurePeers = bool('insecure-peers');
+  const forceNewCluster = bool('force-new-cluster');
 
   const config: ServerConfig = {
     id,
@@ -277,14 +285,28 @@ function configFrom(get: (f: Flag) => string | undefined): ServerConfig {
     snapshotChunkDelayMs,
     peerSecret,
     insecurePeers,
+    forceNewCluster,
     snapshotCatchupEntries: int('snapshot-catchup-entries', Math.min(5000, snapshotEntries), 0),
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
     maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),
     maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
     autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
+    watchProgressNotifyMs: watchProgressMs(get('experimental-watch-progress-notify-interval')),
   };
   // Last, so that a mistake in any other flag is reported first.
   const problem = peerAuthProblem({ id, raftListen: peerListen ?? listen, peerTls, peerSecret, insecurePeers });
   if (problem !== null) throw problem;
   return config;
+}
+
+function watchProgressMs(v: string | undefined): number {
+  const s = v ?? FLAG_DEFAULTS['experimental-watch-progress-notify-interval'];
+  const ms = goDurationMs(s.trim());
+  if (ms === null || ms < 1) {
+    throw new ConfigError(
+      '--experimental-watch-progress-notify-interval',
+      `must be a positive duration (10m, 5s, 500ms), got ${JSON.stringify(s)}`,
+    );
+  }
+  return ms;
 }

@@ -43,11 +43,13 @@ export const SERVER_FLAGS = [
   'auto-compaction-mode',
   'auto-compaction-retention',
   'config-file',
+  'force-new-cluster',
+  'experimental-watch-progress-notify-interval',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
 /** Flags that take no value (`--tls-client-auth`, or `--tls-client-auth=false`; env true/false). */
-export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth', 'insecure-peers'];
+export const BOOLEAN_FLAGS: readonly ServerFlag[] = ['tls-client-auth', 'insecure-peers', 'force-new-cluster'];
 
 /** `data-dir` → `RAFTKV_DATA_DIR`. */
 export function envName(flag: ServerFlag): string {
@@ -76,6 +78,8 @@ export const FLAG_DEFAULTS = {
   // etcd's flags; raftkv's default is periodic 5m (etcd's is off), what the Kubernetes API server asks for.
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '5m',
+  // etcd's: how often a watch with progress_notify is told the revision when it got no event.
+  'experimental-watch-progress-notify-interval': '10m',
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

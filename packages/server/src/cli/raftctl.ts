@@ -7,9 +7,11 @@ import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RaftkvClient, TlsConfigError, isServiceError, type TlsOptions } from '@raftkv/client';
 import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
+import { runWatch } from './etcd/watch.js';
 import { OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 import { versionText } from '../version.js';
+import { runSnapshotCommand, SNAPSHOT_FLAGS } from './snapshot-commands.js';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--timeout ms] <command>
 etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table):
@@ -21,6 +23,13 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
   txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
   compact <revision> [--physical]
+  snapshot save <file>                 a backup from one member (etcd's Maintenance.Snapshot stream)
+  snapshot status <file>               hash, revision, total keys, total size; checks the file's checksum
+  snapshot restore <file> --data-dir DIR --id ID --peers ID=HOST:PORT,... [--cluster-id ID] [--skip-hash-check]
+                                       a member's data dir for a new cluster (etcdctl's --name,
+                                       --initial-cluster, --initial-cluster-token also work)
+  watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
+                                       print each event (or run <command> per event, with ETCD_WATCH_*)
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)
@@ -102,6 +111,7 @@ const FLAGS = {
   hex: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
   physical: { type: 'boolean' },
+  ...SNAPSHOT_FLAGS,
 } as const;
 
 /** Go's time.ParseDuration for etcdctl's --command-timeout (e.g. 5s, 500ms, 1m30s), in ms. */
@@ -236,6 +246,21 @@ async function command(a: Args, client: RaftkvClient): Promise<number> {
       stdin: () => readFileSync(0),
     };
     return runEtcdCommand(cmd, args, a.flags, a.json, client, io);
+  }
+  if (cmd === 'snapshot') {
+    const io = { out: (b: Buffer | string) => void process.stdout.write(b), err: (l: string) => void process.stderr.write(l + '\n') };
+    const target = { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutSet ? a.timeoutMs : null };
+    const flags = { ...a.flags, ...(a.json && a.flags['write-out'] === undefined ? { 'write-out': 'json' } : {}) };
+    return runSnapshotCommand(args, flags, target, { ...io, stdin: () => readFileSync(0) });
+  }
+  if (cmd === 'watch') {
+    // Pipes and terminals are written synchronously on Linux: a command run per event prints after it.
+    const out = (b: Buffer | string): void => void process.stdout.write(b);
+    return runWatch(args, process.argv.slice(2), a.flags, a.json, client, {
+      out,
+      err: (l) => void process.stderr.write(l + '\n'),
+      env: process.env,
+    });
   }
   if (cmd === 'v1') [cmd, ...args] = args;
   const need = (n: number, what: string): string[] => {

@@ -51,6 +51,11 @@ export function parseAutoCompaction(mode: string | undefined, retention: string 
 
 function durationMs(s: string): number | null {
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * HOUR_MS); // etcd: a bare number is hours
+  return goDurationMs(s);
+}
+
+/** A Go duration of ms, s, m and h units (1h30m, 500ms) in milliseconds; null if it is not one. */
+export function goDurationMs(s: string): number | null {
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) return null;
   let ms = 0;
   for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;

@@ -4,7 +4,8 @@
 // has caught up as a learner and been promoted to voter. Retried with backoff until it succeeds: also
 // when its id or address clashes with a member (FAILED_PRECONDITION), since that member may be on its
 // way out (a removal a new leader has not applied yet). An id or address the cluster rejects as
-// malformed (INVALID_ARGUMENT) is fatal: a configuration error.
+// malformed (INVALID_ARGUMENT) is fatal: a configuration error. A node whose id etcd's MemberAdd
+// allocated (member-id.ts) is already a member: it only learns where the others are.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, type AddMemberResponse, type ListMembersResponse } from '@raftkv/proto';
 import { dialAddress } from '../grpc/grpc-options.js';
@@ -12,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Membership } from '../storage/membership.js';
 import { channelCredentials } from '../grpc/tls.js';
 import { unary } from '../grpc/unary.js';
+import { isAllocatedId } from '../storage/member-id.js';
 
 /** How long one AddMember call may take (catching up may need a large snapshot). */
 const ADD_DEADLINE_MS = 10 * 60_000;
@@ -44,6 +46,12 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
           return;
         }
         o.membership.learnAddresses(list.members);
+        // Added through etcd's MemberAdd (as a learner or a voter): it is a member already; a learner
+        // stays one until etcd's MemberPromote, as in etcd.
+        if (isAllocatedId(o.self) && list.members.some((m) => m.id === o.self)) {
+          o.logger.info("this node was added through etcd's MemberAdd; waiting for the log", { endpoint });
+          return;
+        }
         o.logger.info('asking the cluster to add this node', { endpoint, advertise: o.advertise, members: list.members.map((m) => m.id) });
         const add = { id: o.self, address: o.advertise, learner: false };
         const r = await unary<AddMemberResponse>((md, opts, cb) => client.addMember(add, md, opts, cb), ADD_DEADLINE_MS);

@@ -9,9 +9,21 @@ export type CommandResponse =
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
   | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  // Member commands: recorded (a missing member is an error outcome instead).
+  | { readonly $case: 'memberAttributes'; readonly memberAttributes: Record<string, never> }
+  | { readonly $case: 'memberPeerUpdate'; readonly memberPeerUpdate: Record<string, never> }
+  | { readonly $case: 'leaseGrant'; readonly leaseGrant: etcdserverpb.LeaseGrantResponse }
+  | { readonly $case: 'leaseRevoke'; readonly leaseRevoke: etcdserverpb.LeaseRevokeResponse }
+  /** An etcd auth change was applied (auth/auth-store.ts); the auth revision after it. */
+  | { readonly $case: 'auth'; readonly auth: { readonly revision: number } }
   | { readonly $case: 'clusterVersionSet'; readonly clusterVersionSet: ClusterVersionSetResponse };
 
 export type CommandKind = CommandResponse['$case'];
+
+/** The key-value commands, each answered by a response of its own kind (auth changes answer 'auth'). */
+export type KvKind = Exclude<CommandKind, 'auth'>;
+type AnyKvRequest = Extract<NonNullable<Command['request']>, { $case: KvKind }>;
+export type KvRequest<K extends KvKind = KvKind> = Extract<AnyKvRequest, { $case: K }>;
 
 type ResponseOf<K extends CommandKind> = Extract<CommandResponse, { $case: K }> extends Record<K, infer R> ? R : never;
 
@@ -21,9 +33,10 @@ export function responseOf<K extends CommandKind>(r: CommandResponse, k: K): Res
   return (r as unknown as Record<K, ResponseOf<K>>)[k];
 }
 
-/** The log entry data of a command. */
-export function encodeCommand(request: NonNullable<Command['request']>): Uint8Array {
-  return Command.encode({ request }).finish();
+/** The log entry data of a command; `authUser`: who proposed it, checked at apply when auth is enabled. */
+export function encodeCommand(request: NonNullable<Command['request']>, authUser = ''): Uint8Array {
+  return Command.encode({ request, authUser }).finish();
 }
 
-export const proposeCommand = (propose: ProposeRequest): Uint8Array => encodeCommand({ $case: 'propose', propose });
+export const proposeCommand = (propose: ProposeRequest, authUser = ''): Uint8Array =>
+  encodeCommand({ $case: 'propose', propose }, authUser);

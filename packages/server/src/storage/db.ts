@@ -96,3 +96,14 @@ export function openForSnapshot(dbPath: string, outPath: string): Db {
   }
   return db;
 }
+
+/**
+ * The defragmenter's own connection (defrag-worker.ts): VACUUM commits at synchronous=FULL, and waits
+ * up to a few seconds for the node's write in progress to finish before it takes the write lock.
+ */
+export function openDefragConnection(dbPath: string): Db {
+  const db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

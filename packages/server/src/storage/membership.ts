@@ -17,6 +17,12 @@ export interface MemberInfo {
   readonly voter: boolean;
 }
 
+/** What a member published about itself (etcd's name and client URLs); absent until it has. */
+export interface MemberAttrs {
+  readonly name: string;
+  readonly clientUrls: readonly string[];
+}
+
 const CC_TYPE: Record<CoreConfChange['type'], ConfChangeType> = {
   'add-learner': ConfChangeType.CONF_CHANGE_TYPE_ADD_LEARNER,
   'add-voter': ConfChangeType.CONF_CHANGE_TYPE_ADD_VOTER,
@@ -33,6 +39,7 @@ export class Membership {
   private readonly listeners: ((m: Membership) => void)[] = [];
   private readonly clearStmt: Statement<[]>;
   private readonly insertStmt: Statement<[string, string, number]>;
+  private attrs = new Map<string, MemberAttrs>();
 
   constructor(
     private readonly db: Db,
@@ -52,6 +59,12 @@ export class Membership {
       address: string;
       voter: number;
     }[];
+    const attrs = this.db.prepare('SELECT id, name, client_urls FROM member_attributes').all() as {
+      id: string;
+      name: string;
+      client_urls: string;
+    }[];
+    this.attrs = new Map(attrs.map((a) => [a.id, { name: a.name, clientUrls: JSON.parse(a.client_urls) as string[] }]));
     this.set(rows.map((r) => ({ id: r.id, address: r.address, voter: r.voter === 1 })));
   }
 
@@ -76,6 +89,35 @@ export class Membership {
   get(id: string): MemberInfo | undefined {
     return this.list.find((m) => m.id === id);
   }
+  /** What member `id` published about itself; undefined until it has. */
+  attributes(id: string): MemberAttrs | undefined {
+    return this.attrs.get(id);
+  }
+
+  /**
+   * Applies a committed MemberAttributes command (inside the Ready's transaction). False: `id` is not
+   * a member (it left before the entry committed): nothing is recorded, on every node alike.
+   */
+  applyAttributes(id: string, a: MemberAttrs): boolean {
+    if (this.get(id) === undefined) return false;
+    this.db
+      .prepare('INSERT OR REPLACE INTO member_attributes (id, name, client_urls) VALUES (?, ?, ?)')
+      .run(id, a.name, JSON.stringify(a.clientUrls));
+    this.attrs.set(id, { name: a.name, clientUrls: [...a.clientUrls] });
+    this.notify();
+    return true;
+  }
+
+  /** Applies a committed MemberPeerUpdate (etcd's MemberUpdate). False: `id` is not a member. */
+  applyPeerUpdate(id: string, address: string): boolean {
+    const m = this.get(id);
+    if (m === undefined) return false;
+    this.db.prepare('UPDATE members SET address = ? WHERE id = ?').run(address, id);
+    this.logger.info('member address changed', { nodeId: id, from: m.address, to: address });
+    this.set(this.list.map((x) => (x.id === id ? { ...x, address } : x)));
+    return true;
+  }
+
   /** The membership as the core sees it; null before this node knows any. */
   confState(): ConfState | null {
     if (this.list.length === 0) return null;
@@ -158,6 +200,8 @@ export class Membership {
   private write(members: readonly MemberInfo[]): void {
     this.clearStmt.run();
     for (const m of members) this.insertStmt.run(m.id, m.address, m.voter ? 1 : 0);
+    this.db.prepare('DELETE FROM member_attributes WHERE id NOT IN (SELECT id FROM members)').run();
+    for (const id of [...this.attrs.keys()]) if (!members.some((m) => m.id === id)) this.attrs.delete(id);
   }
 
   private set(members: MemberInfo[]): void {

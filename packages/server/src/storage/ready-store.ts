@@ -5,6 +5,7 @@
 import type { ConfState, HardState, Ready, SnapshotMeta } from '@raftkv/consensus';
 import { commitSync, type CommitSync, type Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
+import type { KvRow } from './mvcc/kv-row.js';
 import type { ApplyOutcome, KvStateMachine } from './state-machine.js';
 import type { Durability, SyncDone } from './wal-sync.js';
 
@@ -41,6 +42,11 @@ export interface ReadyStoreDeps {
    * whatever caches them (state machine, membership). Unset: no snapshot store is configured.
    */
   readonly installSnapshot?: (meta: SnapshotMeta) => void;
+  /**
+   * Told the rows the Ready's applied writes inserted, in revision order, once its transaction has
+   * committed (the watch hub); never for a transaction that rolled back. Unset: nobody watches.
+   */
+  readonly onChanges?: (rows: KvRow[]) => void;
 }
 
 const NOTHING: ReadyWritten = { outcomes: [], confs: [] };
@@ -50,6 +56,7 @@ export class ReadyStore implements ReadyStorage {
   private readonly tx: (fn: () => void) => void;
 
   constructor(private readonly d: ReadyStoreDeps) {
+    d.sm.store.changes.enabled = d.onChanges !== undefined;
     this.commits = commitSync(d.db);
     this.tx = d.db.transaction((fn: () => void) => fn());
   }
@@ -85,9 +92,16 @@ export class ReadyStore implements ReadyStorage {
         if (rd.hardState) this.d.log.setHardState(rd.hardState);
         if (rd.committedEntries.length > 0) outcomes = this.d.sm.apply(rd.committedEntries);
       });
+    } catch (e) {
+      this.d.sm.store.changes.drop();
+      throw e;
     } finally {
       // Any other transaction on this connection (snapshots, membership) keeps SQLite's own fsync.
       this.commits.full();
+    }
+    if (this.d.onChanges !== undefined && rd.committedEntries.length > 0) {
+      const rows = this.d.sm.store.changes.take();
+      if (rows.length > 0) this.d.onChanges(rows);
     }
     const confs: ConfState[] = [];
     for (const o of outcomes) if (o !== null && o.ok === null) confs.push(o.conf);

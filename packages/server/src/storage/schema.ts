@@ -73,6 +73,19 @@ export const TABLES: readonly Table[] = [
 ) WITHOUT ROWID`,
     columns: ['key', 'main', 'sub', 'create_rev', 'version', 'lease', 'value', 'tombstone'],
     state: true,
+    // The rows that carry a lease, to find a lease's keys (mvcc/lease-keys.ts) without a scan.
+    extra: ['CREATE INDEX IF NOT EXISTS mvcc_kv_by_lease ON mvcc_kv (lease, key) WHERE lease != 0'],
+  },
+  {
+    // etcd's leases (lease-store.ts): the granted TTL of each; when one expires is the leader's
+    // in-memory decision (node/lessor.ts), replicated as a revoke.
+    name: 'leases',
+    definition: `(
+  id  INTEGER PRIMARY KEY,   -- etcd's int64 lease id (below 2^53 when raftkv chose it)
+  ttl INTEGER NOT NULL       -- granted TTL in seconds, the minimum TTL rule already applied
+) WITHOUT ROWID`,
+    columns: ['id', 'ttl'],
+    state: true,
   },
   {
     // The MVCC store's revision counters (one row).
@@ -133,6 +146,18 @@ export const TABLES: readonly Table[] = [
     state: true,
   },
   {
+    // What each member published about itself (etcd's member attributes: name, client URLs as a JSON
+    // array; membership.ts). Rows of members that left are removed with them.
+    name: 'member_attributes',
+    definition: `(
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  client_urls TEXT NOT NULL
+) WITHOUT ROWID`,
+    columns: ['id', 'name', 'client_urls'],
+    state: true,
+  },
+  {
     // The latest snapshot file of this node (snapshot-store.ts).
     name: 'snapshot_state',
     definition: `(
@@ -149,6 +174,69 @@ export const TABLES: readonly Table[] = [
     columns: ['id', 'version'],
     state: true,
     seed: "INSERT OR IGNORE INTO cluster_version (id, version) VALUES (0, '')",
+  },
+  {
+    // The cluster id a restored data dir was made for (restore.ts); the node refuses another --cluster-id.
+    // Empty on a data dir bootstrapped with --peers or --join.
+    name: 'cluster_identity',
+    definition: '(id INTEGER PRIMARY KEY CHECK (id = 0), cluster_id TEXT NOT NULL)',
+    columns: ['id', 'cluster_id'],
+    state: false,
+  },
+  {
+    // --force-new-cluster already rewrote this node's membership (force-new-cluster.ts): the flag is a
+    // no-op from then on, so leaving it in a manifest cannot shrink the cluster again.
+    name: 'forced_new_cluster',
+    definition: `(id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
+      removed TEXT NOT NULL, discarded INTEGER NOT NULL)`,
+    columns: ['id', 'idx', 'term', 'removed', 'discarded'],
+    state: false,
+  },
+  {
+    // etcd's auth (auth/auth-store.ts): enabled flag, auth revision (1 on a new store, as etcd) and the
+    // HMAC key of tokens (drawn by the proposer of AuthEnable).
+    name: 'auth_meta',
+    definition: `(
+  id        INTEGER PRIMARY KEY CHECK (id = 0),
+  enabled   INTEGER NOT NULL,
+  revision  INTEGER NOT NULL,
+  token_key BLOB NOT NULL
+)`,
+    columns: ['id', 'enabled', 'revision', 'token_key'],
+    state: true,
+    seed: "INSERT OR IGNORE INTO auth_meta (id, enabled, revision, token_key) VALUES (0, 0, 1, x'')",
+  },
+  {
+    // Users; password_hash is auth/password.ts's encoding ('' for a user without password).
+    name: 'auth_users',
+    definition: '(name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, no_password INTEGER NOT NULL) WITHOUT ROWID',
+    columns: ['name', 'password_hash', 'no_password'],
+    state: true,
+  },
+  {
+    name: 'auth_user_roles',
+    definition: '(user TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (user, role)) WITHOUT ROWID',
+    columns: ['user', 'role'],
+    state: true,
+  },
+  {
+    name: 'auth_roles',
+    definition: '(name TEXT PRIMARY KEY) WITHOUT ROWID',
+    columns: ['name'],
+    state: true,
+  },
+  {
+    // A role's key-range permissions (etcd's authpb.Permission): perm_type 0 READ, 1 WRITE, 2 READWRITE.
+    name: 'auth_role_perms',
+    definition: `(
+  role      TEXT NOT NULL,
+  key       BLOB NOT NULL,
+  range_end BLOB NOT NULL,
+  perm_type INTEGER NOT NULL,
+  PRIMARY KEY (role, key, range_end)
+) WITHOUT ROWID`,
+    columns: ['role', 'key', 'range_end', 'perm_type'],
+    state: true,
   },
 ];
 

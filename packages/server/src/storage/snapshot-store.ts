@@ -9,9 +9,8 @@
 // The snapshot_state row, the log's compaction point and the state machine move in one transaction.
 import type { SnapshotMeta } from '@raftkv/consensus';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
+import { runWorker } from './run-worker.js';
 import type { Statement } from 'better-sqlite3';
 import { withFullSync, type Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
@@ -49,12 +48,6 @@ export interface SnapshotStoreOptions {
   readonly policy: SnapshotPolicy;
   /** The state machine's applied index (the snapshot trigger). */
   readonly appliedIndex: () => number;
-}
-
-/** The compiled worker (under ts-jest the sources run from src/, the worker from dist/). */
-function workerPath(): string {
-  const here = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
-  return existsSync(here) ? here : join(dirname(here), '..', 'dist', 'snapshot-worker.js');
 }
 
 const CHECK_EVERY_MS = 250;
@@ -169,22 +162,23 @@ export class SnapshotStore {
   }
 
   private runWorker(outPath: string): Promise<BuiltSnapshot | null> {
-    return new Promise((resolve, reject) => {
-      const w = new Worker(workerPath(), { workerData: { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath } });
-      let settled = false;
-      w.once('message', (m: { ok: true; built: BuiltSnapshot | null } | { ok: false; error: string }) => {
-        settled = true;
-        if (m.ok) resolve(m.built);
-        else reject(new Error(m.error));
-      });
-      w.once('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      w.once('exit', (code) => {
-        if (!settled) reject(new Error(`snapshot worker exited with code ${code}`));
-      });
-    });
+    return runWorker<BuiltSnapshot | null>('snapshot-worker.js', { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath });
+  }
+
+  /**
+   * Builds a snapshot of the state machine as of now into a new temp file that the caller owns and
+   * removes (etcd's Maintenance.Snapshot streams it). null: nothing to snapshot yet.
+   */
+  async exportSnapshot(): Promise<{ readonly path: string; readonly built: BuiltSnapshot } | null> {
+    const path = this.tempPath('export');
+    try {
+      const built = await this.runWorker(path);
+      if (built === null) rmSync(path, { force: true });
+      return built === null ? null : { path, built };
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
+    }
   }
 
   /**
@@ -364,7 +358,8 @@ export class SnapshotStore {
 
 const receivedKey = (meta: SnapshotMeta): string => `${meta.index}@${meta.term}`;
 
-function fsyncDir(dir: string): void {
+/** fsyncs a directory, so a rename or a new file in it survives power loss. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -12,8 +12,12 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
+import { LeaseStore, type LeaseListener } from './lease-store.js';
 import { EtcdError } from './mvcc/errors.js';
+import { memberNotFound } from './member-errors.js';
 import { MvccStore } from './mvcc/store.js';
+import { AuthStore } from './auth/auth-store.js';
+import { authorizeCommand } from './auth/authorize.js';
 import { ClusterVersionState } from './cluster-version-state.js';
 import { validatePropose } from './validation.js';
 
@@ -33,6 +37,9 @@ export interface ConfApplied {
 /** Applies a committed conf-change entry (membership.ts); null: it changes nothing. */
 export interface ConfApplier {
   applyEntry(e: Entry): ConfState | null;
+  /** Member attributes and peer address updates (normal entries); false: no such member. */
+  applyAttributes(id: string, a: { name: string; clientUrls: readonly string[] }): boolean;
+  applyPeerUpdate(id: string, address: string): boolean;
 }
 
 export interface SessionPolicy {
@@ -58,6 +65,10 @@ export class KvStateMachine {
   private appliedTermValue = 0;
   /** The key-value state, for reads too (etcd's Range, raftkv.v1's Read). */
   readonly store: MvccStore;
+  /** etcd's leases (the granted ones; expiry is the leader lessor's). */
+  readonly leases: LeaseStore;
+  /** etcd's users, roles and permissions (auth/). */
+  readonly auth: AuthStore;
   /** The replicated cluster version (node/cluster-version.ts decides it). */
   readonly clusterVersion: ClusterVersionState;
   private readonly sessionGetStmt: Statement<[string, number]>;
@@ -70,8 +81,12 @@ export class KvStateMachine {
     private readonly sessions: SessionPolicy = DEFAULT_SESSION_POLICY,
     /** Applies conf-change entries inside the same transaction; null: they change nothing here. */
     private readonly members: ConfApplier | null = null,
+    /** Told of applied lease grants and revokes (the node's lessor). */
+    leaseListener: LeaseListener | null = null,
   ) {
-    this.store = new MvccStore(db);
+    this.leases = new LeaseStore(db, leaseListener);
+    this.store = new MvccStore(db, { leaseExists: (id) => this.leases.exists(id) });
+    this.auth = new AuthStore(db);
     this.clusterVersion = new ClusterVersionState(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
@@ -89,6 +104,8 @@ export class KvStateMachine {
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
     this.store.reload();
+    this.leases.reload();
+    this.auth.reload();
     this.clusterVersion.reload();
   }
 
@@ -139,7 +156,18 @@ export class KvStateMachine {
       // Only a buggy or hostile proposer gets here; every node rejects the entry the same way.
       return { ok: false, error: new InvalidArgumentError('undecodable command') };
     }
+    // With auth enabled, the proposer's user must be allowed this command by the auth state of now.
+    const denied = this.etcd(() => {
+      authorizeCommand(this.auth, cmd);
+      return { $case: 'auth', auth: { revision: this.auth.revision } };
+    });
+    if (denied?.ok === false) return denied;
     const r = cmd.request;
+    const auth = (f: () => void): ApplyOutcome =>
+      this.etcd(() => {
+        f();
+        return { $case: 'auth', auth: { revision: this.auth.revision } };
+      });
     switch (r?.$case) {
       case 'propose':
         return this.applyPropose(r.propose, e);
@@ -151,6 +179,41 @@ export class KvStateMachine {
         return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
       case 'compaction':
         return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
+      case 'memberAttributes': {
+        const a = r.memberAttributes;
+        const found = this.members?.applyAttributes(a.id, { name: a.name, clientUrls: a.clientUrls }) ?? false;
+        return found ? { ok: true, response: { $case: 'memberAttributes', memberAttributes: {} } } : { ok: false, error: memberNotFound() };
+      }
+      case 'memberPeerUpdate': {
+        const found = this.members?.applyPeerUpdate(r.memberPeerUpdate.id, r.memberPeerUpdate.address) ?? false;
+        return found ? { ok: true, response: { $case: 'memberPeerUpdate', memberPeerUpdate: {} } } : { ok: false, error: memberNotFound() };
+      }
+      case 'leaseGrant':
+        return this.etcd(() => ({ $case: 'leaseGrant', leaseGrant: this.leases.grant(r.leaseGrant, this.store) }));
+      case 'leaseRevoke':
+        return this.etcd(() => ({ $case: 'leaseRevoke', leaseRevoke: this.leases.revoke(r.leaseRevoke, this.store) }));
+      case 'authEnable':
+        return auth(() => this.auth.enable(r.authEnable.tokenKey));
+      case 'authDisable':
+        return auth(() => this.auth.disable());
+      case 'userAdd':
+        return auth(() => this.auth.userAdd(r.userAdd.name, r.userAdd.passwordHash, r.userAdd.noPassword));
+      case 'userDelete':
+        return auth(() => this.auth.userDelete(r.userDelete.name));
+      case 'userChangePassword':
+        return auth(() => this.auth.changePassword(r.userChangePassword.name, r.userChangePassword.passwordHash));
+      case 'userGrantRole':
+        return auth(() => this.auth.grantRole(r.userGrantRole.user, r.userGrantRole.role));
+      case 'userRevokeRole':
+        return auth(() => this.auth.revokeRole(r.userRevokeRole.name, r.userRevokeRole.role));
+      case 'roleAdd':
+        return auth(() => this.auth.roleAdd(r.roleAdd.name));
+      case 'roleDelete':
+        return auth(() => this.auth.roleDelete(r.roleDelete.role));
+      case 'roleGrantPermission':
+        return auth(() => this.auth.grantPermission(r.roleGrantPermission));
+      case 'roleRevokePermission':
+        return auth(() => this.auth.revokePermission(r.roleRevokePermission));
       case 'clusterVersionSet':
         return this.clusterVersionSet(r.clusterVersionSet);
       default:
@@ -231,7 +294,8 @@ export class KvStateMachine {
 
   /**
    * sha256 over the MVCC store: its revision counters, then every row of its history in key order, each
-   * column length-prefixed; equal on nodes with equal state. keyCount: the live keys.
+   * column length-prefixed, then the leases by id; equal on nodes with equal state. keyCount: the live keys.
+   * column length-prefixed, then the auth state; equal on nodes with equal state. keyCount: the live keys.
    */
   digest(): Digest {
     const h = createHash('sha256');
@@ -256,6 +320,11 @@ export class KvStateMachine {
       for (const n of [main, sub, create, version, lease, tombstone]) int(n);
       bytes(value);
     }
+    for (const l of this.leases.list()) {
+      int(l.id);
+      int(l.ttl);
+    }
+    this.auth.digestInto(h);
     // The cluster version once decided (a state that never had one hashes as before it existed).
     if (this.clusterVersion.get() !== '') bytes(Buffer.from(`cluster_version ${this.clusterVersion.get()}`));
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };

@@ -4,9 +4,8 @@
 import { EtcdError } from '../../src/storage/mvcc/errors.js';
 import type { MvccStore } from '../../src/storage/mvcc/store.js';
 import { openDatabase } from '../../src/storage/db.js';
-import { encodeCommand, responseOf, type CommandKind } from '../../src/storage/command.js';
+import { encodeCommand, responseOf, type KvKind, type KvRequest } from '../../src/storage/command.js';
 import { KvStateMachine } from '../../src/storage/state-machine.js';
-import type { Command } from '@raftkv/proto';
 import { removeDir, tempDir } from '@raftkv/testkit';
 import { ETCD_RECORDING, type EtcdAnswer } from './etcd-fixtures.js';
 import { cmp, del, delJson, get, op, openStore, put, putJson, rangeJson, txn, txnJson } from './helpers.js';
@@ -103,7 +102,7 @@ test('through the apply path (log entries applied by the state machine), the sam
   try {
     const sm = new KvStateMachine(db);
     let index = 0;
-    const apply = <K extends CommandKind>(request: Extract<NonNullable<Command['request']>, { $case: K }>) => {
+    const apply = <K extends KvKind>(request: KvRequest<K>) => {
       const data = encodeCommand(request);
       const o = db.transaction(() => sm.apply([{ index: ++index, term: 1, type: 'normal', data }]))()[0];
       if (o === null || o === undefined || o.ok === null) throw new Error('no outcome');

@@ -1,8 +1,8 @@
 // An MvccStore on a temporary SQLite file, request builders in etcdctl's terms, and etcdctl's `-w json` view.
+import { prefixEnd } from '@raftkv/client';
 import { etcdserverpb, type mvccpb } from '@raftkv/proto';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { MvccStore, type MvccStoreOptions } from '../../src/storage/mvcc/store.js';
-import { prefixEnd } from '../../src/storage/mvcc/key-range.js';
 import { removeDir, tempDir } from '@raftkv/testkit';
 
 export interface OpenStore {

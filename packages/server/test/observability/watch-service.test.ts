@@ -45,6 +45,7 @@ beforeAll(async () => {
     addMember: unimplemented,
     removeMember: unimplemented,
     listMembers: unimplemented,
+    publishMemberAttributes: unimplemented,
     watchStatus: watchStatusHandler(hub),
   };
   server = new Server();

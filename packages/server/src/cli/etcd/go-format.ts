@@ -103,3 +103,13 @@ function responseOpJson(op: etcdserverpb.ResponseOp): Json {
           : `"ResponseTxn":${txnJson(r.responseTxn)}`;
   return `{"Response":{${inner}}}`;
 }
+
+/** clientv3.WatchResponse as encoding/json writes it (etcdctl watch -w json): exported Go fields, no omitempty. */
+export function watchJson(r: WithHeader<etcdserverpb.WatchResponse>): Json {
+  const h = r.header;
+  const hdr = h === undefined ? '{}' : header(h)[0]!.slice('"header":'.length);
+  const event = (e: mvccpb.Event): Json =>
+    obj([...num('type', e.type), ...(e.kv ? [`"kv":${kvJson(e.kv)}`] : []), ...(e.prevKv ? [`"prev_kv":${kvJson(e.prevKv)}`] : [])]);
+  const events = r.events.length === 0 ? 'null' : `[${r.events.map(event).join(',')}]`;
+  return `{"Header":${hdr},"Events":${events},"CompactRevision":${r.compactRevision},"Canceled":${r.canceled},"Created":${r.created}}`;
+}

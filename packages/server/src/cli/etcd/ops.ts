@@ -1,6 +1,6 @@
 // etcdctl's get/put/del arguments and flags turned into requests, as etcdctl 3.4 does it (getGetOp,
 // getPutOp, getDelOp and clientv3's options), with its exit codes and error messages.
-import type { Partial3 } from '@raftkv/client';
+import { prefixEnd, type Partial3 } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 
 /** etcdctl's exit codes (cobrautl). */
@@ -62,14 +62,6 @@ export interface PutFlags {
 }
 export interface DelFlags extends KeyFlags {
   readonly 'prev-kv'?: boolean | undefined;
-}
-
-/** clientv3.GetPrefixRangeEnd: the key with its last byte below 0xff incremented, the rest dropped; "\0" if none. */
-export function prefixEnd(key: Buffer): Buffer {
-  for (let i = key.length - 1; i >= 0; i--) {
-    if (key[i]! < 0xff) return Buffer.concat([key.subarray(0, i), Buffer.from([key[i]! + 1])]);
-  }
-  return Buffer.from([0]);
 }
 
 /** Go's strconv.ParseInt(s, base, 64) as the flag package reports a bad value. */

@@ -68,15 +68,8 @@ function jsonPrinter(w: Write): Printer {
 }
 
 function fieldsPrinter(w: Write): Printer {
-  const hdr = (h: Range['header']): void => {
-    const z = { clusterId: 0, memberId: 0, revision: 0, raftTerm: 0 };
-    const x = h ?? z;
-    w(`"ClusterID" : ${x.clusterId}\n"MemberID" : ${x.memberId}\n"Revision" : ${x.revision}\n"RaftTerm" : ${x.raftTerm}\n`);
-  };
-  const kv = (pfx: string, x: mvccpb.KeyValue): void => {
-    w(`"${pfx}Key" : ${goQuote(x.key)}\n"${pfx}CreateRevision" : ${x.createRevision}\n"${pfx}ModRevision" : ${x.modRevision}\n`);
-    w(`"${pfx}Version" : ${x.version}\n"${pfx}Value" : ${goQuote(x.value)}\n"${pfx}Lease" : ${x.lease}\n`);
-  };
+  const hdr = (h: Range['header']): void => fieldsHeader(w, h);
+  const kv = (pfx: string, x: mvccpb.KeyValue): void => fieldsKv(w, pfx, x);
   const p: Printer = {
     get: (r) => {
       hdr(r.header);
@@ -105,4 +98,16 @@ function fieldsPrinter(w: Write): Printer {
     },
   };
   return p;
+}
+
+/** etcdctl's fields printer's header lines (p.hdr). */
+export function fieldsHeader(w: Write, h: Range['header']): void {
+  const x = h ?? { clusterId: 0, memberId: 0, revision: 0, raftTerm: 0 };
+  w(`"ClusterID" : ${x.clusterId}\n"MemberID" : ${x.memberId}\n"Revision" : ${x.revision}\n"RaftTerm" : ${x.raftTerm}\n`);
+}
+
+/** etcdctl's fields printer's lines of a KeyValue (p.kv), each name prefixed with `pfx`. */
+export function fieldsKv(w: Write, pfx: string, x: mvccpb.KeyValue): void {
+  w(`"${pfx}Key" : ${goQuote(x.key)}\n"${pfx}CreateRevision" : ${x.createRevision}\n"${pfx}ModRevision" : ${x.modRevision}\n`);
+  w(`"${pfx}Version" : ${x.version}\n"${pfx}Value" : ${goQuote(x.value)}\n"${pfx}Lease" : ${x.lease}\n`);
 }

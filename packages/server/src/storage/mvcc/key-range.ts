@@ -11,15 +11,3 @@ export function keyRange(key: Buffer, rangeEnd: Buffer): KeyRange {
   if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { kind: 'from', key };
   return { kind: 'range', key, end: rangeEnd };
 }
-
-/** The range_end that makes [key, range_end) the keys with this prefix (etcd's GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]); // all bytes 0xff: every key >= prefix
-}

@@ -5,9 +5,14 @@
 // run inside the caller's transaction when there is one (the Ready's), else in one of their own.
 import type { etcdserverpb } from '@raftkv/proto';
 import type { Db } from '../db.js';
+import { ChangeLog } from './changes.js';
 import { Compactor } from './compaction.js';
 import { ByteBudget, LeaseNotFoundError } from './errors.js';
+import { HistoryReader } from './history.js';
+import type { KeyRange } from './key-range.js';
+import type { KvRow } from './kv-row.js';
 import { range } from './range.js';
+import { LeaseKeys } from './lease-keys.js';
 import { KvReader } from './reader.js';
 import { RevisionCounters } from './revisions.js';
 import { applyPlan, checkPlan, isReadOnly, plan, type TxnContext } from './txn.js';
@@ -16,7 +21,7 @@ import { MvccWriteStatements, WriteTxn } from './write-txn.js';
 import { applyDeleteRange, applyPut, header } from './writes.js';
 
 export interface MvccStoreOptions {
-  /** Whether a lease exists (leases are not kept here yet). Default: none does, so a Put with a lease fails as in etcd. */
+  /** Whether a lease exists (the lease table, lease-store.ts). Default: none does, so a Put with a lease fails as in etcd. */
   readonly leaseExists?: (id: number) => boolean;
 }
 
@@ -28,6 +33,10 @@ export class MvccStore {
   private readonly compactor: Compactor;
   private readonly revs: RevisionCounters;
   private readonly leaseExists: (id: number) => boolean;
+  private readonly historyReader: HistoryReader;
+  /** The rows of the writes applied since the watch hub last took them. */
+  readonly changes = new ChangeLog();
+  private readonly leaseKeys: LeaseKeys;
   /** Built once: better-sqlite3's wrapper is BEGIN..COMMIT outside a transaction, a savepoint inside one. */
   private readonly inTx: <T>(f: () => T) => T;
 
@@ -39,7 +48,9 @@ export class MvccStore {
     this.writes = new MvccWriteStatements(db);
     this.compactor = new Compactor(db);
     this.revs = new RevisionCounters(db);
+    this.historyReader = new HistoryReader(db);
     this.leaseExists = options.leaseExists ?? (() => false);
+    this.leaseKeys = new LeaseKeys(db, this.reader);
     const tx = db.transaction((f: () => unknown) => f());
     this.inTx = <T>(f: () => T): T => tx(f) as T;
   }
@@ -67,6 +78,16 @@ export class MvccStore {
   /** How many keys are live now (SQLite counts them). */
   liveKeys(): number {
     return this.reader.count({ kind: 'from', key: NO_KEY }, this.revs.current);
+  }
+
+  /** The writes to `range` with from <= revision <= to, oldest first, at most `limit` (a watcher's catch-up). */
+  history(range: KeyRange, from: number, to: number, limit: number): KvRow[] {
+    return this.historyReader.writes(range, from, to, limit);
+  }
+
+  /** The live row of `key` at `rev` (a watch event's prev_kv: the key just before the event). */
+  liveAt(key: Buffer, rev: number): KvRow | undefined {
+    return this.reader.live(key, rev);
   }
 
   /** `maxBytes`: fail with RangeTooLargeError rather than hold a larger answer (0: no bound). */
@@ -103,6 +124,24 @@ export class MvccStore {
     validateDeleteRange(d);
     // Nothing in a DeleteRange refuses once validated.
     return this.write((w) => applyDeleteRange(w, this.reader, d));
+  }
+
+  /** The live keys attached to `lease` now, in key order. */
+  keysOfLease(lease: number): Buffer[] {
+    return this.leaseKeys.keys(lease, this.revs.current);
+  }
+
+  /**
+   * Deletes every key attached to `lease` at ONE revision (none when it has no keys), as etcd's lessor
+   * Revoke does in one TxnWrite. Answers the store's revision after it.
+   */
+  deleteLeaseKeys(lease: number): number {
+    const keys = this.keysOfLease(lease);
+    if (keys.length === 0) return this.revs.current;
+    return this.write((w) => {
+      for (const key of keys) w.deleteRange({ kind: 'single', key });
+      return this.revs.current + 1;
+    });
   }
 
   /** `maxBytes` bounds the answer of a read-only Txn (as `range`); the apply path never sets it. */
@@ -144,6 +183,7 @@ export class MvccStore {
   private end(w: WriteTxn): number {
     const revision = w.end();
     this.revs.current = revision;
+    this.changes.add(w.rows);
     return revision;
   }
 

@@ -23,6 +23,8 @@ const EMPTY = Buffer.alloc(0);
 
 export class WriteTxn {
   private changes = 0;
+  /** The rows this write inserted, in (main, sub) order: the revision's watch events (watch/). */
+  readonly rows: KvRow[] = [];
 
   constructor(
     readonly beginRev: number,
@@ -47,7 +49,9 @@ export class WriteTxn {
     const rev = this.beginRev + 1;
     const create = prev === undefined ? rev : prev.create_rev;
     const version = (prev?.version ?? 0) + 1;
-    this.stmts.insert.run(key, rev, this.changes++, create, version, lease, value, 0);
+    const sub = this.changes++;
+    this.stmts.insert.run(key, rev, sub, create, version, lease, value, 0);
+    this.rows.push({ key, main: rev, sub, create_rev: create, version, lease, value, tombstone: 0 });
     return rev;
   }
 
@@ -57,7 +61,9 @@ export class WriteTxn {
     let deleted = 0;
     // The scan is a sequence of index seeks with no open cursor, so the tombstones can go in as it walks.
     for (const r of this.reader.scan(range, this.readRev())) {
-      this.stmts.insert.run(r.key, rev, this.changes++, 0, 0, 0, EMPTY, 1);
+      const sub = this.changes++;
+      this.stmts.insert.run(r.key, rev, sub, 0, 0, 0, EMPTY, 1);
+      this.rows.push({ key: r.key, main: rev, sub, create_rev: 0, version: 0, lease: 0, value: EMPTY, tombstone: 1 });
       deleted++;
     }
     return { deleted, revision: deleted > 0 || this.changes > 0 ? rev : this.beginRev };
