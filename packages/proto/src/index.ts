@@ -6,6 +6,7 @@ export * from './gen/raftkv/v1/raft.js';
 export * from './gen/raftkv/v1/cluster.js';
 // The log entry envelope: internal to the nodes (not a client API).
 export { Command } from './gen/raftkv/v1/command.js';
+export { ClusterVersionSetRequest, ClusterVersionSetResponse } from './gen/raftkv/v1/command.js';
 
 // etcd v3.4's API (proto/etcd): namespaces, because its names (KV, RangeRequest, ...) overlap raftkv.v1's.
 export * as etcdserverpb from './gen/etcd/etcdserver/etcdserverpb/rpc.js';

@@ -60,6 +60,15 @@ export class FailedPreconditionError extends RaftkvError {
 }
 
 /**
+ * A command kind the cluster cannot apply yet: some member runs an older release (a rolling upgrade is
+ * not finished). Never entered the log. etcd answers a missing capability with "etcdserver: not capable".
+ */
+export class NotCapableError extends RaftkvError {
+  override readonly name = 'NotCapableError';
+  readonly code = status.UNAVAILABLE;
+}
+
+/**
  * A refusal of the Raft core in the server's terms, by the status the core names in `code`. Every core
  * refusal means the request never entered the log, so an UNAVAILABLE one is safe to retry. `leaderId`
  * is the leader this node knows of (a NotLeaderError names its own).

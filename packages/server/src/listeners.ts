@@ -14,7 +14,7 @@ import type { Health } from './api/introspection.js';
 import type { Logger } from './observability/logger.js';
 import { refuseRaft, requireClusterId, requirePeerIdentity } from './peer/peer-guard.js';
 import { PeerSecretVerifier } from './peer/peer-secret.js';
-import { clientPortCredentials, peerPortCredentials } from './grpc/tls.js';
+import { clientPortCredentials, peerPortCredentials, ReloadingServerCredentials } from './grpc/tls-reload.js';
 
 export interface BoundPorts {
   readonly port: number;
@@ -22,6 +22,8 @@ export interface BoundPorts {
   readonly peerPort: number | null;
   /** The plaintext health-only server (null without --health-listen); the caller shuts it down. */
   readonly healthServer: Server | null;
+  /** Stops re-reading the certificate files (grpc/tls-reload.ts). */
+  readonly stopTlsReload: () => void;
 }
 
 function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
@@ -34,21 +36,17 @@ export async function bindPorts(grpc: Server, health: Health, config: ServerConf
   const secret = config.peerSecret === null ? null : new PeerSecretVerifier(config.peerSecret, config.clusterId, config.id);
   const identity = (certificates: boolean) => requirePeerIdentity({ certificates, secret, logger });
   const clientGuards = config.peerListen === null ? [identity(false), clusterGuard] : [refuseRaft];
-  const port = await bind(
-    grpc,
-    config.listen,
-    experimental.createServerCredentialsWithInterceptors(clientPortCredentials(config.tls), clientGuards),
-  );
+  const clientCreds = clientPortCredentials(config.tls);
+  const peerCreds = config.peerListen === null ? null : peerPortCredentials(config.peerTls);
+  const reloading = [clientCreds, peerCreds].filter((c): c is ReloadingServerCredentials => c instanceof ReloadingServerCredentials);
+  const port = await bind(grpc, config.listen, experimental.createServerCredentialsWithInterceptors(clientCreds, clientGuards));
   const peerPort =
-    config.peerListen === null
+    config.peerListen === null || peerCreds === null
       ? null
       : await bind(
           grpc,
           config.peerListen,
-          experimental.createServerCredentialsWithInterceptors(peerPortCredentials(config.peerTls), [
-            identity(config.peerTls !== null),
-            clusterGuard,
-          ]),
+          experimental.createServerCredentialsWithInterceptors(peerCreds, [identity(config.peerTls !== null), clusterGuard]),
         );
   let healthServer: Server | null = null;
   if (config.healthListen !== null) {
@@ -56,7 +54,8 @@ export async function bindPorts(grpc: Server, health: Health, config: ServerConf
     health.addToServer(healthServer);
     await bind(healthServer, config.healthListen, ServerCredentials.createInsecure());
   }
-  return { port, peerPort, healthServer };
+  for (const c of reloading) c.watch(logger);
+  return { port, peerPort, healthServer, stopTlsReload: () => reloading.forEach((c) => c.close()) };
 }
 
 /** What the start-up log line says about the ports (never key material: only whether TLS is on). */

@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // The raftkv node process. Flags: see config.ts (USAGE). Exit codes: 0 clean stop (SIGTERM/SIGINT),
 // 1 fatal runtime error (e.g. the disk failed), 2 configuration error.
-import { parseConfig, USAGE } from './cli/config.js';
+import { currentLogLevel, parseConfig, USAGE } from './cli/config.js';
 import { ConfigError } from './errors.js';
 import { RaftkvServer } from './raft-server.js';
+import { versionText } from './version.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(versionText('raftkv') + '\n');
     return;
   }
   let config;
@@ -49,6 +54,17 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGHUP: the log level again from flags > environment > --config-file (edit the file, then kill -HUP).
+  process.on('SIGHUP', () => {
+    try {
+      const level = currentLogLevel(argv);
+      const was = server.logger.level;
+      server.logger.level = level;
+      server.logger.info('SIGHUP: log level re-read', { from: was, to: level });
+    } catch (e) {
+      server.logger.error('SIGHUP: the configuration is not valid; log level unchanged', { error: (e as Error).message });
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('uncaughtException', (e) => {

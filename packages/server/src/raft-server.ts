@@ -50,6 +50,7 @@ import { publishAttributes } from './node/publish-attributes.js';
 import { AuthGate } from './api/auth-gate.js';
 import { authService } from './api/auth-service.js';
 import { rootOnly } from './api/root-only.js';
+import { ClusterVersion } from './node/cluster-version.js';
 
 export class RaftkvServer {
   readonly logger: Logger;
@@ -76,6 +77,8 @@ export class RaftkvServer {
   private readonly compactor: AutoCompactor;
   /** etcd watchers on this node, told of its applied writes (watch/). */
   private readonly watchHub: EtcdWatchHub;
+  /** The cluster version: decided by the leader, gates new command kinds (node/cluster-version.ts). */
+  readonly clusterVersion: ClusterVersion;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -87,6 +90,7 @@ export class RaftkvServer {
 
   /** `onFatal` is told when the node had to stop (disk failure): the process should exit non-zero. */
   private healthServer: Server | null = null;
+  private stopTlsReload: () => void = () => {};
 
   constructor(
     readonly config: ServerConfig,
@@ -191,6 +195,16 @@ export class RaftkvServer {
       send: (msgs) => this.transport.send(this.snapshotSender.intercept(msgs)),
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
+      admit: (data) => this.clusterVersion.admit(data),
+    });
+    this.clusterVersion = new ClusterVersion({
+      self: config.id,
+      applied: () => this.sm.clusterVersion.get(),
+      members: () => this.membership.members().map((m) => m.id),
+      releaseOf: (id) => this.transport.releaseOf(id),
+      isLeader: () => this.driver.isLeader,
+      propose: (data) => this.driver.propose(data),
+      logger: this.logger,
     });
     this.membership.onChange((m) => this.transport.setPeers(m.addresses));
     this.snapshotSender = new SnapshotSender({
@@ -365,7 +379,10 @@ export class RaftkvServer {
   }
 
   status() {
-    const s = statusOf(this.config.id, this.node, this.driver, this.membership.addresses, this.log.lastIndex());
+    const s = {
+      ...statusOf(this.config.id, this.node, this.driver, this.membership.addresses, this.log.lastIndex()),
+      clusterVersion: this.sm.clusterVersion.get(),
+    };
     return this.membership.known ? { ...s, members: this.membership.members().map((m) => ({ ...m })) } : s;
   }
 
@@ -404,10 +421,12 @@ export class RaftkvServer {
     const bound = await bindPorts(this.grpc, this.health, this.config, this.logger);
     const port = bound.port;
     this.healthServer = bound.healthServer;
+    this.stopTlsReload = bound.stopTlsReload;
     this.driver.start();
     this.snapshots.start();
     this.compactor.start();
     this.leaseExpiry.start();
+    this.clusterVersion.start();
     this.watchEventLoop();
     if (this.joining) {
       void joinCluster({
@@ -534,6 +553,7 @@ export class RaftkvServer {
     this.watchHub.close();
     this.leaseExpiry.stop();
     this.leaseForwarder.close();
+    this.clusterVersion.stop();
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();
@@ -553,6 +573,7 @@ export class RaftkvServer {
       });
     });
     this.healthServer?.forceShutdown();
+    this.stopTlsReload();
     await this.checkpointer.close();
     await this.wal.close();
     if (this.db.open) this.db.close();

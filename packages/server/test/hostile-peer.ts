@@ -43,7 +43,8 @@ export function message(m: Partial<Message> & Pick<Message, 'type' | 'from' | 't
   return { logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, hintTerm: 0, context: 0, snapshot: undefined, ...m };
 }
 
-export const batch = (clusterId: string, messages: Message[]): Buffer => Buffer.from(MessageBatch.encode({ clusterId, messages }).finish());
+export const batch = (clusterId: string, messages: Message[]): Buffer =>
+  Buffer.from(MessageBatch.encode({ clusterId, messages, senderVersion: '', protocolVersion: 0 }).finish());
 
 export const snapshotChunk = (c: Partial<SnapshotChunk>): Buffer =>
   Buffer.from(

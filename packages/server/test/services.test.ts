@@ -177,11 +177,13 @@ describe('services seen from outside', () => {
       context: 0,
       ...m,
     });
-    const wrongCluster = await send([{ clusterId: 'someone-else', messages: [msg({})] }]);
+    const wrongCluster = await send([{ clusterId: 'someone-else', messages: [msg({})], senderVersion: '', protocolVersion: 0 }]);
     expect(wrongCluster?.code).toBe(grpcStatus.FAILED_PRECONDITION);
     const garbage = await send([
       {
         clusterId: 'raftkv',
+        senderVersion: '',
+        protocolVersion: 0,
         messages: [
           msg({ type: 99 as MessageType }),
           msg({ from: 'mallory' }),

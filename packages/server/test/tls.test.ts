@@ -147,7 +147,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     const raft = new RaftClient(addr, credentials.createSsl(read(user.ca), read(user.key), read(user.cert)));
     const code = await new Promise<number>((resolve) => {
       const s = raft.send({ deadline: Date.now() + 3000 }, (err: ServiceError | null) => resolve(err?.code ?? 0));
-      s.write({ clusterId: 'raftkv', messages: [] });
+      s.write({ clusterId: 'raftkv', messages: [], senderVersion: '', protocolVersion: 0 });
       s.end();
     });
     raft.close();

@@ -6,6 +6,7 @@ import type { RaftDriver } from '../node/driver.js';
 import { answer, deadlineOf } from './call.js';
 import { toStatus } from './grpc-errors.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
+import { PEER_PROTOCOL_VERSION, RAFTKV_VERSION, SCHEMA_VERSION } from '../version.js';
 
 const ROLE: Record<CoreRole, Role> = {
   follower: Role.ROLE_FOLLOWER,
@@ -32,6 +33,10 @@ export function statusOf(
     appliedIndex: v.applied,
     lastLogIndex: lastIndex,
     members: [...peers].map(([mid, address]) => ({ id: mid, address, voter: !st.conf.learners.includes(mid) })),
+    version: RAFTKV_VERSION,
+    schemaVersion: SCHEMA_VERSION,
+    peerProtocolVersion: PEER_PROTOCOL_VERSION,
+    clusterVersion: '', // the composition root fills in the applied one
   };
 }
 

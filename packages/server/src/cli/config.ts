@@ -1,6 +1,7 @@
 // The server's configuration from its flags (flags.ts: the contract shared with deploy/, scripts/ and
-// tests). Every flag can also come from the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>; flags win.
-// Errors name the flag.
+// tests). Every flag can also come from the environment as RAFTKV_<FLAG_IN_UPPER_SNAKE>, or from the
+// YAML file --config-file (config-file.ts); flags win over the environment, which wins over the file.
+// Errors name the flag (or the file's key).
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DevControls } from '../http/dev-controls.js';
@@ -12,6 +13,7 @@ import { parseFlags } from './parse-flags.js';
 import { peerAuthProblem } from './peer-auth-config.js';
 import { readPeerSecret } from '../peer/peer-secret.js';
 import { goDurationMs, parseAutoCompaction, type AutoCompaction } from '../node/auto-compaction.js';
+import { readConfigFile } from './config-file.js';
 
 export { SERVER_FLAGS as FLAGS, USAGE } from './flags.js';
 
@@ -84,15 +86,36 @@ const BYTE_SUFFIX = { Ki: 1 << 10, Mi: 1 << 20, Gi: 1 << 30 } as const;
 
 const portOf = (hostPort: string): string => hostPort.slice(hostPort.lastIndexOf(':') + 1);
 
-/** Parses argv (without node and script) and env; throws ConfigError naming the offending flag. */
+/**
+ * Parses argv (without node and script), env and the --config-file; throws ConfigError naming the
+ * offending flag, or the file and its key when the value came from the file.
+ */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const { values } = parseFlags(argv, SERVER_FLAG_OPTIONS, { fail: (flag, reason) => new ConfigError(flag, reason) });
   const given = new Map<Flag, string>();
   for (const [f, v] of Object.entries(values) as [Flag, string | boolean | undefined][]) if (v !== undefined) given.set(f, String(v));
-  const get = (f: Flag): string | undefined => {
-    const v = given.get(f) ?? env[envName(f)];
-    return v === undefined || v === '' ? undefined : v;
-  };
+  const fromEnv = (f: Flag): string | undefined => (env[envName(f)] === '' ? undefined : env[envName(f)]);
+  const filePath = given.get('config-file') ?? fromEnv('config-file');
+  const file = filePath === undefined ? new Map<Flag, string>() : readConfigFile(filePath);
+  try {
+    return configFrom((f) => {
+      const v = given.get(f) ?? fromEnv(f) ?? file.get(f);
+      return v === undefined || v === '' ? undefined : v;
+    });
+  } catch (e) {
+    // A bad value the file gave: say where it is.
+    const flag = e instanceof ConfigError ? e.flag.replace(/^--/, '') : '';
+    if (!(e instanceof ConfigError) || !file.has(flag as Flag) || given.has(flag as Flag) || fromEnv(flag as Flag) !== undefined) throw e;
+    throw new ConfigError(`--config-file ${filePath}: key ${flag}`, e.message.slice(e.flag.length + 2), { cause: e });
+  }
+}
+
+/** The log level the configuration names now (SIGHUP: the file may have changed); throws ConfigError. */
+export function currentLogLevel(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LogLevel {
+  return parseConfig(argv, env).logLevel;
+}
+
+function configFrom(get: (f: Flag) => string | undefined): ServerConfig {
   const need = (f: Flag): string => {
     const v = get(f);
     if (v === undefined) throw new ConfigError(`--${f}`, `is required (or set ${envName(f)})`);

@@ -42,6 +42,7 @@ export const SERVER_FLAGS = [
   'max-range-bytes',
   'auto-compaction-mode',
   'auto-compaction-retention',
+  'config-file',
   'force-new-cluster',
   'experimental-watch-progress-notify-interval',
   'http-token-file',
@@ -95,4 +96,6 @@ export const USAGE = `usage: raftkv --id ID --peers ID=HOST:PORT,... --data-dir 
        raftkv --id NAME-ORDINAL --replicas N --peer-domain DOMAIN [--peer-port 7001] --data-dir DIR
          (N: the bootstrap size; a pod with ordinal >= N joins through the pods below it)
 options: ${SERVER_FLAGS.map((f) => `--${f}`).join(' ')}
-every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win`;
+every flag also reads RAFTKV_<FLAG> from the environment (e.g. RAFTKV_DATA_DIR); flags win
+--config-file FILE: YAML, the flag names as keys (flags > environment > file); SIGHUP re-reads its log-level
+raftkv --version: the release, schema and peer protocol versions`;

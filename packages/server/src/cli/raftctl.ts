@@ -15,6 +15,7 @@ import { isAuthCommand, runAuthCommand } from './etcd/auth-commands.js';
 import { AuthSession, credentialsOf as credentialsOfUser, tokenInterceptor } from './etcd/auth-session.js';
 import { EtcdctlError, OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
+import { versionText } from '../version.js';
 import { runSnapshotCommand, SNAPSHOT_FLAGS } from './snapshot-commands.js';
 
 const USAGE = `usage: raftctl [--endpoints host:port,...] [--timeout ms] <command>
@@ -57,6 +58,7 @@ raftkv.v1:
                                        compare-and-swap (also: raftctl cas)
 admin:
   status                               every endpoint's view of the cluster
+  version (--version)                  this raftctl's release, schema and peer protocol versions
   transfer [<id> | --to <id>]          hand leadership to <id> (default: the most caught-up voter)
   v1 member list                       the members (id, address, voter or learner) and the leader
   v1 member add <id> <host:port> [--learner]   (also: member add <id> <host:port>)
@@ -241,6 +243,11 @@ async function main(): Promise<number> {
   let a: Args;
   let client: RaftkvClient;
   let auth: AuthSession;
+  const argv = process.argv.slice(2);
+  if (argv.includes('--version') || (argv.length === 1 && argv[0] === 'version')) {
+    process.stdout.write(versionText('raftctl') + '\n');
+    return 0;
+  }
   try {
     a = parseCli(process.argv.slice(2));
     const tls = tlsOf(a.tls);

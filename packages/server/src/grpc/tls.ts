@@ -8,7 +8,7 @@
 //   checks the certificate of every node it dials against that CA.
 // Kubernetes' gRPC probes cannot speak TLS, hence --health-listen (plaintext, health service only).
 // Errors name the flag and the file, never the file's content.
-import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
@@ -18,6 +18,8 @@ export interface TlsMaterial {
   readonly key: Buffer;
   /** Trusted CA bundle; null: the system roots (and no client certificates are asked for). */
   readonly ca: Buffer | null;
+  /** Where they were read (tls-reload.ts reads them again when they change). */
+  readonly files: { readonly cert: string; readonly key: string; readonly ca: string | null };
 }
 
 /** The client port's TLS. */
@@ -55,7 +57,8 @@ export function readPeerTls(get: Get): PeerTls | null {
   return { ...m, ca: m.ca };
 }
 
-function readMaterial(get: Get, prefix: 'tls-' | 'peer-tls-'): TlsMaterial | null {
+/** Reads and checks --<prefix>cert/key/ca (the key matches the certificate, which has not expired). */
+export function readMaterial(get: Get, prefix: 'tls-' | 'peer-tls-'): TlsMaterial | null {
   const [certFlag, keyFlag, caFlag] = [`--${prefix}cert`, `--${prefix}key`, `--${prefix}ca`];
   const certPath = get(`${prefix}cert`);
   const keyPath = get(`${prefix}key`);
@@ -72,7 +75,7 @@ function readMaterial(get: Get, prefix: 'tls-' | 'peer-tls-'): TlsMaterial | nul
     throw new ConfigError(keyFlag, `${JSON.stringify(keyPath)} is not the key of the certificate in ${certFlag}`);
   if (Date.parse(leaf.validTo) < Date.now()) throw new ConfigError(certFlag, `${JSON.stringify(certPath)} expired on ${leaf.validTo}`);
   if (ca !== null) parse(caFlag, caPath!, () => new X509Certificate(ca));
-  return { cert, key, ca };
+  return { cert, key, ca, files: { cert: certPath, key: keyPath, ca: caPath ?? null } };
 }
 
 function readPem(flag: string, path: string): Buffer {
@@ -93,18 +96,6 @@ function parse<T>(flag: string, path: string, f: () => T): T {
   } catch (e) {
     throw new ConfigError(flag, `${JSON.stringify(path)} cannot be used: ${(e as Error).message}`, { cause: e });
   }
-}
-
-/** The client port's credentials. */
-export function clientPortCredentials(tls: ClientTls | null): ServerCredentials {
-  if (tls === null) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientAuth);
-}
-
-/** The peer port's credentials: mutual TLS with the peer CA, or plaintext. */
-export function peerPortCredentials(tls: PeerTls | null): ServerCredentials {
-  if (tls === null) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
 }
 
 const sslOf = (tls: TlsMaterial): ChannelCredentials => credentials.createSsl(tls.ca, tls.key, tls.cert);

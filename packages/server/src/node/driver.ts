@@ -32,6 +32,8 @@ export interface DriverDeps {
   readonly onFatal: (err: Error) => void;
   /** Metrics and status watchers: told about every handled Ready (after its replies went out). */
   readonly observer?: RaftObserver | undefined;
+  /** Refuses a command the cluster cannot apply yet (node/cluster-version.ts); null admits it. */
+  readonly admit?: ((data: Uint8Array) => RaftkvError | null) | undefined;
 }
 
 export interface DriverView {
@@ -153,7 +155,7 @@ export class RaftDriver {
   /** Leader only: replicates an encoded Command (storage/command.ts); resolves with the state machine's answer once applied. */
   propose(data: Uint8Array): Promise<CommandResponse> {
     return new Promise((resolve, reject) => {
-      const refusal = this.refusal();
+      const refusal = this.refusal() ?? this.d.admit?.(data) ?? null;
       if (refusal) return reject(refusal);
       this.waiting.queueProposal(data, { resolve, reject });
       this.schedule();

@@ -17,6 +17,7 @@ import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import { channelCredentials } from '../grpc/tls.js';
 import type { PeerCallAuth } from './peer-secret.js';
+import { isRelease, PEER_PROTOCOL_VERSION, RAFTKV_VERSION, UNVERSIONED_PEER_RELEASE } from '../version.js';
 
 export interface TransportOptions {
   readonly self: string;
@@ -86,7 +87,7 @@ class PeerStream {
     this.queued++;
     this.queuedBytes += bytes;
     const stream = s;
-    s.write({ clusterId: this.clusterId, messages }, () => {
+    s.write({ clusterId: this.clusterId, messages, senderVersion: RAFTKV_VERSION, protocolVersion: PEER_PROTOCOL_VERSION }, () => {
       if (this.stream !== stream) return; // counters were reset with the stream
       this.queued--;
       this.queuedBytes -= bytes;
@@ -151,6 +152,8 @@ export class PeerTransport {
   private readonly leaving = new Map<string, NodeJS.Timeout>();
   private rejected = 0;
   private closed = false;
+  /** The release each peer last said it runs (v0.2.0 says nothing: UNVERSIONED_PEER_RELEASE). */
+  private readonly releases = new Map<string, string>();
 
   constructor(private readonly opts: TransportOptions) {
     this.setPeers(opts.peers);
@@ -257,9 +260,13 @@ export class PeerTransport {
           });
           return;
         }
-        for (const w of batch.messages) {
-          const from = this.receive(w);
-          if (sender === '' && from !== undefined) sender = from;
+        let from: string | undefined;
+        for (const w of batch.messages) from = this.receive(w) ?? from;
+        if (from !== undefined) {
+          if (sender === '') sender = from;
+          // Only a sender whose messages passed the checks (membership, the peer guard) is believed.
+          const v = batch.senderVersion === '' ? UNVERSIONED_PEER_RELEASE : batch.senderVersion;
+          if (isRelease(v)) this.releases.set(from, v);
         }
       });
       call.on('end', () => {
@@ -276,6 +283,11 @@ export class PeerTransport {
       });
     },
   };
+
+  /** The release `id` last said it runs; undefined until a valid batch of it arrived. */
+  releaseOf(id: string): string | undefined {
+    return this.releases.get(id);
+  }
 
   /** Hands a valid message to the core; returns its sender (undefined when it was dropped). */
   private receive(w: WireMessage): string | undefined {

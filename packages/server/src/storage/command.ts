@@ -1,6 +1,6 @@
 // The replicated commands (raftkv.v1.Command, the data of a normal log entry) and what applying one
 // answers: a raftkv.v1 Propose or one of etcd's writes, all on the one MVCC store.
-import { Command, type etcdserverpb, type ProposeRequest, type ProposeResponse } from '@raftkv/proto';
+import { Command, type ClusterVersionSetResponse, type etcdserverpb, type ProposeRequest, type ProposeResponse } from '@raftkv/proto';
 
 /** The state machine's answer to an applied command, by the command's kind. */
 export type CommandResponse =
@@ -15,7 +15,8 @@ export type CommandResponse =
   | { readonly $case: 'leaseGrant'; readonly leaseGrant: etcdserverpb.LeaseGrantResponse }
   | { readonly $case: 'leaseRevoke'; readonly leaseRevoke: etcdserverpb.LeaseRevokeResponse }
   /** An etcd auth change was applied (auth/auth-store.ts); the auth revision after it. */
-  | { readonly $case: 'auth'; readonly auth: { readonly revision: number } };
+  | { readonly $case: 'auth'; readonly auth: { readonly revision: number } }
+  | { readonly $case: 'clusterVersionSet'; readonly clusterVersionSet: ClusterVersionSetResponse };
 
 export type CommandKind = CommandResponse['$case'];
 

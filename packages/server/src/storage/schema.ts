@@ -2,8 +2,10 @@
 // marked `state` is part of the replicated state machine: a snapshot carries it (snapshot-build.ts
 // copies it out, snapshot-store.ts installs it), so a new state table is in the snapshot by
 // construction. The others belong to this node alone (its log, hard state, snapshot bookkeeping).
-// Version 2 replaced version 1's `kv` table with the MVCC store (mvcc_kv, mvcc_meta); a version-1 data
-// dir is refused (see REFUSED_VERSIONS).
+// Version 2 (v0.2.0) replaced version 1's `kv` table with the MVCC store (mvcc_kv, mvcc_meta); a version-1
+// data dir is refused (see REFUSED_VERSIONS). Version 3 (v0.3.0) adds tables only (cluster_version and
+// the state of leases, alarms, auth, member attributes): MIGRATIONS[3]. test/schema-fixtures.test.ts opens
+// a data dir of each released schema (test/fixtures/schema-v*/, made by scripts/make-schema-fixture.mjs).
 import type { Database } from 'better-sqlite3';
 
 /** The node's connection (db.ts names it Db; declared here too so the two modules need not import each other). */
@@ -13,7 +15,7 @@ type Db = Database;
  * The version written into a new database. Raise it only with a migration below; a data dir written
  * by a newer binary (a higher version) is refused, never opened.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export interface Table {
   readonly name: string;
@@ -165,6 +167,15 @@ export const TABLES: readonly Table[] = [
     state: false,
   },
   {
+    // The cluster version (node/cluster-version.ts): the lowest release among the members, as the
+    // leader last decided it; '' until one did.
+    name: 'cluster_version',
+    definition: '(id INTEGER PRIMARY KEY CHECK (id = 0), version TEXT NOT NULL)',
+    columns: ['id', 'version'],
+    state: true,
+    seed: "INSERT OR IGNORE INTO cluster_version (id, version) VALUES (0, '')",
+  },
+  {
     // The cluster id a restored data dir was made for (restore.ts); the node refuses another --cluster-id.
     // Empty on a data dir bootstrapped with --peers or --join.
     name: 'cluster_identity',
@@ -248,9 +259,21 @@ export function createTableSql(t: Table, schema?: string): string {
 
 /**
  * MIGRATIONS[v] brings a database of schema version v - 1 to version v, inside the transaction that
- * opens it. None yet: version 1 cannot become version 2 (REFUSED_VERSIONS).
+ * opens it; ensureSchema then creates the tables still missing (with their seed rows). Version 1 cannot
+ * become version 2 (REFUSED_VERSIONS).
  */
-export const MIGRATIONS: Readonly<Record<number, (db: Db) => void>> = {};
+export const MIGRATIONS: Readonly<Record<number, (db: Db) => void>> = {
+  // 2 -> 3 only adds tables, whichever this build has (created empty or seeded below, as on a new node:
+  // the state they hold starts with the commands that fill them, which only a 0.3 cluster accepts).
+  // Rows and columns of version 2 are kept as they are; the snapshot file a v2 node took stays valid
+  // (an older snapshot installs with the new tables empty, snapshot-store.ts).
+  3: (db) => {
+    const v2 = ['log', 'hard_state', 'mvcc_kv', 'mvcc_meta', 'sessions', 'meta', 'log_base', 'members', 'snapshot_state'];
+    const have = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+    const lacking = v2.filter((t) => !have.has(t));
+    if (lacking.length > 0) throw new SchemaVersionError(`database schema version 2 is incomplete: no ${lacking.join(', ')} table`);
+  },
+};
 
 /**
  * Versions this binary refuses with a reason instead of migrating. Version 1 (no release was ever

@@ -3,13 +3,15 @@
 // row (index, term, membership). It is written from a read transaction on the node's database, on its
 // own connection (run in a worker thread by snapshot-store.ts): in WAL mode the node keeps writing
 // meanwhile, and the read transaction sees one consistent state, so the state tables and the applied
-// index always match.
+// index always match. The file's SQLite user_version is the schema version it was written with (0: by
+// v0.2.0, schema 2, which did not set it): an older file may lack state tables added since (installed
+// as empty, snapshot-store.ts), a newer one is refused.
 import Database from 'better-sqlite3';
 import type { SnapshotMeta } from '@raftkv/consensus';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readSync, rmSync } from 'node:fs';
 import { openForSnapshot } from './db.js';
-import { createTableSql, SNAPSHOT_META_TABLE, STATE_TABLES, type Table } from './schema.js';
+import { createTableSql, SCHEMA_VERSION, SNAPSHOT_META_TABLE, STATE_TABLES, type Table } from './schema.js';
 
 export interface BuiltSnapshot {
   readonly meta: SnapshotMeta;
@@ -41,6 +43,7 @@ export function buildSnapshot(dbPath: string, outPath: string): BuiltSnapshot | 
   let keys = 0;
   try {
     for (const t of [...STATE_TABLES, SNAPSHOT_META_TABLE]) db.exec(createTableSql(t, 'snap'));
+    db.pragma(`snap.user_version = ${SCHEMA_VERSION}`);
     // One transaction: the read snapshot of the node's database is taken at the first read, and every
     // table below is copied from that same state.
     db.transaction(() => {
@@ -102,7 +105,20 @@ export function readSnapshotMeta(path: string, o: { allTables?: boolean } = {}):
       | { idx: number; term: number; voters: string; learners: string }
       | undefined;
     if (r === undefined) return new Error('snapshot has no meta row');
-    if (o.allTables !== false) for (const t of STATE_TABLES) db.prepare(`SELECT 1 FROM ${t.name} LIMIT 1`).get();
+    const version = snapshotSchemaVersion(db);
+    if (version > SCHEMA_VERSION) {
+      return new Error(
+        `snapshot schema version ${version} is newer than this raftkv supports (${SCHEMA_VERSION}): ` +
+          'it was written by a newer release; upgrade this node first',
+      );
+    }
+    const tables = tableNames(db);
+    for (const t of STATE_TABLES) {
+      // An older snapshot lacks the tables added since; the current version must have them all (unless
+      // the caller takes whatever tables a file has: a backup being restored).
+      if (!tables.has(t.name) && version === SCHEMA_VERSION && o.allTables !== false) return new Error(`snapshot has no ${t.name} table`);
+      if (tables.has(t.name)) db.prepare(`SELECT 1 FROM ${t.name} LIMIT 1`).get();
+    }
     const voters = JSON.parse(r.voters) as unknown;
     const learners = JSON.parse(r.learners) as unknown;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
@@ -113,6 +129,18 @@ export function readSnapshotMeta(path: string, o: { allTables?: boolean } = {}):
   } finally {
     db?.close();
   }
+}
+
+/** The schema version a snapshot file was written with (schema 2 files, from v0.2.0, say 0: read as 2). */
+export function snapshotSchemaVersion(db: Database.Database, schema = 'main'): number {
+  const v = db.pragma(`${schema}.user_version`, { simple: true }) as number;
+  return v === 0 ? 2 : v;
+}
+
+/** The tables of a database (or of the attached one `schema`). */
+export function tableNames(db: Database.Database, schema = 'main'): Set<string> {
+  const rows = db.prepare(`SELECT name FROM ${schema}.sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+  return new Set(rows);
 }
 
 export function sameMeta(a: SnapshotMeta, b: SnapshotMeta): boolean {

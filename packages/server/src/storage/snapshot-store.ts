@@ -16,7 +16,7 @@ import { withFullSync, type Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { Logger } from '../observability/logger.js';
 import { STATE_TABLES } from './schema.js';
-import { copyTableSql, sameMeta, type BuiltSnapshot } from './snapshot-build.js';
+import { copyTableSql, sameMeta, tableNames, type BuiltSnapshot } from './snapshot-build.js';
 
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied past the latest snapshot. */
@@ -319,8 +319,15 @@ export class SnapshotStore {
     const file = withFullSync(db, () => {
       db.prepare('ATTACH DATABASE ? AS snap').run(path);
       try {
+        // A snapshot of an older schema (a v0.2.0 leader's) lacks the state tables added since: they
+        // start as a new node's do (empty, or their seed row). readSnapshotMeta refused newer ones.
+        const has = tableNames(db, 'snap');
         return this.adopt(path, meta, r.bytes, r.sha256, () => {
-          for (const t of STATE_TABLES) db.exec(`DELETE FROM main.${t.name}; ${copyTableSql(t, 'snap', 'main')}`);
+          for (const t of STATE_TABLES) {
+            db.exec(`DELETE FROM main.${t.name}`);
+            if (has.has(t.name)) db.exec(copyTableSql(t, 'snap', 'main'));
+            else if (t.seed !== undefined) db.exec(t.seed);
+          }
           db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
           this.o.log.reset(meta.index, meta.term);
           const hs = this.o.log.hardState();

@@ -6,7 +6,7 @@
 // is applied by the membership and comes back as an outcome carrying the new configuration, which the
 // driver hands to the core.
 import type { ConfState, Entry } from '@raftkv/consensus';
-import { Command, ProposeResponse, type ProposeRequest } from '@raftkv/proto';
+import { Command, ProposeResponse, type ClusterVersionSetRequest, type ProposeRequest } from '@raftkv/proto';
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
@@ -18,6 +18,7 @@ import { memberNotFound } from './member-errors.js';
 import { MvccStore } from './mvcc/store.js';
 import { AuthStore } from './auth/auth-store.js';
 import { authorizeCommand } from './auth/authorize.js';
+import { ClusterVersionState } from './cluster-version-state.js';
 import { validatePropose } from './validation.js';
 
 /** The outcome of one applied entry: for the proposal waiting on it (if any), or for the core. */
@@ -68,6 +69,8 @@ export class KvStateMachine {
   readonly leases: LeaseStore;
   /** etcd's users, roles and permissions (auth/). */
   readonly auth: AuthStore;
+  /** The replicated cluster version (node/cluster-version.ts decides it). */
+  readonly clusterVersion: ClusterVersionState;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -84,6 +87,7 @@ export class KvStateMachine {
     this.leases = new LeaseStore(db, leaseListener);
     this.store = new MvccStore(db, { leaseExists: (id) => this.leases.exists(id) });
     this.auth = new AuthStore(db);
+    this.clusterVersion = new ClusterVersionState(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -102,6 +106,7 @@ export class KvStateMachine {
     this.store.reload();
     this.leases.reload();
     this.auth.reload();
+    this.clusterVersion.reload();
   }
 
   appliedIndex(): number {
@@ -209,6 +214,8 @@ export class KvStateMachine {
         return auth(() => this.auth.grantPermission(r.roleGrantPermission));
       case 'roleRevokePermission':
         return auth(() => this.auth.revokePermission(r.roleRevokePermission));
+      case 'clusterVersionSet':
+        return this.clusterVersionSet(r.clusterVersionSet);
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
@@ -224,6 +231,15 @@ export class KvStateMachine {
       return { ok: true, response: f() };
     } catch (err) {
       if (err instanceof EtcdError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private clusterVersionSet(req: ClusterVersionSetRequest): ApplyOutcome {
+    try {
+      return { ok: true, response: { $case: 'clusterVersionSet', clusterVersionSet: this.clusterVersion.apply(req) } };
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) return { ok: false, error: err };
       throw err;
     }
   }
@@ -309,6 +325,8 @@ export class KvStateMachine {
       int(l.ttl);
     }
     this.auth.digestInto(h);
+    // The cluster version once decided (a state that never had one hashes as before it existed).
+    if (this.clusterVersion.get() !== '') bytes(Buffer.from(`cluster_version ${this.clusterVersion.get()}`));
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
 }

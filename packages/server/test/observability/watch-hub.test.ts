@@ -7,6 +7,10 @@ function setup(over: Partial<HubOptions> = {}) {
   const clock = { now: 0 };
   const status: StatusResponse = {
     id: 'n1',
+    version: '0.3.0',
+    schemaVersion: 3,
+    peerProtocolVersion: 2,
+    clusterVersion: '0.3.0',
     role: Role.ROLE_LEADER,
     term: 2,
     leaderId: 'n1',

@@ -16,6 +16,10 @@ beforeAll(async () => {
   // A node whose commit index moves all the time and whose log tail is large: ~3 KB per update.
   const status = (): StatusResponse => ({
     id: 'n1',
+    version: '0.3.0',
+    schemaVersion: 3,
+    peerProtocolVersion: 2,
+    clusterVersion: '0.3.0',
     role: Role.ROLE_LEADER,
     term: 1,
     leaderId: 'n1',

@@ -212,6 +212,9 @@ export class AuthStore {
 
   /** Feeds every auth table, in a fixed order, to a digest (state-machine.ts digest()). */
   digestInto(h: Hash): void {
+    // A store nothing was ever applied to (every change but AuthEnable raises the revision) adds nothing:
+    // a state without auth digests as v0.2.0's did, so members of both releases compare during an upgrade.
+    if (!this.meta.enabled && this.meta.revision === 1) return;
     const field = (v: unknown): void => {
       const b = Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
       const len = Buffer.alloc(4);
