@@ -16,6 +16,7 @@ import {
 } from '@raftkv/proto';
 import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
+import { EtcdMaintenance } from './etcd-maintenance.js';
 import { withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { Session, type SessionId } from './session.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
@@ -63,6 +64,7 @@ const bytes = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.fr
 
 export class RaftkvClient {
   readonly etcd: EtcdKV;
+  readonly maintenance: EtcdMaintenance;
   private readonly eps: Endpoints;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
@@ -81,6 +83,7 @@ export class RaftkvClient {
     const s = o.session;
     this.session = s === undefined || s === false ? null : s === true ? new Session() : new Session(s.clientId, s.firstSequence);
     this.etcd = new EtcdKV(this.eps, this.policy, this.timeoutMs);
+    this.maintenance = new EtcdMaintenance(this.eps, this.policy, this.timeoutMs);
   }
 
   get endpoints(): readonly string[] {

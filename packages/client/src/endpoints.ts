@@ -2,7 +2,7 @@
 // them in (the last one that answered first), and which member id each endpoint is (learned from
 // Admin.Status), so a `raftkv-leader` hint can be followed.
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { AdminClient, KVClient, type StatusResponse } from '@raftkv/proto';
+import { AdminClient, etcdserverpb, KVClient, type StatusResponse } from '@raftkv/proto';
 import { EtcdKVStub } from './etcd-service.js';
 import { unary } from './unary.js';
 
@@ -11,6 +11,8 @@ export interface Stubs {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: EtcdKVStub;
+  /** etcd's Maintenance (raftkv's member ids fit the generated decoder's 53 bits). */
+  readonly maintenance: etcdserverpb.MaintenanceClient;
 }
 
 interface Entry extends Stubs {
@@ -52,6 +54,7 @@ export class Endpoints {
         kv: new KVClient(address, this.creds, on),
         admin: new AdminClient(address, this.creds, on),
         etcd: new EtcdKVStub(address, this.creds, on),
+        maintenance: new etcdserverpb.MaintenanceClient(address, this.creds, on),
       };
       this.entries.set(address, e);
     }

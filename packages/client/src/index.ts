@@ -1,4 +1,5 @@
 export { RaftkvClient, type CallOptions, type ClientOptions, type Expectation, type ProposeOptions } from './client.js';
+export { EtcdMaintenance } from './etcd-maintenance.js';
 export { EtcdKV, prefixEnd, txnIsReadOnly, type EtcdCallOptions, type Partial3 } from './etcd-kv.js';
 export type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse, WithHeader } from './etcd-service.js';
 export { splitHeader, uint64Field, WireError, type Header } from './etcd-wire.js';

@@ -7,12 +7,15 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
 import { leaveCheckpointsToCheckpointer, openDatabase, type Db } from './storage/db.js';
-import { RaftDriver } from './node/driver.js';
-import { dialAddress, SERVER_OPTIONS } from './grpc/grpc-options.js';
+import { DEFAULT_PROPOSAL_LIMITS, RaftDriver } from './node/driver.js';
+import { dialAddress, serverOptions } from './grpc/grpc-options.js';
 import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
+import { etcdAlarm } from './api/etcd-alarm.js';
+import { QuotaAlarmer } from './api/quota-alarmer.js';
+import { BackendQuota } from './storage/quota.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -159,6 +162,7 @@ export class RaftkvServer {
       send: (msgs) => this.transport.send(this.snapshotSender.intercept(msgs)),
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
+      limits: { ...DEFAULT_PROPOSAL_LIMITS, maxPendingBytes: config.maxPendingBytes },
     });
     this.membership.onChange((m) => this.transport.setPeers(m.addresses));
     this.snapshotSender = new SnapshotSender({
@@ -205,20 +209,25 @@ export class RaftkvServer {
     });
     this.membership.onChange((m) => this.router.retain(m.addresses.values()));
     installServerNoDelay();
-    this.grpc = new Server(SERVER_OPTIONS);
+    this.grpc = new Server(serverOptions(config.maxConcurrentStreams));
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs));
+    const ids = headerIds(config.clusterId, config.id);
+    const quota = new QuotaAlarmer(new BackendQuota(this.db, config.quotaBackendBytes), this.driver, ids.memberId, this.logger);
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, quota));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
         driver: this.driver,
         sm: this.sm,
         router: this.router,
-        ids: headerIds(config.clusterId, config.id),
+        ids,
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
+        quota,
       }),
     );
+    // Maintenance with Alarm only, until the Maintenance service (api/etcd-maintenance-service.ts) calls etcdAlarm.
+    this.grpc.addService(etcdserverpb.MaintenanceService, { alarm: etcdAlarm({ driver: this.driver, router: this.router }) });
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),

@@ -9,6 +9,8 @@ import { encodeCommand, responseOf, type CommandKind } from '../storage/command.
 import type { HeaderIds } from '../storage/member-id.js';
 import { requestTooLarge } from '../storage/mvcc/errors.js';
 import { isReadOnly } from '../storage/mvcc/txn.js';
+import { costPut, costTxn } from '../storage/quota.js';
+import type { QuotaAlarmer } from './quota-alarmer.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from '../storage/mvcc/validation.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { answer, deadlineOf } from './call.js';
@@ -24,6 +26,8 @@ export interface EtcdKvDeps {
   readonly maxRequestBytes: number;
   /** A Range (or read-only Txn) answer larger than this fails with RESOURCE_EXHAUSTED. */
   readonly maxRangeBytes: number;
+  /** The storage quota, checked on the leader before a write that grows the store (none: unchecked). */
+  readonly quota?: QuotaAlarmer | undefined;
 }
 
 interface WithHeader {
@@ -72,11 +76,15 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
     call: Call,
     request: Request<K>,
     remote: EtcdCall<ReturnType<typeof responseOf<K>>>,
+    cost = 0,
   ): Promise<ReturnType<typeof responseOf<K>>> => {
     const data = encodeCommand(request);
     if (data.length > d.maxRequestBytes) return Promise.reject(requestTooLarge());
     const deadline = deadlineOf(call);
-    const local = async () => responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
+    const local = async () => {
+      d.quota?.check(cost);
+      return responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
+    };
     return router.etcdWrite(deadline, isForwarded(call), local, remote);
   };
 
@@ -107,7 +115,7 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
       const r = call.request;
       const p = run(() => {
         validatePut(r);
-        return write(call, { $case: 'put', put: r }, (kv, md, o, c) => kv.put(r, md, o, c));
+        return write(call, { $case: 'put', put: r }, (kv, md, o, c) => kv.put(r, md, o, c), costPut(r));
       });
       respond(p, cb);
     },
@@ -129,7 +137,7 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
         const remote: EtcdCall<etcdserverpb.TxnResponse> = (kv, md, o, c) => kv.txn(r, md, o, c);
         // A Txn of ranges only is a read, as in etcd: served like a Range, never proposed.
         if (isReadOnly(r)) return read(call, txnSerializable(r), () => sm.store.txn(r, d.maxRangeBytes), remote);
-        return write(call, { $case: 'txn', txn: r }, remote);
+        return write(call, { $case: 'txn', txn: r }, remote, costTxn(r));
       });
       respond(p, cb);
     },

@@ -17,10 +17,27 @@ import type { RequestObserver } from '../observability/node-observability.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { validateKey, validatePropose } from '../storage/validation.js';
 import { proposeCommand } from '../storage/command.js';
+import { costPut } from '../storage/quota.js';
+import type { QuotaAlarmer } from './quota-alarmer.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter, obs?: RequestObserver): KVServer {
+/** A raftkv.v1 command's cost against the storage quota, as etcd's Put (a delete costs nothing). */
+function proposeCost(req: ProposeRequest): number {
+  const c = req.command;
+  if (c?.$case === 'put') return costPut({ key: Buffer.from(c.put.key, 'utf8'), value: c.put.value });
+  if (c?.$case === 'compareAndSwap') return costPut({ key: Buffer.from(c.compareAndSwap.key, 'utf8'), value: c.compareAndSwap.newValue });
+  return 0;
+}
+
+/** `quota` (when given) is checked on the leader before a Propose that grows the store. */
+export function kvService(
+  driver: RaftDriver,
+  sm: KvStateMachine,
+  router: LeaderRouter,
+  obs?: RequestObserver,
+  quota?: QuotaAlarmer,
+): KVServer {
   const readLocal = (key: string): ReadResponse => {
     const v = sm.get(key);
     return { found: v !== undefined, value: v ?? EMPTY, index: sm.appliedIndex(), leaderId: driver.leaderId };
@@ -30,7 +47,8 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
       const run = async (): Promise<ProposeResponse> => {
         const req = call.request;
         validatePropose(req);
-        return router.propose(req, proposeCommand(req), deadlineOf(call), isForwarded(call));
+        const admit = quota && (() => quota.check(proposeCost(req)));
+        return router.propose(req, proposeCommand(req), deadlineOf(call), isForwarded(call), admit);
       };
       answer(run(), cb, obs && ((ok, s) => obs.proposeDone(ok ? 'ok' : 'failed', s)));
     },

@@ -22,7 +22,7 @@ import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';
 import { ETCD_NO_LEADER, EtcdUnavailableError, fromServiceError, isServiceError } from './grpc-errors.js';
 import { responseOf } from '../storage/command.js';
-import { dialAddress } from '../grpc/grpc-options.js';
+import { dialAddress, NO_RETRY_BUFFER } from '../grpc/grpc-options.js';
 import { channelCredentials } from '../grpc/tls.js';
 import { unary, type UnaryCallback } from '../grpc/unary.js';
 
@@ -108,10 +108,14 @@ interface LeaderClients {
   readonly kv: KVClient;
   readonly admin: AdminClient;
   readonly etcd: etcdserverpb.KVClient;
+  readonly maintenance: etcdserverpb.MaintenanceClient;
 }
 
 /** One etcdserverpb.KV call on the leader's client. */
 export type EtcdCall<T> = (kv: etcdserverpb.KVClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+
+/** One etcdserverpb.Maintenance call on the leader's client. */
+export type EtcdMaintenanceCall<T> = (m: etcdserverpb.MaintenanceClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
@@ -124,8 +128,12 @@ export class LeaderRouter {
 
   constructor(private readonly o: RouterOptions) {}
 
-  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean): Promise<ProposeResponse> {
-    const local = async (): Promise<ProposeResponse> => responseOf(await this.o.driver.propose(data), 'propose');
+  /** `admit` runs on the leader before proposing (the storage quota); it throws to refuse. */
+  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean, admit?: () => void): Promise<ProposeResponse> {
+    const local = async (): Promise<ProposeResponse> => {
+      admit?.();
+      return responseOf(await this.o.driver.propose(data), 'propose');
+    };
     return this.route(PROPOSE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<ProposeResponse>((md, opts, cb) => c.kv.propose(req, md, opts, cb), { deadline, metadata }),
     );
@@ -144,6 +152,13 @@ export class LeaderRouter {
   etcdWrite<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdCall<T>): Promise<T> {
     return this.route(ETCD_WRITE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
       unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+    );
+  }
+
+  /** An etcd Maintenance request that goes through the log (Alarm): as etcdWrite, on the Maintenance service. */
+  etcdMaintenance<T>(deadlineMs: number, forwarded: boolean, local: Local<T>, call: EtcdMaintenanceCall<T>): Promise<T> {
+    return this.route(ETCD_WRITE, deadlineMs, forwarded, local, (c, metadata, deadline) =>
+      unary<T>((md, opts, cb) => call(c.maintenance, md, opts, cb), { deadline, metadata }),
     );
   }
 
@@ -233,6 +248,7 @@ export class LeaderRouter {
         'grpc.max_send_message_length': 64 << 20,
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 1000,
+        ...NO_RETRY_BUFFER,
       });
       // Both clients share the channel (channelOverride): one connection per leader address.
       const on = { channelOverride: channel };
@@ -241,6 +257,7 @@ export class LeaderRouter {
         kv: new KVClient(address, channelCredentials(), on),
         admin: new AdminClient(address, channelCredentials(), on),
         etcd: new etcdserverpb.KVClient(address, channelCredentials(), on),
+        maintenance: new etcdserverpb.MaintenanceClient(address, channelCredentials(), on),
       };
       this.clients.set(address, c);
     }

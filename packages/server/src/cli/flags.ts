@@ -42,6 +42,9 @@ export const SERVER_FLAGS = [
   'max-range-bytes',
   'auto-compaction-mode',
   'auto-compaction-retention',
+  'quota-backend-bytes',
+  'max-pending-bytes',
+  'max-concurrent-streams',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -75,6 +78,12 @@ export const FLAG_DEFAULTS = {
   // etcd's flags; raftkv's default is periodic 5m (etcd's is off), what the Kubernetes API server asks for.
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '5m',
+  // etcd's default storage quota (2 GiB): past it writes fail and a NOSPACE alarm is raised.
+  'quota-backend-bytes': 2048 * MIB,
+  // Proposals (and their bytes) the leader holds unanswered before "etcdserver: too many requests".
+  'max-pending-bytes': 128 * MIB,
+  // Concurrent gRPC streams one client connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  'max-concurrent-streams': 1024,
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

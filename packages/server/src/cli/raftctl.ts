@@ -20,6 +20,7 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   txn [-i]                             compares, success and failure requests on stdin (etcdctl's format)
   txn --json                           a TxnRequest as JSON on stdin (protobuf JSON: bytes base64)
   compact <revision> [--physical]
+  alarm list | alarm disarm            the raised alarms (NOSPACE: the storage quota); disarm lowers them all
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)

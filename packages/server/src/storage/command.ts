@@ -8,7 +8,8 @@ export type CommandResponse =
   | { readonly $case: 'put'; readonly put: etcdserverpb.PutResponse }
   | { readonly $case: 'deleteRange'; readonly deleteRange: etcdserverpb.DeleteRangeResponse }
   | { readonly $case: 'txn'; readonly txn: etcdserverpb.TxnResponse }
-  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse };
+  | { readonly $case: 'compaction'; readonly compaction: etcdserverpb.CompactionResponse }
+  | { readonly $case: 'alarm'; readonly alarm: etcdserverpb.AlarmResponse };
 
 export type CommandKind = CommandResponse['$case'];
 

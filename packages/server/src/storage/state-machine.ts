@@ -12,8 +12,10 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
-import { EtcdError } from './mvcc/errors.js';
+import { AlarmStore } from './alarms.js';
+import { EtcdError, NoSpaceError } from './mvcc/errors.js';
 import { MvccStore } from './mvcc/store.js';
+import { costTxn } from './quota.js';
 import { validatePropose } from './validation.js';
 
 /** The outcome of one applied entry: for the proposal waiting on it (if any), or for the core. */
@@ -57,6 +59,8 @@ export class KvStateMachine {
   private appliedTermValue = 0;
   /** The key-value state, for reads too (etcd's Range, raftkv.v1's Read). */
   readonly store: MvccStore;
+  /** etcd's alarms; a NOSPACE alarm caps the writes that grow the store. */
+  readonly alarms: AlarmStore;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -69,6 +73,7 @@ export class KvStateMachine {
     private readonly members: ConfApplier | null = null,
   ) {
     this.store = new MvccStore(db);
+    this.alarms = new AlarmStore(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -85,6 +90,7 @@ export class KvStateMachine {
     this.applied = m.applied_index;
     this.appliedTermValue = m.applied_term;
     this.store.reload();
+    this.alarms.reload();
   }
 
   appliedIndex(): number {
@@ -139,16 +145,24 @@ export class KvStateMachine {
       case 'propose':
         return this.applyPropose(r.propose, e);
       case 'put':
-        return this.etcd(() => ({ $case: 'put', put: this.store.put(r.put) }));
+        return this.etcd(() => ({ $case: 'put', put: this.uncapped(1) && this.store.put(r.put) }));
       case 'deleteRange':
         return this.etcd(() => ({ $case: 'deleteRange', deleteRange: this.store.deleteRange(r.deleteRange) }));
       case 'txn':
-        return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
+        return this.etcd(() => ({ $case: 'txn', txn: this.uncapped(costTxn(r.txn)) && this.store.txn(r.txn) }));
       case 'compaction':
         return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
+      case 'alarm':
+        return { ok: true, response: { $case: 'alarm', alarm: { header: undefined, alarms: this.alarms.apply(r.alarm) } } };
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
+  }
+
+  /** etcd's applierV3Capped: under a NOSPACE alarm a write that costs anything is refused on every node. */
+  private uncapped(cost: number): true {
+    if (cost > 0 && this.alarms.capped) throw new NoSpaceError();
+    return true;
   }
 
   /**
@@ -177,6 +191,8 @@ export class KvStateMachine {
       const prior = this.sessionGetStmt.get(req.clientId, req.sequence) as Buffer | undefined;
       if (prior !== undefined) return { ok: true, response: { $case: 'propose', propose: ProposeResponse.decode(prior) } };
     }
+    // A refusal is not remembered: the same sequence may be retried once the alarm is disarmed.
+    if (req.command?.$case !== 'delete' && this.alarms.capped) return { ok: false, error: new NoSpaceError() };
     const response = this.execute(req, e);
     if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(response).finish(), e.index);
     return { ok: true, response: { $case: 'propose', propose: response } };
@@ -239,6 +255,10 @@ export class KvStateMachine {
       bytes(key);
       for (const n of [main, sub, create, version, lease, tombstone]) int(n);
       bytes(value);
+    }
+    for (const a of this.alarms.get(0)) {
+      int(a.memberID);
+      int(a.alarm);
     }
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
