@@ -45,6 +45,12 @@ export interface SessionPolicy {
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { retainEntries: 1_000_000, sweepEvery: 1024 };
 
+/**
+ * A session keeps what a retry needs (the outcome, index and term) and a previous value only up to this
+ * size, so a row stays small whatever the values: the table is bounded in bytes, not just in rows.
+ */
+export const SESSION_VALUE_BYTES = 128;
+
 export interface Digest {
   readonly appliedIndex: number;
   readonly digest: string;
@@ -194,14 +200,14 @@ export class KvStateMachine {
     // A refusal is not remembered: the same sequence may be retried once the alarm is disarmed.
     if (req.command?.$case !== 'delete' && this.alarms.capped) return { ok: false, error: new NoSpaceError() };
     const response = this.execute(req, e);
-    if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(response).finish(), e.index);
+    if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(forSession(response)).finish(), e.index);
     return { ok: true, response: { $case: 'propose', propose: response } };
   }
 
   /** raftkv.v1 on the MVCC store: a put is etcd's Put, a delete a DeleteRange of the key, a CAS a compare then a Put. */
   private execute(req: ProposeRequest, e: Entry): ProposeResponse {
     const c = req.command!;
-    const base = { index: e.index, term: e.term, leaderId: '' };
+    const base = { index: e.index, term: e.term, leaderId: '', previousValueOmitted: false };
     const answer = (succeeded: boolean, prev: Buffer | undefined): ProposeResponse => ({
       succeeded,
       previousFound: prev !== undefined,
@@ -262,4 +268,9 @@ export class KvStateMachine {
     }
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
+}
+
+/** The answer a session keeps: a large previous value is left out, and the answer says so. */
+function forSession(r: ProposeResponse): ProposeResponse {
+  return r.previousValue.length <= SESSION_VALUE_BYTES ? r : { ...r, previousValue: EMPTY, previousValueOmitted: true };
 }
