@@ -4,6 +4,7 @@ import { Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminService, etcdserverpb, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
 import { leaveCheckpointsToCheckpointer, openDatabase, type Db } from './storage/db.js';
@@ -16,6 +17,7 @@ import { etcdKvService } from './api/etcd-kv-service.js';
 import { etcdAlarm } from './api/etcd-alarm.js';
 import { QuotaAlarmer } from './api/quota-alarmer.js';
 import { BackendQuota } from './storage/quota.js';
+import { runWorkerOnce, workerPath } from './storage/worker-once.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -28,7 +30,7 @@ import { installServerNoDelay } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter } from './api/router.js';
-import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
+import { DEFAULT_SESSION_POLICY, KvStateMachine, type Digest } from './storage/state-machine.js';
 import { ReadyStore } from './storage/ready-store.js';
 import { Checkpointer, WalSync } from './storage/wal-sync.js';
 import { PeerTransport } from './peer/transport.js';
@@ -249,7 +251,14 @@ export class RaftkvServer {
     const membershipHandlers = membershipService({ admin: members, driver: this.driver, router: this.router, appliedIndex });
     this.grpc.addService(
       AdminService,
-      adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+      adminService(
+        () => this.status(),
+        this.sm,
+        watchStatusHandler(this.obs.hub),
+        this.driver,
+        membershipHandlers,
+        () => runWorkerOnce<Digest>(workerPath('digest-worker.js'), { dbPath: join(config.dataDir, 'raftkv.db') }),
+      ),
     );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);

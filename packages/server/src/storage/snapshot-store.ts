@@ -9,15 +9,14 @@
 // The snapshot_state row, the log's compaction point and the state machine move in one transaction.
 import type { SnapshotMeta } from '@raftkv/consensus';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { withFullSync, type Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { Logger } from '../observability/logger.js';
 import { STATE_TABLES } from './schema.js';
 import { copyTableSql, sameMeta, type BuiltSnapshot } from './snapshot-build.js';
+import { runWorkerOnce, workerPath } from './worker-once.js';
 
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied past the latest snapshot. */
@@ -52,10 +51,6 @@ export interface SnapshotStoreOptions {
 }
 
 /** The compiled worker (under ts-jest the sources run from src/, the worker from dist/). */
-function workerPath(): string {
-  const here = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
-  return existsSync(here) ? here : join(dirname(here), '..', 'dist', 'snapshot-worker.js');
-}
 
 const CHECK_EVERY_MS = 250;
 
@@ -169,22 +164,7 @@ export class SnapshotStore {
   }
 
   private runWorker(outPath: string): Promise<BuiltSnapshot | null> {
-    return new Promise((resolve, reject) => {
-      const w = new Worker(workerPath(), { workerData: { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath } });
-      let settled = false;
-      w.once('message', (m: { ok: true; built: BuiltSnapshot | null } | { ok: false; error: string }) => {
-        settled = true;
-        if (m.ok) resolve(m.built);
-        else reject(new Error(m.error));
-      });
-      w.once('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      w.once('exit', (code) => {
-        if (!settled) reject(new Error(`snapshot worker exited with code ${code}`));
-      });
-    });
+    return runWorkerOnce(workerPath('snapshot-worker.js'), { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath });
   }
 
   /**

@@ -5,7 +5,7 @@ import { buildSnapshot } from './snapshot-build.js';
 
 const { dbPath, outPath } = workerData as { dbPath: string; outPath: string };
 try {
-  parentPort!.postMessage({ ok: true, built: buildSnapshot(dbPath, outPath) });
+  parentPort!.postMessage({ ok: true, value: buildSnapshot(dbPath, outPath) });
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: (e as Error).message });
 }
