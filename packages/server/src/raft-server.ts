@@ -17,7 +17,7 @@ import { etcdKvService } from './api/etcd-kv-service.js';
 import { etcdAlarm } from './api/etcd-alarm.js';
 import { QuotaAlarmer } from './api/quota-alarmer.js';
 import { BackendQuota } from './storage/quota.js';
-import { runWorkerOnce, workerPath } from './storage/worker-once.js';
+import { DigestRunner } from './storage/digest-runner.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { headerIds } from './storage/member-id.js';
@@ -30,7 +30,7 @@ import { installServerNoDelay } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter } from './api/router.js';
-import { DEFAULT_SESSION_POLICY, KvStateMachine, type Digest } from './storage/state-machine.js';
+import { DEFAULT_SESSION_POLICY, KvStateMachine } from './storage/state-machine.js';
 import { ReadyStore } from './storage/ready-store.js';
 import { Checkpointer, WalSync } from './storage/wal-sync.js';
 import { PeerTransport } from './peer/transport.js';
@@ -58,6 +58,8 @@ export class RaftkvServer {
   readonly snapshots: SnapshotStore;
   private readonly snapshotSender: SnapshotSender;
   private readonly compactor: AutoCompactor;
+  /** Admin.Digest, computed off the event loop. */
+  private readonly digests: DigestRunner;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -230,6 +232,7 @@ export class RaftkvServer {
     );
     // Maintenance with Alarm only, until the Maintenance service (api/etcd-maintenance-service.ts) calls etcdAlarm.
     this.grpc.addService(etcdserverpb.MaintenanceService, { alarm: etcdAlarm({ driver: this.driver, router: this.router }) });
+    this.digests = new DigestRunner(join(config.dataDir, 'raftkv.db'));
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
@@ -257,7 +260,7 @@ export class RaftkvServer {
         watchStatusHandler(this.obs.hub),
         this.driver,
         membershipHandlers,
-        () => runWorkerOnce<Digest>(workerPath('digest-worker.js'), { dbPath: join(config.dataDir, 'raftkv.db') }),
+        () => this.digests.digest(),
       ),
     );
     this.health.addToServer(this.grpc);
@@ -398,6 +401,7 @@ export class RaftkvServer {
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();
+    this.digests.close();
     this.transport.close();
     this.router.close();
     await new Promise<void>((resolve) => {
