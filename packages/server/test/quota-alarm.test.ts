@@ -4,30 +4,16 @@
 // etcdctl alarm disarm lowers it, writes resume and every node's digest is equal.
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@raftkv/proto';
-import { spawnTracked, waitFor } from '@raftkv/testkit';
-import { existsSync } from 'node:fs';
+import { waitFor } from '@raftkv/testkit';
+import { haveEtcdctl, run, type Seen } from './cli/etcdctl-run.js';
 import { failure, TestCluster, unary } from './harness.js';
 
-const ETCDCTL = '/usr/bin/etcdctl';
 const NO_SPACE = 'etcdserver: mvcc: database space exceeded';
 const b = (s: string): Buffer => Buffer.from(s);
 
-function etcdctl(endpoint: string, args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawnTracked(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout!.on('data', (x: Buffer) => out.push(x));
-    p.stderr!.on('data', (x: Buffer) => err.push(x));
-    p.once('error', reject);
-    p.once('close', (s) => resolve({ status: s, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
+const etcdctl = async (endpoint: string, args: readonly string[]): Promise<Seen> => run('etcdctl', endpoint, { args });
 
-const describeIf = existsSync(ETCDCTL) ? describe : describe.skip;
+const describeIf = haveEtcdctl() ? describe : describe.skip;
 
 describeIf('storage quota and the NOSPACE alarm (3 nodes, --quota-backend-bytes 3Mi)', () => {
   let c: TestCluster;
@@ -84,7 +70,15 @@ describeIf('storage quota and the NOSPACE alarm (3 nodes, --quota-backend-bytes 
     );
     for (const id of ids) {
       const r = await etcdctl(c.node(id).address, ['alarm', 'list']);
-      expect(r).toMatchObject({ status: 0, stdout: `memberID:${leaderMember} alarm:NOSPACE \n` });
+      expect(r).toMatchObject({ code: 0, stdout: `memberID:${leaderMember} alarm:NOSPACE \n` });
+    }
+    // raftctl's alarm commands print what etcdctl prints.
+    for (const args of [
+      ['alarm', 'list'],
+      ['alarm', 'list', '-w', 'json'],
+      ['alarm', 'list', '-w', 'table'],
+    ]) {
+      expect(run('raftctl', c.node(follower).address, { args })).toEqual(run('etcdctl', c.node(follower).address, { args }));
     }
     // Capped on every node and both APIs, even a small write; reads and deletes are served.
     for (const id of ids) {
@@ -93,13 +87,13 @@ describeIf('storage quota and the NOSPACE alarm (3 nodes, --quota-backend-bytes 
       expect((await range(id, { key: b('fill/'), rangeEnd: b('fill0'), countOnly: true })).count).toBe(stored);
     }
     const put2 = await etcdctl(c.node(follower).address, ['put', 'k', 'v']);
-    expect(put2.status).toBe(1);
-    expect(put2.stderr).toContain(`Error: ${NO_SPACE}`);
+    expect(put2.code).toBe(1);
+    expect(put2.errors).toBe(`Error: ${NO_SPACE}`);
     const del = await etcdctl(c.node(follower).address, ['del', 'fill/', '--prefix']);
-    expect(del).toMatchObject({ status: 0, stdout: `${stored}\n` });
+    expect(del).toMatchObject({ code: 0, stdout: `${stored}\n` });
     const rev = (await range(leader, { key: b('x') })).header!.revision;
     expect(await etcdctl(c.node(follower).address, ['compact', String(rev), '--physical'])).toMatchObject({
-      status: 0,
+      code: 0,
       stdout: `compacted revision ${rev}\n`,
     });
 
@@ -110,13 +104,18 @@ describeIf('storage quota and the NOSPACE alarm (3 nodes, --quota-backend-bytes 
       async () => {
         for (let i = 0; i < 5; i++) await etcdctl(c.node(leader).address, ['alarm', 'list']);
         const d = await etcdctl(c.node(follower).address, ['alarm', 'disarm']);
-        if (d.status !== 0) return undefined;
-        return (await etcdctl(c.node(follower).address, ['put', 'after', 'disarm'])).status === 0 ? true : undefined;
+        if (d.code !== 0) return undefined;
+        return (await etcdctl(c.node(follower).address, ['put', 'after', 'disarm'])).code === 0 ? true : undefined;
       },
       60_000,
       500,
     );
-    expect(await etcdctl(c.node(leader).address, ['alarm', 'list'])).toMatchObject({ status: 0, stdout: '' });
+    expect(await etcdctl(c.node(leader).address, ['alarm', 'list'])).toMatchObject({ code: 0, stdout: '' });
+    expect(run('raftctl', c.node(leader).address, { args: ['alarm', 'disarm', '-w', 'json'] })).toEqual({
+      code: 0,
+      stdout: '{}\n',
+      errors: '',
+    });
     await c.put(follower, 'v1key', 'v');
     await waitFor('equal digests', async () => (new Set(await c.digests()).size === 1 ? true : undefined), 20_000);
   }, 180_000);
