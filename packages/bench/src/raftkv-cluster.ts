@@ -17,6 +17,8 @@ export interface RaftkvClusterOptions {
   logLevel?: string;
   /** Extra flags appended to every node's command line. */
   extraArgs?: readonly string[];
+  /** Flags for one node only (e.g. its own --metrics-listen port), after extraArgs. */
+  nodeArgs?: (id: string, index: number) => readonly string[];
 }
 
 export interface RaftkvCluster extends Cluster {
@@ -34,10 +36,10 @@ export async function startRaftkvCluster(opts: RaftkvClusterOptions = {}): Promi
   const ids = nodes.map((n) => n.id);
   const endpoints = nodes.map((n) => n.address);
   const peers = peersFlag(nodes);
-  const processes = nodes.map(({ id, address, dataDir: nodeDir }) => {
+  const processes = nodes.map(({ id, address, dataDir: nodeDir }, i) => {
     const profiling = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir, '--cpu-prof-name', `${id}.cpuprofile`] : [];
     mkdirSync(nodeDir);
-    const extra = ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])];
+    const extra = ['--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(id, i) ?? [])];
     const flags = nodeArgs({ id, listen: address, dataDir: nodeDir, membership: { peers }, extra });
     return new ManagedProcess(`raftkv ${id}`, process.execPath, [...profiling, main, ...flags], join(dataDir, `${id}.log`));
   });

@@ -18,6 +18,7 @@ import { Endpoints, type Stubs } from './endpoints.js';
 import { EtcdKV } from './etcd-kv.js';
 import { policyFor, withRetries, type AttemptObserver, type RetryPolicy, type Safety } from './retry.js';
 import { EtcdLease } from './etcd-lease.js';
+import { EtcdMaintenance } from './etcd-maintenance.js';
 import { Session, type SessionId } from './session.js';
 import type { EtcdWatchStub } from './etcd-watch.js';
 import { credentialsOf, TlsConfigError, type TlsOptions } from './tls.js';
@@ -69,6 +70,7 @@ export class RaftkvClient {
   readonly etcd: EtcdKV;
   /** etcd's Lease API. */
   readonly lease: EtcdLease;
+  readonly maintenance: EtcdMaintenance;
   private readonly eps: Endpoints;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
@@ -88,6 +90,7 @@ export class RaftkvClient {
     this.session = s === undefined || s === false ? null : s === true ? new Session() : new Session(s.clientId, s.firstSequence);
     this.etcd = new EtcdKV(this.eps, this.policy, this.timeoutMs);
     this.lease = new EtcdLease(this.eps, this.policy, this.timeoutMs);
+    this.maintenance = new EtcdMaintenance(this.eps, this.policy, this.timeoutMs);
   }
 
   get endpoints(): readonly string[] {

@@ -15,6 +15,8 @@ export interface Stubs {
   /** etcd's Lease service (generated client: header ids above 2^53, as etcd's own, do not decode). */
   readonly lease: etcdserverpb.LeaseClient;
   readonly watch: EtcdWatchStub;
+  /** etcd's Maintenance (raftkv's member ids fit the generated decoder's 53 bits). */
+  readonly maintenance: etcdserverpb.MaintenanceClient;
 }
 
 interface Entry extends Stubs {
@@ -58,6 +60,7 @@ export class Endpoints {
         etcd: new EtcdKVStub(address, this.creds, on),
         lease: new etcdserverpb.LeaseClient(address, this.creds, on),
         watch: new EtcdWatchStub(address, this.creds, on),
+        maintenance: new etcdserverpb.MaintenanceClient(address, this.creds, on),
       };
       this.entries.set(address, e);
     }

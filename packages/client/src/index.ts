@@ -1,5 +1,6 @@
 export { RaftkvClient, type CallOptions, type ClientOptions, type Expectation, type ProposeOptions } from './client.js';
 export { EtcdLease, type LeaseKeepAliveStream } from './etcd-lease.js';
+export { EtcdMaintenance } from './etcd-maintenance.js';
 export { EtcdKV, prefixEnd, txnIsReadOnly, type EtcdCallOptions, type Partial3 } from './etcd-kv.js';
 export type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse, WithHeader } from './etcd-service.js';
 export type { EtcdWatchStub, WatchResponse } from './etcd-watch.js';

@@ -100,7 +100,17 @@ export function healthy(id: string, leader: string): (method: string) => Outcome
   return (method) => {
     switch (method) {
       case 'propose':
-        return { ok: { succeeded: true, previousFound: false, previousValue: Buffer.alloc(0), index: 7, term: 2, leaderId: leader } };
+        return {
+          ok: {
+            succeeded: true,
+            previousFound: false,
+            previousValue: Buffer.alloc(0),
+            index: 7,
+            term: 2,
+            leaderId: leader,
+            previousValueOmitted: false,
+          },
+        };
       case 'read':
         return { ok: { found: true, value: Buffer.from(`from ${id}`), index: 7, leaderId: leader } };
       case 'status':

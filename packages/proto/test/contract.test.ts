@@ -41,7 +41,15 @@ test.each([
 });
 
 test('ProposeResponse keeps its wire format', () => {
-  const msg = { succeeded: true, previousFound: true, previousValue: buf('p'), index: 7, term: 2, leaderId: 'n' };
+  const msg = {
+    succeeded: true,
+    previousFound: true,
+    previousValue: buf('p'),
+    index: 7,
+    term: 2,
+    leaderId: 'n',
+    previousValueOmitted: false,
+  };
   const wire = '0801' + '1001' + '1a0170' + '2007' + '2802' + '32016e';
   expect(hex(ProposeResponse.encode(msg).finish())).toBe(wire);
   expect(ProposeResponse.decode(Buffer.from(wire, 'hex'))).toEqual(msg);

@@ -36,6 +36,19 @@ export class DeadlineExceededError extends RaftkvError {
   readonly code = status.DEADLINE_EXCEEDED;
 }
 
+/**
+ * Admission control refused a proposal: the leader has too much in flight (pending proposals or bytes,
+ * or applying lags committing by more than etcd's 5000 entries). It never entered the log: the caller
+ * may retry later. etcd's ErrTooManyRequests, word for word, on both APIs.
+ */
+export class TooManyRequestsError extends RaftkvError {
+  override readonly name = 'TooManyRequestsError';
+  readonly code = status.RESOURCE_EXHAUSTED;
+  constructor(readonly reason: string) {
+    super('etcdserver: too many requests');
+  }
+}
+
 /** A configuration value is missing or wrong; `flag` names it (e.g. "--peers"). */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

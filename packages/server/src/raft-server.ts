@@ -4,11 +4,12 @@ import { Metadata, Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminService, etcdserverpb, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
 import { leaveCheckpointsToCheckpointer, openDatabase, type Db } from './storage/db.js';
-import { RaftDriver } from './node/driver.js';
-import { dialAddress, SERVER_OPTIONS } from './grpc/grpc-options.js';
+import { DEFAULT_PROPOSAL_LIMITS, RaftDriver } from './node/driver.js';
+import { dialAddress, serverOptions } from './grpc/grpc-options.js';
 import { startNodeHttp, type NodeHttp } from './http/node-http.js';
 import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
@@ -19,6 +20,10 @@ import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
 import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
 import { LeaseExpiry } from './node/lease-expiry.js';
 import { Lessor } from './node/lessor.js';
+import { activeAlarms, etcdAlarm } from './api/etcd-alarm.js';
+import { QuotaAlarmer } from './api/quota-alarmer.js';
+import { BackendQuota } from './storage/quota.js';
+import { DigestRunner } from './storage/digest-runner.js';
 import { AutoCompactor } from './node/auto-compaction.js';
 import { encodeCommand } from './storage/command.js';
 import { ROOT } from './storage/auth/auth-store.js';
@@ -79,6 +84,8 @@ export class RaftkvServer {
   private readonly watchHub: EtcdWatchHub;
   /** The cluster version: decided by the leader, gates new command kinds (node/cluster-version.ts). */
   readonly clusterVersion: ClusterVersion;
+  /** Admin.Digest, computed off the event loop. */
+  private readonly digests: DigestRunner;
   private readonly joining: boolean;
   private readonly health = new Health();
   private readonly grpc: Server;
@@ -196,6 +203,7 @@ export class RaftkvServer {
       onFatal: (e) => this.onFatal(e),
       observer: this.obs,
       admit: (data) => this.clusterVersion.admit(data),
+      limits: { ...DEFAULT_PROPOSAL_LIMITS, maxPendingBytes: config.maxPendingBytes },
     });
     this.clusterVersion = new ClusterVersion({
       self: config.id,
@@ -258,19 +266,22 @@ export class RaftkvServer {
     });
     this.gate = gate;
     installServerNoDelay();
-    this.grpc = new Server(SERVER_OPTIONS);
+    this.grpc = new Server(serverOptions(config.maxConcurrentStreams));
     this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate));
+    const ids = headerIds(config.clusterId, config.id);
+    const quota = new QuotaAlarmer(new BackendQuota(this.db, config.quotaBackendBytes), this.driver, ids.memberId, this.logger);
+    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate, quota));
     this.grpc.addService(
       etcdserverpb.KVService,
       etcdKvService({
         driver: this.driver,
         sm: this.sm,
         router: this.router,
-        ids: headerIds(config.clusterId, config.id),
+        ids,
         maxRequestBytes: config.maxRequestBytes,
         maxRangeBytes: config.maxRangeBytes,
         gate,
+        quota,
       }),
     );
     this.grpc.addService(
@@ -278,7 +289,7 @@ export class RaftkvServer {
       etcdWatchService({
         hub: this.watchHub,
         store: this.sm.store,
-        ids: headerIds(config.clusterId, config.id),
+        ids,
         term: () => this.driver.view().term,
         maxRequestBytes: config.maxRequestBytes,
         progressIntervalMs: config.watchProgressNotifyMs,
@@ -304,14 +315,12 @@ export class RaftkvServer {
         lessor: this.lessor,
         forwarder: this.leaseForwarder,
         syncLessor: () => this.leaseExpiry.sync(),
-        ids: headerIds(config.clusterId, config.id),
+        ids,
         minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
       }),
     );
-    this.grpc.addService(
-      etcdserverpb.AuthService,
-      authService({ driver: this.driver, sm: this.sm, router: this.router, ids: headerIds(config.clusterId, config.id), gate }),
-    );
+    this.grpc.addService(etcdserverpb.AuthService, authService({ driver: this.driver, sm: this.sm, router: this.router, ids, gate }));
+    this.digests = new DigestRunner(join(config.dataDir, 'raftkv.db'));
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
       compacted: () => this.sm.store.compactedRevision(),
@@ -342,12 +351,18 @@ export class RaftkvServer {
     this.grpc.addService(
       AdminService,
       rootOnly(
-        adminService(() => this.status(), this.sm, watchStatusHandler(this.obs.hub), this.driver, membershipHandlers),
+        adminService(
+          () => this.status(),
+          this.sm,
+          watchStatusHandler(this.obs.hub),
+          this.driver,
+          membershipHandlers,
+          () => this.digests.digest(),
+        ),
         gate,
         ['addMember', 'removeMember', 'transferLeadership', 'digest'],
       ),
     );
-    const ids = headerIds(config.clusterId, config.id);
     const etcdMembersDeps = {
       clusterId: config.clusterId,
       ids,
@@ -371,6 +386,8 @@ export class RaftkvServer {
         membership: this.membership,
         snapshots: this.snapshots,
         logger: this.logger,
+        alarm: etcdAlarm({ driver: this.driver, router: this.router }),
+        alarms: activeAlarms(this.sm),
       }),
     );
     this.health.addToServer(this.grpc);
@@ -557,6 +574,7 @@ export class RaftkvServer {
     this.driver.stop();
     this.snapshotSender.close();
     this.snapshots.close();
+    this.digests.close();
     this.transport.close();
     this.router.close();
     await new Promise<void>((resolve) => {

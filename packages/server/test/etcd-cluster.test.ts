@@ -5,7 +5,7 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { prefixEnd as clientPrefixEnd } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { waitFor } from '@raftkv/testkit';
-import { TestCluster, unary } from './harness.js';
+import { failure, TestCluster, unary } from './harness.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const put = (key: string, value: string, o: Partial<etcdserverpb.PutRequest> = {}) =>
@@ -35,23 +35,7 @@ describe('etcdserverpb.KV on a 3-node cluster', () => {
     compact: (id: string, revision: number) =>
       unary<etcdserverpb.CompactionResponse>((md, o, cb) => kv(id).compact({ revision, physical: true }, md, o, cb), 10_000),
   };
-  const failure = async (p: Promise<unknown>): Promise<ServiceError> => {
-    try {
-      await p;
-    } catch (e) {
-      return e as ServiceError;
-    }
-    throw new Error('expected the call to fail');
-  };
-  const digests = (): Promise<string[]> =>
-    Promise.all(
-      c.nodes.map(
-        (n) =>
-          new Promise<string>((resolve, reject) =>
-            c.adminClient(n.id).digest({}, (err, r) => (err ? reject(err) : resolve(`${r!.appliedIndex}/${r!.digest}/${r!.keyCount}`))),
-          ),
-      ),
-    );
+  const digests = (): Promise<string[]> => c.digests();
   const revisions = async (): Promise<number[]> =>
     Promise.all(c.nodes.map(async (n) => (await call.range(n.id, get('x', { serializable: true }))).header!.revision));
 

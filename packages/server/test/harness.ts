@@ -28,6 +28,16 @@ export function unary<T>(
   });
 }
 
+/** The error `p` rejects with; fails the test if it resolves. */
+export async function failure(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
 export interface TestNode {
   readonly id: string;
   readonly address: string;
@@ -182,6 +192,17 @@ export class TestCluster {
     let c = this.admin.get(id);
     if (!c) this.admin.set(id, (c = new AdminClient(this.node(id).address, this.o.clientCredentials ?? credentials.createInsecure())));
     return c;
+  }
+  /** Every node's Admin.Digest as "appliedIndex/digest/keyCount", in node order. */
+  digests(): Promise<string[]> {
+    return Promise.all(
+      this.nodes.map(
+        (n) =>
+          new Promise<string>((resolve, reject) =>
+            this.adminClient(n.id).digest({}, (err, r) => (err ? reject(err) : resolve(`${r!.appliedIndex}/${r!.digest}/${r!.keyCount}`))),
+          ),
+      ),
+    );
   }
 
   /** `id`'s own answer: one attempt on that node (@raftkv/client with retries off). */

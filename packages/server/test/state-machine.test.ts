@@ -1,9 +1,9 @@
 import { removeDir, tempDir } from '@raftkv/testkit';
 import type { Entry } from '@raftkv/consensus';
-import type { ProposeRequest } from '@raftkv/proto';
+import { etcdserverpb, type ProposeRequest } from '@raftkv/proto';
 import { encodeCommand, proposeCommand, responseOf } from '../src/storage/command.js';
 import { openDatabase, type Db } from '../src/storage/db.js';
-import { KvStateMachine, type ApplyOutcome } from '../src/storage/state-machine.js';
+import { KvStateMachine, SESSION_VALUE_BYTES, type ApplyOutcome } from '../src/storage/state-machine.js';
 import { del as etcdDel, op, put as etcdPut, txn } from './mvcc/helpers.js';
 
 type Cmd = NonNullable<ProposeRequest['command']>;
@@ -53,6 +53,58 @@ describe('KvStateMachine', () => {
     expect(r3.previousValue.toString()).toBe('2');
     expect(sm.get('a')).toBeUndefined();
     expect(sm.appliedIndex()).toBe(3);
+  });
+
+  test('a session keeps a large previous value out of its answer, and a retry says so', () => {
+    const big = 'x'.repeat(SESSION_VALUE_BYTES + 1);
+    ok(apply1(entry(put('a', big))));
+    const first = entry(put('a', 'small'), 'c1', 1);
+    expect(ok(apply1(first)).previousValue.toString()).toBe(big); // the first answer is whole
+    const retried = ok(apply1({ ...first, index: ++index }));
+    expect(retried).toMatchObject({ succeeded: true, previousFound: true, previousValueOmitted: true, index: first.index });
+    expect(retried.previousValue.length).toBe(0);
+    const stored = db.prepare('SELECT length(response) AS n FROM sessions').get() as { n: number };
+    expect(stored.n).toBeLessThan(64);
+    // A small previous value is kept whole.
+    const second = entry(put('a', 'again'), 'c1', 2);
+    ok(apply1(second));
+    expect(ok(apply1({ ...second, index: ++index }))).toMatchObject({ previousValue: Buffer.from('small'), previousValueOmitted: false });
+  });
+
+  test('a NOSPACE alarm caps the writes that grow the store on both APIs, until it is deactivated', () => {
+    const alarm = (action: number, memberID = 7) => ({
+      index: ++index,
+      term: 1,
+      type: 'normal' as const,
+      data: encodeCommand({ $case: 'alarm', alarm: { action, memberID, alarm: etcdserverpb.AlarmType.NOSPACE } }),
+    });
+    const { ACTIVATE, DEACTIVATE, GET } = etcdserverpb.AlarmRequest_AlarmAction;
+    ok(apply1(entry(put('keep', 'v'))));
+    const raised = apply1(alarm(ACTIVATE));
+    expect(raised).toMatchObject({ ok: true, response: { alarm: { alarms: [{ memberID: 7, alarm: etcdserverpb.AlarmType.NOSPACE }] } } });
+    expect(apply1(alarm(GET, 0))).toMatchObject({ ok: true, response: { alarm: { alarms: [{ memberID: 7 }] } } });
+    const refused = (o: ApplyOutcome): string => (o !== null && o.ok === false ? o.error.message : `not refused: ${JSON.stringify(o)}`);
+    expect(refused(apply1(entry(put('a', '1'))))).toBe('etcdserver: mvcc: database space exceeded');
+    expect(refused(apply1(entry(cas('keep', 'v', 'w'))))).toBe('etcdserver: mvcc: database space exceeded');
+    const etcd = (request: Parameters<typeof encodeCommand>[0]): Entry => ({
+      index: ++index,
+      term: 1,
+      type: 'normal',
+      data: encodeCommand(request),
+    });
+    expect(refused(apply1(etcd({ $case: 'put', put: etcdPut('b', 'v') })))).toBe('etcdserver: mvcc: database space exceeded');
+    expect(refused(apply1(etcd({ $case: 'txn', txn: txn([], [op.put(etcdPut('b', 'v'))]) })))).toBe(
+      'etcdserver: mvcc: database space exceeded',
+    );
+    // Deletes (both APIs) and a txn without puts still apply.
+    expect(apply1(etcd({ $case: 'txn', txn: txn([], [op.del(etcdDel('nothing'))]) }))).toMatchObject({ ok: true });
+    expect(ok(apply1(entry(del('keep')))).previousFound).toBe(true);
+    // Deactivating another member's alarm changes nothing; the right one lowers the cap.
+    expect(apply1(alarm(DEACTIVATE, 8))).toMatchObject({ ok: true, response: { alarm: { alarms: [] } } });
+    expect(sm.alarms.capped).toBe(true);
+    expect(apply1(alarm(DEACTIVATE))).toMatchObject({ ok: true, response: { alarm: { alarms: [{ memberID: 7 }] } } });
+    expect(sm.alarms.capped).toBe(false);
+    expect(ok(apply1(entry(put('a', '1')))).succeeded).toBe(true);
   });
 
   test('compare-and-swap succeeds only when the expectation holds', () => {

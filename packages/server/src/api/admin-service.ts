@@ -5,8 +5,8 @@ import type { RaftNode, Role as CoreRole } from '@raftkv/consensus';
 import type { RaftDriver } from '../node/driver.js';
 import { answer, deadlineOf } from './call.js';
 import { toStatus } from './grpc-errors.js';
-import type { KvStateMachine } from '../storage/state-machine.js';
 import { PEER_PROTOCOL_VERSION, RAFTKV_VERSION, SCHEMA_VERSION } from '../version.js';
+import type { Digest, KvStateMachine } from '../storage/state-machine.js';
 
 const ROLE: Record<CoreRole, Role> = {
   follower: Role.ROLE_FOLLOWER,
@@ -49,6 +49,8 @@ export function adminService(
   watchStatus: AdminServer['watchStatus'],
   driver: RaftDriver,
   membership: Pick<AdminServer, 'addMember' | 'removeMember' | 'listMembers' | 'publishMemberAttributes'>,
+  /** Computes the digest off the event loop (digest-worker.ts); absent: on the loop (sm.digest). */
+  digestOffLoop?: () => Promise<Digest>,
 ): AdminServer {
   return {
     ...membership,
@@ -64,6 +66,13 @@ export function adminService(
       }
     },
     digest(_call, cb) {
+      if (digestOffLoop !== undefined) {
+        answer(
+          digestOffLoop().then((d): DigestResponse => ({ appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount })),
+          cb,
+        );
+        return;
+      }
       try {
         const d = sm.digest();
         const res: DigestResponse = { appliedIndex: d.appliedIndex, digest: d.digest, keyCount: d.keyCount };

@@ -9,6 +9,8 @@ import { encodeCommand, responseOf, type KvKind, type KvRequest } from '../stora
 import type { HeaderIds } from '../storage/member-id.js';
 import { requestTooLarge } from '../storage/mvcc/errors.js';
 import { isReadOnly } from '../storage/mvcc/txn.js';
+import { costPut, costTxn } from '../storage/quota.js';
+import type { QuotaAlarmer } from './quota-alarmer.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from '../storage/mvcc/validation.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { answer, deadlineOf } from './call.js';
@@ -29,6 +31,8 @@ export interface EtcdKvDeps {
   readonly maxRangeBytes: number;
   /** Who calls (etcd's auth); reads are checked here, writes again when applied. */
   readonly gate: AuthGate;
+  /** The storage quota, checked on the leader before a write that grows the store (none: unchecked). */
+  readonly quota?: QuotaAlarmer | undefined;
 }
 
 /** What a handler reads from its call: the deadline, and whether another node forwarded it. */
@@ -68,15 +72,17 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
     request: Request<K>,
     allowed: (user: string) => void,
     remote: EtcdCall<ReturnType<typeof responseOf<K>>>,
+    cost = 0,
   ): Promise<ReturnType<typeof responseOf<K>>> => {
     const user = gate.user(call);
     const data = encodeCommand(request, user);
     if (data.length > d.maxRequestBytes) return Promise.reject(requestTooLarge());
     const deadline = deadlineOf(call);
     // The leader refuses early by its auth state (which holds every acknowledged change); applying checks
-    // again with the state of that moment.
+    // again with the state of that moment. Then the storage quota.
     const local = async () => {
       allowed(user);
+      d.quota?.check(cost);
       return responseOf(await withTimeout(driver.propose(data), answerBy(deadline), driver.leaderId), request.$case);
     };
     return router.etcdWrite(deadline, isForwarded(call), local, remote, gate.forwardToken(call));
@@ -115,6 +121,7 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
           { $case: 'put', put: r },
           (u) => checkPut(auth, u, r),
           (kv, md, o, c) => kv.put(r, md, o, c),
+          costPut(r),
         );
       });
       respond(p, cb);
@@ -143,7 +150,7 @@ export function etcdKvService(d: EtcdKvDeps): etcdserverpb.KVServer {
         // A Txn of ranges only is a read, as in etcd: served like a Range, never proposed.
         const allowed = (u: string) => checkTxn(auth, u, r);
         if (isReadOnly(r)) return read(call, txnSerializable(r), allowed, () => sm.store.txn(r, d.maxRangeBytes), remote);
-        return write(call, { $case: 'txn', txn: r }, allowed, remote);
+        return write(call, { $case: 'txn', txn: r }, allowed, remote, costTxn(r));
       });
       respond(p, cb);
     },

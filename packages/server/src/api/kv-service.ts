@@ -19,14 +19,32 @@ import { validateKey, validatePropose } from '../storage/validation.js';
 import { proposeCommand } from '../storage/command.js';
 import type { AuthGate } from './auth-gate.js';
 import { checkRead } from '../storage/auth/authorize.js';
+import { costPut } from '../storage/quota.js';
+import type { QuotaAlarmer } from './quota-alarmer.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** A raftkv.v1 command's cost against the storage quota, as etcd's Put (a delete costs nothing). */
+function proposeCost(req: ProposeRequest): number {
+  const c = req.command;
+  if (c?.$case === 'put') return costPut({ key: Buffer.from(c.put.key, 'utf8'), value: c.put.value });
+  if (c?.$case === 'compareAndSwap') return costPut({ key: Buffer.from(c.compareAndSwap.key, 'utf8'), value: c.compareAndSwap.newValue });
+  return 0;
+}
 
 /**
  * With auth enabled (`gate`), raftkv.v1 obeys etcd's permissions on the key: a read needs READ, a write
  * READ and WRITE (it answers the previous value). Reads are checked where they are served, writes when applied.
+ * `quota` (when given) is checked on the leader before a Propose that grows the store.
  */
-export function kvService(driver: RaftDriver, sm: KvStateMachine, router: LeaderRouter, obs?: RequestObserver, gate?: AuthGate): KVServer {
+export function kvService(
+  driver: RaftDriver,
+  sm: KvStateMachine,
+  router: LeaderRouter,
+  obs?: RequestObserver,
+  gate?: AuthGate,
+  quota?: QuotaAlarmer,
+): KVServer {
   const readLocal = (key: string): ReadResponse => {
     const v = sm.get(key);
     return { found: v !== undefined, value: v ?? EMPTY, index: sm.appliedIndex(), leaderId: driver.leaderId };
@@ -38,7 +56,8 @@ export function kvService(driver: RaftDriver, sm: KvStateMachine, router: Leader
         validatePropose(req);
         // Checked when applied (storage/auth/authorize.ts), by the auth state of that moment.
         const user = gate?.user(call) ?? '';
-        return router.propose(req, proposeCommand(req, user), deadlineOf(call), isForwarded(call), gate?.forwardToken(call) ?? null);
+        const admit = quota && (() => quota.check(proposeCost(req)));
+        return router.propose(req, proposeCommand(req, user), deadlineOf(call), isForwarded(call), gate?.forwardToken(call) ?? null, admit);
       };
       answer(run(), cb, obs && ((ok, s) => obs.proposeDone(ok ? 'ok' : 'failed', s)));
     },

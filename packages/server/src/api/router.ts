@@ -24,7 +24,7 @@ import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';
 import { ETCD_NO_LEADER, EtcdUnavailableError, fromServiceError, isServiceError } from './grpc-errors.js';
 import { responseOf } from '../storage/command.js';
-import { dialAddress } from '../grpc/grpc-options.js';
+import { dialAddress, NO_RETRY_BUFFER } from '../grpc/grpc-options.js';
 import { channelCredentials } from '../grpc/tls.js';
 import { unary, type UnaryCallback } from '../grpc/unary.js';
 
@@ -121,6 +121,7 @@ interface LeaderClients {
   readonly cluster: etcdserverpb.ClusterClient;
   readonly lease: etcdserverpb.LeaseClient;
   readonly auth: etcdserverpb.AuthClient;
+  readonly maintenance: etcdserverpb.MaintenanceClient;
 }
 
 /** One etcdserverpb.KV call on the leader's client. */
@@ -136,6 +137,9 @@ export type EtcdClusterCall<T> = (c: etcdserverpb.ClusterClient, md: Metadata, o
 /** One etcdserverpb.Lease unary call on the leader's client. */
 export type LeaseCall<T> = (lease: etcdserverpb.LeaseClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
 
+/** One etcdserverpb.Maintenance call on the leader's client. */
+export type EtcdMaintenanceCall<T> = (m: etcdserverpb.MaintenanceClient, md: Metadata, opts: CallOptions, cb: UnaryCallback<T>) => unknown;
+
 /** Serves the call on this node. */
 type Local<T> = () => Promise<T>;
 /** Makes the call on the leader. */
@@ -147,8 +151,19 @@ export class LeaderRouter {
 
   constructor(private readonly o: RouterOptions) {}
 
-  propose(req: ProposeRequest, data: Uint8Array, deadlineMs: number, forwarded: boolean, token: Token = null): Promise<ProposeResponse> {
-    const local = async (): Promise<ProposeResponse> => responseOf(await this.o.driver.propose(data), 'propose');
+  /** `admit` runs on the leader before proposing (the storage quota); it throws to refuse. */
+  propose(
+    req: ProposeRequest,
+    data: Uint8Array,
+    deadlineMs: number,
+    forwarded: boolean,
+    token: Token = null,
+    admit?: () => void,
+  ): Promise<ProposeResponse> {
+    const local = async (): Promise<ProposeResponse> => {
+      admit?.();
+      return responseOf(await this.o.driver.propose(data), 'propose');
+    };
     return this.route(
       PROPOSE,
       deadlineMs,
@@ -187,6 +202,24 @@ export class LeaderRouter {
       forwarded,
       local,
       (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.etcd, md, opts, cb), { deadline, metadata }),
+      token,
+    );
+  }
+
+  /** An etcd Maintenance request that goes through the log (Alarm): as etcdWrite, on the Maintenance service. */
+  etcdMaintenance<T>(
+    deadlineMs: number,
+    forwarded: boolean,
+    local: Local<T>,
+    call: EtcdMaintenanceCall<T>,
+    token: Token = null,
+  ): Promise<T> {
+    return this.route(
+      ETCD_WRITE,
+      deadlineMs,
+      forwarded,
+      local,
+      (c, metadata, deadline) => unary<T>((md, opts, cb) => call(c.maintenance, md, opts, cb), { deadline, metadata }),
       token,
     );
   }
@@ -383,6 +416,7 @@ export class LeaderRouter {
         'grpc.max_send_message_length': 64 << 20,
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 1000,
+        ...NO_RETRY_BUFFER,
       });
       // Both clients share the channel (channelOverride): one connection per leader address.
       const on = { channelOverride: channel };
@@ -394,6 +428,7 @@ export class LeaderRouter {
         cluster: new etcdserverpb.ClusterClient(address, channelCredentials(), on),
         lease: new etcdserverpb.LeaseClient(address, channelCredentials(), on),
         auth: new etcdserverpb.AuthClient(address, channelCredentials(), on),
+        maintenance: new etcdserverpb.MaintenanceClient(address, channelCredentials(), on),
       };
       this.clients.set(address, c);
     }

@@ -71,6 +71,12 @@ export interface ServerConfig {
   readonly maxRangeBytes: number;
   /** etcd's --experimental-watch-progress-notify-interval, in ms. */
   readonly watchProgressNotifyMs: number;
+  /** --quota-backend-bytes: etcd's storage quota (NOSPACE alarm past it). */
+  readonly quotaBackendBytes: number;
+  /** --max-pending-bytes: proposal bytes a leader holds unanswered before refusing ("too many requests"). */
+  readonly maxPendingBytes: number;
+  /** --max-concurrent-streams: gRPC streams per client connection. */
+  readonly maxConcurrentStreams: number;
   /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
   readonly autoCompaction: AutoCompaction;
   /**
@@ -295,6 +301,9 @@ function configFrom(get: (f: Flag) => string | undefined): ServerConfig {
     healthListen: get('health-listen') === undefined ? null : address('--health-listen', get('health-listen')!),
     maxRequestBytes: byteCount('max-request-bytes', FLAG_DEFAULTS['max-request-bytes']),
     maxRangeBytes: byteCount('max-range-bytes', FLAG_DEFAULTS['max-range-bytes']),
+    quotaBackendBytes: byteCount('quota-backend-bytes', FLAG_DEFAULTS['quota-backend-bytes']),
+    maxPendingBytes: byteCount('max-pending-bytes', FLAG_DEFAULTS['max-pending-bytes']),
+    maxConcurrentStreams: int('max-concurrent-streams', FLAG_DEFAULTS['max-concurrent-streams'], 1),
     autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     watchProgressNotifyMs: watchProgressMs(get('experimental-watch-progress-notify-interval')),
     httpToken: liveViewToken(get('http-token-file'), hostPort('http-listen')),

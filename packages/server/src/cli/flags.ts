@@ -47,6 +47,9 @@ export const SERVER_FLAGS = [
   'experimental-watch-progress-notify-interval',
   'http-token-file',
   'auth-token-ttl',
+  'quota-backend-bytes',
+  'max-pending-bytes',
+  'max-concurrent-streams',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -84,6 +87,12 @@ export const FLAG_DEFAULTS = {
   'experimental-watch-progress-notify-interval': '10m',
   // etcd's --auth-token-ttl (seconds): how long an Authenticate token is valid.
   'auth-token-ttl': 300,
+  // etcd's default storage quota (2 GiB): past it writes fail and a NOSPACE alarm is raised.
+  'quota-backend-bytes': 2048 * MIB,
+  // Proposals (and their bytes) the leader holds unanswered before "etcdserver: too many requests".
+  'max-pending-bytes': 128 * MIB,
+  // Concurrent gRPC streams one client connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  'max-concurrent-streams': 1024,
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

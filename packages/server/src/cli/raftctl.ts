@@ -50,6 +50,7 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
   user add|delete|get [--detail]|list|passwd|grant-role|revoke-role   etcdctl's user commands
   role add|delete|get|list|grant-permission [--prefix|--from-key]|revoke-permission   etcdctl's role commands
   auth enable|disable
+  alarm list | alarm disarm            the raised alarms (NOSPACE: the storage quota); disarm lowers them all
 raftkv.v1:
   v1 put <key> <value>                 write a value
   v1 get <key> [--stale]               read (linearizable unless --stale)

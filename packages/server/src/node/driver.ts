@@ -8,7 +8,7 @@
 // stepped into the core (allowed between ready() and advance()) and form the next Ready: group commit.
 import { isRaftError, type Message, type RaftNode, type Ready, type Role } from '@raftkv/consensus';
 import { performance } from 'node:perf_hooks';
-import { fromRaftError, RaftkvError, StorageFailure, UnavailableError } from '../errors.js';
+import { fromRaftError, RaftkvError, StorageFailure, TooManyRequestsError, UnavailableError } from '../errors.js';
 import type { LogContext, Logger } from '../observability/logger.js';
 import type { RaftObserver } from '../observability/node-observability.js';
 import type { CommandResponse } from '../storage/command.js';
@@ -34,7 +34,19 @@ export interface DriverDeps {
   readonly observer?: RaftObserver | undefined;
   /** Refuses a command the cluster cannot apply yet (node/cluster-version.ts); null admits it. */
   readonly admit?: ((data: Uint8Array) => RaftkvError | null) | undefined;
+  /** Admission control of proposals (defaults: DEFAULT_PROPOSAL_LIMITS). */
+  readonly limits?: ProposalLimits | undefined;
 }
+
+/** Bounds on what a leader holds for proposals not yet answered; past them it answers "too many requests". */
+export interface ProposalLimits {
+  readonly maxPending: number;
+  readonly maxPendingBytes: number;
+  /** etcd's maxGapBetweenApplyAndCommitIndex: refuse while applying lags committing by more. */
+  readonly maxApplyLag: number;
+}
+
+export const DEFAULT_PROPOSAL_LIMITS: ProposalLimits = { maxPending: 10_000, maxPendingBytes: 128 << 20, maxApplyLag: 5000 };
 
 export interface DriverView {
   readonly role: Role;
@@ -155,7 +167,7 @@ export class RaftDriver {
   /** Leader only: replicates an encoded Command (storage/command.ts); resolves with the state machine's answer once applied. */
   propose(data: Uint8Array): Promise<CommandResponse> {
     return new Promise((resolve, reject) => {
-      const refusal = this.refusal() ?? this.d.admit?.(data) ?? null;
+      const refusal = this.refusal() ?? this.d.admit?.(data) ?? this.overload(data.length);
       if (refusal) return reject(refusal);
       this.waiting.queueProposal(data, { resolve, reject });
       this.schedule();
@@ -168,6 +180,18 @@ export class RaftDriver {
     if (refusal) return cb(refusal);
     this.waiting.queueRead(cb);
     this.schedule();
+  }
+
+  /** Admission control: a proposal that would exceed a limit is refused before it is queued. */
+  private overload(bytes: number): TooManyRequestsError | null {
+    const l = this.d.limits ?? DEFAULT_PROPOSAL_LIMITS;
+    const p = this.waiting.proposals;
+    if (this.commit - this.d.storage.appliedIndex() > l.maxApplyLag) return new TooManyRequestsError('applying lags committing');
+    // One proposal is always admitted, however large: a limit must not make a valid request impossible.
+    if (p.count > 0 && (p.count >= l.maxPending || p.bytes + bytes > l.maxPendingBytes)) {
+      return new TooManyRequestsError(`${p.count} proposals (${p.bytes} bytes) pending`);
+    }
+    return null;
   }
 
   private refusal(): UnavailableError | null {

@@ -15,6 +15,7 @@ interface Waiter<T> {
 
 interface PendingProposal extends Waiter<CommandResponse> {
   readonly term: number;
+  readonly bytes: number;
 }
 
 /** Called once the read may be served: the state machine has applied at least the read index. */
@@ -45,13 +46,20 @@ export class WaitingRequests {
   /** Confirmed read indexes waiting for the state machine to catch up, in index order. */
   private readsAwaitingApply: { index: number; callbacks: ReadCallback[] }[] = [];
   private nextReadId = 1;
+  private proposalBytes = 0;
 
   get size(): number {
     return this.pending.size + this.proposeQueue.length + this.readQueue.length + this.readRounds.size + this.readsAwaitingApply.length;
   }
 
+  /** Proposals queued or in the log, not yet answered (what admission control bounds). */
+  get proposals(): { readonly count: number; readonly bytes: number } {
+    return { count: this.proposeQueue.length + this.pending.size, bytes: this.proposalBytes };
+  }
+
   queueProposal(data: Uint8Array, waiter: Waiter<CommandResponse>): void {
     this.proposeQueue.push({ data, waiter });
+    this.proposalBytes += data.length;
   }
 
   queueRead(cb: ReadCallback): void {
@@ -72,11 +80,12 @@ export class WaitingRequests {
     } catch (e) {
       const err = refusal(e);
       for (const p of q) p.waiter.reject(err);
+      this.proposalBytes -= q.reduce((n, p) => n + p.data.length, 0);
       return;
     }
     for (let i = 0; i < q.length; i++) {
-      const w = q[i]!.waiter;
-      this.pending.set(first.firstIndex + i, { term: first.term, resolve: w.resolve, reject: w.reject });
+      const { waiter: w, data } = q[i]!;
+      this.pending.set(first.firstIndex + i, { term: first.term, bytes: data.length, resolve: w.resolve, reject: w.reject });
     }
   }
 
@@ -104,6 +113,7 @@ export class WaitingRequests {
       const p = this.pending.get(e.index);
       if (p === undefined) continue;
       this.pending.delete(e.index);
+      this.proposalBytes -= p.bytes;
       const o = outcomes[i];
       const noOutcome = o === null || o === undefined || o.ok === null;
       if (p.term !== e.term) p.reject(new UnavailableError('the entry was replaced by a new leader; not applied', leader, true));
@@ -141,6 +151,7 @@ export class WaitingRequests {
     this.pending.clear();
     for (const p of this.proposeQueue) p.waiter.reject(f.queued);
     this.proposeQueue = [];
+    this.proposalBytes = 0;
     for (const cb of this.readQueue) cb(f.reads);
     this.readQueue = [];
     for (const r of this.readRounds.values()) for (const cb of r.callbacks) cb(f.reads);

@@ -16,7 +16,8 @@ export type CommandResponse =
   | { readonly $case: 'leaseRevoke'; readonly leaseRevoke: etcdserverpb.LeaseRevokeResponse }
   /** An etcd auth change was applied (auth/auth-store.ts); the auth revision after it. */
   | { readonly $case: 'auth'; readonly auth: { readonly revision: number } }
-  | { readonly $case: 'clusterVersionSet'; readonly clusterVersionSet: ClusterVersionSetResponse };
+  | { readonly $case: 'clusterVersionSet'; readonly clusterVersionSet: ClusterVersionSetResponse }
+  | { readonly $case: 'alarm'; readonly alarm: etcdserverpb.AlarmResponse };
 
 export type CommandKind = CommandResponse['$case'];
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 export type WorkerReply<T> = { ok: true; result: T } | { ok: false; error: string };
 
 /** The compiled worker `name` of this folder (under ts-jest the sources run from src/, the worker from dist/). */
-function workerPath(name: string): string {
+export function workerPath(name: string): string {
   const here = fileURLToPath(new URL(`./${name}`, import.meta.url));
   return existsSync(here) ? here : join(dirname(here), '..', '..', 'dist', basename(dirname(here)), name);
 }

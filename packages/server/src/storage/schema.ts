@@ -158,6 +158,17 @@ export const TABLES: readonly Table[] = [
     state: true,
   },
   {
+    // Raised alarms (etcd's alarm bucket, alarms.ts): NOSPACE caps writes on every node until disarmed.
+    name: 'alarms',
+    definition: `(
+  member_id INTEGER NOT NULL,   -- etcd's member id (member-id.ts) of the member that raised it
+  alarm     INTEGER NOT NULL,   -- etcdserverpb.AlarmType
+  PRIMARY KEY (member_id, alarm)
+) WITHOUT ROWID`,
+    columns: ['member_id', 'alarm'],
+    state: true,
+  },
+  {
     // The latest snapshot file of this node (snapshot-store.ts).
     name: 'snapshot_state',
     definition: `(

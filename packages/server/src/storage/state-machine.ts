@@ -13,9 +13,11 @@ import type { Db } from './db.js';
 import { InvalidArgumentError, type RaftkvError } from '../errors.js';
 import type { CommandResponse } from './command.js';
 import { LeaseStore, type LeaseListener } from './lease-store.js';
-import { EtcdError } from './mvcc/errors.js';
+import { AlarmStore } from './alarms.js';
+import { EtcdError, NoSpaceError } from './mvcc/errors.js';
 import { memberNotFound } from './member-errors.js';
 import { MvccStore } from './mvcc/store.js';
+import { costTxn } from './quota.js';
 import { AuthStore } from './auth/auth-store.js';
 import { authorizeCommand } from './auth/authorize.js';
 import { ClusterVersionState } from './cluster-version-state.js';
@@ -51,6 +53,12 @@ export interface SessionPolicy {
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { retainEntries: 1_000_000, sweepEvery: 1024 };
 
+/**
+ * A session keeps what a retry needs (the outcome, index and term) and a previous value only up to this
+ * size, so a row stays small whatever the values: the table is bounded in bytes, not just in rows.
+ */
+export const SESSION_VALUE_BYTES = 128;
+
 export interface Digest {
   readonly appliedIndex: number;
   readonly digest: string;
@@ -71,6 +79,8 @@ export class KvStateMachine {
   readonly auth: AuthStore;
   /** The replicated cluster version (node/cluster-version.ts decides it). */
   readonly clusterVersion: ClusterVersionState;
+  /** etcd's alarms; a NOSPACE alarm caps the writes that grow the store. */
+  readonly alarms: AlarmStore;
   private readonly sessionGetStmt: Statement<[string, number]>;
   private readonly sessionPutStmt: Statement<[string, number, Uint8Array, number]>;
   private readonly sessionSweepStmt: Statement<[number]>;
@@ -88,6 +98,7 @@ export class KvStateMachine {
     this.store = new MvccStore(db, { leaseExists: (id) => this.leases.exists(id) });
     this.auth = new AuthStore(db);
     this.clusterVersion = new ClusterVersionState(db);
+    this.alarms = new AlarmStore(db);
     this.sessionGetStmt = db.prepare('SELECT response FROM sessions WHERE client_id = ? AND sequence = ?').pluck();
     this.sessionPutStmt = db.prepare('INSERT OR REPLACE INTO sessions (client_id, sequence, response, applied_index) VALUES (?, ?, ?, ?)');
     this.sessionSweepStmt = db.prepare('DELETE FROM sessions WHERE applied_index <= ?');
@@ -107,6 +118,7 @@ export class KvStateMachine {
     this.leases.reload();
     this.auth.reload();
     this.clusterVersion.reload();
+    this.alarms.reload();
   }
 
   appliedIndex(): number {
@@ -172,11 +184,11 @@ export class KvStateMachine {
       case 'propose':
         return this.applyPropose(r.propose, e);
       case 'put':
-        return this.etcd(() => ({ $case: 'put', put: this.store.put(r.put) }));
+        return this.etcd(() => ({ $case: 'put', put: this.uncapped(1) && this.store.put(r.put) }));
       case 'deleteRange':
         return this.etcd(() => ({ $case: 'deleteRange', deleteRange: this.store.deleteRange(r.deleteRange) }));
       case 'txn':
-        return this.etcd(() => ({ $case: 'txn', txn: this.store.txn(r.txn) }));
+        return this.etcd(() => ({ $case: 'txn', txn: this.uncapped(costTxn(r.txn)) && this.store.txn(r.txn) }));
       case 'compaction':
         return this.etcd(() => ({ $case: 'compaction', compaction: this.store.compact(r.compaction) }));
       case 'memberAttributes': {
@@ -216,9 +228,17 @@ export class KvStateMachine {
         return auth(() => this.auth.revokePermission(r.roleRevokePermission));
       case 'clusterVersionSet':
         return this.clusterVersionSet(r.clusterVersionSet);
+      case 'alarm':
+        return { ok: true, response: { $case: 'alarm', alarm: { header: undefined, alarms: this.alarms.apply(r.alarm) } } };
       default:
         return { ok: false, error: new InvalidArgumentError('empty command') };
     }
+  }
+
+  /** etcd's applierV3Capped: under a NOSPACE alarm a write that costs anything is refused on every node. */
+  private uncapped(cost: number): true {
+    if (cost > 0 && this.alarms.capped) throw new NoSpaceError();
+    return true;
   }
 
   /**
@@ -256,15 +276,17 @@ export class KvStateMachine {
       const prior = this.sessionGetStmt.get(req.clientId, req.sequence) as Buffer | undefined;
       if (prior !== undefined) return { ok: true, response: { $case: 'propose', propose: ProposeResponse.decode(prior) } };
     }
+    // A refusal is not remembered: the same sequence may be retried once the alarm is disarmed.
+    if (req.command?.$case !== 'delete' && this.alarms.capped) return { ok: false, error: new NoSpaceError() };
     const response = this.execute(req, e);
-    if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(response).finish(), e.index);
+    if (session) this.sessionPutStmt.run(req.clientId, req.sequence, ProposeResponse.encode(forSession(response)).finish(), e.index);
     return { ok: true, response: { $case: 'propose', propose: response } };
   }
 
   /** raftkv.v1 on the MVCC store: a put is etcd's Put, a delete a DeleteRange of the key, a CAS a compare then a Put. */
   private execute(req: ProposeRequest, e: Entry): ProposeResponse {
     const c = req.command!;
-    const base = { index: e.index, term: e.term, leaderId: '' };
+    const base = { index: e.index, term: e.term, leaderId: '', previousValueOmitted: false };
     const answer = (succeeded: boolean, prev: Buffer | undefined): ProposeResponse => ({
       succeeded,
       previousFound: prev !== undefined,
@@ -327,6 +349,15 @@ export class KvStateMachine {
     this.auth.digestInto(h);
     // The cluster version once decided (a state that never had one hashes as before it existed).
     if (this.clusterVersion.get() !== '') bytes(Buffer.from(`cluster_version ${this.clusterVersion.get()}`));
+    for (const a of this.alarms.get(0)) {
+      int(a.memberID);
+      int(a.alarm);
+    }
     return { appliedIndex: this.applied, digest: h.digest('hex'), keyCount: this.store.liveKeys() };
   }
+}
+
+/** The answer a session keeps: a large previous value is left out, and the answer says so. */
+function forSession(r: ProposeResponse): ProposeResponse {
+  return r.previousValue.length <= SESSION_VALUE_BYTES ? r : { ...r, previousValue: EMPTY, previousValueOmitted: true };
 }

@@ -6,8 +6,9 @@ import { runLeaseCommand, type LeaseFlags } from './lease-commands.js';
 import { EXIT, EtcdctlError, delOp, getOp, putOp, type DelFlags, type GetFlags, type PutFlags } from './ops.js';
 import { FORMATS, printerOf, type Format, type Write } from './printers.js';
 import { parseTxnText } from './txn-text.js';
+import { runAlarm } from './alarm.js';
 
-export const ETCD_COMMANDS = ['get', 'put', 'del', 'txn', 'compact', 'lease'] as const;
+export const ETCD_COMMANDS = ['get', 'put', 'del', 'txn', 'compact', 'lease', 'alarm'] as const;
 export type EtcdCommand = (typeof ETCD_COMMANDS)[number];
 export const isEtcdCommand = (c: string | undefined): c is EtcdCommand => (ETCD_COMMANDS as readonly (string | undefined)[]).includes(c);
 
@@ -100,6 +101,8 @@ async function run(
       printer().txn(r);
       return;
     }
+    case 'alarm':
+      return runAlarm(args, format, client, io.out);
     case 'compact': {
       if (args.length !== 1) throw new EtcdctlError(EXIT.badArgs, 'compaction command needs 1 argument');
       const rev = /^[+-]?\d+$/.test(args[0]!) ? Number(args[0]) : NaN;

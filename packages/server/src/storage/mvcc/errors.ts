@@ -46,6 +46,15 @@ export class LeaseNotFoundError extends EtcdError {
   }
 }
 
+/** The storage quota (--quota-backend-bytes) is exhausted or a NOSPACE alarm is raised (RESOURCE_EXHAUSTED). */
+export class NoSpaceError extends EtcdError {
+  override readonly name = 'NoSpaceError';
+  readonly code = status.RESOURCE_EXHAUSTED;
+  constructor() {
+    super('etcdserver: mvcc: database space exceeded');
+  }
+}
+
 /** A Range answer would exceed the node's --max-range-bytes (RESOURCE_EXHAUSTED; raftkv's, not etcd's). */
 export class RangeTooLargeError extends EtcdError {
   override readonly name = 'RangeTooLargeError';
