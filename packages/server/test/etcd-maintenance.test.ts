@@ -159,7 +159,11 @@ describe('etcd Cluster and Maintenance services with etcdctl on a 3-node cluster
       ['endpoint', 'status', '-w', 'json'],
       ['endpoint', 'hashkv', '--cluster', '-w', 'json'],
     ]) {
-      const [mine, theirs] = [await raftctl(...cmd), await etcdctl(endpoints, ...cmd)];
+      // Two runs see the same values unless something moved in between (an election changes a term, a
+      // status' raft index moves): the pair is asked again, a few times, before the outputs must agree.
+      let [mine, theirs] = [await raftctl(...cmd), await etcdctl(endpoints, ...cmd)];
+      for (let i = 0; i < 3 && mine.stdout !== theirs.stdout; i++)
+        [mine, theirs] = [await raftctl(...cmd), await etcdctl(endpoints, ...cmd)];
       expect([cmd, mine.status, mine.stdout]).toEqual([cmd, theirs.status, theirs.stdout]);
     }
     const health = await raftctl('endpoint', 'health', '--cluster');
