@@ -1,6 +1,6 @@
 import { removeDir, tempDir } from '@raftkv/testkit';
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { Checkpointer, WalSync } from '../src/storage/wal-sync.js';
@@ -83,6 +83,39 @@ describe('Checkpointer', () => {
     while (countIn(db.name) < 500 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await cp.close();
     expect(countIn(db.name)).toBe(500);
+    expect(errors).toEqual([]);
+    db.close();
+    removeDir(dir);
+  });
+
+  test('a WAL that a steady writer never lets restart is truncated once past the bound', async () => {
+    const dir = tempDir();
+    const db = openDatabase(dir);
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma('synchronous = OFF');
+    const put = db.prepare(
+      'INSERT INTO mvcc_kv (key, main, sub, create_rev, version, lease, value, tombstone) VALUES (?, 2, 0, 2, 1, 0, ?, 0)',
+    );
+    const wal = (): number => statSync(`${db.name}-wal`).size;
+    const errors: string[] = [];
+    const bound = 256 * 1024;
+    const cp = new Checkpointer({
+      dbPath: db.name,
+      intervalMs: 20,
+      truncateAboveBytes: bound,
+      onError: (m) => errors.push(m),
+      workerUrl: CHECKPOINT_WORKER,
+    });
+    // Writes back to back for 1.5 s: a PASSIVE checkpoint never catches up, so without truncation the file only grows.
+    const until = Date.now() + 1500;
+    for (let i = 0; Date.now() < until; i++) {
+      db.transaction(() => put.run(`k${i}`, Buffer.alloc(4000, i % 256)))();
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await cp.close();
+    const written = db.prepare('SELECT COUNT(*) FROM mvcc_kv').pluck().get() as number;
+    expect(written * 4000).toBeGreaterThan(4 * bound); // far more than the bound went through the WAL
+    expect(wal()).toBeLessThan(written * 4000); // ... yet the file is not all of it: it was truncated
     expect(errors).toEqual([]);
     db.close();
     removeDir(dir);

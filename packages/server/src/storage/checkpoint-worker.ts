@@ -3,16 +3,20 @@
 // node's writes or reads; FULL makes each fsync the database file before the WAL may be overwritten.
 // Posts { error } when a checkpoint fails; any message from the parent closes it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkpoint, openCheckpointConnection, type Db } from './db.js';
+import { statSync } from 'node:fs';
+import { checkpoint, openCheckpointConnection, truncateWal, type Db } from './db.js';
 
 export interface CheckpointWorkerData {
   readonly dbPath: string;
   readonly intervalMs: number;
+  /** A WAL larger than this after a checkpoint is truncated (truncateWal). */
+  readonly truncateAboveBytes: number;
 }
 
 const port = parentPort;
 if (port === null) throw new Error('checkpoint-worker.js must run as a worker thread');
-const { dbPath, intervalMs } = workerData as CheckpointWorkerData;
+const { dbPath, intervalMs, truncateAboveBytes } = workerData as CheckpointWorkerData;
+const walSize = (): number => statSync(`${dbPath}-wal`, { throwIfNoEntry: false })?.size ?? 0;
 const report = (e: unknown): void => port.postMessage({ error: e instanceof Error ? e.message : String(e) });
 
 let db: Db | null = null;
@@ -23,7 +27,9 @@ try {
 }
 const timer = setInterval(() => {
   try {
-    if (db !== null) checkpoint(db);
+    if (db === null) return;
+    checkpoint(db);
+    if (walSize() > truncateAboveBytes) truncateWal(db, 50);
   } catch (e) {
     report(e);
   }

@@ -78,6 +78,25 @@ export function checkpoint(db: Db): void {
 }
 
 /**
+ * Copies what is left of the WAL and truncates it to nothing. Under a steady write load a PASSIVE
+ * checkpoint never finds the WAL fully copied with no writer in between, so SQLite never starts the WAL
+ * over and the file grows without end (measured: ~1.4 KB per write). This blocks the node's writers
+ * while it runs, so it waits at most `waitMs` for them and for readers (a snapshot build, a digest) and
+ * gives up otherwise; right after a PASSIVE checkpoint there is little left to copy.
+ * Returns whether the WAL was truncated.
+ */
+export function truncateWal(db: Db, waitMs: number): boolean {
+  const prev = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma(`busy_timeout = ${waitMs}`);
+  try {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return r?.busy === 0;
+  } finally {
+    db.pragma(`busy_timeout = ${prev}`);
+  }
+}
+
+/**
  * A connection to the node's database with a new snapshot file attached as `snap`, for the snapshot
  * builder. The file is written without journal or fsync: a half-written one is discarded, never used,
  * and the builder fsyncs it once at the end.

@@ -74,6 +74,8 @@ export interface CheckpointerOptions {
   readonly dbPath: string;
   /** How often to copy the WAL into the database file. */
   readonly intervalMs?: number;
+  /** The WAL is truncated once a checkpoint leaves it larger than this (default 64 MiB). */
+  readonly truncateAboveBytes?: number;
   /** A checkpoint failed (logged; the WAL keeps growing until one succeeds). */
   readonly onError: (message: string) => void;
   /** The compiled worker script (default: checkpoint-worker.js next to this file). */
@@ -86,7 +88,11 @@ export class Checkpointer {
   private closing: Promise<void> | null = null;
 
   constructor(o: CheckpointerOptions) {
-    const data: CheckpointWorkerData = { dbPath: o.dbPath, intervalMs: o.intervalMs ?? 1000 };
+    const data: CheckpointWorkerData = {
+      dbPath: o.dbPath,
+      intervalMs: o.intervalMs ?? 1000,
+      truncateAboveBytes: o.truncateAboveBytes ?? 64 * 1024 * 1024,
+    };
     this.worker = new Worker(o.workerUrl ?? new URL('./checkpoint-worker.js', import.meta.url), { workerData: data });
     this.worker.on('message', (m: { error: string }) => o.onError(m.error));
     this.worker.on('error', (e) => o.onError(`checkpoint worker crashed: ${e.message}`));
