@@ -94,8 +94,11 @@ describe('services seen from outside', () => {
       'etcdserverpb.KV/Put',
       'etcdserverpb.KV/Range',
       'etcdserverpb.KV/Txn',
-      'etcdserverpb.Watch/Watch',
     ]);
+    expect(methods.stdout).toContain('etcdserverpb.Watch/Watch');
+    expect(methods.stdout).toContain('etcdserverpb.Lease/LeaseKeepAlive');
+    expect(methods.stdout).toContain('etcdserverpb.Maintenance/Snapshot');
+    expect(methods.stdout).toContain('etcdserverpb.Cluster/MemberList');
     const put = await bufCurl(['-d', '{"key":"Zm9v","value":"YmFy"}', `${url}/etcdserverpb.KV/Put`]);
     expect(put.stderr).toBe('');
     const putRevision = Number((JSON.parse(put.stdout) as { header: { revision: string } }).header.revision);
