@@ -158,6 +158,7 @@ export class RaftkvServer {
         status: () => this.status(),
         coreStatus: () => this.node.status(),
         appliedIndex: () => this.sm.appliedIndex(),
+        alarms: () => [...new Set(this.sm.alarms.get(etcdserverpb.AlarmType.NONE).map((a) => etcdserverpb.alarmTypeToJSON(a.alarm)))],
         lastIndex: () => log.lastIndex(),
         firstIndex: () => log.firstIndex(),
         entries: (lo, hi) => log.entries(lo, hi, 1 << 20),

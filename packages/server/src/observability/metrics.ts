@@ -14,7 +14,12 @@ export interface NodeSnapshot {
   readonly lastIndex: number;
   /** Leader only: each other member's match index. */
   readonly followers: ReadonlyArray<{ readonly id: string; readonly match: number }>;
+  /** The raised alarms' types (NOSPACE, CORRUPT). */
+  readonly alarms?: readonly string[];
 }
+
+/** etcd's alarm types a gauge is exported for (0 when not raised, so an alert has a series to watch). */
+const ALARMS = ['NOSPACE', 'CORRUPT'] as const;
 
 export type ProposeResult = 'ok' | 'failed';
 export type ReadConsistencyLabel = 'linearizable' | 'stale';
@@ -75,6 +80,16 @@ export class RaftMetrics {
       collect() {
         const r = snap().role;
         for (const role of ROLES) this.set({ role }, role === r ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'raftkv_alarm_active',
+      help: "1 while the cluster has this alarm raised (etcd's Maintenance.Alarm; NOSPACE: writes refused), else 0",
+      labelNames: ['alarm'],
+      registers,
+      collect() {
+        const raised = snap().alarms ?? [];
+        for (const alarm of ALARMS) this.set({ alarm }, raised.includes(alarm) ? 1 : 0);
       },
     });
     new Gauge({

@@ -28,6 +28,8 @@ export interface ObservedNode {
   /** The core's own status (progress per follower on a leader). */
   coreStatus(): Status;
   appliedIndex(): number;
+  /** The raised alarms' types (etcd's AlarmType names: NOSPACE, CORRUPT); absent: none. */
+  alarms?(): readonly string[];
   lastIndex(): number;
   firstIndex(): number;
   entries(lo: number, hi: number): Entry[];
@@ -98,6 +100,7 @@ export class NodeObservability implements RaftObserver, RequestObserver {
       leaderId: st.leaderId,
       commit: st.commit,
       applied: this.node.appliedIndex(),
+      alarms: this.node.alarms?.() ?? [],
       lastIndex: this.node.lastIndex(),
       followers,
     };

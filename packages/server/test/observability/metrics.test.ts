@@ -19,6 +19,7 @@ const REQUIRED = [
   'raftkv_append_rejections_total',
   'raftkv_follower_match_index',
   'raftkv_follower_lag_entries',
+  'raftkv_alarm_active',
   'raftkv_snapshots_total',
   'raftkv_snapshot_sent_bytes_total',
   'process_cpu_seconds_total',
@@ -76,6 +77,17 @@ describe('RaftMetrics', () => {
     expect(value(text, 'raftkv_follower_match_index{peer="n3"}')).toBe(30);
     expect(value(text, 'raftkv_follower_lag_entries{peer="n2"}')).toBe(0);
     expect(value(text, 'raftkv_follower_lag_entries{peer="n3"}')).toBe(12);
+  });
+
+  test('an alarm is 1 while raised and 0 otherwise (the NOSPACE alert watches it)', async () => {
+    const m = make();
+    let text = await m.exposition();
+    expect(value(text, 'raftkv_alarm_active{alarm="NOSPACE"}')).toBe(0);
+    snap = { ...snap, alarms: ['NOSPACE'] };
+    await new Promise((r) => setTimeout(r, 150)); // past the per-scrape snapshot cache
+    text = await m.exposition();
+    expect(value(text, 'raftkv_alarm_active{alarm="NOSPACE"}')).toBe(1);
+    expect(value(text, 'raftkv_alarm_active{alarm="CORRUPT"}')).toBe(0);
   });
 
   test('a node that stops leading stops reporting follower progress', async () => {
