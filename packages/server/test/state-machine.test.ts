@@ -96,6 +96,9 @@ describe('KvStateMachine', () => {
     expect(refused(apply1(etcd({ $case: 'txn', txn: txn([], [op.put(etcdPut('b', 'v'))]) })))).toBe(
       'etcdserver: mvcc: database space exceeded',
     );
+    expect(refused(apply1(etcd({ $case: 'leaseGrant', leaseGrant: { ID: 99, TTL: 60 } })))).toBe(
+      'etcdserver: mvcc: database space exceeded',
+    );
     // Deletes (both APIs) and a txn without puts still apply.
     expect(apply1(etcd({ $case: 'txn', txn: txn([], [op.del(etcdDel('nothing'))]) }))).toMatchObject({ ok: true });
     expect(ok(apply1(entry(del('keep')))).previousFound).toBe(true);
