@@ -7,6 +7,7 @@ import { Metadata, type CallOptions } from '@grpc/grpc-js';
 import { credentialsOf, isServiceError, type TlsOptions } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { EXIT, EtcdctlError } from './ops.js';
+import { withToken } from './auth-session.js';
 import type { EtcdIo } from './commands.js';
 import { endpointHashKvJson, endpointHealthJson, endpointStatusJson, membersJson } from './go-format.js';
 import { goDuration, humanizeBytes, tableOf } from './table.js';
@@ -27,6 +28,8 @@ export interface ClusterContext {
   readonly endpoints: readonly string[];
   readonly tls: TlsOptions | undefined;
   readonly timeoutMs: number;
+  /** The --user's auth token, sent with every call (member changes, defrag and hashkv need root). */
+  readonly token?: string | null;
 }
 
 interface Stubs {
@@ -66,7 +69,8 @@ class Dialer {
   private of(endpoint: string): Stubs {
     let s = this.stubs.get(endpoint);
     if (s === undefined) {
-      const { creds, options } = credentialsOf(this.c.tls);
+      const { creds, options: plain } = credentialsOf(this.c.tls);
+      const options = withToken(plain, this.c.token);
       s = {
         cluster: new etcdserverpb.ClusterClient(endpoint, creds, options),
         maintenance: new etcdserverpb.MaintenanceClient(endpoint, creds, options),
