@@ -17,6 +17,7 @@ import { fsyncDir } from '../storage/snapshot-store.js';
 import { EXIT, EtcdctlError } from './etcd/ops.js';
 import type { EtcdIo } from './etcd/commands.js';
 import { withToken } from './etcd/auth-session.js';
+import { reason } from './etcd/cluster-commands.js';
 
 /** etcdctl's ExitInterrupted: snapshot save failed. */
 const EXIT_INTERRUPTED = 5;
@@ -101,9 +102,10 @@ async function save(path: string, t: SnapshotTarget): Promise<void> {
       return;
     } catch (e) {
       if (e instanceof EtcdctlError) throw e;
-      errors.push(`${endpoint}: ${(e as { details?: string }).details ?? (e as Error).message}`);
+      errors.push(t.endpoints.length === 1 ? reason(e) : `${endpoint}: ${(e as { details?: string }).details ?? (e as Error).message}`);
     }
   }
+  // One endpoint (etcdctl's only case): its error as etcdctl prints it.
   throw new EtcdctlError(EXIT_INTERRUPTED, errors.join('; '));
 }
 

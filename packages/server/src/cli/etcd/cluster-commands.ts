@@ -92,7 +92,8 @@ class Dialer {
 
 const hex = (n: number): string => n.toString(16);
 const hex16 = (n: number): string => hex(n).padStart(16);
-const reason = (e: unknown): string => (isServiceError(e) ? `rpc error: code = ${codeName(e.code)} desc = ${e.details}` : String(e));
+/** Go's text of a gRPC error, as etcdctl prints it. */
+export const reason = (e: unknown): string => (isServiceError(e) ? `rpc error: code = ${codeName(e.code)} desc = ${e.details}` : String(e));
 const CODE_NAMES = [
   'OK',
   'Canceled',
@@ -248,6 +249,7 @@ async function targets(dial: Dialer, c: ClusterContext, f: ClusterFlags): Promis
 async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[], f: ClusterFlags, format: string, io: EtcdIo) {
   const eps = await targets(dial, c, f);
   let failed = false;
+  let lastError = '';
   const rows: string[][] = [];
   const json: string[] = [];
   switch (args[0]) {
@@ -279,6 +281,8 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
           }
         } catch (e) {
           failed = true;
+          // etcdctl ends hashkv with the last failure as its "Error:" line; status only with its exit code.
+          if (!status) lastError = reason(e);
           io.err(`Failed to get the ${status ? 'status' : 'hash'} of endpoint ${ep} (${reason(e)})`);
         }
       }
@@ -288,7 +292,7 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
       if (format === 'json') io.out(`[${json.join(',')}]\n`);
       else if (format === 'table') io.out(tableOf(hdr, rows));
       else for (const row of rows) io.out(row.join(', ') + '\n');
-      if (failed) throw new EtcdctlError(EXIT.error, '');
+      if (failed) throw new EtcdctlError(EXIT.error, lastError);
       return;
     }
     case 'health': {
