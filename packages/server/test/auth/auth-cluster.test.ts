@@ -203,6 +203,18 @@ describe('etcd auth on a 3-node raftkv', () => {
       expect(ttl.keys.map((k) => Buffer.from(k).toString())).toEqual(['secret/k']); // refused revokes deleted nothing
       await call((md, o, cb) => l2.leaseRevoke({ ID: own.ID }, md, o, cb), withToken(alice));
       await call((md, o, cb) => l1.leaseRevoke({ ID: g.ID }, md, o, cb), withToken(root));
+      // Expiry revokes as root: an expired lease's keys go even though no user asked.
+      const short = await call<etcdserverpb.LeaseGrantResponse>((md, o, cb) => l1.leaseGrant({ TTL: 1, ID: 0 }, md, o, cb));
+      await call((md, o, cb) => kvOf(f1).put(leasedPut('secret/expiring', short.ID), md, o, cb), withToken(root));
+      const get = etcdserverpb.RangeRequest.fromPartial({ key: b('secret/expiring') });
+      await waitFor(
+        'the expired lease key deleted',
+        async () =>
+          (await call<etcdserverpb.RangeResponse>((md, o, cb) => kvOf(leader).range(get, md, o, cb), withToken(root))).count === 0
+            ? true
+            : undefined,
+        30_000,
+      );
     } finally {
       l1.close();
       l2.close();
