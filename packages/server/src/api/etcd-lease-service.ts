@@ -130,11 +130,10 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
           checkLeasePuts(sm.auth, user, r.ID, (id) => sm.store.keysOfLease(id));
           return propose<'leaseRevoke'>({ $case: 'leaseRevoke', leaseRevoke: { ID: r.ID } }, deadline, user);
         };
-        const forwarded = isForwarded(call);
         return router.etcdLease(
           'write',
           deadline,
-          forwarded,
+          isForwarded(call),
           local,
           (c, md, o, k) => c.leaseRevoke(r, md, o, k),
           d.gate.forwardToken(call),
