@@ -1,8 +1,8 @@
 // etcdctl 3.4's auth commands and `--user` as a script (see etcdctl-script.ts): users, roles, prefix,
 // range and from-key permissions, `auth enable` (which creates the root role), allowed and denied reads
 // and writes (Txn compares included), wrong passwords, self-service reads, revocation taking effect,
-// password change, `auth disable`. Steps go to the members in turn, so on a 3-node raftkv followers
-// serve (and forward) writes under auth too.
+// password change, `auth disable`; watches refused without READ, member add refused without root. Steps
+// go to the members in turn, so on a 3-node raftkv followers serve (and forward) writes under auth too.
 import { txnText, type Step } from './etcdctl-script.js';
 
 const ALICE = ['--user', 'alice:alicepw'];
@@ -40,6 +40,10 @@ export const AUTH_SCRIPT: readonly Step[] = [
   { args: [...ALICE, 'get', '/', '--prefix'], fails: true },
   { args: [...ALICE, 'get', 'k', '--from-key'] },
   { args: [...ALICE, 'get', 'j', '--from-key'], fails: true },
+  // Watch needs READ on the range (refused at create, etcd's cancel reason); member changes need root.
+  { args: [...ALICE, 'watch', '/b/x'], fails: true, member: 1 },
+  { args: ['watch', '/a/1'], fails: true, member: 2 },
+  { args: [...ALICE, 'member', 'add', 'm4', '--peer-urls=http://127.0.0.1:1'], fails: true, member: 1 },
   { args: [...ALICE, 'del', '/a/1'] },
   { args: [...ALICE, 'del', '/a/2', '--prev-kv'] },
   { args: [...ALICE, 'txn'], stdin: txnText(['val("/b") = ""'], ['put /a/x yes'], ['put /a/y no']) },

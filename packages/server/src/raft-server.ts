@@ -52,9 +52,9 @@ import { peerCallAuth } from './peer/peer-secret.js';
 import { EtcdMembership, etcdClusterService } from './api/etcd-cluster-service.js';
 import { etcdMaintenanceService } from './api/etcd-maintenance-service.js';
 import { publishAttributes } from './node/publish-attributes.js';
-import { AuthGate } from './api/auth-gate.js';
+import { AuthGate, type Caller } from './api/auth-gate.js';
 import { authService } from './api/auth-service.js';
-import { rootOnly } from './api/root-only.js';
+import { maintenanceAuthStatus, rootOnly, rootOnlyStreams } from './api/root-only.js';
 import { ClusterVersion } from './node/cluster-version.js';
 
 export class RaftkvServer {
@@ -296,6 +296,7 @@ export class RaftkvServer {
         progressIntervalMs: config.watchProgressNotifyMs,
         leaderId: () => this.driver.leaderId,
         electionMs: config.electionTimeoutMaxMs,
+        gate,
       }),
     );
     this.leaseExpiry = new LeaseExpiry({
@@ -318,6 +319,7 @@ export class RaftkvServer {
         syncLessor: () => this.leaseExpiry.sync(),
         ids,
         minTtl: minLeaseTtl(config.electionTimeoutMaxMs),
+        gate,
       }),
     );
     this.grpc.addService(etcdserverpb.AuthService, authService({ driver: this.driver, sm: this.sm, router: this.router, ids, gate }));
@@ -374,22 +376,40 @@ export class RaftkvServer {
       replication: () => this.node.status(),
       peerScheme: config.peerTls === null ? ('http' as const) : ('https' as const),
       random: Math.random,
+      forwardToken: (call: Caller) => gate.forwardToken(call),
     };
-    this.grpc.addService(etcdserverpb.ClusterService, etcdClusterService(etcdMembersDeps, new EtcdMembership(etcdMembersDeps)));
+    // etcd's checkMembershipOperationPermission: every change needs root; MemberList stays open.
+    this.grpc.addService(
+      etcdserverpb.ClusterService,
+      rootOnly(etcdClusterService(etcdMembersDeps, new EtcdMembership(etcdMembersDeps)), gate, [
+        'memberAdd',
+        'memberRemove',
+        'memberUpdate',
+        'memberPromote',
+      ]),
+    );
+    const maintenance = etcdMaintenanceService({
+      clusterId: config.clusterId,
+      ids,
+      db: this.db,
+      driver: this.driver,
+      sm: this.sm,
+      membership: this.membership,
+      snapshots: this.snapshots,
+      logger: this.logger,
+      alarm: etcdAlarm({ driver: this.driver, router: this.router }),
+      alarms: activeAlarms(this.sm),
+    });
+    // etcd 3.4's authMaintenanceServer: Defragment, Snapshot, Hash and HashKV need root (refused with the
+    // auth package's errors, as etcd); Status, MoveLeader and Alarm are not checked there.
     this.grpc.addService(
       etcdserverpb.MaintenanceService,
-      etcdMaintenanceService({
-        clusterId: config.clusterId,
-        ids,
-        db: this.db,
-        driver: this.driver,
-        sm: this.sm,
-        membership: this.membership,
-        snapshots: this.snapshots,
-        logger: this.logger,
-        alarm: etcdAlarm({ driver: this.driver, router: this.router }),
-        alarms: activeAlarms(this.sm),
-      }),
+      rootOnlyStreams(
+        rootOnly(maintenance, gate, ['defragment', 'hash', 'hashKv'], maintenanceAuthStatus),
+        gate,
+        ['snapshot'],
+        maintenanceAuthStatus,
+      ),
     );
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);

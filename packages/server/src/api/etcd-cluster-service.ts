@@ -50,6 +50,8 @@ export interface EtcdClusterDeps {
   /** The scheme of peer URLs: https with peer TLS. */
   readonly peerScheme: 'http' | 'https';
   readonly random: () => number;
+  /** The caller's token for the leader, which checks it again (auth-gate.ts forwardToken). */
+  readonly forwardToken?: (call: ServerUnaryCall<unknown, unknown>) => string | null;
 }
 
 /** A peer URL's host:port, or null unless it is an http(s) URL of a host and port and nothing else. */
@@ -186,7 +188,8 @@ export function etcdClusterService(d: EtcdClusterDeps, members: EtcdMembership):
     const deadline = deadlineOf(call, DEFAULT_DEADLINE_MS);
     const p = (async () => {
       const run = async (): Promise<Res> => ({ ...(await local(deadline)), header: header(), members: members.members() }) as Res;
-      return d.router.etcdCluster(deadline, isForwarded(call), run, remote);
+      const token = d.forwardToken?.(call as ServerUnaryCall<unknown, unknown>) ?? null;
+      return d.router.etcdCluster(deadline, isForwarded(call), run, remote, token);
     })();
     answer(p, cb, undefined, toEtcdStatus);
   }

@@ -20,6 +20,8 @@ import { withTimeout } from './etcd-call.js';
 import { ETCD_NO_LEADER, EtcdUnavailableError, toEtcdStatus } from './grpc-errors.js';
 import type { LeaseRenewForwarder } from './lease-renew-forwarder.js';
 import { answerBy, isForwarded, type LeaderRouter } from './router.js';
+import type { AuthGate } from './auth-gate.js';
+import { checkLeasePuts } from '../storage/auth/authorize.js';
 
 export interface EtcdLeaseDeps {
   readonly driver: RaftDriver;
@@ -32,6 +34,11 @@ export interface EtcdLeaseDeps {
   readonly ids: HeaderIds;
   /** etcd's minimum TTL (seconds): a grant asking for less gets this. */
   readonly minTtl: number;
+  /**
+   * Who calls (etcd 3.4's rules): any caller may grant; a revoke needs WRITE on the lease's keys, checked
+   * when applied (and early on the leader); TimeToLive, Leases and keep-alives are not checked.
+   */
+  readonly gate: AuthGate;
 }
 
 interface WithHeader {
@@ -70,16 +77,17 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
       ? { $case: 'leaseGrant'; leaseGrant: etcdserverpb.LeaseGrantRequest }
       : { $case: 'leaseRevoke'; leaseRevoke: etcdserverpb.LeaseRevokeRequest },
     deadline: number,
-  ) => responseOf(await withTimeout(driver.propose(encodeCommand(request)), answerBy(deadline), driver.leaderId), request.$case as K);
+    user: string,
+  ) => responseOf(await withTimeout(driver.propose(encodeCommand(request, user)), answerBy(deadline), driver.leaderId), request.$case as K);
 
   /** The leader's grant: the id (chosen here when the client gave none) and the TTL decided before proposing. */
-  const grantHere = async (r: etcdserverpb.LeaseGrantRequest, deadline: number): Promise<etcdserverpb.LeaseGrantResponse> => {
+  const grantHere = async (r: etcdserverpb.LeaseGrantRequest, deadline: number, user: string): Promise<etcdserverpb.LeaseGrantResponse> => {
     if (r.TTL > MAX_LEASE_TTL) throw new LeaseTtlTooLargeError();
     const ttl = Math.max(r.TTL, d.minTtl);
     for (let attempt = 1; ; attempt++) {
       const ID = r.ID !== 0 ? r.ID : chooseLeaseId();
       try {
-        return await propose<'leaseGrant'>({ $case: 'leaseGrant', leaseGrant: { ID, TTL: ttl } }, deadline);
+        return await propose<'leaseGrant'>({ $case: 'leaseGrant', leaseGrant: { ID, TTL: ttl } }, deadline, user);
       } catch (e) {
         if (!(e instanceof LeaseExistsError) || r.ID !== 0 || attempt >= ID_ATTEMPTS) throw e;
       }
@@ -99,23 +107,39 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
     leaseGrant(call: ServerUnaryCall<etcdserverpb.LeaseGrantRequest, etcdserverpb.LeaseGrantResponse>, cb) {
       const r = call.request;
       const deadline = deadlineOf(call);
-      const p = router.etcdLease(
-        'write',
-        deadline,
-        isForwarded(call),
-        () => grantHere(r, deadline),
-        (c, md, o, k) => c.leaseGrant(r, md, o, k),
-      );
+      const p = run(() => {
+        const user = d.gate.user(call);
+        return router.etcdLease(
+          'write',
+          deadline,
+          isForwarded(call),
+          () => grantHere(r, deadline, user),
+          (c, md, o, k) => c.leaseGrant(r, md, o, k),
+          d.gate.forwardToken(call),
+        );
+      });
       respond(p, cb);
     },
     leaseRevoke(call: ServerUnaryCall<etcdserverpb.LeaseRevokeRequest, etcdserverpb.LeaseRevokeResponse>, cb) {
       const r = call.request;
       const deadline = deadlineOf(call);
-      const local = () => propose<'leaseRevoke'>({ $case: 'leaseRevoke', leaseRevoke: { ID: r.ID } }, deadline);
-      respond(
-        router.etcdLease('write', deadline, isForwarded(call), local, (c, md, o, k) => c.leaseRevoke(r, md, o, k)),
-        cb,
-      );
+      const p = run(() => {
+        const user = d.gate.user(call);
+        // The leader refuses early by its state; applying checks again with the keys of that moment.
+        const local = () => {
+          checkLeasePuts(sm.auth, user, r.ID, (id) => sm.store.keysOfLease(id));
+          return propose<'leaseRevoke'>({ $case: 'leaseRevoke', leaseRevoke: { ID: r.ID } }, deadline, user);
+        };
+        return router.etcdLease(
+          'write',
+          deadline,
+          isForwarded(call),
+          local,
+          (c, md, o, k) => c.leaseRevoke(r, md, o, k),
+          d.gate.forwardToken(call),
+        );
+      });
+      respond(p, cb);
     },
     leaseTimeToLive(call: ServerUnaryCall<etcdserverpb.LeaseTimeToLiveRequest, etcdserverpb.LeaseTimeToLiveResponse>, cb) {
       const r = call.request;
@@ -143,6 +167,15 @@ export function etcdLeaseService(d: EtcdLeaseDeps): etcdserverpb.LeaseServer {
 }
 
 type Progress = Pick<RaftDriver, 'view' | 'waitForProgress'>;
+
+/** `f`'s promise, or its synchronous throw (an invalid token) as a rejection. */
+function run<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
 
 /** This node has committed entries it has not applied yet. */
 const behind = (driver: Progress): boolean => driver.view().applied < driver.view().commit;

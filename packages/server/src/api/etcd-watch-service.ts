@@ -7,6 +7,9 @@ import type { HeaderIds } from '../storage/member-id.js';
 import type { MvccStore } from '../storage/mvcc/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { WatchSession } from '../watch/stream.js';
+import type { AuthGate, Caller } from './auth-gate.js';
+import { checkRead } from '../storage/auth/authorize.js';
+import { EtcdAuthError, permissionDenied } from '../storage/auth/errors.js';
 
 export interface EtcdWatchDeps {
   readonly hub: WatchHub;
@@ -20,6 +23,36 @@ export interface EtcdWatchDeps {
   readonly leaderId: () => string;
   /** The election timeout: a stream that requires a leader ends after 3 of them without one (etcd). */
   readonly electionMs: number;
+  /** Who calls: a watch needs READ on its range (checked at each create, by this node's auth state). */
+  readonly gate: AuthGate;
+}
+
+/** Go's status.Error text, which etcd 3.4 sends as the cancel reason (rpctypes.ErrGRPCPermissionDenied.Error()). */
+function goStatusText(e: EtcdAuthError): string {
+  const code = GO_CODES[e.code] ?? 'PermissionDenied';
+  return `rpc error: code = ${code} desc = ${e.message}`;
+}
+
+const GO_CODES: Partial<Record<GrpcStatus, string>> = {
+  [GrpcStatus.PERMISSION_DENIED]: 'PermissionDenied',
+  [GrpcStatus.INVALID_ARGUMENT]: 'InvalidArgument',
+  [GrpcStatus.UNAUTHENTICATED]: 'Unauthenticated',
+  [GrpcStatus.FAILED_PRECONDITION]: 'FailedPrecondition',
+};
+
+/**
+ * etcd's isWatchPermitted, answered as the cancel reason of the refused create. Unlike etcd 3.4 (which
+ * checks only the start key of a from-key or whole-keyspace watch), the whole watched range is checked.
+ */
+function watchRefusal(gate: AuthGate, caller: Caller): (key: Buffer, end: Uint8Array) => string | null {
+  return (key, end) => {
+    try {
+      checkRead(gate.store, gate.user(caller), key, end);
+      return null;
+    } catch (e) {
+      return goStatusText(e instanceof EtcdAuthError ? e : permissionDenied());
+    }
+  };
 }
 
 /** Responses queued per stream in front of a blocked transport (etcd: 128 per watcher; a stream carries many). */
@@ -83,6 +116,7 @@ export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
           maxRequestBytes: d.maxRequestBytes,
           progressIntervalMs: d.progressIntervalMs,
           maxQueued: MAX_QUEUED,
+          refusal: watchRefusal(d.gate, call),
         },
         { write: (r) => call.write(r) },
       );

@@ -12,7 +12,7 @@ import { LOCK_FLAGS, runLock } from './etcd/lock.js';
 import { runWatch } from './etcd/watch.js';
 import { isClusterCommand, runClusterCommand } from './etcd/cluster-commands.js';
 import { isAuthCommand, runAuthCommand } from './etcd/auth-commands.js';
-import { AuthSession, credentialsOf as credentialsOfUser, tokenInterceptor } from './etcd/auth-session.js';
+import { AuthSession, credentialsOf as credentialsOfUser, withToken } from './etcd/auth-session.js';
 import { EtcdctlError, OP_FLAGS } from './etcd/ops.js';
 import { parseFlags } from './parse-flags.js';
 import { versionText } from '../version.js';
@@ -249,13 +249,13 @@ async function main(): Promise<number> {
     process.stdout.write(versionText('raftctl') + '\n');
     return 0;
   }
+  let token: string | null = null;
   try {
     a = parseCli(process.argv.slice(2));
     const tls = tlsOf(a.tls);
     auth = new AuthSession(a.endpoints, tls === undefined ? undefined : credentialsOf(tls).creds, a.timeoutMs);
     // etcdctl authenticates before any command; a refusal exits with its bad-connection code.
     const login = credentialsOfUser(a.flags.user, a.flags.password, () => readFileSync(0));
-    let token: string | null = null;
     if (login !== null) {
       try {
         token = await auth.login(login);
@@ -267,7 +267,7 @@ async function main(): Promise<number> {
     }
     // Each endpoint gets the whole --timeout, as it always did: the call's deadline covers them all.
     const timeoutMs = a.timeoutMs * a.endpoints.length;
-    const channelOptions = token === null ? {} : { channelOptions: { interceptors: [tokenInterceptor(token)] } };
+    const channelOptions = { channelOptions: withToken({}, token) };
     client = new RaftkvClient({ endpoints: a.endpoints, timeoutMs, attemptTimeoutMs: a.timeoutMs, ...opt('tls', tls), ...channelOptions });
   } catch (e) {
     if (e instanceof UsageError || e instanceof TlsConfigError) {
@@ -278,7 +278,7 @@ async function main(): Promise<number> {
     throw e;
   }
   try {
-    return await command(a, client, auth);
+    return await command(a, client, auth, token);
   } finally {
     client.close();
     auth.close();
@@ -287,7 +287,7 @@ async function main(): Promise<number> {
 
 const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
 
-async function command(a: Args, client: RaftkvClient, auth: AuthSession): Promise<number> {
+async function command(a: Args, client: RaftkvClient, auth: AuthSession, token: string | null): Promise<number> {
   let [cmd, ...args] = a.rest;
   if (isEtcdCommand(cmd)) {
     const io = {
@@ -299,7 +299,7 @@ async function command(a: Args, client: RaftkvClient, auth: AuthSession): Promis
   }
   if (cmd === 'snapshot') {
     const io = { out: (b: Buffer | string) => void process.stdout.write(b), err: (l: string) => void process.stderr.write(l + '\n') };
-    const target = { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutSet ? a.timeoutMs : null };
+    const target = { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutSet ? a.timeoutMs : null, token };
     const flags = { ...a.flags, ...(a.json && a.flags['write-out'] === undefined ? { 'write-out': 'json' } : {}) };
     return runSnapshotCommand(args, flags, target, { ...io, stdin: () => readFileSync(0) });
   }
@@ -327,7 +327,7 @@ async function command(a: Args, client: RaftkvClient, auth: AuthSession): Promis
       err: (l: string) => void process.stderr.write(l + '\n'),
       stdin: () => readFileSync(0),
     };
-    return runClusterCommand(cmd, args, a.flags, { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutMs }, io);
+    return runClusterCommand(cmd, args, a.flags, { endpoints: a.endpoints, tls: tlsOf(a.tls), timeoutMs: a.timeoutMs, token }, io);
   }
   const io = {
     out: (b: Buffer | string) => void process.stdout.write(b),

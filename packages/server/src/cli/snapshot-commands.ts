@@ -16,6 +16,8 @@ import { restoreDataDir } from '../storage/restore.js';
 import { fsyncDir } from '../storage/snapshot-store.js';
 import { EXIT, EtcdctlError } from './etcd/ops.js';
 import type { EtcdIo } from './etcd/commands.js';
+import { withToken } from './etcd/auth-session.js';
+import { reason } from './etcd/cluster-commands.js';
 
 /** etcdctl's ExitInterrupted: snapshot save failed. */
 const EXIT_INTERRUPTED = 5;
@@ -48,6 +50,8 @@ export interface SnapshotTarget {
   readonly tls: TlsOptions | undefined;
   /** The deadline of the whole save (etcdctl: none unless --command-timeout is given). */
   readonly timeoutMs: number | null;
+  /** The --user's auth token (a snapshot needs root). */
+  readonly token?: string | null;
 }
 
 export async function runSnapshotCommand(args: readonly string[], f: SnapshotFlags, target: SnapshotTarget, io: EtcdIo): Promise<number> {
@@ -98,9 +102,10 @@ async function save(path: string, t: SnapshotTarget): Promise<void> {
       return;
     } catch (e) {
       if (e instanceof EtcdctlError) throw e;
-      errors.push(`${endpoint}: ${(e as { details?: string }).details ?? (e as Error).message}`);
+      errors.push(t.endpoints.length === 1 ? reason(e) : `${endpoint}: ${(e as { details?: string }).details ?? (e as Error).message}`);
     }
   }
+  // One endpoint (etcdctl's only case): its error as etcdctl prints it.
   throw new EtcdctlError(EXIT_INTERRUPTED, errors.join('; '));
 }
 
@@ -118,7 +123,7 @@ function saveOffline(dataDir: string, path: string): void {
 function saveFrom(endpoint: string, path: string, t: SnapshotTarget): Promise<void> {
   const part = `${path}.part`;
   const { creds, options } = credentialsOf(t.tls);
-  const client = new etcdserverpb.MaintenanceClient(endpoint, creds, options);
+  const client = new etcdserverpb.MaintenanceClient(endpoint, creds, withToken(options, t.token));
   let fd: number;
   try {
     fd = openSync(part, 'w', 0o600);

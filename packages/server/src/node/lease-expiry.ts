@@ -3,8 +3,10 @@
 // each expired lease, at most `maxRevokesPerTick` of them (etcd's leaseRevokeRate is 1000/s), all in
 // one batch the driver steps into the core together, so an expiry storm is a few log entries per
 // tick, never a loop that keeps the core from its heartbeats. Followers propose nothing.
+// Expiry revokes as root (etcd's WithRoot), so auth never keeps an expired lease's keys alive.
 import type { Logger } from '../observability/logger.js';
 import { encodeCommand } from '../storage/command.js';
+import { ROOT } from '../storage/auth/auth-store.js';
 import type { Lessor } from './lessor.js';
 
 export interface LeaseExpiryDeps {
@@ -66,7 +68,7 @@ export class LeaseExpiry {
     this.sync();
     const ids = this.d.lessor.expired(this.d.maxRevokesPerTick ?? 500);
     for (const id of ids) {
-      this.d.propose(encodeCommand({ $case: 'leaseRevoke', leaseRevoke: { ID: id } })).catch((e: unknown) => {
+      this.d.propose(encodeCommand({ $case: 'leaseRevoke', leaseRevoke: { ID: id } }, ROOT)).catch((e: unknown) => {
         // Gone already, or leadership moved: the lessor proposes it again later if it is still due.
         this.d.logger.debug('revoking an expired lease failed', { lease: id, error: (e as Error).message });
       });

@@ -170,7 +170,7 @@ export class KvStateMachine {
     }
     // With auth enabled, the proposer's user must be allowed this command by the auth state of now.
     const denied = this.etcd(() => {
-      authorizeCommand(this.auth, cmd);
+      authorizeCommand(this.auth, cmd, (lease) => this.store.keysOfLease(lease));
       return { $case: 'auth', auth: { revision: this.auth.revision } };
     });
     if (denied?.ok === false) return denied;

@@ -31,6 +31,8 @@ export interface WatchSessionDeps {
   readonly progressIntervalMs: number;
   /** Responses queued in front of a blocked transport before the stream's watchers count as behind. */
   readonly maxQueued: number;
+  /** Why the caller may not watch this range (etcd's isWatchPermitted: READ on it), or null when it may. */
+  readonly refusal?: (key: Buffer, rangeEnd: Uint8Array) => string | null;
 }
 
 /** etcd's clientv3.InvalidWatchID: a response for no watcher (a failed create, a progress answer). */
@@ -141,6 +143,8 @@ export class WatchSession implements WatcherSink {
     const revision = this.d.store.currentRevision();
     const refuse = (reason: string): void =>
       this.enqueue(response({ header: this.d.header(revision), watchId: NO_WATCH, created: true, canceled: true, cancelReason: reason }));
+    const refused = this.d.refusal?.(key, c.rangeEnd) ?? null;
+    if (refused !== null) return refuse(refused);
     if (range.kind === 'range' && Buffer.compare(range.key, range.end) >= 0) return refuse(ERR_EMPTY_RANGE);
     let id = c.watchId;
     if (id === 0) {

@@ -120,6 +120,39 @@ describe('auth applied from the log', () => {
     expect(sm.digest().digest).not.toBe(digest);
   });
 
+  it('leases as etcd 3.4: anyone grants; revoking, or attaching a key, needs WRITE on every key the lease holds', () => {
+    setUp();
+    apply({ $case: 'userGrantRole', userGrantRole: { user: 'root', role: 'root' } });
+    apply({ $case: 'authEnable', authEnable: { tokenKey: b('k') } });
+    const denied = 'etcdserver: permission denied';
+    const grant = (ID: number, user = ''): string => errorOf(apply({ $case: 'leaseGrant', leaseGrant: { ID, TTL: 60 } }, user));
+    const revoke = (ID: number, user = ''): string => errorOf(apply({ $case: 'leaseRevoke', leaseRevoke: { ID } }, user));
+    const leased = (key: string, lease: number): etcdserverpb.PutRequest => ({ ...put(key), lease });
+    expect(grant(1)).toBe('ok'); // no user at all, as etcd 3.4
+    expect(grant(2, 'alice')).toBe('ok');
+    expect(grant(3, 'alice')).toBe('ok');
+    expect(revoke(3)).toBe('ok'); // a lease with no keys: anyone
+    expect(errorOf(apply({ $case: 'put', put: leased('/b', 1) }, 'root'))).toBe('ok');
+    expect(errorOf(apply({ $case: 'put', put: leased('/a/1', 2) }, 'alice'))).toBe('ok');
+    // Attaching to a lease that holds a key alice cannot write, by Put or inside a Txn, is refused.
+    expect(errorOf(apply({ $case: 'put', put: leased('/a/2', 1) }, 'alice'))).toBe(denied);
+    const inTxn = txn([], [{ request: { $case: 'requestPut', requestPut: leased('/a/2', 1) } }]);
+    expect(errorOf(apply({ $case: 'txn', txn: inTxn }, 'alice'))).toBe(denied);
+    expect(revoke(1, 'alice')).toBe(denied);
+    expect(revoke(1)).toBe('etcdserver: user name is empty');
+    expect(sm.store.value(b('/b'))?.toString()).toBe('v'); // nothing refused deleted it
+    expect(revoke(2, 'alice')).toBe('ok');
+    expect(sm.store.value(b('/a/1'))).toBeUndefined();
+    expect(revoke(1, 'root')).toBe('ok'); // the lessor's expiry revokes as root
+    expect(sm.store.value(b('/b'))).toBeUndefined();
+    // A member's own published attributes need no user (it is not a client's request).
+    const attrs = errorOf(apply({ $case: 'memberAttributes', memberAttributes: { id: 'n1', name: 'n1', clientUrls: [] } }));
+    expect(attrs).not.toBe('etcdserver: user name is empty');
+    // Nor do alarms (etcd 3.4 checks none) and the cluster version the leader decides.
+    expect(errorOf(apply({ $case: 'alarm', alarm: { action: 1, memberID: 7, alarm: 1 } }))).toBe('ok');
+    expect(errorOf(apply({ $case: 'clusterVersionSet', clusterVersionSet: { version: '0.3.0' } }))).toBe('ok');
+  });
+
   it('checks KV writes at apply with the proposer user: puts, prev_kv, deletes, every Txn op and compare', () => {
     setUp();
     apply({ $case: 'userGrantRole', userGrantRole: { user: 'root', role: 'root' } });

@@ -1,11 +1,14 @@
 // etcd's auth on a real 3-node raftkv, beyond what etcdctl shows (packages/compat's auth test): changes
 // sent to a follower, a token from one node used on the others, raftkv.v1 KV and Admin under auth, a
-// forged forwarding header or token getting nothing, and a node that was down catching up through a
-// snapshot that carries the auth state (equal digests, the same refusals there).
+// forged forwarding header or token getting nothing, Watch, Lease, Cluster and Maintenance as etcd 3.4
+// checks them (through followers, with etcdctl and raftctl --user), and a node that was down catching up
+// through a snapshot that carries the auth state (equal digests, the same refusals there).
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { authpb, etcdserverpb, ReadConsistency, type ProposeRequest } from '@raftkv/proto';
 import { waitFor } from '@raftkv/testkit';
+import { spawn, spawnSync } from 'node:child_process';
 import { TestCluster } from '../harness.js';
+import { RAFTCTL, haveEtcdctl } from '../cli/etcdctl-run.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 type Call<T> = (md: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r?: T) => void) => unknown;
@@ -25,6 +28,17 @@ const withToken = (token: string, extra: Record<string, string> = {}): Metadata 
   md.set('token', token);
   for (const [k, v] of Object.entries(extra)) md.set(k, v);
   return md;
+};
+/** etcdctl (3.4) or raftctl, run to its end: exit code, standard output and the lines of standard error. */
+const ctl = (tool: 'etcdctl' | 'raftctl', args: string[]): { code: number | null; out: string; err: string } => {
+  const [cmd, pre] = tool === 'etcdctl' ? ['etcdctl', []] : [process.execPath, [RAFTCTL]];
+  const r = spawnSync(cmd, [...pre, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 });
+  const err = r.stderr
+    .toString()
+    .split('\n')
+    .filter((l) => !l.startsWith('{'))
+    .join('\n');
+  return { code: r.status, out: r.stdout.toString(), err };
 };
 const putReq = (key: string): ProposeRequest => ({ command: { $case: 'put', put: { key, value: b('1') } }, clientId: '', sequence: 0 });
 
@@ -130,6 +144,126 @@ describe('etcd auth on a 3-node raftkv', () => {
     expect(await failure(login(f1, 'alice', 'wrong'))).toBe(
       'INVALID_ARGUMENT: etcdserver: authentication failed, invalid user ID or password',
     );
+  });
+
+  test('Watch, Lease, Cluster and Maintenance obey etcd 3.4 auth, through followers and from etcdctl/raftctl --user', async () => {
+    const { leader } = await c.waitForLeader();
+    const [f1, f2] = c.nodes.map((n) => n.id).filter((id) => id !== leader) as [string, string];
+    const [alice, root] = [await login(f1, 'alice', 'alicepw'), await login(f2, 'root', 'rootpw')];
+    const denied = 'PERMISSION_DENIED: etcdserver: permission denied';
+
+    // Watch: READ on the watched range, checked at create (etcdctl prints etcd's cancel reason and exits 5).
+    if (haveEtcdctl()) {
+      const at = c.node(f1).address;
+      const refused = ctl('etcdctl', ['--endpoints', at, '--user', 'alice:alicepw', 'watch', 'secret']);
+      expect(refused.code).toBe(5);
+      expect(refused.err).toContain('watch was canceled (rpc error: code = PermissionDenied desc = etcdserver: permission denied)');
+      const anonymous = ctl('etcdctl', ['--endpoints', at, 'watch', '--prefix', '']);
+      expect(anonymous.err).toContain('watch was canceled (rpc error: code = InvalidArgument desc = etcdserver: user name is empty)');
+      const w = spawn('etcdctl', ['--endpoints', at, '--user', 'alice:alicepw', 'watch', '--prefix', 'v1/w'], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+      });
+      try {
+        let out = '';
+        w.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        const put = etcdserverpb.PutRequest.fromPartial({ key: b('v1/w1'), value: b('seen') });
+        await waitFor(
+          'the allowed watch sees a put',
+          async () => {
+            await call((md, o, cb) => kvOf(leader).put(put, md, o, cb), withToken(alice));
+            return out.includes('PUT\nv1/w1\nseen\n') ? true : undefined;
+          },
+          20_000,
+        );
+      } finally {
+        w.kill();
+      }
+    } else {
+      console.warn('auth-cluster.test: etcdctl 3.4 is not installed; the etcdctl watch steps are skipped');
+    }
+
+    // Lease: anyone grants; revoking needs WRITE on the keys the lease holds (a follower forwards the token).
+    const lease = (id: string): etcdserverpb.LeaseClient => new etcdserverpb.LeaseClient(c.node(id).address, credentials.createInsecure());
+    const [l1, l2] = [lease(f1), lease(f2)];
+    try {
+      const g = await call<etcdserverpb.LeaseGrantResponse>((md, o, cb) => l1.leaseGrant({ TTL: 60, ID: 0 }, md, o, cb));
+      const own = await call<etcdserverpb.LeaseGrantResponse>(
+        (md, o, cb) => l2.leaseGrant({ TTL: 60, ID: 0 }, md, o, cb),
+        withToken(alice),
+      );
+      const leasedPut = (key: string, l: number) => etcdserverpb.PutRequest.fromPartial({ key: b(key), value: b('x'), lease: l });
+      await call((md, o, cb) => kvOf(f1).put(leasedPut('secret/k', g.ID), md, o, cb), withToken(root));
+      await call((md, o, cb) => kvOf(f2).put(leasedPut('v1/leased', own.ID), md, o, cb), withToken(alice));
+      expect(await failure(call((md, o, cb) => kvOf(f2).put(leasedPut('v1/x', g.ID), md, o, cb), withToken(alice)))).toBe(denied);
+      expect(await failure(call((md, o, cb) => l1.leaseRevoke({ ID: g.ID }, md, o, cb), withToken(alice)))).toBe(denied);
+      expect(await failure(call((md, o, cb) => l2.leaseRevoke({ ID: g.ID }, md, o, cb)))).toBe(
+        'INVALID_ARGUMENT: etcdserver: user name is empty',
+      );
+      const ttl = await call<etcdserverpb.LeaseTimeToLiveResponse>((md, o, cb) => l2.leaseTimeToLive({ ID: g.ID, keys: true }, md, o, cb));
+      expect(ttl.keys.map((k) => Buffer.from(k).toString())).toEqual(['secret/k']); // refused revokes deleted nothing
+      await call((md, o, cb) => l2.leaseRevoke({ ID: own.ID }, md, o, cb), withToken(alice));
+      await call((md, o, cb) => l1.leaseRevoke({ ID: g.ID }, md, o, cb), withToken(root));
+      // Expiry revokes as root: an expired lease's keys go even though no user asked.
+      const short = await call<etcdserverpb.LeaseGrantResponse>((md, o, cb) => l1.leaseGrant({ TTL: 1, ID: 0 }, md, o, cb));
+      await call((md, o, cb) => kvOf(f1).put(leasedPut('secret/expiring', short.ID), md, o, cb), withToken(root));
+      const get = etcdserverpb.RangeRequest.fromPartial({ key: b('secret/expiring') });
+      await waitFor(
+        'the expired lease key deleted',
+        async () =>
+          (await call<etcdserverpb.RangeResponse>((md, o, cb) => kvOf(leader).range(get, md, o, cb), withToken(root))).count === 0
+            ? true
+            : undefined,
+        30_000,
+      );
+    } finally {
+      l1.close();
+      l2.close();
+    }
+
+    // Cluster: member changes need root (checked on the follower and again on the leader); MemberList is open.
+    const cluster = new etcdserverpb.ClusterClient(c.node(f1).address, credentials.createInsecure());
+    try {
+      const add = { peerURLs: ['http://127.0.0.1:1'], isLearner: true };
+      expect(await failure(call((md, o, cb) => cluster.memberAdd(add, md, o, cb), withToken(alice)))).toBe(denied);
+      expect(await failure(call((md, o, cb) => cluster.memberAdd(add, md, o, cb)))).toBe(
+        'INVALID_ARGUMENT: etcdserver: user name is empty',
+      );
+      const added = await call<etcdserverpb.MemberAddResponse>((md, o, cb) => cluster.memberAdd(add, md, o, cb), withToken(root));
+      const id = added.member!.ID;
+      expect(await failure(call((md, o, cb) => cluster.memberRemove({ ID: id }, md, o, cb), withToken(alice)))).toBe(denied);
+      await call((md, o, cb) => cluster.memberRemove({ ID: id }, md, o, cb), withToken(root));
+      const list = await call<etcdserverpb.MemberListResponse>((md, o, cb) => cluster.memberList({ linearizable: false }, md, o, cb));
+      expect(list.members).toHaveLength(3);
+    } finally {
+      cluster.close();
+    }
+
+    // Maintenance: Snapshot, Defragment, Hash and HashKV need root, refused with etcd's raw auth errors;
+    // raftctl sends --user's token (root's hashkv answers, alice's snapshot is refused).
+    const maintenance = new etcdserverpb.MaintenanceClient(c.node(f2).address, credentials.createInsecure());
+    try {
+      const raw = 'UNKNOWN: auth: permission denied';
+      expect(await failure(call((md, o, cb) => maintenance.defragment({}, md, o, cb), withToken(alice)))).toBe(raw);
+      expect(await failure(call((md, o, cb) => maintenance.hash({}, md, o, cb), withToken(alice)))).toBe(raw);
+      expect(await failure(call((md, o, cb) => maintenance.hashKv({ revision: 0 }, md, o, cb)))).toBe('UNKNOWN: auth: user name is empty');
+      const snapshot = new Promise<string>((resolve) => {
+        const s = maintenance.snapshot({}, withToken(alice));
+        s.on('data', () => undefined);
+        s.on('error', (e: ServiceError) => resolve(`${status[e.code]}: ${e.details}`));
+        s.on('end', () => resolve('ok'));
+      });
+      expect(await snapshot).toBe(raw);
+      await call((md, o, cb) => maintenance.status({}, md, o, cb), withToken(alice)); // Status is open
+      const at = c.node(f2).address;
+      const hashkv = ctl('raftctl', ['--endpoints', at, '--user', 'root:rootpw', 'endpoint', 'hashkv']);
+      expect(hashkv.code).toBe(0);
+      expect(hashkv.out).toMatch(new RegExp(`^${at}, \\d+\\n$`));
+      const save = ctl('raftctl', ['--endpoints', at, '--user', 'alice:alicepw', 'snapshot', 'save', `${c.node(f2).dataDir}-x.db`]);
+      expect(save.code).not.toBe(0);
+      expect(save.err).toContain('auth: permission denied');
+    } finally {
+      maintenance.close();
+    }
   });
 
   test('a node that was down catches up from a snapshot carrying the auth state', async () => {

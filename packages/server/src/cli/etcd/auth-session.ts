@@ -33,6 +33,11 @@ export function tokenInterceptor(token: string): Interceptor {
     });
 }
 
+/** Client options that send `token` on every call (none added for no token). */
+export function withToken<O extends object>(options: O, token: string | null | undefined): O {
+  return token == null ? options : { ...options, interceptors: [tokenInterceptor(token)] };
+}
+
 export class AuthSession {
   private readonly clients = new Map<string, etcdserverpb.AuthClient>();
   private token: string | null = null;

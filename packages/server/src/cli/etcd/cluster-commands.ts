@@ -7,6 +7,7 @@ import { Metadata, type CallOptions } from '@grpc/grpc-js';
 import { credentialsOf, isServiceError, type TlsOptions } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { EXIT, EtcdctlError } from './ops.js';
+import { withToken } from './auth-session.js';
 import type { EtcdIo } from './commands.js';
 import { endpointHashKvJson, endpointHealthJson, endpointStatusJson, membersJson } from './go-format.js';
 import { goDuration, humanizeBytes, tableOf } from './table.js';
@@ -27,6 +28,8 @@ export interface ClusterContext {
   readonly endpoints: readonly string[];
   readonly tls: TlsOptions | undefined;
   readonly timeoutMs: number;
+  /** The --user's auth token, sent with every call (member changes, defrag and hashkv need root). */
+  readonly token?: string | null;
 }
 
 interface Stubs {
@@ -66,7 +69,8 @@ class Dialer {
   private of(endpoint: string): Stubs {
     let s = this.stubs.get(endpoint);
     if (s === undefined) {
-      const { creds, options } = credentialsOf(this.c.tls);
+      const { creds, options: plain } = credentialsOf(this.c.tls);
+      const options = withToken(plain, this.c.token);
       s = {
         cluster: new etcdserverpb.ClusterClient(endpoint, creds, options),
         maintenance: new etcdserverpb.MaintenanceClient(endpoint, creds, options),
@@ -88,7 +92,8 @@ class Dialer {
 
 const hex = (n: number): string => n.toString(16);
 const hex16 = (n: number): string => hex(n).padStart(16);
-const reason = (e: unknown): string => (isServiceError(e) ? `rpc error: code = ${codeName(e.code)} desc = ${e.details}` : String(e));
+/** Go's text of a gRPC error, as etcdctl prints it. */
+export const reason = (e: unknown): string => (isServiceError(e) ? `rpc error: code = ${codeName(e.code)} desc = ${e.details}` : String(e));
 const CODE_NAMES = [
   'OK',
   'Canceled',
@@ -244,6 +249,7 @@ async function targets(dial: Dialer, c: ClusterContext, f: ClusterFlags): Promis
 async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[], f: ClusterFlags, format: string, io: EtcdIo) {
   const eps = await targets(dial, c, f);
   let failed = false;
+  let lastError = '';
   const rows: string[][] = [];
   const json: string[] = [];
   switch (args[0]) {
@@ -275,6 +281,8 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
           }
         } catch (e) {
           failed = true;
+          // etcdctl ends hashkv with the last failure as its "Error:" line; status only with its exit code.
+          if (!status) lastError = reason(e);
           io.err(`Failed to get the ${status ? 'status' : 'hash'} of endpoint ${ep} (${reason(e)})`);
         }
       }
@@ -284,7 +292,7 @@ async function endpoint(dial: Dialer, c: ClusterContext, args: readonly string[]
       if (format === 'json') io.out(`[${json.join(',')}]\n`);
       else if (format === 'table') io.out(tableOf(hdr, rows));
       else for (const row of rows) io.out(row.join(', ') + '\n');
-      if (failed) throw new EtcdctlError(EXIT.error, '');
+      if (failed) throw new EtcdctlError(EXIT.error, lastError);
       return;
     }
     case 'health': {

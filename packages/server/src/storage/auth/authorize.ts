@@ -32,8 +32,23 @@ export function checkAdmin(a: AuthStore, user: string): void {
   if (!a.isRoot(user)) throw E.permissionDenied();
 }
 
-export function checkPut(a: AuthStore, user: string, r: etcdserverpb.PutRequest): void {
+/** The keys now attached to a lease (none for no such lease): what revoking it would delete. */
+export type LeaseKeys = (lease: number) => readonly Uint8Array[];
+
+const NO_LEASE_KEYS: LeaseKeys = () => [];
+
+/**
+ * etcd's checkLeasePuts: WRITE on every key the lease holds. Revoking a lease deletes them, and
+ * attaching a key to it would let its revoker delete that key too.
+ */
+export function checkLeasePuts(a: AuthStore, user: string, lease: number, leaseKeys: LeaseKeys): void {
+  if (!a.enabled || lease === 0) return;
+  for (const key of leaseKeys(lease)) checkWrite(a, user, key);
+}
+
+export function checkPut(a: AuthStore, user: string, r: etcdserverpb.PutRequest, leaseKeys: LeaseKeys = NO_LEASE_KEYS): void {
   checkWrite(a, user, r.key);
+  checkLeasePuts(a, user, r.lease, leaseKeys);
   if (r.prevKv) checkRead(a, user, r.key);
 }
 
@@ -42,8 +57,11 @@ export function checkDeleteRange(a: AuthStore, user: string, r: etcdserverpb.Del
   checkWrite(a, user, r.key, r.rangeEnd);
 }
 
-/** Every compare (read), then every op of both branches, nested Txns included (etcd 3.4 skips those). */
-export function checkTxn(a: AuthStore, user: string, t: etcdserverpb.TxnRequest): void {
+/**
+ * Every compare (read), then every op of both branches, nested Txns included (etcd 3.4 skips those), and a
+ * put's lease as for Put (etcd 3.4 checks it on Put only; a Txn must not be the way around it).
+ */
+export function checkTxn(a: AuthStore, user: string, t: etcdserverpb.TxnRequest, leaseKeys: LeaseKeys = NO_LEASE_KEYS): void {
   if (!a.enabled) return;
   for (const c of t.compare) checkRead(a, user, c.key, c.rangeEnd);
   for (const op of [...t.success, ...t.failure]) {
@@ -53,13 +71,13 @@ export function checkTxn(a: AuthStore, user: string, t: etcdserverpb.TxnRequest)
         checkRead(a, user, r.requestRange.key, r.requestRange.rangeEnd);
         break;
       case 'requestPut':
-        checkPut(a, user, r.requestPut);
+        checkPut(a, user, r.requestPut, leaseKeys);
         break;
       case 'requestDeleteRange':
         checkDeleteRange(a, user, r.requestDeleteRange);
         break;
       case 'requestTxn':
-        checkTxn(a, user, r.requestTxn);
+        checkTxn(a, user, r.requestTxn, leaseKeys);
         break;
       default:
         break;
@@ -70,9 +88,12 @@ export function checkTxn(a: AuthStore, user: string, t: etcdserverpb.TxnRequest)
 /**
  * The check a committed command must pass before it is applied, by its kind. raftkv.v1 writes answer
  * the previous value, so they need READ as well as WRITE on the key; compaction and auth management
- * need root (etcd 3.4 lets any user compact; raftkv treats it as maintenance).
+ * need root (etcd 3.4 lets any user compact; raftkv treats it as maintenance). As etcd 3.4: any caller
+ * may grant a lease; revoking one needs WRITE on its keys (the lessor's expiry revokes as root); member
+ * changes are checked where they are asked for (etcd's checkMembershipOperationPermission), and a
+ * member's published attributes, alarms and the cluster version are the nodes' own.
  */
-export function authorizeCommand(a: AuthStore, cmd: Command): void {
+export function authorizeCommand(a: AuthStore, cmd: Command, leaseKeys: LeaseKeys = NO_LEASE_KEYS): void {
   if (!a.enabled) return;
   const user = cmd.authUser;
   const r = cmd.request;
@@ -88,11 +109,20 @@ export function authorizeCommand(a: AuthStore, cmd: Command): void {
       return;
     }
     case 'put':
-      return checkPut(a, user, r.put);
+      return checkPut(a, user, r.put, leaseKeys);
     case 'deleteRange':
       return checkDeleteRange(a, user, r.deleteRange);
     case 'txn':
-      return checkTxn(a, user, r.txn);
+      return checkTxn(a, user, r.txn, leaseKeys);
+    case 'leaseGrant':
+    case 'memberAttributes':
+    case 'memberPeerUpdate':
+    // etcd 3.4 checks no permission on Alarm; the cluster version is the leader's own decision.
+    case 'alarm':
+    case 'clusterVersionSet':
+      return;
+    case 'leaseRevoke':
+      return checkLeasePuts(a, user, r.leaseRevoke.ID, leaseKeys);
     default:
       return checkAdmin(a, user);
   }
