@@ -4,7 +4,7 @@
 // its put was sent; each delivered event's latency is its arrival minus that time (put latency
 // included, as a client sees it). Reports delivery latency p50/p99/max and events delivered per
 // second, and checks that every watcher got every event exactly once, in revision order.
-// Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd]
+// Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd] [--server FILE] [--profile DIR]
 import { parseArgs } from 'node:util';
 import { RaftkvClient, type WatchResponse } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
@@ -20,6 +20,10 @@ const { values: o } = parseArgs({
     writes: { type: 'string', default: '2000' },
     inflight: { type: 'string', default: '8' },
     systems: { type: 'string', default: 'raftkv,etcd' },
+    /** raftkv's entry point (another build, to compare two versions). */
+    server: { type: 'string' },
+    /** Write each raftkv node's CPU profile to this directory. */
+    profile: { type: 'string' },
   },
 });
 const WATCHERS = Number(o.watchers);
@@ -120,7 +124,9 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const system of o.systems.split(',')) {
     const cluster =
-      system === 'etcd' ? await startEtcdCluster({ binary: ensureEtcd(undefined, (l) => console.error(l)) }) : await startRaftkvCluster();
+      system === 'etcd'
+        ? await startEtcdCluster({ binary: ensureEtcd(undefined, (l) => console.error(l)) })
+        : await startRaftkvCluster({ serverMain: o.server, cpuProfileDir: o.profile });
     try {
       results.push(await run(cluster));
     } finally {
