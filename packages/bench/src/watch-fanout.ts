@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util';
 import { RaftkvClient, type WatchResponse } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import type { Cluster } from './cluster.js';
-import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
 import { Histogram } from './histogram.js';
-import { startRaftkvCluster } from './raftkv-cluster.js';
+import { eachSystem, runMain } from './side-by-side.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -121,18 +120,7 @@ async function writesInStore(client: RaftkvClient): Promise<number> {
 const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 
 async function main(): Promise<void> {
-  const results: Result[] = [];
-  for (const system of o.systems.split(',')) {
-    const cluster =
-      system === 'etcd'
-        ? await startEtcdCluster({ binary: ensureEtcd(undefined, (l) => console.error(l)) })
-        : await startRaftkvCluster({ serverMain: o.server, cpuProfileDir: o.profile });
-    try {
-      results.push(await run(cluster));
-    } finally {
-      await cluster.stop();
-    }
-  }
+  const results = await eachSystem(o, run);
   console.log(`watch fan-out: ${WATCHERS} watchers on one prefix over ${STREAMS} streams, ${WRITES} puts, ${INFLIGHT} in flight`);
   console.log('system   events    seconds  events/s   p50 ms   p99 ms   max ms   problems  failed puts');
   for (const r of results) {
@@ -153,10 +141,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);
