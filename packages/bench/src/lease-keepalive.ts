@@ -4,7 +4,7 @@
 // Reports renewals per second, latency p50/p99/max by path (follower, leader), leases found expired
 // (a renewal answered TTL <= 0: must be 0) and the elections seen (raft terms in the answers' headers
 // beyond the first: must be 0).
-// Usage: node dist/lease-keepalive.js [--leases 1000] [--streams 10] [--seconds 10] [--ttl 30] [--systems raftkv,etcd] [--server FILE]
+// Usage: node dist/lease-keepalive.js [--leases 1000] [--streams 10] [--seconds 10] [--ttl 30] [--systems raftkv,etcd] [--server FILE] [--profile DIR]
 import { parseArgs } from 'node:util';
 import type { Cluster } from './cluster.js';
 import { etcdLeader } from './etcd-client.js';
@@ -21,6 +21,8 @@ const { values: o } = parseArgs({
     systems: { type: 'string', default: 'raftkv,etcd' },
     /** raftkv's entry point (another build, to compare two versions). */
     server: { type: 'string' },
+    /** Write each raftkv node's CPU profile to this directory. */
+    profile: { type: 'string' },
   },
 });
 const LEASES = Number(o.leases);
