@@ -133,8 +133,10 @@ maybe('raftctl lease and etcdctl lease on a 3-node raftkv', () => {
               env: { ...process.env, ETCDCTL_API: '3' },
             });
       started.push(p);
-      const h = { out: '', exit: new Promise<number | null>((resolve) => p.once('exit', resolve)), kill: (s: NodeJS.Signals) => p.kill(s) };
+      const exit = new Promise<number | null>((resolve) => p.once('exit', resolve));
+      const h = { out: '', err: '', exit, kill: (s: NodeJS.Signals) => p.kill(s) };
       p.stdout.on('data', (b: Buffer) => (h.out += b.toString()));
+      p.stderr.on('data', (b: Buffer) => (h.err += b.toString()));
       return h;
     };
     const lines = (n: number) => (h: { out: string }) => (h.out.split('\n').length > n ? true : undefined);
@@ -145,8 +147,14 @@ maybe('raftctl lease and etcdctl lease on a 3-node raftkv', () => {
       const watchers = [start('raftctl', via, '-l', 'ele'), start('etcdctl', c.nodes[2]!.address, '-l', 'ele')];
       for (const w of watchers) await waitFor('the observers to see the leader', () => lines(2)(w), 20_000);
       const next = start('etcdctl', c.nodes[2]!.address, 'ele', 'two');
+      // Campaigners interrupted while they wait give up (and take their keys away) as etcdctl does.
+      const quitters = TOOLS.map((t) => start(t, via, 'ele', 'three'));
       await new Promise((r) => setTimeout(r, 1500));
       expect(next.out).toBe(''); // waits while raftctl leads
+      for (const q of quitters) q.kill('SIGINT');
+      const quit = await Promise.all(quitters.map(async (q) => [await q.exit, q.out, q.err]));
+      expect(quit[1]).toEqual(quit[0]);
+      expect(quit[0]).toEqual([1, '', 'Error: context canceled\n']);
       leader.kill('SIGTERM'); // resigns
       expect(await leader.exit).toBe(0);
       await waitFor('etcdctl to be elected', () => lines(2)(next), 20_000);
