@@ -4,14 +4,13 @@
 // its put was sent; each delivered event's latency is its arrival minus that time (put latency
 // included, as a client sees it). Reports delivery latency p50/p99/max and events delivered per
 // second, and checks that every watcher got every event exactly once, in revision order.
-// Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd]
+// Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd] [--server FILE] [--profile DIR]
 import { parseArgs } from 'node:util';
 import { RaftkvClient, type WatchResponse } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import type { Cluster } from './cluster.js';
-import { ensureEtcd, startEtcdCluster } from './etcd-cluster.js';
 import { Histogram } from './histogram.js';
-import { startRaftkvCluster } from './raftkv-cluster.js';
+import { eachSystem, runMain } from './side-by-side.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -20,6 +19,10 @@ const { values: o } = parseArgs({
     writes: { type: 'string', default: '2000' },
     inflight: { type: 'string', default: '8' },
     systems: { type: 'string', default: 'raftkv,etcd' },
+    /** raftkv's entry point (another build, to compare two versions). */
+    server: { type: 'string' },
+    /** Write each raftkv node's CPU profile to this directory. */
+    profile: { type: 'string' },
   },
 });
 const WATCHERS = Number(o.watchers);
@@ -117,16 +120,7 @@ async function writesInStore(client: RaftkvClient): Promise<number> {
 const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 
 async function main(): Promise<void> {
-  const results: Result[] = [];
-  for (const system of o.systems.split(',')) {
-    const cluster =
-      system === 'etcd' ? await startEtcdCluster({ binary: ensureEtcd(undefined, (l) => console.error(l)) }) : await startRaftkvCluster();
-    try {
-      results.push(await run(cluster));
-    } finally {
-      await cluster.stop();
-    }
-  }
+  const results = await eachSystem(o, run);
   console.log(`watch fan-out: ${WATCHERS} watchers on one prefix over ${STREAMS} streams, ${WRITES} puts, ${INFLIGHT} in flight`);
   console.log('system   events    seconds  events/s   p50 ms   p99 ms   max ms   problems  failed puts');
   for (const r of results) {
@@ -147,10 +141,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

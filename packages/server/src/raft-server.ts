@@ -15,6 +15,7 @@ import { addReflection, Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
 import { etcdWatchService } from './api/etcd-watch-service.js';
+import { WATCH_SERVICE } from './watch/wire.js';
 import { WatchHub as EtcdWatchHub } from './watch/hub.js';
 import { etcdLeaseService, minLeaseTtl } from './api/etcd-lease-service.js';
 import { LeaseRenewForwarder } from './api/lease-renew-forwarder.js';
@@ -286,7 +287,7 @@ export class RaftkvServer {
       }),
     );
     this.grpc.addService(
-      etcdserverpb.WatchService,
+      WATCH_SERVICE,
       etcdWatchService({
         hub: this.watchHub,
         store: this.sm.store,

@@ -1,7 +1,7 @@
 // etcdserverpb.Watch (etcd 3.4) on every node's client port, served from this node's own applied state:
 // a follower never forwards watch traffic. Each bidirectional stream is one WatchSession over the
 // node's WatchHub (watch/).
-import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { etcdserverpb } from '@raftkv/proto';
 import type { HeaderIds } from '../storage/member-id.js';
 import type { MvccStore } from '../storage/mvcc/store.js';
@@ -10,6 +10,7 @@ import { WatchSession } from '../watch/stream.js';
 import type { AuthGate, Caller } from './auth-gate.js';
 import { checkRead } from '../storage/auth/authorize.js';
 import { EtcdAuthError, permissionDenied } from '../storage/auth/errors.js';
+import { WatchWire } from '../watch/wire.js';
 
 export interface EtcdWatchDeps {
   readonly hub: WatchHub;
@@ -93,7 +94,12 @@ class LeaderMonitor {
   }
 }
 
-export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
+/** The Watch service's handler (registered with wire.ts's WATCH_SERVICE: responses may be encoded bytes). */
+export interface EtcdWatchServer extends UntypedServiceImplementation {
+  watch(call: ServerDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse | Buffer>): void;
+}
+
+export function etcdWatchService(d: EtcdWatchDeps): EtcdWatchServer {
   const monitor = new LeaderMonitor(d);
   const header = (revision: number): etcdserverpb.ResponseHeader => ({
     clusterId: d.ids.clusterId,
@@ -101,8 +107,10 @@ export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
     revision,
     raftTerm: d.term(),
   });
+  // One for the node's streams: an event many streams deliver is encoded once.
+  const wire = new WatchWire({ header, liveAt: (key, rev) => d.store.liveAt(key, rev) });
   return {
-    watch(call: ServerDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>) {
+    watch(call) {
       const requireLeader = call.metadata.get('hasleader')[0] === 'true';
       if (requireLeader && d.leaderId() === '') {
         call.emit('error', NO_LEADER);
@@ -117,6 +125,7 @@ export function etcdWatchService(d: EtcdWatchDeps): etcdserverpb.WatchServer {
           progressIntervalMs: d.progressIntervalMs,
           maxQueued: MAX_QUEUED,
           refusal: watchRefusal(d.gate, call),
+          wire,
         },
         { write: (r) => call.write(r) },
       );

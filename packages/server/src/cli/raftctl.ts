@@ -9,6 +9,7 @@ import { Role, roleToJSON, type Member } from '@raftkv/proto';
 import { isEtcdCommand, runEtcdCommand } from './etcd/commands.js';
 import { LEASE_FLAGS } from './etcd/lease-commands.js';
 import { LOCK_FLAGS, runLock } from './etcd/lock.js';
+import { ELECT_FLAGS, runElect } from './etcd/elect.js';
 import { runWatch } from './etcd/watch.js';
 import { isClusterCommand, runClusterCommand } from './etcd/cluster-commands.js';
 import { isAuthCommand, runAuthCommand } from './etcd/auth-commands.js';
@@ -39,6 +40,8 @@ etcd API (etcdctl 3.4's commands, flags and output; -w simple|json|fields|table)
                                        etcd's leases (ids in hex, as etcdctl prints them)
   lock <name> [--ttl s] [<command> <args>...]
                                        hold etcd's lock <name> until SIGINT/SIGTERM (or while <command> runs)
+  elect <name> <proposal> | elect -l <name>
+                                       campaign in etcd's election <name> (leader until SIGINT/SIGTERM), or observe it
   watch <key> [range_end] [--prefix] [--rev n] [--prev-kv] [-i] [-- <command> <args>...]
                                        print each event (or run <command> per event, with ETCD_WATCH_*)
   member list | add <name> --peer-urls URL[,URL] [--learner] | remove <hex id> | update <hex id> --peer-urls URL
@@ -132,6 +135,7 @@ const FLAGS = {
   ...OP_FLAGS.del,
   ...LEASE_FLAGS,
   ...LOCK_FLAGS,
+  ...ELECT_FLAGS,
   'write-out': { type: 'string', short: 'w' },
   hex: { type: 'boolean' },
   interactive: { type: 'boolean', short: 'i' },
@@ -303,9 +307,10 @@ async function command(a: Args, client: RaftkvClient, auth: AuthSession, token: 
     const flags = { ...a.flags, ...(a.json && a.flags['write-out'] === undefined ? { 'write-out': 'json' } : {}) };
     return runSnapshotCommand(args, flags, target, { ...io, stdin: () => readFileSync(0) });
   }
-  if (cmd === 'lock') {
+  if (cmd === 'lock' || cmd === 'elect') {
     try {
-      return await runLock(args, a.flags, client, (b) => void process.stdout.write(b));
+      const out = (b: Buffer | string): void => void process.stdout.write(b);
+      return cmd === 'lock' ? await runLock(args, a.flags, client, out) : await runElect(args, a.flags, client, out);
     } catch (e) {
       if (!(e instanceof EtcdctlError)) throw e;
       process.stderr.write(`Error: ${e.message}\n`);

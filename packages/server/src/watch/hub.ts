@@ -184,6 +184,10 @@ export class WatchHub {
   }
 
   private notifyRevision(rows: readonly KvRow[], start: number, end: number, rev: number): void {
+    if (end - start === 1) {
+      this.notifyOne(rows[start]!, rev);
+      return;
+    }
     let byWatcher: Map<Watcher, KvRow[]> | null = null;
     const add = (w: Watcher, r: KvRow): void => {
       if (rev < w.next) return; // a watcher from a future revision
@@ -199,20 +203,35 @@ export class WatchHub {
       for (const w of this.ranges) if (inRange(w.range, r.key)) add(w, r);
     }
     if (byWatcher === null) return;
-    for (const [w, list] of byWatcher as Map<Watcher, KvRow[]>) {
-      const events = list.filter((r) => passes(w.filters, r));
-      if (events.length > 0) {
-        if (!w.sink.hasRoom()) {
-          // Behind: from this revision on, it reads the store (etcd: a victim, then unsynced).
-          w.next = rev;
-          this.desync(w);
-          this.unsync(w);
-          continue;
-        }
-        w.sink.events(w, events, rev);
+    for (const [w, list] of byWatcher as Map<Watcher, KvRow[]>)
+      this.give(
+        w,
+        list.filter((r) => passes(w.filters, r)),
+        rev,
+      );
+  }
+
+  /** A revision of one row (a put, most writes): no grouping, and every watcher shares one list. */
+  private notifyOne(r: KvRow, rev: number): void {
+    const one = [r];
+    const singles = this.singles.size > 0 ? this.singles.get(r.key.toString('hex')) : undefined;
+    if (singles !== undefined) for (const w of singles) if (rev >= w.next) this.give(w, passes(w.filters, r) ? one : [], rev);
+    for (const w of this.ranges) if (rev >= w.next && inRange(w.range, r.key)) this.give(w, passes(w.filters, r) ? one : [], rev);
+  }
+
+  /** `events` of revision `rev` (possibly none after filters) for synced watcher `w`. */
+  private give(w: Watcher, events: readonly KvRow[], rev: number): void {
+    if (events.length > 0) {
+      if (!w.sink.hasRoom()) {
+        // Behind: from this revision on, it reads the store (etcd: a victim, then unsynced).
+        w.next = rev;
+        this.desync(w);
+        this.unsync(w);
+        return;
       }
-      w.next = rev + 1;
+      w.sink.events(w, events, rev);
     }
+    w.next = rev + 1;
   }
 
   private sync(w: Watcher): void {
@@ -258,9 +277,11 @@ export class WatchHub {
   }
 
   /**
-   * One catch-up step (etcd's syncWatchers): up to `watchersPerStep` unsynced watchers each read one
-   * bounded batch of the store, for at most `sliceMs` (the rest wait for the next turn of the loop). Runs outside any Ready, so the store holds exactly what was notified.
-   * Returns whether any watcher progressed.
+   * One catch-up step (etcd's syncWatchers): up to `watchersPerStep` unsynced watchers read one bounded
+   * batch of the store, for at most `sliceMs` (the rest wait for the next turn of the loop). Watchers of
+   * the same range share one read from the lowest revision any of them needs (etcd reads once for all
+   * its unsynced watchers), and so share the rows and their encodings. Runs outside any Ready, so the
+   * store holds exactly what was notified. Returns whether any watcher progressed.
    */
   catchUp(): boolean {
     const current = this.store.currentRevision();
@@ -268,8 +289,9 @@ export class WatchHub {
     let served = 0;
     let progressed = false;
     const until = performance.now() + this.options.sliceMs;
-    for (const w of [...this.unsynced]) {
-      if (served >= this.options.watchersPerStep || performance.now() >= until) break;
+    const groups = new Map<string, Watcher[]>();
+    for (const w of this.unsynced) {
+      if (served >= this.options.watchersPerStep) break;
       if (!w.sink.hasRoom()) continue;
       served++;
       progressed = true;
@@ -284,27 +306,42 @@ export class WatchHub {
         w.sink.compacted(w, compacted);
         continue;
       }
-      const { rows, upTo } = this.batch(w, current);
-      const events = rows.filter((r) => passes(w.filters, r));
-      if (events.length > 0) w.sink.events(w, events, current);
-      w.next = upTo + 1;
-      if (upTo === current) {
-        this.unsynced.delete(w);
-        this.sync(w);
+      const id = rangeId(w.range);
+      const group = groups.get(id);
+      if (group === undefined) groups.set(id, [w]);
+      else group.push(w);
+    }
+    for (const group of groups.values()) {
+      if (performance.now() >= until) break;
+      let from = group[0]!.next;
+      for (const w of group) from = Math.min(from, w.next);
+      const { rows, upTo } = this.batch(group[0]!.range, from, current);
+      for (const w of group) {
+        const events = rows.filter((r) => r.main >= w.next && passes(w.filters, r));
+        if (events.length > 0) w.sink.events(w, events, current);
+        w.next = Math.max(w.next, upTo + 1);
+        if (upTo === current) {
+          this.unsynced.delete(w);
+          this.sync(w);
+        }
       }
     }
     return progressed;
   }
 
-  /** The next rows of `w` from the store, whole revisions only; upTo: the last revision they cover. */
-  private batch(w: Watcher, current: number): { rows: KvRow[]; upTo: number } {
+  /** The next rows of `range` from revision `from` on, whole revisions only; upTo: the last revision they cover. */
+  private batch(range: KeyRange, from: number, current: number): { rows: KvRow[]; upTo: number } {
     const limit = this.options.batchRows;
-    const rows = this.store.history(w.range, w.next, current, limit);
+    const rows = this.store.history(range, from, current, limit);
     if (rows.length < limit) return { rows, upTo: current };
     const last = rows[rows.length - 1]!.main;
     // One revision larger than a batch (a big Txn or DeleteRange) is read whole: events of a revision
     // are never split.
-    if (rows[0]!.main === last) return { rows: this.store.history(w.range, last, last, Number.MAX_SAFE_INTEGER), upTo: last };
+    if (rows[0]!.main === last) return { rows: this.store.history(range, last, last, Number.MAX_SAFE_INTEGER), upTo: last };
     return { rows: rows.filter((r) => r.main < last), upTo: last - 1 };
   }
 }
+
+/** Watchers with equal ids watch the same keys. */
+const rangeId = (r: KeyRange): string =>
+  r.kind === 'range' ? `r${r.key.toString('hex')}:${r.end.toString('hex')}` : `${r.kind[0]}${r.key.toString('hex')}`;

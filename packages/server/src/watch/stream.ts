@@ -6,13 +6,17 @@
 import { etcdserverpb } from '@raftkv/proto';
 import { keyRange } from '../storage/mvcc/key-range.js';
 import type { KvRow } from '../storage/mvcc/kv-row.js';
-import { filtersOf, isCreate, toEvent } from './events.js';
+import { filtersOf, isCreate } from './events.js';
 import { Watcher, type WatchHub, type WatcherSink } from './hub.js';
+import { WatchWire } from './wire.js';
 
 /** Where the stream's responses go (the gRPC call, or a test double). */
 export interface WatchTransport {
-  /** false: the transport's buffer is full; call `WatchSession.drained()` when it empties. */
-  write(r: etcdserverpb.WatchResponse): boolean;
+  /**
+   * A response, or its bytes already encoded (events; see wire.ts). false: the transport's buffer is
+   * full; call `WatchSession.drained()` when it empties.
+   */
+  write(r: etcdserverpb.WatchResponse | Buffer): boolean;
 }
 
 /** What the stream reads from the node. */
@@ -33,6 +37,8 @@ export interface WatchSessionDeps {
   readonly maxQueued: number;
   /** Why the caller may not watch this range (etcd's isWatchPermitted: READ on it), or null when it may. */
   readonly refusal?: (key: Buffer, rangeEnd: Uint8Array) => string | null;
+  /** Encodes events; shared by a node's streams, so each event is encoded once for all of them. */
+  readonly wire?: WatchWire;
 }
 
 /** etcd's clientv3.InvalidWatchID: a response for no watcher (a failed create, a progress answer). */
@@ -63,7 +69,8 @@ const response = (r: Partial<etcdserverpb.WatchResponse>): etcdserverpb.WatchRes
 export class WatchSession implements WatcherSink {
   private readonly watches = new Map<number, WatchOptions>();
   private nextId = 0;
-  private queue: etcdserverpb.WatchResponse[] = [];
+  private queue: (etcdserverpb.WatchResponse | Buffer)[] = [];
+  private readonly wire: WatchWire;
   private blocked = false;
   private closed = false;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -71,7 +78,9 @@ export class WatchSession implements WatcherSink {
   constructor(
     private readonly d: WatchSessionDeps,
     private readonly transport: WatchTransport,
-  ) {}
+  ) {
+    this.wire = d.wire ?? new WatchWire({ header: d.header, liveAt: (key, rev) => d.store.liveAt(key, rev) });
+  }
 
   handle(req: etcdserverpb.WatchRequest): void {
     if (this.closed) return;
@@ -120,15 +129,13 @@ export class WatchSession implements WatcherSink {
     const o = this.watches.get(w.id);
     if (o === undefined) return;
     o.progressDue = false;
-    const events = rows.map((row) => {
-      const e = toEvent(row);
-      if (!o.prevKv || isCreate(row)) return e;
-      const prev = this.d.store.liveAt(row.key, row.main - 1);
-      return prev === undefined ? e : { ...e, prevKv: toEvent(prev).kv };
-    });
+    if (!o.fragment) {
+      this.enqueue(this.wire.response(w.id, revision, rows, o.prevKv));
+      return;
+    }
+    const events = rows.map((row) => this.wire.toEvent(row, o.prevKv && !isCreate(row)));
     const r = response({ header: this.d.header(revision), watchId: w.id, events });
-    if (o.fragment) for (const part of fragments(r, this.d.maxRequestBytes)) this.enqueue(part);
-    else this.enqueue(r);
+    for (const part of fragments(r, this.d.maxRequestBytes)) this.enqueue(part);
   }
 
   compacted(w: Watcher, compactRevision: number): void {
@@ -187,7 +194,7 @@ export class WatchSession implements WatcherSink {
     }
   }
 
-  private enqueue(r: etcdserverpb.WatchResponse): void {
+  private enqueue(r: etcdserverpb.WatchResponse | Buffer): void {
     if (this.closed) return;
     if (!this.blocked && this.queue.length === 0) this.blocked = !this.transport.write(r);
     else this.queue.push(r);

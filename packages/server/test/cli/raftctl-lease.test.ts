@@ -114,4 +114,62 @@ maybe('raftctl lease and etcdctl lease on a 3-node raftkv', () => {
       await otherExit;
     }
   });
+
+  test('raftctl elect: campaigns and observes as etcdctl elect does, on the same election', async () => {
+    const { spawn } = await import('node:child_process');
+    const { RAFTCTL } = await import('./etcdctl-run.js');
+    const { waitFor } = await import('@raftkv/testkit');
+    const bad = [[], ['e'], ['-l', 'e', 'p'], ['a', 'b', 'c']];
+    const errors = (tool: Tool): Seen[] => bad.map((a) => exec(tool, 'elect', ...a));
+    expect(errors('raftctl')).toEqual(errors('etcdctl'));
+    expect(errors('raftctl').map((s) => s.code)).toEqual([128, 128, 128, 128]); // etcdctl's ExitBadArgs
+    const started: { kill(s: NodeJS.Signals): void }[] = [];
+    const start = (tool: Tool, at: string, ...args: string[]) => {
+      const p =
+        tool === 'raftctl'
+          ? spawn(process.execPath, [RAFTCTL, '--endpoints', at, 'elect', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+          : spawn('etcdctl', [`--endpoints=${at}`, 'elect', ...args], {
+              stdio: ['ignore', 'pipe', 'pipe'],
+              env: { ...process.env, ETCDCTL_API: '3' },
+            });
+      started.push(p);
+      const exit = new Promise<number | null>((resolve) => p.once('exit', resolve));
+      const h = { out: '', err: '', exit, kill: (s: NodeJS.Signals) => p.kill(s) };
+      p.stdout.on('data', (b: Buffer) => (h.out += b.toString()));
+      p.stderr.on('data', (b: Buffer) => (h.err += b.toString()));
+      return h;
+    };
+    const lines = (n: number) => (h: { out: string }) => (h.out.split('\n').length > n ? true : undefined);
+    try {
+      const leader = start('raftctl', via, 'ele', 'one');
+      await waitFor('raftctl to be elected', () => lines(2)(leader), 20_000);
+      expect(leader.out).toMatch(/^ele\/[0-9a-f]+\none\n$/);
+      const watchers = [start('raftctl', via, '-l', 'ele'), start('etcdctl', c.nodes[2]!.address, '-l', 'ele')];
+      for (const w of watchers) await waitFor('the observers to see the leader', () => lines(2)(w), 20_000);
+      const next = start('etcdctl', c.nodes[2]!.address, 'ele', 'two');
+      // Campaigners interrupted while they wait give up (and take their keys away) as etcdctl does.
+      const quitters = TOOLS.map((t) => start(t, via, 'ele', 'three'));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(next.out).toBe(''); // waits while raftctl leads
+      for (const q of quitters) q.kill('SIGINT');
+      const quit = await Promise.all(quitters.map(async (q) => [await q.exit, q.out, q.err]));
+      expect(quit[1]).toEqual(quit[0]);
+      expect(quit[0]).toEqual([1, '', 'Error: context canceled\n']);
+      leader.kill('SIGTERM'); // resigns
+      expect(await leader.exit).toBe(0);
+      await waitFor('etcdctl to be elected', () => lines(2)(next), 20_000);
+      expect(next.out).toMatch(/^ele\/[0-9a-f]+\ntwo\n$/);
+      for (const w of watchers) await waitFor('the observers to see the next leader', () => lines(4)(w), 20_000);
+      // Both observers printed the first leader, then the second: the same lines.
+      expect(watchers[0]!.out).toBe(`${leader.out}${next.out}`);
+      expect(watchers[1]!.out).toBe(watchers[0]!.out);
+      next.kill('SIGTERM');
+      expect(await next.exit).toBe(0);
+      watchers[0]!.kill('SIGTERM');
+      expect(await watchers[0]!.exit).toBe(0);
+      expect(exec('etcdctl', 'get', '--prefix', 'ele/').stdout).toBe('');
+    } finally {
+      for (const p of started) p.kill('SIGKILL');
+    }
+  });
 });

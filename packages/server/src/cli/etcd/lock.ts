@@ -20,7 +20,7 @@ export interface LockFlags {
 const b = (s: string): Buffer => Buffer.from(s);
 
 /** clientv3/concurrency's Session: a lease renewed every third of its TTL until close(). */
-class Session {
+export class Session {
   private timer: NodeJS.Timeout | null = null;
   private stream: ReturnType<RaftkvClient['lease']['keepAlive']> | null = null;
   /** Settles when the lease is gone (a renewal answered TTL 0) or the stream broke for good. */
@@ -84,8 +84,16 @@ function waitDelete(client: RaftkvClient, key: Buffer, rev: number): Promise<voi
   });
 }
 
-/** clientv3/concurrency's Mutex.Lock: returns the key and its create revision once the lock is held. */
-async function acquire(client: RaftkvClient, name: string, lease: number): Promise<{ key: Buffer; rev: number }> {
+/**
+ * clientv3/concurrency's Mutex.Lock (and Election.Campaign, whose key holds `value`): returns the key
+ * and its create revision once it is the oldest under <name>/.
+ */
+export async function acquire(
+  client: RaftkvClient,
+  name: string,
+  lease: number,
+  value = Buffer.alloc(0),
+): Promise<{ key: Buffer; rev: number }> {
   const pfx = b(`${name}/`);
   const key = b(`${name}/${lease.toString(16)}`);
   const owner: etcdserverpb.RequestOp = {
@@ -109,7 +117,7 @@ async function acquire(client: RaftkvClient, name: string, lease: number): Promi
         targetUnion: { $case: 'createRevision', createRevision: 0 },
       },
     ],
-    success: [{ request: { $case: 'requestPut', requestPut: { key, value: Buffer.alloc(0), lease } } }, owner],
+    success: [{ request: { $case: 'requestPut', requestPut: { key, value, lease } } }, owner],
     failure: [{ request: { $case: 'requestRange', requestRange: { key } } }, owner],
   });
   const rev = r.succeeded ? Number(r.header!.revision) : rangeOf(r.responses[0])[0]!.createRevision;
@@ -141,9 +149,7 @@ export async function runLock(args: readonly string[], f: LockFlags, client: Raf
   const ttl = f.ttl === undefined ? 10 : Number(f.ttl);
   if (!Number.isSafeInteger(ttl)) throw new EtcdctlError(EXIT.badArgs, `invalid argument ${JSON.stringify(f.ttl)} for "--ttl" flag`);
   const [name, ...cmd] = args;
-  let session: Session | undefined;
-  try {
-    session = await Session.open(client, ttl);
+  return withSession(client, ttl, async (session) => {
     const signalled = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
@@ -170,6 +176,15 @@ export async function runLock(args: readonly string[], f: LockFlags, client: Raf
     if (why === 'expired') throw new EtcdctlError(EXIT.error, 'session expired');
     await unlock();
     return 0;
+  });
+}
+
+/** Runs `f` in a new session (closed after it); a server's error becomes etcdctl's "Error: <details>". */
+export async function withSession(client: RaftkvClient, ttl: number, f: (s: Session) => Promise<number>): Promise<number> {
+  let session: Session | undefined;
+  try {
+    session = await Session.open(client, ttl);
+    return await f(session);
   } catch (e) {
     if (isServiceError(e)) throw new EtcdctlError(EXIT.error, e.details, { cause: e });
     throw e;
