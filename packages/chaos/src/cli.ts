@@ -21,7 +21,7 @@ import { formatSummary } from './harness/summary.js';
 const SCENARIOS = ['minority-leader', 'disk-full', 'disk-readonly'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank] [--accounts N] [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank] [--accounts N] [--watchers N] [--watch-self-test drop|duplicate] [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
@@ -45,6 +45,8 @@ const FLAGS = {
   api: { type: 'string' },
   workload: { type: 'string' },
   accounts: { type: 'string' },
+  watchers: { type: 'string' },
+  'watch-self-test': { type: 'string' },
   duration: { type: 'string' },
   nodes: { type: 'string' },
   seed: { type: 'string' },
@@ -117,8 +119,14 @@ function parse(all: readonly string[]): CliOptions {
   if (workload === 'bank' && api !== 'etcd')
     throw new UsageError('--workload bank: needs --api etcd (raftkv.v1 has no multi-key transactions)');
   if (workload !== 'bank' && v.has('accounts')) throw new UsageError('--accounts: only with --workload bank');
+  if (api !== 'etcd' && v.has('watchers')) throw new UsageError('--watchers: only with --api etcd');
+  const selfTest = v.get('watch-self-test');
+  if (selfTest !== undefined && selfTest !== 'drop' && selfTest !== 'duplicate')
+    throw new UsageError(`--watch-self-test: drop or duplicate, got ${selfTest}`);
   const o: CliOptions = {
+    ...(selfTest === undefined ? {} : { watchSelfTest: selfTest }),
     api,
+    watchers: api === 'etcd' ? num('watchers', 3) : 0,
     workload,
     accounts: num('accounts', 5, 2),
     durationS: num('duration', 60, 1),

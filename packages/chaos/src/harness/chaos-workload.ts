@@ -1,8 +1,16 @@
 // What a chaos run drives and checks: the register workload (raftkv.v1 or etcd's KV API, checked for
 // linearizability per key and for lost acknowledged writes) or the bank workload (etcd's KV API,
 // checked by the bank checker). The run itself (cluster, faults, healing, digests) is the same.
-import { checkBank, checkHistory, findLostWrites, type BankCheck, type CheckResult } from '../checker/index.js';
-import { BankWorkload, type BankOptions } from './bank-workload.js';
+import {
+  checkBank,
+  checkHistory,
+  findLostWrites,
+  type AckedWrite,
+  type BankCheck,
+  type CheckResult,
+  type WatchRange,
+} from '../checker/index.js';
+import { BANK_PREFIX, BankWorkload, type BankOptions } from './bank-workload.js';
 import type { Cluster } from './cluster.js';
 import type { Random } from './random.js';
 import { etcdApi, raftkvApi } from './register-api.js';
@@ -40,6 +48,10 @@ export interface ChaosWorkload {
   finalReads(timeoutMs: number): Promise<string[]>;
   errorCounts(): [string, number][];
   check(timeoutMs: number): WorkloadVerdict;
+  /** Ranges worth watching besides every key (a key, a prefix, a span), for the watch checker. */
+  watchRanges(): WatchRange[];
+  /** Acknowledged writes with their revisions (etcd API), which the watch checker's reference must hold. */
+  ackedWrites(): AckedWrite[];
 }
 
 export interface WorkloadChoice extends WorkloadOptions, Omit<BankOptions, 'staleReads'> {
@@ -66,6 +78,13 @@ export function makeWorkload(cluster: Cluster, rand: Random, clock: () => number
     counts: () => tally(w.history),
     finalReads: (t) => w.finalReads(t),
     errorCounts: () => w.errorCounts(),
+    // Keys are k0, k1, ...: k0 is written early, the k1 prefix holds k1 and k10..k19.
+    watchRanges: () => [
+      { key: 'k0', end: '' },
+      { key: 'k1', end: 'k2' },
+      { key: 'k', end: 'l' },
+    ],
+    ackedWrites: () => [],
     check(timeoutMs) {
       const history = w.history;
       const check = checkHistory(history, { timeoutMs });
@@ -97,6 +116,25 @@ function bankWorkload(w: BankWorkload): ChaosWorkload {
       return finalRead ? [] : ['the final read of all accounts'];
     },
     errorCounts: () => w.errorCounts(),
+    watchRanges: () => [
+      { key: w.model.accounts[0]!, end: '' },
+      { key: BANK_PREFIX, end: 'bank0' },
+      { key: w.model.accounts[1] ?? BANK_PREFIX, end: w.model.accounts[3] ?? 'bank0' },
+    ],
+    ackedWrites: () =>
+      w.history.flatMap((op) =>
+        op.f === 'transfer' && op.outcome === 'ok' && op.revision !== undefined && op.balances !== undefined
+          ? [
+              {
+                revision: op.revision,
+                writes: [
+                  { key: op.from, value: String(op.balances.from) },
+                  { key: op.to, value: String(op.balances.to) },
+                ],
+              },
+            ]
+          : [],
+      ),
     check() {
       const started = Date.now();
       const r = checkBank(w.history, w.model);

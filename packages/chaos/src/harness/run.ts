@@ -9,6 +9,7 @@ import { MemberNemesis, type MembershipCounts } from './member-nemesis.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
 import { sleep } from '@raftkv/testkit';
 import { Random } from './random.js';
+import { finishWatchers, Watchers, type WatchSelfTest, type WatchSummary } from './watchers.js';
 
 export interface ChaosOptions {
   readonly durationS: number;
@@ -43,6 +44,9 @@ export interface ChaosOptions {
   readonly accounts?: number;
   readonly initialBalance?: number;
   readonly maxTransfer?: number;
+  /** etcd API: watchers checked by the watch checker (0 = none). */
+  readonly watchers?: number;
+  readonly watchSelfTest?: WatchSelfTest;
   readonly log: (line: string) => void;
 }
 
@@ -68,6 +72,8 @@ export interface ChaosSummary {
   readonly lostWrites: readonly { key: string; report: string }[];
   /** The bank workload's counts (reads by kind, transfers by outcome, revisions seen). */
   readonly bank?: WorkloadVerdict['bank'];
+  /** The watch checker's verdict and counts (etcd API with --watchers). */
+  readonly watch?: WatchSummary;
   /** 'ok' only if every check passed. */
   readonly verdict: 'ok' | 'fail' | 'unknown';
   readonly problems: readonly string[];
@@ -94,6 +100,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
           { gapMs: o.membership.gapMs, minVoters: o.membership.minVoters, callTimeoutMs: 5000, joinTimeoutMs: 30_000, workDir: o.workDir },
           o.log,
         );
+  const watchers =
+    api === 'etcd' && (o.watchers ?? 0) > 0
+      ? new Watchers(cluster, rand.fork(4), workload.watchRanges(), o.watchers ?? 0, undefined, o.watchSelfTest)
+      : undefined;
+  let watch: WatchSummary | undefined;
   const problems: string[] = [];
   let progress: NodeJS.Timeout | undefined;
   try {
@@ -104,6 +115,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     cluster.startAll();
     const leader = await cluster.waitForLeader(30_000);
     o.log(`chaos: leader ${cluster.id(leader)} elected at ${(clock() / 1000).toFixed(1)} s; starting ${o.clients} clients and the nemesis`);
+    await watchers?.start(30_000);
     await workload.prepare(30_000);
 
     workload.start();
@@ -128,6 +140,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     o.log('chaos: final reads');
     const unread = await workload.finalReads(60_000);
     if (unread.length > 0) problems.push(`final reads failed for ${unread.length}: ${unread.slice(0, 10).join(', ')}`);
+    if (watchers) {
+      o.log('chaos: reading the reference history and checking the watchers');
+      watch = await finishWatchers(watchers, workload.ackedWrites(), 60_000);
+      if (watch.error !== undefined) problems.push(`watch checker: ${watch.error}`);
+      if (watch.violationCount > 0)
+        problems.push(`watch checker: ${watch.violationCount} violation(s) ${JSON.stringify(watch.violationsByKind)}`);
+    }
     const digests = await compareDigests(cluster, 30_000);
     if (!digests.equal) problems.push(`node state digests differ: ${digests.error ?? ''}`);
     const finalMembers = members ? await compareMemberships(cluster, 30_000) : undefined;
@@ -178,12 +197,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       },
       lostWrites: v.lostWrites,
       ...(v.bank ? { bank: v.bank } : {}),
+      ...(watch ? { watch } : {}),
       verdict: problems.length === 0 ? 'ok' : check.verdict === 'unknown' && problems.length === 1 ? 'unknown' : 'fail',
       problems,
     };
   } finally {
     if (progress) clearInterval(progress);
     await nemesis.stop().catch(() => undefined);
+    await watchers?.stop().catch(() => undefined);
     await cluster.stopAll(2000).catch(() => undefined);
   }
 }
