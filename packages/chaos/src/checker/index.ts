@@ -6,3 +6,4 @@ export { renderOp, renderHistory } from './render.js';
 export * from './lost-writes.js';
 export * from './bank.js';
 export * from './watch.js';
+export * from './lock.js';

@@ -9,7 +9,11 @@ import {
   type BankCheck,
   type CheckResult,
   type WatchRange,
+  checkLock,
+  type LockCheck,
+  type WatchEvent,
 } from '../checker/index.js';
+import { LOCK_LOG, LOCK_PREFIX, LockWorkload, type LockCounts, type LockOptions } from './lock-workload.js';
 import { BANK_PREFIX, BankWorkload, type BankOptions } from './bank-workload.js';
 import type { Cluster } from './cluster.js';
 import type { Random } from './random.js';
@@ -17,7 +21,7 @@ import { etcdApi, raftkvApi } from './register-api.js';
 import { Workload, type WorkloadOptions } from './workload.js';
 
 export type ApiName = 'raftkv' | 'etcd';
-export type WorkloadName = 'register' | 'bank';
+export type WorkloadName = 'register' | 'bank' | 'lock';
 
 /** An operation's span, to show the faults around it in a report. */
 export interface Span {
@@ -36,6 +40,7 @@ export interface WorkloadVerdict {
   };
   readonly lostWrites: readonly { key: string; report: string }[];
   readonly bank?: Omit<BankCheck, 'violations' | 'verdict'> & { accounts: number; total: number; finalRead: boolean };
+  readonly lock?: Omit<LockCheck, 'violations' | 'verdict'> & LockCounts & { ttlS: number };
 }
 
 export interface ChaosWorkload {
@@ -47,14 +52,17 @@ export interface ChaosWorkload {
   /** After healing: read everything once more; returns what could not be read. */
   finalReads(timeoutMs: number): Promise<string[]>;
   errorCounts(): [string, number][];
-  check(timeoutMs: number): WorkloadVerdict;
+  /** `reference`: every event from revision 1 (etcd API, when it could be read; the lock checker needs it). */
+  check(timeoutMs: number, reference?: readonly WatchEvent[]): WorkloadVerdict;
+  /** The checker judges the reference history (so it is read even without watchers). */
+  readonly needsReference?: boolean;
   /** Ranges worth watching besides every key (a key, a prefix, a span), for the watch checker. */
   watchRanges(): WatchRange[];
   /** Acknowledged writes with their revisions (etcd API), which the watch checker's reference must hold. */
   ackedWrites(): AckedWrite[];
 }
 
-export interface WorkloadChoice extends WorkloadOptions, Omit<BankOptions, 'staleReads'> {
+export interface WorkloadChoice extends WorkloadOptions, Omit<BankOptions, 'staleReads'>, LockOptions {
   readonly api: ApiName;
   readonly workload: WorkloadName;
 }
@@ -66,6 +74,10 @@ function tally(items: readonly { outcome: 'ok' | 'fail' | 'info' }[]): { total: 
 }
 
 export function makeWorkload(cluster: Cluster, rand: Random, clock: () => number, o: WorkloadChoice): ChaosWorkload {
+  if (o.workload === 'lock') {
+    if (o.api !== 'etcd') throw new Error('the lock workload needs --api etcd (leases, watches and transactions)');
+    return lockWorkload(new LockWorkload(cluster, rand, clock, o), o.lockTtlS);
+  }
   if (o.workload === 'bank') {
     if (o.api !== 'etcd') throw new Error('the bank workload needs --api etcd (raftkv.v1 has no multi-key transactions)');
     return bankWorkload(new BankWorkload(cluster, rand, clock, o));
@@ -155,6 +167,56 @@ function bankWorkload(w: BankWorkload): ChaosWorkload {
         },
         lostWrites: lost.map((v) => ({ key: v.kind, report: v.report })),
         bank: { ...stats, accounts: w.model.accounts.length, total: w.model.total, finalRead },
+      };
+    },
+  };
+}
+
+function lockWorkload(w: LockWorkload, ttlS: number): ChaosWorkload {
+  return {
+    needsReference: true,
+    prepare: async () => undefined,
+    start: () => w.start(),
+    stop: () => w.stop(),
+    counts: () => w.opCounts(),
+    // The reference read after the run is the lock's final read.
+    finalReads: async () => [],
+    errorCounts: () => w.errorCounts(),
+    watchRanges: () => [
+      { key: LOCK_LOG, end: '' },
+      { key: LOCK_PREFIX, end: 'lock0' },
+    ],
+    ackedWrites: () =>
+      w.writes.flatMap((x) =>
+        x.outcome === 'ok' && x.revision !== undefined ? [{ revision: x.revision, writes: [{ key: LOCK_LOG, value: x.entry }] }] : [],
+      ),
+    check(_timeoutMs, reference) {
+      const started = Date.now();
+      const byType: Record<string, number> = { append: w.writes.length, 'append-zombie': w.writes.filter((x) => x.zombie).length };
+      const ops = { ...w.opCounts(), byType };
+      if (reference === undefined)
+        return {
+          ops,
+          keys: 1,
+          checker: {
+            verdict: 'unknown',
+            elapsedMs: 0,
+            violations: [{ key: 'reference', report: 'the history could not be read', spans: [] }],
+          },
+          lostWrites: [],
+        };
+      const r = checkLock(reference, w.writes, LOCK_PREFIX, LOCK_LOG);
+      const { violations, verdict, ...stats } = r;
+      return {
+        ops,
+        keys: 1,
+        checker: {
+          verdict,
+          elapsedMs: Date.now() - started,
+          violations: violations.map((v) => ({ key: v.kind, report: v.report, spans: [] })),
+        },
+        lostWrites: violations.filter((v) => v.kind === 'lost-write').map((v) => ({ key: LOCK_LOG, report: v.report })),
+        lock: { ...stats, ...w.counts, ttlS },
       };
     },
   };

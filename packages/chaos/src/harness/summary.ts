@@ -21,7 +21,8 @@ export function formatSummary(s: ChaosSummary): string {
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
     ...(s.membership ? membershipLines(s.membership) : []),
     ...(s.bank ? bankLines(s.bank) : []),
-    `${s.bank ? 'bank invariants' : 'linearizability'}: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
+    ...(s.lock ? lockLines(s.lock) : []),
+    `${s.bank ? 'bank invariants' : s.lock ? 'lock safety (fencing tokens)' : 'linearizability'}: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
     ...(s.watch ? watchLines(s.watch) : []),
     `acknowledged writes lost: ${s.lostWrites.length}`,
     `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
@@ -80,5 +81,12 @@ function watchLines(w: NonNullable<ChaosSummary['watch']>): string[] {
     `watch checker: ${w.verdict.toUpperCase()}: ${w.watchers} watchers, ${w.eventsChecked} events checked against ${w.referenceEvents} reference events, ${w.reconnects} reconnects; violations ${w.violationCount}${w.violationCount ? ` ${JSON.stringify(w.violationsByKind)}` : ''}${w.error ? `; ${w.error}` : ''}`,
     ...(w.lagging.length ? [`      lagging at the end: ${w.lagging.join(', ')}`] : []),
     ...(errs.length ? ['      stream endings besides rotations:', ...errs] : []),
+  ];
+}
+
+function lockLines(l: NonNullable<ChaosSummary['lock']>): string[] {
+  return [
+    `lock: ttl ${l.ttlS} s; holds ${l.acquired} (released ${l.released}, holder crashed ${l.crashed}, holder frozen past its TTL ${l.frozen}), waits by watch ${l.waitedByWatch}`,
+    `      log writes in the history ${l.logWrites} from ${l.holdsThatWrote} holds, acknowledged ${l.acknowledged}; frozen holders' writes refused ${l.zombieRefused}, accepted ${l.zombieAccepted}; holders that found the lock gone ${l.lostLock}`,
   ];
 }

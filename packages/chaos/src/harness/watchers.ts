@@ -147,7 +147,7 @@ export class Watchers {
         r.int(this.rotateMs[0], this.rotateMs[1]),
         abort,
       );
-      if (why !== 'rotated' && w.errors.length < 20) w.errors.push(why);
+      if (why !== 'rotated' && !this.stopping && w.errors.length < 20) w.errors.push(why);
       if (!this.stopping && why !== 'rotated') await sleep(r.int(50, 300));
     }
   }
@@ -276,14 +276,18 @@ export interface WatchSummary extends Omit<WatchCheck, 'violations'> {
 }
 
 /** After healing and the final reads: the reference, the watchers' catching up, and the check. */
-export async function finishWatchers(w: Watchers, acked: readonly AckedWrite[], timeoutMs: number): Promise<WatchSummary> {
+export async function finishWatchers(
+  w: Watchers,
+  acked: readonly AckedWrite[],
+  timeoutMs: number,
+): Promise<{ summary: WatchSummary; reference?: WatchEvent[] }> {
   let ref: WatchReference;
   try {
     ref = await w.reference(timeoutMs);
   } catch (e) {
     await w.stop();
     const logs = w.logs();
-    return {
+    const summary: WatchSummary = {
       verdict: 'violation',
       watchers: logs.length,
       eventsChecked: 0,
@@ -296,12 +300,13 @@ export async function finishWatchers(w: Watchers, acked: readonly AckedWrite[], 
       streamErrors: w.errorCounts(),
       error: describeError(e),
     };
+    return { summary };
   }
   const lagging = await w.drain(ref.streams[0] ?? [], ref.finalRevision, timeoutMs);
   const check = checkWatchers(w.logs(), ref, acked);
   const byKind: Record<string, number> = {};
   for (const v of check.violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1;
-  return {
+  const summary: WatchSummary = {
     ...check,
     violations: check.violations.slice(0, 20).map((v) => v.report),
     violationCount: check.violations.length,
@@ -309,4 +314,6 @@ export async function finishWatchers(w: Watchers, acked: readonly AckedWrite[], 
     lagging,
     streamErrors: w.errorCounts(),
   };
+  // A reference the checks found unsound is no ground truth for the workload's checker either.
+  return byKind.reference ? { summary } : { summary, reference: [...(ref.streams[0] ?? [])] };
 }
