@@ -21,7 +21,9 @@ import { formatSummary } from './harness/summary.js';
 const SCENARIOS = ['minority-leader', 'disk-full', 'disk-readonly'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank|lock] [--lock-ttl S] [--unfenced (self-test: lock writes without the fencing compare; must FAIL)] [--accounts N] [--watchers N] [--watch-self-test drop|duplicate] [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank|lock] [--accounts N] [--duration S] [--nodes 3|5] [--seed N]
+  [--clients N] [--keys N] [--watchers N (etcd API, default 3)] [--watch-self-test drop|duplicate (must FAIL)]
+  [--lock-ttl S] [--unfenced (self-test: lock writes without the fencing compare; must FAIL)]
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]

@@ -107,7 +107,8 @@ export function checkReference(ref: WatchReference, acked: readonly AckedWrite[]
     const f = final.get(k);
     if (f === undefined || f.value !== v.value || f.modRevision !== v.modRevision)
       problems.push(
-        `replaying the reference gives ${JSON.stringify(k)}=${JSON.stringify(v.value)}@${v.modRevision}, the final Range ${f ? `${JSON.stringify(f.value)}@${f.modRevision}` : 'has no such key'}`,
+        `replaying the reference gives ${JSON.stringify(k)}=${JSON.stringify(v.value)}@${v.modRevision}, ` +
+          `the final Range ${f ? `${JSON.stringify(f.value)}@${f.modRevision}` : 'has no such key'}`,
       );
   }
   for (const k of final.keys()) if (!state.has(k)) problems.push(`the final Range has ${JSON.stringify(k)}, the reference never wrote it`);

@@ -78,7 +78,9 @@ function watchLines(w: NonNullable<ChaosSummary['watch']>): string[] {
     .slice(0, 5)
     .map(([e, n]) => `      ${String(n).padStart(6)} × ${e}`);
   return [
-    `watch checker: ${w.verdict.toUpperCase()}: ${w.watchers} watchers, ${w.eventsChecked} events checked against ${w.referenceEvents} reference events, ${w.reconnects} reconnects; violations ${w.violationCount}${w.violationCount ? ` ${JSON.stringify(w.violationsByKind)}` : ''}${w.error ? `; ${w.error}` : ''}`,
+    `watch checker: ${w.verdict.toUpperCase()}: ${w.watchers} watchers, ${w.eventsChecked} events checked against ` +
+      `${w.referenceEvents} reference events, ${w.reconnects} reconnects; violations ${w.violationCount}` +
+      `${w.violationCount ? ` ${JSON.stringify(w.violationsByKind)}` : ''}${w.error ? `; ${w.error}` : ''}`,
     ...(w.lagging.length ? [`      lagging at the end: ${w.lagging.join(', ')}`] : []),
     ...(errs.length ? ['      stream endings besides rotations:', ...errs] : []),
   ];
@@ -86,7 +88,9 @@ function watchLines(w: NonNullable<ChaosSummary['watch']>): string[] {
 
 function lockLines(l: NonNullable<ChaosSummary['lock']>): string[] {
   return [
-    `lock: ttl ${l.ttlS} s; holds ${l.acquired} (released ${l.released}, holder crashed ${l.crashed}, holder frozen past its TTL ${l.frozen}), waits by watch ${l.waitedByWatch}`,
-    `      log writes in the history ${l.logWrites} from ${l.holdsThatWrote} holds, acknowledged ${l.acknowledged}; frozen holders' writes refused ${l.zombieRefused}, accepted ${l.zombieAccepted}; holders that found the lock gone ${l.lostLock}`,
+    `lock: ttl ${l.ttlS} s; holds ${l.acquired} (released ${l.released}, holder crashed ${l.crashed}, ` +
+      `holder frozen past its TTL ${l.frozen}), waits by watch ${l.waitedByWatch}`,
+    `      log writes in the history ${l.logWrites} from ${l.holdsThatWrote} holds, acknowledged ${l.acknowledged}; ` +
+      `frozen holders' writes refused ${l.zombieRefused}, accepted ${l.zombieAccepted}; holders that found the lock gone ${l.lostLock}`,
   ];
 }
