@@ -63,6 +63,13 @@ test('exact streams pass: every key, one key, a span, a later start; events are 
   expect(c.referenceEvents).toBe(7);
 });
 
+test('events after the final revision (a lease expiring after the final Range) are outside the window', () => {
+  const later = [...history, del(8, 'c')];
+  const c = checkWatchers([watcher(ALL, [...correct(ALL), [del(8, 'c')]])], { ...ref, streams: [later, later] });
+  expect(c.violations).toEqual([]);
+  expect(c.eventsChecked).toBe(7);
+});
+
 test('a dropped event is a gap: missing', () => {
   const rs = correct(ALL).filter((r) => r[0]!.revision !== 4);
   const c = checkWatchers([watcher(ALL, rs)], ref);
@@ -85,7 +92,8 @@ test('out of order, outside the range, invented, and wrong values are caught', (
 
   const a = { key: 'a', end: '' };
   expect(kinds(checkWatchers([watcher(a, [...correct(a), [put(7, 'c', '2')]])], ref))).toEqual(['outside-range']);
-  expect(kinds(checkWatchers([watcher(ALL, [...correct(ALL), [put(8, 'z', 'x')]])], ref))).toEqual(['phantom']);
+  const invented = correct(ALL).map((r) => (r[0]!.revision === 7 ? [...r, put(7, 'z', 'x')] : r));
+  expect(kinds(checkWatchers([watcher(ALL, invented)], ref))).toEqual(['phantom']);
   const wrong = correct(ALL).map((r) => r.map((e) => (e.revision === 3 ? put(3, 'b', 'other') : e)));
   expect(kinds(checkWatchers([watcher(ALL, wrong)], ref))).toEqual(['wrong-event']);
 });

@@ -80,10 +80,12 @@ const id = (e: { revision: number; key: string }): string => `${e.revision}\u000
 /** The reference's own soundness; returns its events (the first stream) and what is wrong with it. */
 export function checkReference(ref: WatchReference, acked: readonly AckedWrite[]): { events: WatchEvent[]; problems: string[] } {
   const problems: string[] = [];
-  const events = [...(ref.streams[0] ?? [])];
+  // Writes after the final Range (a lease expiring late) are outside the checked window.
+  const upTo = (s: readonly WatchEvent[]): WatchEvent[] => s.filter((e) => e.revision <= ref.finalRevision);
+  const events = upTo(ref.streams[0] ?? []);
   if (ref.streams.length === 0) problems.push('no reference stream');
   for (let s = 1; s < ref.streams.length; s++) {
-    const other = ref.streams[s]!;
+    const other = upTo(ref.streams[s]!);
     const at = other.findIndex((e, i) => events[i] === undefined || show(e) !== show(events[i]!));
     if (at >= 0 || other.length !== events.length)
       problems.push(`reference streams 0 and ${s} differ at event ${at >= 0 ? at : Math.min(other.length, events.length)}`);
@@ -139,6 +141,7 @@ function checkWatcher(w: WatcherLog, reference: readonly WatchEvent[], finalRevi
   let last = 0;
   w.responses.forEach((events, r) => {
     for (const e of events) {
+      if (e.revision > finalRevision) continue; // after the checked window (see checkReference)
       if (!inRange(w.range, e.key))
         v('outside-range', `${show(e)} is outside [${JSON.stringify(w.range.key)}, ${JSON.stringify(w.range.end)})`);
       if (e.revision < last) v('out-of-order', `${show(e)} after an event at revision ${last}`);
@@ -164,7 +167,7 @@ export function checkWatchers(watchers: readonly WatcherLog[], ref: WatchReferen
   const violations: WatchViolation[] = problems.map((p) => ({ watcher: -1, kind: 'reference' as const, report: p }));
   let eventsChecked = 0;
   for (const w of watchers) {
-    eventsChecked += w.responses.reduce((n, r) => n + r.length, 0);
+    for (const r of w.responses) eventsChecked += r.filter((e) => e.revision <= ref.finalRevision).length;
     violations.push(...checkWatcher(w, events, ref.finalRevision));
   }
   return {

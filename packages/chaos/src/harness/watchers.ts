@@ -315,5 +315,5 @@ export async function finishWatchers(
     streamErrors: w.errorCounts(),
   };
   // A reference the checks found unsound is no ground truth for the workload's checker either.
-  return byKind.reference ? { summary } : { summary, reference: [...(ref.streams[0] ?? [])] };
+  return byKind.reference ? { summary } : { summary, reference: (ref.streams[0] ?? []).filter((e) => e.revision <= ref.finalRevision) };
 }
