@@ -21,7 +21,9 @@ import { formatSummary } from './harness/summary.js';
 const SCENARIOS = ['minority-leader', 'disk-full', 'disk-readonly'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank] [--accounts N] [--duration S] [--nodes 3|5] [--seed N] [--clients N] [--keys N]
+const USAGE = `usage: scripts/chaos [--api raftkv|etcd] [--workload register|bank|lock] [--accounts N] [--duration S] [--nodes 3|5] [--seed N]
+  [--clients N] [--keys N] [--watchers N (etcd API, default 3)] [--watch-self-test drop|duplicate (must FAIL)]
+  [--lock-ttl S] [--unfenced (self-test: lock writes without the fencing compare; must FAIL)]
   [--ops-per-key N] [--op-timeout-ms MS] [--think-ms MS] [--faults kill,pause,partition]
   [--gap-ms MIN-MAX] [--fault-ms MIN-MAX] [--election-timeout-min-ms MS] [--election-timeout-max-ms MS]
   [--heartbeat-ms MS] [--server PATH] [--require-partitions] [--keep] [--json FILE] [--checker-timeout-s S]
@@ -45,6 +47,10 @@ const FLAGS = {
   api: { type: 'string' },
   workload: { type: 'string' },
   accounts: { type: 'string' },
+  watchers: { type: 'string' },
+  'lock-ttl': { type: 'string' },
+  unfenced: { type: 'boolean' },
+  'watch-self-test': { type: 'string' },
   duration: { type: 'string' },
   nodes: { type: 'string' },
   seed: { type: 'string' },
@@ -113,12 +119,25 @@ function parse(all: readonly string[]): CliOptions {
   const api = v.get('api') ?? 'raftkv';
   if (api !== 'raftkv' && api !== 'etcd') throw new UsageError(`--api: raftkv or etcd, got ${api}`);
   const workload = v.get('workload') ?? 'register';
-  if (workload !== 'register' && workload !== 'bank') throw new UsageError(`--workload: register or bank, got ${workload}`);
+  if (workload !== 'register' && workload !== 'bank' && workload !== 'lock')
+    throw new UsageError(`--workload: register, bank or lock, got ${workload}`);
+  if (workload === 'lock' && api !== 'etcd') throw new UsageError('--workload lock: needs --api etcd (leases, watches and transactions)');
+  if (workload !== 'lock' && (v.has('lock-ttl') || flags.unfenced === true))
+    throw new UsageError(`--${v.has('lock-ttl') ? 'lock-ttl' : 'unfenced'}: only with --workload lock`);
   if (workload === 'bank' && api !== 'etcd')
     throw new UsageError('--workload bank: needs --api etcd (raftkv.v1 has no multi-key transactions)');
   if (workload !== 'bank' && v.has('accounts')) throw new UsageError('--accounts: only with --workload bank');
+  if (api !== 'etcd' && (v.has('watchers') || v.has('watch-self-test')))
+    throw new UsageError(`--${v.has('watchers') ? 'watchers' : 'watch-self-test'}: only with --api etcd`);
+  const selfTest = v.get('watch-self-test');
+  if (selfTest !== undefined && selfTest !== 'drop' && selfTest !== 'duplicate')
+    throw new UsageError(`--watch-self-test: drop or duplicate, got ${selfTest}`);
   const o: CliOptions = {
+    ...(selfTest === undefined ? {} : { watchSelfTest: selfTest }),
     api,
+    watchers: api === 'etcd' ? num('watchers', 3) : 0,
+    lockTtlS: num('lock-ttl', 2, 1),
+    unfenced: flags.unfenced === true,
     workload,
     accounts: num('accounts', 5, 2),
     durationS: num('duration', 60, 1),

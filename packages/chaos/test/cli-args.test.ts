@@ -15,9 +15,13 @@ test.each([
   [['scenario', 'nope'], /^chaos: unknown scenario 'nope'/m],
   [['stray'], /^chaos: unexpected argument stray$/m],
   [['--api', 'zk'], /^chaos: --api: raftkv or etcd, got zk$/m],
-  [['--workload=queue'], /^chaos: --workload: register or bank, got queue$/m],
+  [['--workload=queue'], /^chaos: --workload: register, bank or lock, got queue$/m],
+  [['--workload', 'lock'], /^chaos: --workload lock: needs --api etcd/m],
+  [['--lock-ttl', '3'], /^chaos: --lock-ttl: only with --workload lock$/m],
   [['--workload', 'bank'], /^chaos: --workload bank: needs --api etcd/m],
   [['--accounts', '3'], /^chaos: --accounts: only with --workload bank$/m],
+  [['--watchers', '2'], /^chaos: --watchers: only with --api etcd$/m],
+  [['--api', 'etcd', '--watch-self-test', 'swap'], /^chaos: --watch-self-test: drop or duplicate, got swap$/m],
   [['--api', 'etcd', '--workload', 'bank', '--accounts', '1'], /^chaos: --accounts: expected a number >= 2, got 1$/m],
 ])('%j: exit 2 naming the flag', (args, message) => {
   const r = chaos(...args);

@@ -1,6 +1,7 @@
 // Short chaos runs on etcd's KV API (kill -9, SIGSTOP and, as root, partitions against a 3-node
 // cluster): Jepsen's bank workload must keep its invariants, and put/get/txn on several keys must be
-// linearizable, with nothing acknowledged lost and every node's state digest equal at the end.
+// linearizable, with nothing acknowledged lost and every node's state digest equal at the end; the
+// watchers running meanwhile must see exactly the writes to their ranges (and a dropped event fails).
 import type { ChaosSummary } from '../src/harness/run.js';
 import { expectAllChecksPassed, interruptAll, runCli } from './support/cli.js';
 
@@ -25,6 +26,23 @@ test('bank workload over etcd: every read sums to the total, no negative balance
   expect(b.transfers.ok).toBeGreaterThan(30);
   expect(b.reads.linearizable).toBeGreaterThan(30);
   expect(b.reads.serializable).toBeGreaterThan(30);
+  // The default watchers: every one saw exactly the writes to its range, across reconnects.
+  expect(s.watch?.verdict).toBe('ok');
+  expect(s.watch!.watchers).toBe(3);
+  expect(s.watch!.eventsChecked).toBeGreaterThan(50);
+  expect(s.watch!.reconnects).toBeGreaterThan(0);
+}, 240_000);
+
+test('watch checker self-test: a watcher that drops one response makes the run FAIL', async () => {
+  const { code, result: s } = await runCli<ChaosSummary>([
+    ...['--api', 'etcd', '--workload', 'bank', '--watchers', '2', '--watch-self-test', 'drop'],
+    ...['--duration', '8', '--nodes', '3', '--faults', 'kill', '--gap-ms', '1000-2000', '--fault-ms', '1000-2000'],
+  ]);
+  expect(code).toBe(1);
+  expect(s.verdict).toBe('fail');
+  expect(s.watch?.verdict).toBe('violation');
+  expect(s.watch!.violationsByKind.missing).toBeGreaterThan(0);
+  expect(s.checker.verdict).toBe('ok');
 }, 240_000);
 
 test('register workload over etcd: put, range and txn compare-and-swap are linearizable per key', async () => {

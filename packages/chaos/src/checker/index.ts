@@ -5,3 +5,5 @@ export * from './check.js';
 export { renderOp, renderHistory } from './render.js';
 export * from './lost-writes.js';
 export * from './bank.js';
+export * from './watch.js';
+export * from './lock.js';

@@ -146,6 +146,9 @@ export class Cluster {
         ? { peers: peersFlag(this.o.nodes) }
         : { join: this.specs.filter((_, j) => j !== i).map((p) => p.address) };
     const extra = this.o.peerSecretFile === undefined ? [] : ['--peer-secret-file', this.o.peerSecretFile];
+    // Compaction off: the watch checker reads the whole history (a watch from revision 1), and
+    // watchers resume from any past revision after a reconnect.
+    extra.push('--auto-compaction-retention', '0');
     return [this.o.serverMain, ...nodeArgs({ id: s.id, listen: s.address, dataDir: s.dataDir, membership, timing: this.o, extra })];
   }
 

@@ -39,7 +39,7 @@ export const rangeOp = (key: Buffer, rangeEnd?: Buffer): etcdserverpb.RequestOp 
 export function rangeResult(
   r: Pick<etcdserverpb.TxnResponse, 'responses'>,
   i: number,
-): readonly { key: Buffer; value: Buffer; modRevision: number }[] | undefined {
+): readonly { key: Buffer; value: Buffer; modRevision: number; createRevision: number }[] | undefined {
   const res = r.responses[i]?.response;
   return res?.$case === 'responseRange' ? res.responseRange.kvs : undefined;
 }

@@ -2,13 +2,14 @@
 // every key, compare the nodes' state digests, and check the history.
 import { Role } from '@raftkv/proto';
 import { performance } from 'node:perf_hooks';
-import type { CheckResult } from '../checker/index.js';
+import type { CheckResult, WatchEvent } from '../checker/index.js';
 import { makeWorkload, type ApiName, type Span, type WorkloadName, type WorkloadVerdict } from './chaos-workload.js';
 import { makeCluster, type Cluster, type UnexpectedExit } from './cluster.js';
 import { MemberNemesis, type MembershipCounts } from './member-nemesis.js';
 import { Nemesis, type FaultFamily, type NemesisEvent } from './nemesis.js';
 import { sleep } from '@raftkv/testkit';
 import { Random } from './random.js';
+import { finishWatchers, Watchers, type WatchSelfTest, type WatchSummary } from './watchers.js';
 
 export interface ChaosOptions {
   readonly durationS: number;
@@ -43,6 +44,13 @@ export interface ChaosOptions {
   readonly accounts?: number;
   readonly initialBalance?: number;
   readonly maxTransfer?: number;
+  /** etcd API: watchers checked by the watch checker (0 = none). */
+  readonly watchers?: number;
+  /** Lock workload: the lease TTL in seconds. */
+  readonly lockTtlS?: number;
+  /** Lock self-test: unfenced appends by holders frozen past their TTL (see LockOptions.unfenced). */
+  readonly unfenced?: boolean;
+  readonly watchSelfTest?: WatchSelfTest;
   readonly log: (line: string) => void;
 }
 
@@ -68,6 +76,10 @@ export interface ChaosSummary {
   readonly lostWrites: readonly { key: string; report: string }[];
   /** The bank workload's counts (reads by kind, transfers by outcome, revisions seen). */
   readonly bank?: WorkloadVerdict['bank'];
+  /** The lock workload's counts (holds, crashes, frozen holders, fenced writes). */
+  readonly lock?: WorkloadVerdict['lock'];
+  /** The watch checker's verdict and counts (etcd API with --watchers). */
+  readonly watch?: WatchSummary;
   /** 'ok' only if every check passed. */
   readonly verdict: 'ok' | 'fail' | 'unknown';
   readonly problems: readonly string[];
@@ -82,7 +94,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const api = o.api ?? 'raftkv';
   const kind = o.workload ?? 'register';
   const bank = { accounts: o.accounts ?? 5, initialBalance: o.initialBalance ?? 100, maxTransfer: o.maxTransfer ?? 20 };
-  const workload = makeWorkload(cluster, rand.fork(1), clock, { ...o, ...bank, api, workload: kind });
+  const workload = makeWorkload(cluster, rand.fork(1), clock, { ...o, ...bank, lockTtlS: o.lockTtlS ?? 2, api, workload: kind });
   const nemesis = new Nemesis(cluster, topology, rand.fork(2), clock, { families, gapMs: o.gapMs, faultMs: o.faultMs }, o.log);
   const members =
     o.membership === undefined
@@ -94,6 +106,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
           { gapMs: o.membership.gapMs, minVoters: o.membership.minVoters, callTimeoutMs: 5000, joinTimeoutMs: 30_000, workDir: o.workDir },
           o.log,
         );
+  const watchers =
+    api === 'etcd' && ((o.watchers ?? 0) > 0 || workload.needsReference === true)
+      ? new Watchers(cluster, rand.fork(4), workload.watchRanges(), o.watchers ?? 0, undefined, o.watchSelfTest)
+      : undefined;
+  let watch: WatchSummary | undefined;
+  let reference: WatchEvent[] | undefined;
   const problems: string[] = [];
   let progress: NodeJS.Timeout | undefined;
   try {
@@ -104,6 +122,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     cluster.startAll();
     const leader = await cluster.waitForLeader(30_000);
     o.log(`chaos: leader ${cluster.id(leader)} elected at ${(clock() / 1000).toFixed(1)} s; starting ${o.clients} clients and the nemesis`);
+    await watchers?.start(30_000);
     await workload.prepare(30_000);
 
     workload.start();
@@ -128,6 +147,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     o.log('chaos: final reads');
     const unread = await workload.finalReads(60_000);
     if (unread.length > 0) problems.push(`final reads failed for ${unread.length}: ${unread.slice(0, 10).join(', ')}`);
+    if (watchers) {
+      o.log('chaos: reading the reference history and checking the watchers');
+      ({ summary: watch, reference } = await finishWatchers(watchers, workload.ackedWrites(), 60_000));
+      if (watch.error !== undefined) problems.push(`watch checker: ${watch.error}`);
+      if (watch.violationCount > 0)
+        problems.push(`watch checker: ${watch.violationCount} violation(s) ${JSON.stringify(watch.violationsByKind)}`);
+    }
     const digests = await compareDigests(cluster, 30_000);
     if (!digests.equal) problems.push(`node state digests differ: ${digests.error ?? ''}`);
     const finalMembers = members ? await compareMemberships(cluster, 30_000) : undefined;
@@ -139,13 +165,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       problems.push(`node ${e.node} exited on its own (code ${e.code}, signal ${e.signal}) at ${(e.at / 1000).toFixed(1)} s`);
 
     o.log(`chaos: checking ${workload.counts().total} operations`);
-    const v = workload.check(o.checkerTimeoutMs);
+    const v = workload.check(o.checkerTimeoutMs, reference);
     const check = v.checker;
     if (check.verdict === 'violation') {
       problems.push(
         kind === 'bank'
           ? `bank invariants violated ${check.violations.length} time(s)`
-          : `linearizability violated on ${check.violations.length} key(s)`,
+          : kind === 'lock'
+            ? `lock safety violated ${check.violations.length} time(s)`
+            : `linearizability violated on ${check.violations.length} key(s)`,
       );
     }
     if (check.verdict === 'unknown') problems.push('the checker ran out of time on some keys');
@@ -178,12 +206,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       },
       lostWrites: v.lostWrites,
       ...(v.bank ? { bank: v.bank } : {}),
+      ...(v.lock ? { lock: v.lock } : {}),
+      ...(watch ? { watch } : {}),
       verdict: problems.length === 0 ? 'ok' : check.verdict === 'unknown' && problems.length === 1 ? 'unknown' : 'fail',
       problems,
     };
   } finally {
     if (progress) clearInterval(progress);
     await nemesis.stop().catch(() => undefined);
+    await watchers?.stop().catch(() => undefined);
     await cluster.stopAll(2000).catch(() => undefined);
   }
 }

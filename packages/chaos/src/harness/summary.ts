@@ -21,7 +21,9 @@ export function formatSummary(s: ChaosSummary): string {
     `faults: ${faults || 'none'} (total ${s.nemesis.length})`,
     ...(s.membership ? membershipLines(s.membership) : []),
     ...(s.bank ? bankLines(s.bank) : []),
-    `${s.bank ? 'bank invariants' : 'linearizability'}: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
+    ...(s.lock ? lockLines(s.lock) : []),
+    `${s.bank ? 'bank invariants' : s.lock ? 'lock safety (fencing tokens)' : 'linearizability'}: ${s.checker.verdict.toUpperCase()} (checked in ${(s.checker.elapsedMs / 1000).toFixed(2)} s)`,
+    ...(s.watch ? watchLines(s.watch) : []),
     `acknowledged writes lost: ${s.lostWrites.length}`,
     `node digests: ${s.digests.equal ? `equal on all ${s.digests.perNode.length} nodes at applied index ${s.digests.perNode[0]?.appliedIndex ?? '?'} (${s.digests.perNode[0]?.keyCount ?? '?'} keys)` : `NOT EQUAL: ${s.digests.error ?? ''}`}`,
     `unexpected node exits: ${s.unexpectedExits.length}`,
@@ -33,6 +35,7 @@ export function formatSummary(s: ChaosSummary): string {
     lines.push('', `... and ${s.checker.violations.length - shown.length} more violations (--json FILE has them all)`);
   // The bank's lost transfers are among its violations already.
   if (s.bank === undefined) for (const l of s.lostWrites) lines.push('', l.report);
+  for (const r of s.watch?.violations ?? []) lines.push('', r);
   for (const e of s.unexpectedExits)
     lines.push(
       '',
@@ -40,7 +43,9 @@ export function formatSummary(s: ChaosSummary): string {
       ...e.log.map((l) => `    ${l}`),
     );
   lines.push('', `VERDICT: ${s.verdict.toUpperCase()}${s.problems.length ? ` — ${s.problems.join('; ')}` : ''}`);
-  const how = s.api === 'raftkv' && s.workload === 'register' ? '' : ` --api ${s.api} --workload ${s.workload}`;
+  const how =
+    (s.api === 'raftkv' && s.workload === 'register' ? '' : ` --api ${s.api} --workload ${s.workload}`) +
+    (s.watch ? ` --watchers ${s.watch.watchers}` : '');
   if (s.verdict !== 'ok')
     lines.push(
       `replay with: scripts/chaos${how} --seed ${s.seed} --nodes ${s.nodes} --duration ${s.durationS}${s.staleReads ? ' --stale-reads' : ''}${s.membership ? ' --membership' : ''}`,
@@ -64,5 +69,28 @@ function membershipLines(m: NonNullable<ChaosSummary['membership']>): string[] {
   return [
     `membership changes: done ${m.done}, refused ${m.refused}, indeterminate ${m.indeterminate}${kinds ? ` (${kinds})` : ''}`,
     `final membership: ${m.equal ? `identical on every member: ${m.final.join(' ')}` : `NOT IDENTICAL: ${m.error ?? ''}`}`,
+  ];
+}
+
+function watchLines(w: NonNullable<ChaosSummary['watch']>): string[] {
+  const errs = Object.entries(w.streamErrors)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([e, n]) => `      ${String(n).padStart(6)} × ${e}`);
+  return [
+    `watch checker: ${w.verdict.toUpperCase()}: ${w.watchers} watchers, ${w.eventsChecked} events checked against ` +
+      `${w.referenceEvents} reference events, ${w.reconnects} reconnects; violations ${w.violationCount}` +
+      `${w.violationCount ? ` ${JSON.stringify(w.violationsByKind)}` : ''}${w.error ? `; ${w.error}` : ''}`,
+    ...(w.lagging.length ? [`      lagging at the end: ${w.lagging.join(', ')}`] : []),
+    ...(errs.length ? ['      stream endings besides rotations:', ...errs] : []),
+  ];
+}
+
+function lockLines(l: NonNullable<ChaosSummary['lock']>): string[] {
+  return [
+    `lock: ttl ${l.ttlS} s; holds ${l.acquired} (released ${l.released}, holder crashed ${l.crashed}, ` +
+      `holder frozen past its TTL ${l.frozen}), waits by watch ${l.waitedByWatch}`,
+    `      log writes in the history ${l.logWrites} from ${l.holdsThatWrote} holds, acknowledged ${l.acknowledged}; ` +
+      `frozen holders' writes refused ${l.zombieRefused}, accepted ${l.zombieAccepted}; holders that found the lock gone ${l.lostLock}`,
   ];
 }
