@@ -1,7 +1,7 @@
 // The scale-down component (k8s/components/scale-down, enabled in overlays/three-production): rendered,
 // its RBAC is minimal (get on statefulsets/raftkv only), the SA token reaches the raftkv container only,
 // and the preStop hook runs the ConfigMap's script. Then a rehearsal on this machine: the rendered
-// 3-node overlay runs as local pods, a tiny local HTTP server plays the Kubernetes API (the StatefulSet
+// 3-node overlay runs as local pods, a tiny local HTTPS server (its CA in the token dir) plays the Kubernetes API (the StatefulSet
 // with a replica count the test sets), and the rendered script runs as the kubelet would run the hook:
 // for raftkv-2 (the leader, to cover a leader leaving) with replicas=2 it removes the member and the two
 // left serve writes; the init container's script empties only that pod's volume, which then comes back
@@ -13,10 +13,10 @@ import { RoleBinding, type IRoleBinding } from 'kubernetes-models/rbac.authoriza
 import { ServiceAccount, type IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { removeDir, tempDir, waitFor } from '@raftkv/testkit';
-import { execFile, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findKubectl, only, renderKustomization, type K8sObject } from '../src/index.js';
 import { type NodeClient, ReadConsistency } from './grpc-clients.js';
@@ -111,7 +111,7 @@ maybe('scale-down component (overlay three-production)', () => {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         RAFTKV_ID: name,
         POD_NAMESPACE: 'default',
-        KUBE_API: `http://127.0.0.1:${(api!.address() as AddressInfo).port}`,
+        KUBE_API: `https://127.0.0.1:${(api!.address() as AddressInfo).port}`,
         SCALE_DOWN_SA_DIR: work,
         RAFTCTL: `${process.execPath} ${join(serverDir, 'dist', 'cli', 'raftctl.js')}`,
         RAFTCTL_ENDPOINTS: endpoints.join(','),
@@ -128,7 +128,31 @@ maybe('scale-down component (overlay three-production)', () => {
 
     test('ordinal >= replicas: the member is removed (the leader, here) and the rest serve writes; a restart or pause keeps it', async () => {
       writeFileSync(join(work, 'token'), `${TOKEN}\n`);
-      api = createServer((req, res) => {
+      // The API over TLS with its own CA, as in a cluster: the script must trust the SA dir's ca.crt.
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=kubernetes',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(work, 'api.key'),
+          '-out',
+          join(work, 'ca.crt'),
+        ],
+        { stdio: 'ignore' },
+      );
+      api = createServer({ key: readFileSync(join(work, 'api.key')), cert: readFileSync(join(work, 'ca.crt')) }, (req, res) => {
         seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
         if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end('{}');
         if (req.url !== '/apis/apps/v1/namespaces/default/statefulsets/raftkv') return void res.writeHead(404).end('{}');
