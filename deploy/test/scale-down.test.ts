@@ -104,7 +104,12 @@ maybe('scale-down component (overlay three-production)', () => {
       waitFor(`${c.address} ready`, async () => ((await c.check(READINESS)) === 'SERVING' ? true : undefined), ms);
 
     /** Runs the rendered hook script as the kubelet would for pod `name`; resolves its exit code and output. */
-    const hook = (name: string, endpoints: string[], dataDir = work): Promise<{ code: number; out: string }> => {
+    const hook = (
+      name: string,
+      endpoints: string[],
+      dataDir = work,
+      extra: Record<string, string> = {},
+    ): Promise<{ code: number; out: string }> => {
       const file = join(work, 'scale-down.mjs');
       writeFileSync(file, script());
       const env = {
@@ -117,6 +122,7 @@ maybe('scale-down component (overlay three-production)', () => {
         RAFTCTL_ENDPOINTS: endpoints.join(','),
         SCALE_DOWN_TIMEOUT_MS: '60000',
         RAFTKV_DATA_DIR: dataDir,
+        ...extra,
       };
       return new Promise((resolve) =>
         execFile(process.execPath, [file], { env, timeout: 90_000 }, (err, stdout, stderr) =>
@@ -209,6 +215,27 @@ maybe('scale-down component (overlay three-production)', () => {
         expect(refused.code).toBe(1);
         expect(refused.out).toContain('HTTP 401');
         expect(await voters(clients[0]!)).toEqual(['raftkv-0', 'raftkv-1']);
+
+        // With etcd auth on, membership changes need root: refused without SCALE_DOWN_USER, done with it.
+        writeFileSync(join(work, 'token'), `${TOKEN}\n`);
+        const ctl = (args: string[]) =>
+          execFileSync(
+            process.execPath,
+            [join(serverDir, 'dist', 'cli', 'raftctl.js'), '--endpoints', addresses.slice(0, 2).join(','), ...args],
+            {
+              encoding: 'utf8',
+            },
+          );
+        ctl(['user', 'add', 'root:secret']);
+        ctl(['user', 'grant-role', 'root', 'root']);
+        ctl(['auth', 'enable']);
+        const denied = await hook('raftkv-1', addresses.slice(0, 2), data1, { SCALE_DOWN_TIMEOUT_MS: '3000' });
+        expect(denied.code).toBe(1);
+        expect(denied.out).toContain('user name is empty'); // etcd's answer to a change without a user
+        expect(await voters(clients[0]!)).toEqual(['raftkv-0', 'raftkv-1']);
+        const asRoot = await hook('raftkv-1', addresses.slice(0, 2), data1, { SCALE_DOWN_USER: 'root', SCALE_DOWN_PASSWORD: 'secret' });
+        expect(asRoot.out).toContain('member raftkv-1 removed');
+        expect(await voters(clients[0]!)).toEqual(['raftkv-0']);
       } catch (e) {
         fixture.dumpLogs(40);
         throw e;

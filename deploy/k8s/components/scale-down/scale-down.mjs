@@ -13,6 +13,8 @@
 //   RAFTCTL           command prefix (default: node /app/dist/cli/raftctl.js)
 //   RAFTCTL_ENDPOINTS members to ask (default raftkv:7001, the client Service: the other Ready members)
 //   RAFTKV_TLS_CA / RAFTKV_TLS_CLIENT_AUTH / RAFTKV_TLS_CERT / RAFTKV_TLS_KEY  the server's TLS env, reused
+//   SCALE_DOWN_USER / SCALE_DOWN_PASSWORD   with etcd auth enabled: a root user (membership changes need
+//                     root); set them from a Secret in your overlay. The password goes to raftctl's stdin.
 //   SCALE_DOWN_TIMEOUT_MS   give up after this long (default 50000; keep it under the grace period)
 //   RAFTKV_DATA_DIR   where the marker removed-by-scale-down goes once the member is removed: the init
 //                     container (wipe-removed.sh) then empties the volume if the pod ever starts again,
@@ -71,15 +73,18 @@ function getStatefulSet() {
 /** Runs raftctl with the server's own TLS settings; resolves {code, output}. */
 function raftctl(args) {
   const [cmd, ...prefix] = (env.RAFTCTL || 'node /app/dist/cli/raftctl.js').split(/\s+/).filter(Boolean);
-  const tls = [];
-  if (env.RAFTKV_TLS_CA) tls.push('--tls-ca', env.RAFTKV_TLS_CA);
-  if (env.RAFTKV_TLS_CLIENT_AUTH === 'true') tls.push('--tls-cert', env.RAFTKV_TLS_CERT ?? '', '--tls-key', env.RAFTKV_TLS_KEY ?? '');
+  const flags = [];
+  if (env.RAFTKV_TLS_CA) flags.push('--tls-ca', env.RAFTKV_TLS_CA);
+  if (env.RAFTKV_TLS_CLIENT_AUTH === 'true') flags.push('--tls-cert', env.RAFTKV_TLS_CERT ?? '', '--tls-key', env.RAFTKV_TLS_KEY ?? '');
+  if (env.SCALE_DOWN_USER) flags.push('--user', env.SCALE_DOWN_USER);
   const endpoints = env.RAFTCTL_ENDPOINTS || 'raftkv:7001';
   const left = Math.max(1_000, deadline - Date.now());
   return new Promise((resolve) => {
-    const child = spawn(cmd, [...prefix, '--endpoints', endpoints, '--timeout', String(Math.min(left, 20_000)), ...tls, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(cmd, [...prefix, '--endpoints', endpoints, '--timeout', String(Math.min(left, 20_000)), ...flags, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.on('error', () => {}); // a raftctl that exits without reading its stdin
+    child.stdin.end(env.SCALE_DOWN_USER ? `${env.SCALE_DOWN_PASSWORD ?? ''}\n` : '');
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
