@@ -115,7 +115,20 @@ export function healthy(id: string, leader: string): (method: string) => Outcome
         return { ok: { found: true, value: Buffer.from(`from ${id}`), index: 7, leaderId: leader } };
       case 'status':
         return {
-          ok: { id, role: id === leader ? 2 : 1, term: 2, leaderId: leader, commitIndex: 7, appliedIndex: 7, lastLogIndex: 7, members: [] },
+          ok: {
+            id,
+            role: id === leader ? 2 : 1,
+            term: 2,
+            leaderId: leader,
+            commitIndex: 7,
+            appliedIndex: 7,
+            lastLogIndex: 7,
+            members: [],
+            version: '0.3.0',
+            schemaVersion: 3,
+            peerProtocolVersion: 2,
+            clusterVersion: '0.3.0',
+          },
         };
       case 'transferLeadership':
         return { ok: { leaderId: id, term: 3 } };
