@@ -1,7 +1,7 @@
 // etcd's KV API on a real 3-node cluster: writes through a follower, serializable and linearizable
 // reads, Txn, compaction errors, the same revisions and digests on every node, and a leader change in
 // the middle that keeps the revision arithmetic consistent.
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { prefixEnd as clientPrefixEnd } from '@raftkv/client';
 import { etcdserverpb } from '@raftkv/proto';
 import { waitFor } from '@raftkv/testkit';

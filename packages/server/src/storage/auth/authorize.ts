@@ -114,10 +114,11 @@ export function authorizeCommand(a: AuthStore, cmd: Command, leaseKeys: LeaseKey
       return checkDeleteRange(a, user, r.deleteRange);
     case 'txn':
       return checkTxn(a, user, r.txn, leaseKeys);
+    // Any caller may grant; the members' attributes, alarms (etcd 3.4 checks none) and the cluster
+    // version (the leader's own decision) are the nodes' own commands.
     case 'leaseGrant':
     case 'memberAttributes':
     case 'memberPeerUpdate':
-    // etcd 3.4 checks no permission on Alarm; the cluster version is the leader's own decision.
     case 'alarm':
     case 'clusterVersionSet':
       return;
