@@ -62,7 +62,7 @@ describe('RaftDriver persistence', () => {
         electionTimeoutMinMs: 60_000,
         electionTimeoutMaxMs: 120_000,
         random: () => 0.5,
-        nowMs: 0,
+        nowMs: performance.now(), // the driver feeds the core performance.now() before every input
         applied: 0,
       },
       log,
