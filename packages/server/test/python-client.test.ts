@@ -99,6 +99,7 @@ describe('a Python gRPC client', () => {
         `--plugin=protoc-gen-grpc_python=${PLUGIN}`,
         'raftkv/v1/kv.proto',
         'raftkv/v1/admin.proto',
+        'raftkv/v1/cluster.proto', // admin.proto imports it
       ],
       { encoding: 'utf8' },
     );
