@@ -167,7 +167,10 @@ export class RaftState {
   }
 
   becomePreCandidate(): void {
-    const early = this.earlyElection;
+    // Only the first round after the leader's connection closed is early: a survivor that failed it
+    // (say its log is behind) must not keep refusing the others' PreVotes round after round, or two
+    // survivors whose logs differ would refuse each other for ever.
+    const early = this.earlyElection && this.role !== 'pre-candidate';
     this.role = 'pre-candidate';
     this.leaderId = NONE;
     this.votes.clear();
