@@ -5,6 +5,7 @@ import type { RaftDriver } from '../node/driver.js';
 import type { HeaderIds } from '../storage/member-id.js';
 import type { KvStateMachine } from '../storage/state-machine.js';
 import { ETCD_TIMEOUT, EtcdUnavailableError } from './grpc-errors.js';
+import { inTime } from './in-time.js';
 
 export interface WithHeader {
   header?: etcdserverpb.ResponseHeader | undefined;
@@ -45,17 +46,5 @@ export function afterReadIndex<T>(driver: RaftDriver, read: () => T | Promise<T>
  * entry may still be applied later, so the caller must not assume it was not.
  */
 export function withTimeout<T>(p: Promise<T>, byMs: number, leaderId: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new EtcdUnavailableError(ETCD_TIMEOUT, leaderId, false)), Math.max(0, byMs - Date.now()));
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e as Error);
-      },
-    );
-  });
+  return inTime(p, byMs, () => new EtcdUnavailableError(ETCD_TIMEOUT, leaderId, false));
 }

@@ -3,7 +3,7 @@
 // transfer all go through `route`. A forwarded call is never forwarded again (no loops): it is served
 // where it lands, and a node that does not lead refuses it (UNAVAILABLE with a retry hint); the
 // originating node retries once it learns of a new leader, as the call's policy allows.
-import { Channel, Metadata, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Channel, Metadata, status, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   AdminClient,
   etcdserverpb,
@@ -22,8 +22,9 @@ import {
 } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { UnavailableError } from '../errors.js';
-import { ETCD_NO_LEADER, EtcdUnavailableError, fromServiceError, isServiceError } from './grpc-errors.js';
+import { ETCD_NO_LEADER, ETCD_TIMEOUT, EtcdUnavailableError, fromServiceError, isServiceError } from './grpc-errors.js';
 import { responseOf } from '../storage/command.js';
+import { inTime } from './in-time.js';
 import { dialAddress, NO_RETRY_BUFFER } from '../grpc/grpc-options.js';
 import { channelCredentials } from '../grpc/tls.js';
 import { unary, type UnaryCallback } from '../grpc/unary.js';
@@ -44,13 +45,13 @@ export const DEFAULT_WAIT_MS = 10_000;
 const RETRY_PAUSE_MS = 20;
 
 /**
- * Stop waiting for a leader this long before the caller's deadline (a tenth of the time left, at most
- * 200 ms), so the caller hears UNAVAILABLE "no leader" rather than running into its own deadline.
- * Without a deadline: DEFAULT_WAIT_MS.
+ * Answer this long before the caller's deadline (a fifth of the time left, at most 300 ms: room for a
+ * busy event loop and the way back), so the caller hears UNAVAILABLE ("no leader", "request timed
+ * out") rather than running into its own deadline. Without a deadline: DEFAULT_WAIT_MS.
  */
 export function answerBy(deadlineMs: number, now = Date.now()): number {
   if (!Number.isFinite(deadlineMs)) return now + DEFAULT_WAIT_MS;
-  return deadlineMs - Math.min(200, Math.max(0, (deadlineMs - now) / 10));
+  return deadlineMs - Math.min(300, Math.max(0, (deadlineMs - now) / 5));
 }
 
 /** How one kind of call is routed: what each kind may do differently, stated in one place. */
@@ -65,7 +66,13 @@ interface Policy {
   readonly mapRemote: boolean;
   /** The answer when no leader took the call in time; `refused` is the last refusal, if any. */
   readonly noLeader: (leaderId: string, refused: UnavailableError | null) => UnavailableError;
+  /** The answer when the call was made (here or on the leader) but no outcome came before answerBy: it may still happen. */
+  readonly timedOut: (leaderId: string) => UnavailableError;
 }
+
+const kvTimedOut = (leaderId: string): UnavailableError =>
+  new UnavailableError('request timed out: no outcome before the deadline (the write may still be applied)', leaderId, false);
+const etcdTimedOut = (leaderId: string): UnavailableError => new EtcdUnavailableError(ETCD_TIMEOUT, leaderId, false);
 
 const kvNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError => {
   const why = refused ? `no leader accepted the call before the deadline: ${refused.message}` : 'no leader before the deadline';
@@ -73,14 +80,14 @@ const kvNoLeader = (leaderId: string, refused: UnavailableError | null): Unavail
 };
 
 /** Reads are idempotent: retried on any refusal. */
-const READ: Policy = { retry: 'any', waitForLeader: true, refusable: true, mapRemote: true, noLeader: kvNoLeader };
+const READ: Policy = { retry: 'any', waitForLeader: true, refusable: true, mapRemote: true, noLeader: kvNoLeader, timedOut: kvTimedOut };
 /** Proposals are retried only when the command certainly was not applied. */
 const PROPOSE: Policy = { ...READ, retry: 'safe' };
 /** etcd's API: the same policies, answering etcd's "no leader" when no leader took the call in time. */
 const etcdNoLeader = (leaderId: string, refused: UnavailableError | null): UnavailableError =>
   new EtcdUnavailableError(ETCD_NO_LEADER, leaderId, true, { cause: refused ?? undefined });
-const ETCD_READ: Policy = { ...READ, noLeader: etcdNoLeader };
-const ETCD_WRITE: Policy = { ...PROPOSE, noLeader: etcdNoLeader };
+const ETCD_READ: Policy = { ...READ, noLeader: etcdNoLeader, timedOut: etcdTimedOut };
+const ETCD_WRITE: Policy = { ...PROPOSE, noLeader: etcdNoLeader, timedOut: etcdTimedOut };
 
 /** The caller sees the leader's answer, whatever it is (it may ask again: changes are idempotent). */
 const MEMBERSHIP: Policy = {
@@ -89,9 +96,10 @@ const MEMBERSHIP: Policy = {
   refusable: false,
   mapRemote: true,
   noLeader: (leaderId) => new UnavailableError('no leader to carry out the membership change', leaderId),
+  timedOut: kvTimedOut,
 };
 /** etcd's Cluster service: carried out on the leader; its etcd errors reach the caller as they are. */
-const ETCD_MEMBERSHIP: Policy = { ...MEMBERSHIP, noLeader: etcdNoLeader };
+const ETCD_MEMBERSHIP: Policy = { ...MEMBERSHIP, noLeader: etcdNoLeader, timedOut: etcdTimedOut };
 
 /** The live view's transfer button: fails at once without a leader; its caller maps gRPC statuses itself. */
 const TRANSFER: Policy = {
@@ -100,6 +108,7 @@ const TRANSFER: Policy = {
   refusable: false,
   mapRemote: false,
   noLeader: () => new UnavailableError('no leader known to transfer leadership from', ''),
+  timedOut: kvTimedOut,
 };
 
 export interface RouterOptions {
@@ -373,16 +382,19 @@ export class LeaderRouter {
     const d = this.o.driver;
     const refusal = p.refusable ? this.o.refuse?.() : null;
     if (refusal) throw refusal;
-    const waitUntil = p.waitForLeader ? answerBy(deadlineMs) : 0;
+    // The caller hears an answer before its own deadline, whatever happens: a leader cut off from its
+    // quorum, or one behind a partition this node still believes in, never makes it DEADLINE_EXCEEDED.
+    const answerAt = answerBy(deadlineMs);
+    const waitUntil = p.waitForLeader ? answerAt : 0;
     for (;;) {
       const leader = d.leaderId;
       let refused: UnavailableError | null = null;
       try {
-        if (d.isLeader || forwarded) return await local();
+        if (d.isLeader || forwarded) return await inTime(local(), answerAt, () => p.timedOut(d.leaderId));
         if (leader !== '' && leader !== this.o.self) {
           const address = this.o.peers.get(leader);
           // Not the leader's refusal: the call has not left this node, so every policy tries again.
-          if (address !== undefined) return await this.forward(p, address, deadlineMs, remote, token);
+          if (address !== undefined) return await this.forward(p, address, answerAt, remote, token);
           refused = new UnavailableError(`leader ${leader} has no known address`, leader, true);
         }
       } catch (e) {
@@ -404,6 +416,7 @@ export class LeaderRouter {
     try {
       return await remote(this.clientsOf(address), md, deadlineMs);
     } catch (e) {
+      if (isServiceError(e) && e.code === status.DEADLINE_EXCEEDED) throw p.timedOut(this.o.driver.leaderId);
       throw p.mapRemote && isServiceError(e) ? fromServiceError(e) : e;
     }
   }
