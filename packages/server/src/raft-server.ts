@@ -298,6 +298,7 @@ export class RaftkvServer {
         term: () => this.driver.view().term,
         maxRequestBytes: config.maxRequestBytes,
         progressIntervalMs: config.watchProgressNotifyMs,
+        maxWatchers: config.maxWatchersPerStream,
         leaderId: () => this.driver.leaderId,
         electionMs: config.electionTimeoutMaxMs,
         gate,

@@ -188,4 +188,14 @@ describe('parseConfig', () => {
     expect(() => parseConfig([...base, ...flags], {})).toThrow(message);
     expect(message).not.toContain('\n');
   });
+
+  test('--max-watchers-per-stream: default 10000, an integer >= 1; env too', () => {
+    expect(parseConfig(base, {}).maxWatchersPerStream).toBe(10_000);
+    expect(parseConfig([...base, '--max-watchers-per-stream', '3'], {}).maxWatchersPerStream).toBe(3);
+    expect(parseConfig(base, { RAFTKV_MAX_WATCHERS_PER_STREAM: '7' }).maxWatchersPerStream).toBe(7);
+    for (const bad of ['0', '-1', 'x', '1.5'])
+      expect(() => parseConfig([...base, '--max-watchers-per-stream', bad], {})).toThrow(
+        `--max-watchers-per-stream: must be an integer >= 1, got ${JSON.stringify(bad)}`,
+      );
+  });
 });
