@@ -16,6 +16,8 @@ import type { Logger } from './observability/logger.js';
 import { requireClusterId, requirePeerIdentity } from './peer/peer-guard.js';
 import { PeerSecretVerifier } from './peer/peer-secret.js';
 import type { NodeServers } from './grpc/node-servers.js';
+import { CLIENT_MIN_PING_INTERVAL_MS, PEER_MIN_PING_INTERVAL_MS } from './grpc/grpc-options.js';
+import { setMinPingInterval } from './grpc/ping-policy.js';
 import { clientPortCredentials, peerPortCredentials, ReloadingServerCredentials } from './grpc/tls-reload.js';
 
 export interface BoundPorts {
@@ -51,6 +53,9 @@ export async function bindPorts(grpc: NodeServers, health: Health, config: Serve
           config.peerListen,
           experimental.createServerCredentialsWithInterceptors(peerCreds, [identity(config.peerTls !== null), clusterGuard]),
         );
+  // Peers ping every 2 s: a port they use allows that; a client-only port takes etcd's 5 s minimum.
+  setMinPingInterval(port, config.peerListen === null ? PEER_MIN_PING_INTERVAL_MS : CLIENT_MIN_PING_INTERVAL_MS);
+  if (peerPort !== null) setMinPingInterval(peerPort, PEER_MIN_PING_INTERVAL_MS);
   let healthServer: Server | null = null;
   if (config.healthListen !== null) {
     healthServer = new Server();

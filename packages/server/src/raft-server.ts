@@ -35,7 +35,7 @@ import { SqliteLogStorage } from './storage/log-storage.js';
 import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
-import { installServerNoDelay } from './grpc/no-delay.js';
+import { installServerConnectionHooks } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter, TOKEN_HEADER } from './api/router.js';
@@ -270,7 +270,7 @@ export class RaftkvServer {
       tokenTtlMs: config.authTokenTtlMs,
     });
     this.gate = gate;
-    installServerNoDelay();
+    installServerConnectionHooks();
     this.grpc = new NodeServers(config);
     this.grpc.serveRaft(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
     const ids = headerIds(config.clusterId, config.id);

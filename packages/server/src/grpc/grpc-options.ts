@@ -29,11 +29,21 @@ export function peerReceiveLimit(maxRequestBytes: number): number {
   return Math.max(PEER_BATCH_BYTES, clientReceiveLimit(maxRequestBytes)) + GRPC_OVERHEAD_BYTES;
 }
 
+/**
+ * The shortest interval at which a connection may ping (grpc/ping-policy.ts enforces it): etcd's
+ * --grpc-keepalive-min-time default on the client port; on a port peers use, less than the 2 s their
+ * channels ping at (peerChannelOptions).
+ */
+export const CLIENT_MIN_PING_INTERVAL_MS = 5000;
+export const PEER_MIN_PING_INTERVAL_MS = 1000;
+
 export interface ServerLimits {
   /** --max-concurrent-streams. */
   readonly maxConcurrentStreams: number;
   /** The largest message the server accepts (clientReceiveLimit or peerReceiveLimit). */
   readonly maxReceiveBytes: number;
+  /** CLIENT_MIN_PING_INTERVAL_MS or PEER_MIN_PING_INTERVAL_MS. */
+  readonly minPingIntervalMs: number;
 }
 
 /**
@@ -47,8 +57,8 @@ export function serverOptions(limits: ServerLimits): ChannelOptions {
   return {
     'grpc.max_receive_message_length': limits.maxReceiveBytes,
     'grpc.max_send_message_length': MAX_SEND_BYTES,
-    // Peers ping their long-lived streams to notice a dead connection; let them.
-    'grpc.http2.min_ping_interval_without_data_ms': 1000,
+    // grpc-js does not enforce this (ping-policy.ts does); set for what it documents.
+    'grpc.http2.min_ping_interval_without_data_ms': limits.minPingIntervalMs,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
     'grpc.max_connection_idle_ms': 5 * 60_000,

@@ -8,7 +8,13 @@
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServerConfig } from '../cli/config.js';
 import { addReflection, type Health } from '../api/introspection.js';
-import { clientReceiveLimit, peerReceiveLimit, serverOptions } from './grpc-options.js';
+import {
+  CLIENT_MIN_PING_INTERVAL_MS,
+  clientReceiveLimit,
+  PEER_MIN_PING_INTERVAL_MS,
+  peerReceiveLimit,
+  serverOptions,
+} from './grpc-options.js';
 
 export class NodeServers {
   /** Bound to --listen. */
@@ -18,12 +24,22 @@ export class NodeServers {
 
   constructor(config: Pick<ServerConfig, 'maxConcurrentStreams' | 'maxRequestBytes' | 'peerListen'>) {
     const { maxConcurrentStreams, maxRequestBytes } = config;
-    const peerLimits = { maxConcurrentStreams, maxReceiveBytes: peerReceiveLimit(maxRequestBytes) };
+    const peerLimits = {
+      maxConcurrentStreams,
+      maxReceiveBytes: peerReceiveLimit(maxRequestBytes),
+      minPingIntervalMs: PEER_MIN_PING_INTERVAL_MS,
+    };
     if (config.peerListen === null) {
       this.client = new Server(serverOptions(peerLimits));
       this.peer = null;
     } else {
-      this.client = new Server(serverOptions({ maxConcurrentStreams, maxReceiveBytes: clientReceiveLimit(maxRequestBytes) }));
+      this.client = new Server(
+        serverOptions({
+          maxConcurrentStreams,
+          maxReceiveBytes: clientReceiveLimit(maxRequestBytes),
+          minPingIntervalMs: CLIENT_MIN_PING_INTERVAL_MS,
+        }),
+      );
       this.peer = new Server(serverOptions(peerLimits));
     }
   }
