@@ -3,12 +3,13 @@
 // RESOURCE_EXHAUSTED; a write between the two limits gets etcd's "request is too large". A write just
 // under --max-request-bytes still goes through a follower (forwarded on the peer port) and replicates.
 // The peer port accepts what peer batches need, not 64 MiB. Without --peer-listen one port serves
-// both, at the peer limit, and etcd's own check still refuses an oversized write.
+// both, at the peer limit, and etcd's own check still refuses an oversized write. Health and a clean
+// SIGTERM stop work with the two servers.
 import { credentials, status } from '@grpc/grpc-js';
 import { etcdserverpb } from '@raftkv/proto';
 import { freePorts, waitFor } from '@raftkv/testkit';
 import { clientReceiveLimit, GRPC_OVERHEAD_BYTES, peerReceiveLimit } from '../src/grpc/grpc-options.js';
-import { failure, TestCluster, unary } from './harness.js';
+import { failure, healthCheck, TestCluster, unary } from './harness.js';
 
 const MAX_REQUEST = 1 << 20;
 const MB = 1 << 20;
@@ -74,6 +75,13 @@ describe('message size limits with --peer-listen', () => {
     expect(limit).toBeLessThan(10 * MB);
     const e = await failure(etcdPut(`127.0.0.1:${peerPorts.get('n1')}`, 'huge', limit + 1024));
     expect(e.code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
+  test('both servers answer health checks and stop cleanly on SIGTERM', async () => {
+    for (const address of [c.node('n3').address, `127.0.0.1:${peerPorts.get('n3')}`])
+      expect(await healthCheck(address, 'raftkv.v1.KV')).toBe('SERVING');
+    expect(await c.stopNode('n3', 'SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(c.logs('n3')).toMatch(/"message":"stopped"/);
   });
 });
 
