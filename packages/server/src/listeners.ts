@@ -1,5 +1,6 @@
-// The ports a node's gRPC server listens on. One Server carries every service; each port decides,
-// through its credentials and interceptors, who may call what:
+// The ports a node's gRPC servers listen on (grpc/node-servers.ts: the peer port has a Server of its
+// own, for its larger message limit). Each port decides, through its credentials and interceptors,
+// who may call what:
 // - --listen, the client port: TLS per --tls-* (or plaintext). With --peer-listen it does not serve
 //   raftkv.v1.Raft, so a client (even one holding a client certificate) cannot speak as a peer.
 // - --peer-listen, the peer port: mutual TLS with the peer CA when --peer-tls-* is set. Every
@@ -12,8 +13,11 @@ import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerConfig } from './cli/config.js';
 import type { Health } from './api/introspection.js';
 import type { Logger } from './observability/logger.js';
-import { refuseRaft, requireClusterId, requirePeerIdentity } from './peer/peer-guard.js';
+import { requireClusterId, requirePeerIdentity } from './peer/peer-guard.js';
 import { PeerSecretVerifier } from './peer/peer-secret.js';
+import type { NodeServers } from './grpc/node-servers.js';
+import { CLIENT_MIN_PING_INTERVAL_MS, PEER_MIN_PING_INTERVAL_MS } from './grpc/grpc-options.js';
+import { setMinPingInterval } from './grpc/ping-policy.js';
 import { clientPortCredentials, peerPortCredentials, ReloadingServerCredentials } from './grpc/tls-reload.js';
 
 export interface BoundPorts {
@@ -30,24 +34,28 @@ function bind(server: Server, address: string, creds: ServerCredentials): Promis
   return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))));
 }
 
-export async function bindPorts(grpc: Server, health: Health, config: ServerConfig, logger: Logger): Promise<BoundPorts> {
+export async function bindPorts(grpc: NodeServers, health: Health, config: ServerConfig, logger: Logger): Promise<BoundPorts> {
   const clusterGuard = requireClusterId(config.clusterId, logger);
   // One verifier for both ports: a nonce accepted on one is a replay on the other.
   const secret = config.peerSecret === null ? null : new PeerSecretVerifier(config.peerSecret, config.clusterId, config.id);
   const identity = (certificates: boolean) => requirePeerIdentity({ certificates, secret, logger });
-  const clientGuards = config.peerListen === null ? [identity(false), clusterGuard] : [refuseRaft];
+  // With --peer-listen the client port's Server does not serve Raft at all (UNIMPLEMENTED).
+  const clientGuards = config.peerListen === null ? [identity(false), clusterGuard] : [];
   const clientCreds = clientPortCredentials(config.tls);
   const peerCreds = config.peerListen === null ? null : peerPortCredentials(config.peerTls);
   const reloading = [clientCreds, peerCreds].filter((c): c is ReloadingServerCredentials => c instanceof ReloadingServerCredentials);
-  const port = await bind(grpc, config.listen, experimental.createServerCredentialsWithInterceptors(clientCreds, clientGuards));
+  const port = await bind(grpc.client, config.listen, experimental.createServerCredentialsWithInterceptors(clientCreds, clientGuards));
   const peerPort =
     config.peerListen === null || peerCreds === null
       ? null
       : await bind(
-          grpc,
+          grpc.peer ?? grpc.client,
           config.peerListen,
           experimental.createServerCredentialsWithInterceptors(peerCreds, [identity(config.peerTls !== null), clusterGuard]),
         );
+  // Peers ping every 2 s: a port they use allows that; a client-only port takes etcd's 5 s minimum.
+  setMinPingInterval(port, config.peerListen === null ? PEER_MIN_PING_INTERVAL_MS : CLIENT_MIN_PING_INTERVAL_MS);
+  if (peerPort !== null) setMinPingInterval(peerPort, PEER_MIN_PING_INTERVAL_MS);
   let healthServer: Server | null = null;
   if (config.healthListen !== null) {
     healthServer = new Server();

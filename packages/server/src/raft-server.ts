@@ -1,6 +1,6 @@
 // Assembles one raftkv node: database, log storage, state machine, Raft core, driver, peer transport
-// and the gRPC server with every service on one port.
-import { Metadata, Server } from '@grpc/grpc-js';
+// and the gRPC servers (grpc/node-servers.ts).
+import { Metadata, type Server } from '@grpc/grpc-js';
 import { RaftNode, type RaftOptions } from '@raftkv/consensus';
 import { AdminService, etcdserverpb, KVService, RaftService } from '@raftkv/proto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -9,9 +9,10 @@ import { adminService, statusOf } from './api/admin-service.js';
 import type { ServerConfig } from './cli/config.js';
 import { leaveCheckpointsToCheckpointer, openDatabase, type Db } from './storage/db.js';
 import { DEFAULT_PROPOSAL_LIMITS, RaftDriver } from './node/driver.js';
-import { dialAddress, serverOptions } from './grpc/grpc-options.js';
+import { dialAddress, peerChannelOptions } from './grpc/grpc-options.js';
+import { NodeServers } from './grpc/node-servers.js';
 import { startNodeHttp, type NodeHttp } from './http/node-http.js';
-import { addReflection, Health } from './api/introspection.js';
+import { Health } from './api/introspection.js';
 import { kvService } from './api/kv-service.js';
 import { etcdKvService } from './api/etcd-kv-service.js';
 import { etcdWatchService } from './api/etcd-watch-service.js';
@@ -34,7 +35,7 @@ import { SqliteLogStorage } from './storage/log-storage.js';
 import { NodeObservability } from './observability/node-observability.js';
 import { watchStatusHandler } from './observability/watch-service.js';
 import { UnavailableError } from './errors.js';
-import { installServerNoDelay } from './grpc/no-delay.js';
+import { installServerConnectionHooks } from './grpc/no-delay.js';
 import { useChannelCredentials } from './grpc/tls.js';
 import { bindPorts, describePorts } from './listeners.js';
 import { LeaderRouter, TOKEN_HEADER } from './api/router.js';
@@ -89,7 +90,7 @@ export class RaftkvServer {
   private readonly digests: DigestRunner;
   private readonly joining: boolean;
   private readonly health = new Health();
-  private readonly grpc: Server;
+  private readonly grpc: NodeServers;
   /** Metrics and the WatchStatus hub (observability/). */
   readonly obs: NodeObservability;
   private http: NodeHttp | null = null;
@@ -182,6 +183,7 @@ export class RaftkvServer {
       },
       peerLost: (id) => this.driver.peerLost(id),
       auth: peerAuth,
+      channelOptions: peerChannelOptions(config.maxRequestBytes),
     });
     this.driver = new RaftDriver({
       id: config.id,
@@ -225,6 +227,7 @@ export class RaftkvServer {
       logger: this.logger,
       chunkDelayMs: config.snapshotChunkDelayMs,
       auth: peerAuth,
+      channelOptions: peerChannelOptions(config.maxRequestBytes),
       onSent: (_to, bytes) => this.obs.snapshotSent(bytes),
       report: (to, ok) => {
         try {
@@ -267,13 +270,13 @@ export class RaftkvServer {
       tokenTtlMs: config.authTokenTtlMs,
     });
     this.gate = gate;
-    installServerNoDelay();
-    this.grpc = new Server(serverOptions(config.maxConcurrentStreams));
-    this.grpc.addService(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
+    installServerConnectionHooks();
+    this.grpc = new NodeServers(config);
+    this.grpc.serveRaft(RaftService, { ...this.transport.service, installSnapshot: snapshotReceiver.handle });
     const ids = headerIds(config.clusterId, config.id);
     const quota = new QuotaAlarmer(new BackendQuota(this.db, config.quotaBackendBytes), this.driver, ids.memberId, this.logger);
-    this.grpc.addService(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate, quota));
-    this.grpc.addService(
+    this.grpc.serve(KVService, kvService(this.driver, this.sm, this.router, this.obs, gate, quota));
+    this.grpc.serve(
       etcdserverpb.KVService,
       etcdKvService({
         driver: this.driver,
@@ -286,7 +289,7 @@ export class RaftkvServer {
         quota,
       }),
     );
-    this.grpc.addService(
+    this.grpc.serve(
       WATCH_SERVICE,
       etcdWatchService({
         hub: this.watchHub,
@@ -295,6 +298,7 @@ export class RaftkvServer {
         term: () => this.driver.view().term,
         maxRequestBytes: config.maxRequestBytes,
         progressIntervalMs: config.watchProgressNotifyMs,
+        maxWatchers: config.maxWatchersPerStream,
         leaderId: () => this.driver.leaderId,
         electionMs: config.electionTimeoutMaxMs,
         gate,
@@ -309,7 +313,7 @@ export class RaftkvServer {
       logger: this.logger,
     });
     this.leaseForwarder = new LeaseRenewForwarder(this.router, () => this.driver.leaderId);
-    this.grpc.addService(
+    this.grpc.serve(
       etcdserverpb.LeaseService,
       etcdLeaseService({
         driver: this.driver,
@@ -323,7 +327,7 @@ export class RaftkvServer {
         gate,
       }),
     );
-    this.grpc.addService(etcdserverpb.AuthService, authService({ driver: this.driver, sm: this.sm, router: this.router, ids, gate }));
+    this.grpc.serve(etcdserverpb.AuthService, authService({ driver: this.driver, sm: this.sm, router: this.router, ids, gate }));
     this.digests = new DigestRunner(join(config.dataDir, 'raftkv.db'));
     this.compactor = new AutoCompactor(config.autoCompaction, {
       revision: () => this.sm.store.currentRevision(),
@@ -352,7 +356,7 @@ export class RaftkvServer {
       forwardToken: (call) => gate.forwardToken(call),
     });
     // Status and ListMembers stay open (leader discovery; etcd's Status and MemberList); changes need root.
-    this.grpc.addService(
+    this.grpc.serve(
       AdminService,
       rootOnly(
         adminService(
@@ -380,7 +384,7 @@ export class RaftkvServer {
       forwardToken: (call: Caller) => gate.forwardToken(call),
     };
     // etcd's checkMembershipOperationPermission: every change needs root; MemberList stays open.
-    this.grpc.addService(
+    this.grpc.serve(
       etcdserverpb.ClusterService,
       rootOnly(etcdClusterService(etcdMembersDeps, new EtcdMembership(etcdMembersDeps)), gate, [
         'memberAdd',
@@ -403,7 +407,7 @@ export class RaftkvServer {
     });
     // etcd 3.4's authMaintenanceServer: Defragment, Snapshot, Hash and HashKV need root (refused with the
     // auth package's errors, as etcd); Status, MoveLeader and Alarm are not checked there.
-    this.grpc.addService(
+    this.grpc.serve(
       etcdserverpb.MaintenanceService,
       rootOnlyStreams(
         rootOnly(maintenance, gate, ['defragment', 'hash', 'hashKv'], maintenanceAuthStatus),
@@ -412,8 +416,7 @@ export class RaftkvServer {
         maintenanceAuthStatus,
       ),
     );
-    this.health.addToServer(this.grpc);
-    addReflection(this.grpc);
+    this.grpc.addIntrospection(this.health);
     this.watchHealth();
   }
 
@@ -599,19 +602,7 @@ export class RaftkvServer {
     this.digests.close();
     this.transport.close();
     this.router.close();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(
-        () => {
-          this.grpc.forceShutdown();
-          resolve();
-        },
-        Math.max(100, until - Date.now()),
-      );
-      this.grpc.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await this.grpc.shutdown(until);
     this.healthServer?.forceShutdown();
     this.stopTlsReload();
     await this.checkpointer.close();

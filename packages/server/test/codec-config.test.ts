@@ -1,6 +1,6 @@
 import type { Message } from '@raftkv/consensus';
-import { MessageType } from '@raftkv/proto';
-import { messageFromWire, messageToWire, PeerMessageError } from '../src/peer/codec.js';
+import { MessageBatch, MessageType } from '@raftkv/proto';
+import { messageFromWire, messageToWire, PeerMessageError, wireBytesBound } from '../src/peer/codec.js';
 import { parseConfig } from '../src/cli/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -60,6 +60,30 @@ describe('peer message codec', () => {
     const w = { ...messageToWire(base), ...patch };
     expect(() => messageFromWire(w, 'n2', peers)).toThrow(PeerMessageError);
     expect(() => messageFromWire(w, 'n2', peers)).toThrow(msg);
+  });
+});
+
+describe('wireBytesBound (the transport sizes peer batches by it)', () => {
+  const encoded = (m: Message): number =>
+    MessageBatch.encode({ clusterId: '', messages: [messageToWire(m)], senderVersion: '', protocolVersion: 0 }).finish().length;
+  const MAX = Number.MAX_SAFE_INTEGER;
+
+  test('is at least the encoded size inside a batch, whatever the fields hold', () => {
+    const entry = (i: number, bytes: number) => ({ index: MAX - i, term: MAX, type: 'conf-change' as const, data: Buffer.alloc(bytes, 1) });
+    const cases: Message[] = [
+      base,
+      { ...base, term: MAX, logTerm: MAX, index: MAX, commit: MAX, reject: true, rejectHint: MAX, hintTerm: MAX, context: MAX },
+      { ...base, from: 'ñödé-1', to: 'ñödé-2'.repeat(50) },
+      { ...base, entries: Array.from({ length: 1000 }, (_, i) => entry(i, 0)) },
+      { ...base, entries: [entry(0, 1 << 20), entry(1, 200_000)] },
+      { ...base, type: 'snapshot', snapshot: { index: MAX, term: MAX, conf: { voters: ['n1', 'ñ2', 'n3'], learners: ['n4'] } } },
+    ];
+    for (const m of cases) expect(wireBytesBound(messageToWire(m))).toBeGreaterThanOrEqual(encoded(m));
+  });
+
+  test('stays close for entry-heavy messages (batches are not cut needlessly small)', () => {
+    const m: Message = { ...base, entries: [{ index: 11, term: 2, type: 'normal', data: Buffer.alloc(1 << 20) }] };
+    expect(wireBytesBound(messageToWire(m)) - encoded(m)).toBeLessThan(200);
   });
 });
 
@@ -163,5 +187,15 @@ describe('parseConfig', () => {
   ])('snapshot flags %j: one line naming the flag', (flags, message) => {
     expect(() => parseConfig([...base, ...flags], {})).toThrow(message);
     expect(message).not.toContain('\n');
+  });
+
+  test('--max-watchers-per-stream: default 10000, an integer >= 1; env too', () => {
+    expect(parseConfig(base, {}).maxWatchersPerStream).toBe(10_000);
+    expect(parseConfig([...base, '--max-watchers-per-stream', '3'], {}).maxWatchersPerStream).toBe(3);
+    expect(parseConfig(base, { RAFTKV_MAX_WATCHERS_PER_STREAM: '7' }).maxWatchersPerStream).toBe(7);
+    for (const bad of ['0', '-1', 'x', '1.5'])
+      expect(() => parseConfig([...base, '--max-watchers-per-stream', bad], {})).toThrow(
+        `--max-watchers-per-stream: must be an integer >= 1, got ${JSON.stringify(bad)}`,
+      );
   });
 });

@@ -20,6 +20,8 @@ export interface EtcdWatchDeps {
   readonly term: () => number;
   readonly maxRequestBytes: number;
   readonly progressIntervalMs: number;
+  /** --max-watchers-per-stream. */
+  readonly maxWatchers: number;
   /** The leader this node knows of ('' when none). */
   readonly leaderId: () => string;
   /** The election timeout: a stream that requires a leader ends after 3 of them without one (etcd). */
@@ -124,6 +126,7 @@ export function etcdWatchService(d: EtcdWatchDeps): EtcdWatchServer {
           maxRequestBytes: d.maxRequestBytes,
           progressIntervalMs: d.progressIntervalMs,
           maxQueued: MAX_QUEUED,
+          maxWatchers: d.maxWatchers,
           refusal: watchRefusal(d.gate, call),
           wire,
         },

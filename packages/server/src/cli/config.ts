@@ -77,6 +77,8 @@ export interface ServerConfig {
   readonly maxPendingBytes: number;
   /** --max-concurrent-streams: gRPC streams per client connection. */
   readonly maxConcurrentStreams: number;
+  /** --max-watchers-per-stream: watchers one etcd Watch stream may hold; further creates are refused. */
+  readonly maxWatchersPerStream: number;
   /** --auto-compaction-mode / --auto-compaction-retention (etcd's flags; default periodic 5m). */
   readonly autoCompaction: AutoCompaction;
   /**
@@ -304,6 +306,7 @@ function configFrom(get: (f: Flag) => string | undefined): ServerConfig {
     quotaBackendBytes: byteCount('quota-backend-bytes', FLAG_DEFAULTS['quota-backend-bytes']),
     maxPendingBytes: byteCount('max-pending-bytes', FLAG_DEFAULTS['max-pending-bytes']),
     maxConcurrentStreams: int('max-concurrent-streams', FLAG_DEFAULTS['max-concurrent-streams'], 1),
+    maxWatchersPerStream: int('max-watchers-per-stream', FLAG_DEFAULTS['max-watchers-per-stream'], 1),
     autoCompaction: parseAutoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     watchProgressNotifyMs: watchProgressMs(get('experimental-watch-progress-notify-interval')),
     httpToken: liveViewToken(get('http-token-file'), hostPort('http-listen')),

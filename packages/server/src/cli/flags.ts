@@ -50,6 +50,7 @@ export const SERVER_FLAGS = [
   'quota-backend-bytes',
   'max-pending-bytes',
   'max-concurrent-streams',
+  'max-watchers-per-stream',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -93,6 +94,8 @@ export const FLAG_DEFAULTS = {
   'max-pending-bytes': 128 * MIB,
   // Concurrent gRPC streams one client connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
   'max-concurrent-streams': 1024,
+  // Watchers one Watch stream may hold; a create beyond it is refused (created and canceled at once).
+  'max-watchers-per-stream': 10_000,
 } as const satisfies Partial<Record<ServerFlag, string | number>>;
 
 /** The flags as node:util parseArgs options (see parse-flags.ts). */

@@ -1,4 +1,4 @@
-// TCP_NODELAY on the gRPC server's accepted connections.
+// TCP_NODELAY, and the ping policy (ping-policy.ts), on the gRPC servers' accepted connections.
 //
 // grpc-js disables Nagle's algorithm on the connections it dials but not on those its server accepts
 // (it creates the http2 server without noDelay). A reply then waits for the ACK of the previous
@@ -7,10 +7,11 @@
 // TLS listeners get it too. Installed once, before the first server binds.
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import { policePings } from './ping-policy.js';
 
 let installed = false;
 
-export function installServerNoDelay(): void {
+export function installServerConnectionHooks(): void {
   if (installed) return;
   installed = true;
   const noDelay = (socket: Socket): void => {
@@ -19,7 +20,11 @@ export function installServerNoDelay(): void {
   const createServer = http2.createServer;
   const createSecureServer = http2.createSecureServer;
   http2.createServer = ((...args: Parameters<typeof http2.createServer>) =>
-    createServer(...args).on('connection', noDelay)) as typeof http2.createServer;
+    createServer(...args)
+      .on('connection', noDelay)
+      .on('session', (s) => policePings(s))) as typeof http2.createServer;
   http2.createSecureServer = ((...args: Parameters<typeof http2.createSecureServer>) =>
-    createSecureServer(...args).on('connection', noDelay)) as typeof http2.createSecureServer;
+    createSecureServer(...args)
+      .on('connection', noDelay)
+      .on('session', (s) => policePings(s))) as typeof http2.createSecureServer;
 }

@@ -108,3 +108,23 @@ function entryFromWire(e: WireEntry): Entry {
   else throw new PeerMessageError(`entry ${e.index} has unknown type ${e.type}`);
   return { index: e.index, term: e.term, type, data: e.data };
 }
+
+/** A field's tag and length prefix (or a varint's tag and value) take at most this many bytes. */
+const FIELD_BYTES = 11;
+const stringBytes = (s: string): number => FIELD_BYTES + Buffer.byteLength(s);
+
+/**
+ * An upper bound on `w`'s encoded size inside a MessageBatch, cheap enough to take for every message
+ * (the transport sizes its batches by it; encoding twice would cost more than the estimate).
+ */
+export function wireBytesBound(w: WireMessage): number {
+  // type, term, logTerm, index, commit, reject, rejectHint, hintTerm, context, and the message's own tag.
+  let n = 10 * FIELD_BYTES + stringBytes(w.from) + stringBytes(w.to);
+  // Each entry: its tag, index, term, type and data's tag.
+  for (const e of w.entries) n += 5 * FIELD_BYTES + e.data.length;
+  if (w.snapshot !== undefined) {
+    n += 3 * FIELD_BYTES;
+    for (const id of [...w.snapshot.voters, ...w.snapshot.learners]) n += stringBytes(id);
+  }
+  return n;
+}

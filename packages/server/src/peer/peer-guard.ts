@@ -3,8 +3,8 @@
 // - the cluster id: the first message of every Raft call (Send's batches, InstallSnapshot's first
 //   chunk, any future peer RPC) must carry this cluster's id, or the call ends FAILED_PRECONDITION
 //   before the handler sees a byte of it;
-// - with --peer-listen, the client port does not serve Raft at all (PERMISSION_DENIED): peers are
-//   only heard on the peer port, where the peer CA authenticated them;
+// - with --peer-listen, the client port's Server does not serve Raft at all (grpc/node-servers.ts):
+//   peers are only heard on the peer port, where the peer CA authenticated them;
 // - the sender's identity: with peer mutual TLS the member its certificate names (member-cert.ts),
 //   with --peer-secret-file the id the stream start proves (peer-secret.ts), both when both are on;
 //   a call without it ends UNAUTHENTICATED before the handler sees a byte, and every message on the
@@ -51,19 +51,6 @@ export function requireClusterId(clusterId: string, logger: Logger): ServerInter
     });
   };
 }
-
-/** For the client port when peers have a port of their own: Raft is not served there. */
-export const refuseRaft: ServerInterceptor = (method, call) => {
-  if (!method.path.startsWith(RAFT_SERVICE_PREFIX)) return new ServerInterceptingCall(call);
-  return new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMetadata: () => {
-          call.sendStatus({ code: status.PERMISSION_DENIED, details: 'peer RPCs are served on the peer port (--peer-listen) only' });
-        },
-      }),
-  });
-};
 
 export interface PeerIdentityOptions {
   /** Peer mutual TLS is on for this port: the certificate names the sender. */

@@ -8,7 +8,7 @@
 // sender reports failure to its core, which sends the snapshot again from the start later; if
 // leadership moved meanwhile, the new leader sends its own. A transfer is restarted, never resumed:
 // the snapshot it would resume may since have been replaced.
-import { status, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
+import { status, type ChannelOptions, type ServerReadableStream, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
 import type { Message as CoreMessage } from '@raftkv/consensus';
 import { RaftClient, type InstallSnapshotResponse, type SnapshotChunk } from '@raftkv/proto';
 import { createHash, type Hash } from 'node:crypto';
@@ -16,7 +16,7 @@ import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
-import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
+import { dialAddress } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import { readSnapshotMeta, sameMeta } from '../storage/snapshot-build.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
@@ -44,6 +44,8 @@ export interface SnapshotSenderOptions {
   readonly onSent?: (to: string, bytes: number, ms: number) => void;
   /** The credentials each transfer carries (--peer-secret-file). */
   readonly auth: PeerCallAuth;
+  /** grpc/grpc-options.ts peerChannelOptions. */
+  readonly channelOptions: ChannelOptions;
 }
 
 export class SnapshotSender {
@@ -88,7 +90,7 @@ export class SnapshotSender {
     // The current snapshot may be newer than the one the message names: send it, it covers more.
     const msg: CoreMessage = { ...m, snapshot: file.meta };
     const t0 = Date.now();
-    const client = new RaftClient(dialAddress(address, this.o.dialOverrides), channelCredentials(), PEER_CHANNEL_OPTIONS);
+    const client = new RaftClient(dialAddress(address, this.o.dialOverrides), channelCredentials(), this.o.channelOptions);
     const delayMs = this.o.chunkDelayMs ?? 0;
     const deadline = t0 + transferDeadlineMs(file.bytes, delayMs);
     let settle!: (err: ServiceError | null) => void;

@@ -4,6 +4,7 @@
 // backoff. Inbound batches are checked (cluster id, sender, shape) before anything reaches the core.
 import {
   status,
+  type ChannelOptions,
   type ClientWritableStream,
   type Deadline,
   type ServerReadableStream,
@@ -12,8 +13,8 @@ import {
 } from '@grpc/grpc-js';
 import type { Message as CoreMessage } from '@raftkv/consensus';
 import { type MessageBatch, RaftClient, type Message as WireMessage, type RaftServer, type SendResponse } from '@raftkv/proto';
-import { messageFromWire, messageToWire, PeerMessageError } from './codec.js';
-import { dialAddress, PEER_CHANNEL_OPTIONS } from '../grpc/grpc-options.js';
+import { messageFromWire, messageToWire, PeerMessageError, wireBytesBound } from './codec.js';
+import { dialAddress, PEER_BATCH_BYTES } from '../grpc/grpc-options.js';
 import type { Logger } from '../observability/logger.js';
 import { channelCredentials } from '../grpc/tls.js';
 import type { PeerCallAuth } from './peer-secret.js';
@@ -30,6 +31,8 @@ export interface TransportOptions {
   readonly deliver: (m: CoreMessage) => void;
   /** The credentials each stream we open carries (--peer-secret-file). */
   readonly auth: PeerCallAuth;
+  /** grpc/grpc-options.ts peerChannelOptions. */
+  readonly channelOptions: ChannelOptions;
   /**
    * A peer's stream to us broke off before its deadline: its connection closed, which a crashed
    * process's does at once (a partition closes nothing). Called after every message it carried.
@@ -42,8 +45,6 @@ const SEND_METHOD = '/raftkv.v1.Raft/Send';
 /** Batches / entry bytes queued in grpc-js for one peer (a slow or frozen peer) before further messages are dropped. */
 const MAX_QUEUED_BATCHES = 512;
 const MAX_QUEUED_BYTES = 32 << 20;
-/** Entry bytes per MessageBatch (well under the receive limit). */
-const MAX_BATCH_BYTES = 8 << 20;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 /** Streams are renewed now and then so every call has a deadline. */
@@ -71,8 +72,9 @@ class PeerStream {
     private readonly clusterId: string,
     private readonly logger: Logger,
     private readonly auth: PeerCallAuth,
+    channelOptions: ChannelOptions,
   ) {
-    this.client = new RaftClient(address, channelCredentials(), PEER_CHANNEL_OPTIONS);
+    this.client = new RaftClient(address, channelCredentials(), channelOptions);
   }
 
   send(messages: WireMessage[]): void {
@@ -170,7 +172,7 @@ export class PeerTransport {
       const s = this.streams.get(id);
       if (s?.address === address) continue;
       s?.close();
-      this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger, this.opts.auth));
+      this.streams.set(id, new PeerStream(id, address, this.opts.clusterId, this.opts.logger, this.opts.auth, this.opts.channelOptions));
     }
     for (const [id, s] of this.streams) {
       if (peers.has(id)) {
@@ -215,15 +217,17 @@ export class PeerTransport {
       const w = messageToWire(m);
       let list = byPeer.get(m.to);
       if (list === undefined) byPeer.set(m.to, (list = []));
+      const n = wireBytesBound(w);
       let size = bytes.get(m.to) ?? 0;
-      for (const e of w.entries) size += e.data.length + 16;
-      if (size > MAX_BATCH_BYTES && list.length > 0) {
+      // Flush before passing the cap, so a batch is at most PEER_BATCH_BYTES or one message alone:
+      // the bound the peer's receive limit is computed from (grpc/grpc-options.ts).
+      if (size + n > PEER_BATCH_BYTES && list.length > 0) {
         this.streams.get(m.to)?.send(list);
         byPeer.set(m.to, (list = []));
         size = 0;
       }
       list.push(w);
-      bytes.set(m.to, size);
+      bytes.set(m.to, size + n);
     }
     for (const [to, list] of byPeer) this.streams.get(to)?.send(list);
   }

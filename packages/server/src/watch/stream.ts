@@ -35,6 +35,11 @@ export interface WatchSessionDeps {
   readonly progressIntervalMs: number;
   /** Responses queued in front of a blocked transport before the stream's watchers count as behind. */
   readonly maxQueued: number;
+  /**
+   * Watchers the stream may hold (--max-watchers-per-stream; default unbounded): each costs the hub
+   * work on every write in its range, so one stream must not hold an unbounded number of them.
+   */
+  readonly maxWatchers?: number;
   /** Why the caller may not watch this range (etcd's isWatchPermitted: READ on it), or null when it may. */
   readonly refusal?: (key: Buffer, rangeEnd: Uint8Array) => string | null;
   /** Encodes events; shared by a node's streams, so each event is encoded once for all of them. */
@@ -45,6 +50,9 @@ export interface WatchSessionDeps {
 const NO_WATCH = -1;
 const ERR_EMPTY_RANGE = 'mvcc: watcher range is empty';
 const ERR_DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+// etcd has no such limit (its streams hold any number of watchers): the reason names ours and its flag.
+const tooManyWatchers = (max: number): string =>
+  `raftkv: too many watchers on this stream (at most ${max}; --max-watchers-per-stream): cancel one or open another stream`;
 
 interface WatchOptions {
   readonly watcher: Watcher;
@@ -153,6 +161,8 @@ export class WatchSession implements WatcherSink {
     const refused = this.d.refusal?.(key, c.rangeEnd) ?? null;
     if (refused !== null) return refuse(refused);
     if (range.kind === 'range' && Buffer.compare(range.key, range.end) >= 0) return refuse(ERR_EMPTY_RANGE);
+    const max = this.d.maxWatchers ?? Infinity;
+    if (this.watches.size >= max) return refuse(tooManyWatchers(max));
     let id = c.watchId;
     if (id === 0) {
       while (this.watches.has(this.nextId)) this.nextId++;
