@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Cluster } from './cluster.js';
 import { etcdLeader } from './etcd-client.js';
 import { Histogram } from './histogram.js';
-import { type KeepAliveAnswer, LeaseWire } from './lease-wire.js';
+import { grantLeases, type KeepAliveAnswer, LeaseWire } from './lease-wire.js';
 import { eachSystem, runMain } from './side-by-side.js';
 
 const { values: o } = parseArgs({
@@ -49,15 +49,7 @@ async function run(cluster: Cluster): Promise<Result> {
   const leader = await etcdLeader.findLeader(cluster.endpoints, 10_000);
   if (leader === undefined) throw new Error(`${cluster.system}: no leader`);
   const follower = cluster.endpoints.find((e) => e !== leader)!;
-  const granter = new LeaseWire(leader);
-  const ids: number[] = [];
-  for (let i = 0; i < LEASES; i += 50) {
-    // Ids chosen here: etcd's own are 63-bit, beyond what this client decodes (forceLong=number).
-    const batch = Array.from({ length: Math.min(50, LEASES - i) }, (_, j) => FIRST_ID + i + j);
-    await Promise.all(batch.map((id) => granter.grant(id, TTL)));
-    ids.push(...batch);
-  }
-  granter.close();
+  const ids = await grantLeases(leader, FIRST_ID, LEASES, TTL);
   const renewals: Record<Path, number> = { follower: 0, leader: 0 };
   const hist: Record<Path, Histogram> = { follower: new Histogram(), leader: new Histogram() };
   let expired = 0;

@@ -2,6 +2,7 @@
 // scripts/soak: sustained writes at full rate against a local 3-node raftkv cluster, sampling every
 // node's RSS, external (off-V8-heap) memory, data dir and SQLite WAL size, to show memory and disk stay
 // flat after warm-up (issue 15's follower leak). Prints one row per sample and a start/middle/end table.
+// Beside the writes, etcd watch and lease traffic (soak-traffic.ts), its counters on each row and in the summary.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,9 +12,13 @@ import { rssBytes } from './proc.js';
 import { raftkvApi } from './raftkv-client.js';
 import { startRaftkvCluster } from './raftkv-cluster.js';
 import { etcdApi } from './etcd-client.js';
+import { startSoakTraffic, type SoakTraffic } from './soak-traffic.js';
 
 const USAGE = `usage: scripts/soak [--minutes 30] [--inflight 64] [--keys 10000] [--value-bytes 128] [--sample-s 10]
-                    [--api raftkv|etcd] [--server DIST/main.js] [--extra "--flag value ..."]`;
+                    [--watchers 100] [--leases 100]
+                    [--api raftkv|etcd] [--server DIST/main.js] [--extra "--flag value ..."]
+  --watchers N  etcd watchers on soak/, 10 to a stream, streams on every node in turn (0: none)
+  --leases N    leases (TTL 10 s) kept alive every 3 s, 10 puts/s attached to them (0: none)`;
 
 interface Sample {
   readonly atS: number;
@@ -50,6 +55,8 @@ async function main(): Promise<number> {
       keys: { type: 'string', default: '10000' },
       'value-bytes': { type: 'string', default: '128' },
       'sample-s': { type: 'string', default: '10' },
+      watchers: { type: 'string', default: '100' },
+      leases: { type: 'string', default: '100' },
       api: { type: 'string', default: 'raftkv' },
       server: { type: 'string' },
       extra: { type: 'string', default: '' },
@@ -63,12 +70,19 @@ async function main(): Promise<number> {
   const durationMs = Number(values.minutes) * 60_000;
   const inflight = Number(values.inflight);
   const sampleMs = Number(values['sample-s']) * 1000;
+  const watchers = Number(values.watchers);
+  const leases = Number(values.leases);
+  if (!Number.isInteger(watchers) || watchers < 0 || !Number.isInteger(leases) || leases < 0) {
+    process.stderr.write(`soak: --watchers and --leases take a whole number >= 0\n${USAGE}\n`);
+    return 2;
+  }
   const metricsPorts = await freePorts(3);
   const cluster = await startRaftkvCluster({
     serverMain: values.server,
     extraArgs: values.extra.split(' ').filter((a) => a !== ''),
     nodeArgs: (_id, i) => ['--metrics-listen', `127.0.0.1:${metricsPorts[i]}`],
   });
+  let traffic: SoakTraffic | undefined;
   const samples: Sample[] = [];
   let writes = 0;
   const t0 = Date.now();
@@ -86,17 +100,20 @@ async function main(): Promise<number> {
     );
     const s: Sample = { atS: Math.round((Date.now() - t0) / 1000), writes, nodes };
     samples.push(s);
+    const extra = traffic?.sampleLine() ?? '';
     process.stderr.write(
       `${s.atS}s writes=${s.writes} ` +
         s.nodes
           .map((n, i) => `${cluster.ids[i]}: rss=${mib(n.rss)} ext=${mib(n.external)} dir=${mib(n.dataDir)} wal=${mib(n.wal)}`)
           .join(' | ') +
+        (extra === '' ? '' : ` | ${extra}`) +
         '\n',
     );
   };
   const api = values.api === 'etcd' ? etcdApi : raftkvApi;
   const conn = api.connect('grpc-js', cluster.endpoints, Math.max(1, Math.ceil(inflight / 16)), 5000);
   try {
+    traffic = await startSoakTraffic({ endpoints: cluster.endpoints, watchers, leases, sampleMs });
     await sample();
     const timer = setInterval(() => void sample(), sampleMs);
     const result = await runLoad(
@@ -144,9 +161,11 @@ async function main(): Promise<number> {
     rows.push(
       `${result.ops} writes in ${(result.elapsedMs / 1000).toFixed(0)} s (${Math.round(result.ops / (result.elapsedMs / 1000))}/s); errors ${result.errors} ${errs}`,
     );
+    rows.push(...(await traffic.finish()));
     process.stdout.write(`${rows.join('\n')}\n`);
     return 0;
   } finally {
+    traffic?.close();
     conn.close();
     await cluster.stop();
   }

@@ -6,11 +6,11 @@
 // second, and checks that every watcher got every event exactly once, in revision order.
 // Usage: node dist/watch-fanout.js [--watchers 1000] [--streams 10] [--writes 2000] [--inflight 8] [--systems raftkv,etcd] [--server FILE] [--profile DIR]
 import { parseArgs } from 'node:util';
-import { RaftkvClient, type WatchResponse } from '@raftkv/client';
-import { etcdserverpb } from '@raftkv/proto';
+import { RaftkvClient } from '@raftkv/client';
 import type { Cluster } from './cluster.js';
 import { Histogram } from './histogram.js';
 import { eachSystem, runMain } from './side-by-side.js';
+import { openWatchStreams } from './watch-streams.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -49,42 +49,18 @@ async function run(cluster: Cluster): Promise<Result> {
   const count = new Array<number>(WATCHERS).fill(0);
   let problems = 0;
   let delivered = 0;
-  const created: Promise<void>[] = [];
-  const calls: ReturnType<RaftkvClient['etcdWatch']>[] = [];
-  const perStream = Math.ceil(WATCHERS / STREAMS);
-  for (let s = 0; s < STREAMS; s++) {
-    const call = client.etcdWatch(cluster.endpoints[s % cluster.endpoints.length]!);
-    calls.push(call);
-    const base = s * perStream;
-    const n = Math.min(perStream, WATCHERS - base);
-    let pending = n;
-    created.push(
-      new Promise<void>((resolve, reject) => {
-        call.on('error', (e: Error) => reject(e));
-        call.on('data', (r: WatchResponse) => {
-          if (r.created) {
-            if (--pending === 0) resolve();
-            return;
-          }
-          const now = process.hrtime.bigint();
-          const w = base + r.watchId - 1;
-          for (const e of r.events) {
-            const rev = e.kv!.modRevision;
-            if (rev <= lastRev[w]!) problems++; // out of order or twice
-            lastRev[w] = rev;
-            count[w]!++;
-            delivered++;
-            hist.record(Number(now - BigInt(e.kv!.value.toString())));
-          }
-        });
-      }),
-    );
-    for (let i = 0; i < n; i++) {
-      const createRequest = etcdserverpb.WatchCreateRequest.fromPartial({ key: PREFIX, rangeEnd: PREFIX_END, watchId: i + 1 });
-      call.write({ requestUnion: { $case: 'createRequest', createRequest } });
+  const { calls, created } = openWatchStreams(client, cluster.endpoints, WATCHERS, STREAMS, PREFIX, (w, r) => {
+    const now = process.hrtime.bigint();
+    for (const e of r.events) {
+      const rev = e.kv!.modRevision;
+      if (rev <= lastRev[w]!) problems++; // out of order or twice
+      lastRev[w] = rev;
+      count[w]!++;
+      delivered++;
+      hist.record(Number(now - BigInt(e.kv!.value.toString())));
     }
-  }
-  await Promise.all(created);
+  });
+  await created;
   const t0 = process.hrtime.bigint();
   let next = 0;
   let failed = 0;
