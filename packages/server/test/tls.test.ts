@@ -68,6 +68,10 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
     const peers = ids.map((id) => `${id}=127.0.0.1:${peerPorts.get(id)}`).join(',');
     c = await TestCluster.start({
       size: 5,
+      // Five members of which only n1-n3 can take part: every commit and CheckQuorum needs all three,
+      // so one of them starved for an election timeout by a loaded CI machine would depose the leader.
+      electionTimeoutMinMs: 1000,
+      electionTimeoutMaxMs: 2000,
       nodeFlags: (id) => {
         // n4: a peer certificate from another CA. n5: the right certificates, another cluster id.
         const peer = id === 'n4' ? roguePeer : peerCerts.get(id)!;
@@ -112,7 +116,7 @@ maybe('split trust: client TLS with client certificates, peer mutual TLS on --pe
   test('a peer with a certificate from another CA and a node of another cluster never join; the term does not move', async () => {
     const leader = await leaderAmong(c, ['n1', 'n2', 'n3']);
     const before = await c.status(leader);
-    await sleep(3000); // several election timeouts (400-800 ms) of n4 and n5 campaigning
+    await sleep(5000); // several election timeouts (1-2 s) of n4 and n5 campaigning
     const after = await c.status(leader);
     expect(after.leaderId).toBe(leader);
     expect(after.term).toBe(before.term);
