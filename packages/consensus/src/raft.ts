@@ -14,7 +14,7 @@ import { readIndex } from './read-index.js';
 import { flushLeaderMessages, reportSnapshot } from './replication.js';
 import { RaftState } from './state.js';
 import { leaderConnectionLost } from './follower.js';
-import { nextTickDeadline, stepRaft, tickRaft } from './step.js';
+import { advanceClock, nextTickDeadline, stepRaft, tickRaft } from './step.js';
 import { transferLeadership, transferTarget } from './transfer.js';
 import {
   NONE,
@@ -55,6 +55,17 @@ export class RaftNode {
   /** Advance the logical clock to nowMs: fires election timeouts, heartbeats and CheckQuorum. */
   tick(nowMs: number): void {
     tickRaft(this.r, nowMs);
+  }
+
+  /**
+   * Moves the clock forward without acting on any deadline that passed: a driver whose event loop
+   * stalled delivers the messages that waited meanwhile at the current time first (a follower hears the
+   * heartbeat that is already in its socket, a leader the answers that prove its quorum), and only then
+   * ticks. Otherwise its own stall would make a follower campaign against a live leader, or a leader
+   * step down from a quorum that never went away.
+   */
+  observe(nowMs: number): void {
+    advanceClock(this.r, nowMs);
   }
 
   /**

@@ -42,8 +42,13 @@ export function stepRaft(r: RaftState, m: Message): void {
 }
 
 /** Advance the logical clock: fires election timeouts (§5.2), heartbeats and CheckQuorum. */
-export function tickRaft(r: RaftState, nowMs: number): void {
+/** The clock only ever moves forward. */
+export function advanceClock(r: RaftState, nowMs: number): void {
   if (nowMs > r.now) r.now = nowMs;
+}
+
+export function tickRaft(r: RaftState, nowMs: number): void {
+  advanceClock(r, nowMs);
   if (r.role === 'leader') tickLeader(r);
   else if (r.now >= r.electionDeadline) {
     if (r.promotable()) campaign(r, r.config.preVote ? 'pre-vote' : 'vote', false);

@@ -1,6 +1,8 @@
 // RaftNode.peerDisconnected (a follower's driver saw its leader's connection close) and nextDeadline
 // (when tick() next has work): a lost leader is replaced well within the election timeout; a false
 // alarm about a live leader deposes nothing.
+import { message } from '../src/message.js';
+import type { Message } from '../src/index.js';
 import { TestCluster } from './harness.js';
 
 function elect(): { c: TestCluster; leader: string; followers: string[] } {
@@ -106,5 +108,35 @@ describe('nextDeadline', () => {
       if (l.hasReady()) sent = l.ready().messages.some((m) => m.type === 'heartbeat');
     }
     expect(sent).toBe(true);
+  });
+});
+
+describe('observe', () => {
+  /** A follower whose own event loop stalled past its election timeout, and the heartbeat that waited in its socket. */
+  function stalled(): { c: TestCluster; leader: string; follower: string; heartbeat: Message; late: number } {
+    const { c, leader, followers } = elect();
+    const follower = followers[0]!;
+    const term = c.get(leader).node.status().term;
+    const heartbeat: Message = message(leader, { type: 'heartbeat', to: follower, term });
+    return { c, leader, follower, heartbeat, late: c.now + 1000 };
+  }
+
+  test('a stalled follower that hears the waiting heartbeat before its overdue tick keeps its leader', () => {
+    const { c, leader, follower, heartbeat, late } = stalled();
+    const f = c.get(follower).node;
+    f.observe(late);
+    f.step(heartbeat);
+    f.tick(late);
+    expect([f.status().role, f.status().leaderId]).toEqual(['follower', leader]);
+    expect(f.nextDeadline()).toBeGreaterThan(late);
+  });
+
+  test('ticking first (the overdue deadline before the waiting heartbeat) campaigns', () => {
+    const { c, follower, heartbeat, late } = stalled();
+    const f = c.get(follower).node;
+    f.tick(late);
+    expect(f.status().role).toBe('pre-candidate');
+    f.step(heartbeat); // the leader's heartbeat of the same term brings it back, but PreVotes went out
+    expect(f.status().role).toBe('follower');
   });
 });

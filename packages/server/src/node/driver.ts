@@ -96,18 +96,17 @@ export class RaftDriver {
     this.d.node.tick(performance.now());
   }
 
+  /**
+   * A deadline came. The tick itself waits for the next setImmediate (drive): timers run before the
+   * poll phase, so after a stall of this process the messages already in its sockets (the leader's
+   * heartbeat, the followers' answers) are delivered first, and a deadline that only passed because
+   * this node was not running does not fire against a live peer.
+   */
   private readonly onTimer = (): void => {
     this.tickTimer = null;
     this.tickDue = Infinity;
     if (this.stopped) return;
-    try {
-      this.clock();
-      if (this.d.node.hasReady()) this.schedule();
-    } catch (e) {
-      this.die(e as Error);
-      return;
-    }
-    this.armTimer();
+    this.schedule();
   };
 
   /**
@@ -131,7 +130,8 @@ export class RaftDriver {
   step(m: Message): void {
     if (this.stopped) return;
     try {
-      this.clock();
+      // The time, but no deadline yet: this message may be the one that keeps it from firing (onTimer).
+      this.d.node.observe(performance.now());
       this.d.node.step(m);
     } catch (e) {
       this.d.logger.warn('core refused a peer message', { from: m.from, type: m.type, error: (e as Error).message });
