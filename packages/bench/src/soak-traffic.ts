@@ -93,24 +93,36 @@ export async function startSoakTraffic(o: TrafficOptions): Promise<SoakTraffic> 
       const leader = await etcdLeader.findLeader(o.endpoints, 10_000);
       if (leader === undefined) throw new Error('soak: no leader to grant leases on');
       ids = await grantLeases(leader, FIRST_LEASE_ID, o.leases, LEASE_TTL_S);
-      // One keep-alive stream per endpoint: followers forward theirs, so both paths are exercised.
-      const groups = o.endpoints.slice(0, ids.length).map((endpoint, s) => {
-        const wire = new LeaseWire(endpoint);
-        wires.push(wire);
-        const st = wire.keepAlive();
+      // One keep-alive stream per endpoint: followers forward theirs, so both paths are exercised. A
+      // stream that breaks (its node lost the leadership, as etcd's do) is opened again, as etcd's
+      // clientv3 does; keep-alives sent on a broken stream are not counted as sent.
+      type Group = { wire: LeaseWire; st: ReturnType<LeaseWire['keepAlive']> | null; ids: number[] };
+      const open = (g: Group): void => {
+        const st = g.wire.keepAlive();
         kaStreams.push(st);
         st.on('data', (r: KeepAliveAnswer) => {
           kaAnswered++;
           if (r.ttl <= 0) kaGone++;
         });
         st.on('error', () => {
-          if (!stopping) kaErrors++;
+          if (stopping || g.st !== st) return;
+          kaErrors++;
+          g.st = null;
+          timers.push(setTimeout(() => stopping || open(g), 100));
         });
-        return { st, ids: ids.filter((_, i) => i % o.endpoints.length === s) };
+        g.st = st;
+      };
+      const groups = o.endpoints.slice(0, ids.length).map((endpoint, s): Group => {
+        const wire = new LeaseWire(endpoint);
+        wires.push(wire);
+        const g: Group = { wire, st: null, ids: ids.filter((_, i) => i % o.endpoints.length === s) };
+        open(g);
+        return g;
       });
       timers.push(
         setInterval(() => {
           for (const g of groups) {
+            if (g.st === null) continue;
             for (const id of g.ids) {
               g.st.write({ ID: id });
               kaSent++;
@@ -185,7 +197,7 @@ export async function startSoakTraffic(o: TrafficOptions): Promise<SoakTraffic> 
         const until = Date.now() + 2000;
         while (kaAnswered < kaSent && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
         lines.push(
-          `lease: ${ids.length} leases (TTL ${LEASE_TTL_S} s) over ${kaStreams.length} keep-alive streams: keep-alives sent ${kaSent}, ` +
+          `lease: ${ids.length} leases (TTL ${LEASE_TTL_S} s) over ${o.endpoints.length} keep-alive streams (opened ${kaStreams.length} times): keep-alives sent ${kaSent}, ` +
             `answered ${kaAnswered}, TTL<=0 ${kaGone}, stream errors ${kaErrors}; lease puts ${leasePuts} (failed ${leasePutsFailed}); ${ttl}`,
         );
       }

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { freePorts } from '@raftkv/testkit';
 import { runLoad } from './generator.js';
 import { rssBytes } from './proc.js';
-import { raftkvApi } from './raftkv-client.js';
+import { raftkvApi, raftkvStatus } from './raftkv-client.js';
 import { startRaftkvCluster } from './raftkv-cluster.js';
 import { etcdApi } from './etcd-client.js';
 import { startSoakTraffic, type SoakTraffic } from './soak-traffic.js';
@@ -43,6 +43,12 @@ async function externalBytes(metricsPort: number): Promise<number> {
   } catch {
     return Number.NaN;
   }
+}
+
+/** The highest term any node reports (0 when none answers). */
+async function highestTerm(endpoints: readonly string[]): Promise<number> {
+  const st = await Promise.allSettled(endpoints.map((e) => raftkvStatus(e, 2000)));
+  return Math.max(0, ...st.flatMap((s) => (s.status === 'fulfilled' ? [s.value.term] : [])));
 }
 
 const mib = (b: number): string => (Number.isNaN(b) ? '?' : (b / (1 << 20)).toFixed(1));
@@ -114,6 +120,7 @@ async function main(): Promise<number> {
   const conn = api.connect('grpc-js', cluster.endpoints, Math.max(1, Math.ceil(inflight / 16)), 5000);
   try {
     traffic = await startSoakTraffic({ endpoints: cluster.endpoints, watchers, leases, sampleMs });
+    const termAtStart = await highestTerm(cluster.endpoints);
     await sample();
     const timer = setInterval(() => void sample(), sampleMs);
     const result = await runLoad(
@@ -162,6 +169,8 @@ async function main(): Promise<number> {
       `${result.ops} writes in ${(result.elapsedMs / 1000).toFixed(0)} s (${Math.round(result.ops / (result.elapsedMs / 1000))}/s); errors ${result.errors} ${errs}`,
     );
     rows.push(...(await traffic.finish()));
+    // Elections under the load: each one fails what was in flight on the old leader.
+    rows.push(`raft term ${termAtStart} at the start, ${await highestTerm(cluster.endpoints)} at the end`);
     process.stdout.write(`${rows.join('\n')}\n`);
     return 0;
   } finally {
