@@ -5,7 +5,7 @@
 // The peer port accepts what peer batches need, not 64 MiB. Without --peer-listen one port serves
 // both, at the peer limit, and etcd's own check still refuses an oversized write. Health and a clean
 // SIGTERM stop work with the two servers.
-import { credentials, status } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@raftkv/proto';
 import { freePorts, waitFor } from '@raftkv/testkit';
 import { clientReceiveLimit, GRPC_OVERHEAD_BYTES, peerReceiveLimit } from '../src/grpc/grpc-options.js';
@@ -63,9 +63,19 @@ describe('message size limits with --peer-listen', () => {
   });
 
   test('several near-max writes at once replicate (peer batches stay under the peer limit)', async () => {
-    const { leader } = await c.waitForLeader();
     const valueBytes = MAX_REQUEST - 1024;
-    await Promise.all(Array.from({ length: 12 }, (_, i) => etcdPut(c.node(leader).address, `many-${i}`, valueBytes)));
+    // 18 MiB at once can cost a loaded machine an election; a put that saw one is sent again (idempotent here).
+    const putAgainOnUnavailable = async (key: string): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await etcdPut(c.node((await c.waitForLeader()).leader).address, key, valueBytes);
+          return;
+        } catch (e) {
+          if ((e as ServiceError).code !== status.UNAVAILABLE || attempt === 3) throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => putAgainOnUnavailable(`many-${i}`)));
     for (const id of ['n1', 'n2', 'n3'])
       await waitFor(`many-11 on ${id}`, async () => ((await c.read(id, 'many-11', true)).value.length === valueBytes ? true : undefined));
   });
