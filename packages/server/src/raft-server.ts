@@ -193,8 +193,9 @@ export class RaftkvServer {
         wal: this.wal,
         log: this.log,
         sm: this.sm,
-        installSnapshot: (meta) => {
-          this.snapshots.install(meta);
+        installSnapshot: async (meta) => {
+          await this.snapshots.install(meta);
+          // The tables changed under these caches (on the install worker's connection): read them again.
           this.sm.reload();
           this.membership.reload();
           this.watchHub.resync();
@@ -605,6 +606,8 @@ export class RaftkvServer {
     await this.grpc.shutdown(until);
     this.healthServer?.forceShutdown();
     this.stopTlsReload();
+    // An install in progress finishes on its worker's connection before this one closes.
+    await this.snapshots.installDone();
     await this.checkpointer.close();
     await this.wal.close();
     if (this.db.open) this.db.close();

@@ -1,8 +1,9 @@
 // The driver's persistence protocol, on a follower fed by hand: nothing that promises a Ready's
 // writes leaves before their fsync; input that arrives during the fsync is stepped into the core and
-// forms the next Ready (group commit); a failed fsync stops the node.
+// forms the next Ready (group commit); a failed fsync stops the node. A snapshot install (off the event
+// loop) holds its Ready and every later one the same way, and a failed install stops the node too.
 import { removeDir, tempDir } from '@raftkv/testkit';
-import { RaftNode, type Entry, type Message } from '@raftkv/consensus';
+import { RaftNode, type Entry, type Message, type SnapshotMeta } from '@raftkv/consensus';
 import { openDatabase, type Db } from '../src/storage/db.js';
 import { RaftDriver } from '../src/node/driver.js';
 import { StorageFailure } from '../src/errors.js';
@@ -41,6 +42,16 @@ const append = (index: number, entries: Entry[], commit: number): Message => ({
   context: 0,
 });
 
+const SNAP: SnapshotMeta = { index: 10, term: 1, conf: { voters: ['n1', 'n2', 'n3'], learners: [] } };
+const snapshotMessage: Message = { ...append(0, [], 10), type: 'snapshot', index: SNAP.index, logTerm: SNAP.term, snapshot: SNAP };
+
+/** An install the test finishes (or fails) by hand. */
+interface PendingInstall {
+  readonly meta: SnapshotMeta;
+  finish(): void;
+  fail(e: Error): void;
+}
+
 describe('RaftDriver persistence', () => {
   let dir: string;
   let db: Db;
@@ -49,6 +60,7 @@ describe('RaftDriver persistence', () => {
   let syncs: SyncDone[];
   let sent: Message[];
   let fatal: Error[];
+  let installs: PendingInstall[];
 
   beforeEach(() => {
     dir = tempDir();
@@ -70,11 +82,20 @@ describe('RaftDriver persistence', () => {
     syncs = [];
     sent = [];
     fatal = [];
+    installs = [];
+    // What the install worker leaves in the database, done when the test finishes the install.
+    const install = (meta: SnapshotMeta): void => {
+      db.prepare('UPDATE meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
+      log.reset(meta.index, meta.term);
+      sm.reload();
+    };
+    const installSnapshot = (meta: SnapshotMeta): Promise<void> =>
+      new Promise((resolve, reject) => installs.push({ meta, finish: () => resolve(install(meta)), fail: reject }));
     const ctx = { node: 'n1', term: 0, role: 'follower' };
     driver = new RaftDriver({
       id: 'n1',
       node,
-      storage: new ReadyStore({ db, wal: { sync: (done) => syncs.push(done) }, log, sm }),
+      storage: new ReadyStore({ db, wal: { sync: (done) => syncs.push(done) }, log, sm, installSnapshot }),
       logger: createLogger(ctx, 'error'),
       logContext: ctx,
       send: (ms) => sent.push(...ms),
@@ -126,5 +147,46 @@ describe('RaftDriver persistence', () => {
     driver.step(append(1, [put(2)], 1));
     await turn();
     expect(syncs).toHaveLength(1);
+  });
+
+  test('a snapshot install holds its Ready and what arrives meanwhile; the rest of the Ready follows once it is done', async () => {
+    driver.step(snapshotMessage);
+    await turn();
+    expect(installs.map((i) => i.meta)).toEqual([SNAP]);
+    expect(syncs).toHaveLength(0);
+    // During the install: entries after the snapshot arrive; the core takes them, no Ready is taken.
+    driver.step(append(10, [put(11)], 10));
+    await turn();
+    expect(syncs).toHaveLength(0);
+    expect(sent).toEqual([]);
+
+    installs[0]!.finish();
+    await turn();
+    expect(sm.appliedIndex()).toBe(10);
+    expect(syncs).toHaveLength(1); // the rest of the snapshot's Ready: its hard state, made durable
+    expect(sent).toEqual([]);
+    syncs[0]!(null);
+    expect(sent.map((m) => [m.type, m.index])).toEqual([['append-response', 10]]);
+    expect(syncs).toHaveLength(2); // then the append that waited
+    syncs[1]!(null);
+    expect(sent.map((m) => [m.type, m.index])).toEqual([
+      ['append-response', 10],
+      ['append-response', 11],
+    ]);
+    expect(installs).toHaveLength(1);
+    expect(fatal).toEqual([]);
+  });
+
+  test('a failed snapshot install stops the node without acknowledging', async () => {
+    driver.step(snapshotMessage);
+    await turn();
+    installs[0]!.fail(new Error('SQLITE_FULL: database or disk is full'));
+    await turn();
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toBeInstanceOf(StorageFailure);
+    expect(fatal[0]!.message).toMatch(/could not install snapshot 10: SQLITE_FULL/);
+    expect((fatal[0] as StorageFailure).cause).toBeInstanceOf(Error);
+    expect(sent).toEqual([]);
+    expect(syncs).toHaveLength(0);
   });
 });

@@ -128,7 +128,7 @@ describe.each(fixtures)('%s', (fixture) => {
     again.close();
   });
 
-  test("the old release's snapshot file is accepted and installs (new state tables start as on a new node)", () => {
+  test("the old release's snapshot file is accepted and installs (new state tables start as on a new node)", async () => {
     const dir = unpack(fixture);
     dirs.push(dir);
     const snapDir = join(dir, 'snapshots');
@@ -155,7 +155,7 @@ describe.each(fixtures)('%s', (fixture) => {
       copyFileSync(join(snapDir, file!), tmp);
       const size = statSync(tmp).size;
       store.keepReceived(tmp, meta as SnapshotMeta, size, 'sha-not-checked-here');
-      store.install(meta);
+      await store.install(meta);
       const sm = new KvStateMachine(db);
       expect(sm.appliedIndex()).toBe(meta.index);
       expect(sm.clusterVersion.get()).toBe('');

@@ -37,7 +37,7 @@ describe('schema', () => {
     expect(STATE_TABLES.map((t) => t.name)).not.toContain('log');
   });
 
-  test('every state table ends up in a built snapshot and is restored on install', () => {
+  test('every state table ends up in a built snapshot and is restored on install', async () => {
     const src = openDatabase(join(root, 'n1'));
     new Membership(src, 'n1', PEERS.get('n1')!, logger).bootstrap(PEERS);
     // A row in every state table, whatever its columns.
@@ -70,7 +70,7 @@ describe('schema', () => {
       const tmp = store.tempPath('recv');
       copyFileSync(join(root, 'built.snap'), tmp);
       store.keepReceived(tmp, built.meta, built.bytes, built.sha256);
-      store.install(built.meta);
+      await store.install(built.meta);
       for (const t of STATE_TABLES) {
         expect(rows(db, t).length).toBeGreaterThan(0);
         expect({ table: t.name, rows: rows(db, t) }).toEqual({ table: t.name, rows: expected.get(t.name) });

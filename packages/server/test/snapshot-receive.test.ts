@@ -92,6 +92,7 @@ describe('receiving snapshots', () => {
   let root: string;
   let db: Db;
   let store: SnapshotStore;
+  let log: SqliteLogStorage;
   let receiver: SnapshotReceiver;
   let term: number;
   let delivered: Message[];
@@ -123,7 +124,7 @@ describe('receiving snapshots', () => {
     root = tempDir();
     db = openDatabase(join(root, 'n2'));
     new Membership(db, 'n2', PEERS.get('n2')!, logger).bootstrap(PEERS);
-    const log = new SqliteLogStorage(db);
+    log = new SqliteLogStorage(db);
     store = new SnapshotStore({
       db,
       dataDir: join(root, 'n2'),
@@ -219,7 +220,7 @@ describe('receiving snapshots', () => {
     expect(delivered).toEqual([]);
   });
 
-  test('an older snapshot received while a newer one awaits installation does not cost the newer one', () => {
+  test('an older snapshot received while a newer one awaits installation does not cost the newer one', async () => {
     const newer = snapshotOf(root, 'a', 30, 2, { k: 'new', only: 'newer' });
     const older = snapshotOf(root, 'b', 20, 1, { k: 'old' });
     for (const s of [newer, older]) {
@@ -227,7 +228,7 @@ describe('receiving snapshots', () => {
       copyFileSync(s.path, tmp);
       store.keepReceived(tmp, s.meta, s.bytes, s.sha256);
     }
-    store.install(newer.meta); // the core took the newer one and ignored the older
+    await store.install(newer.meta); // the core took the newer one and ignored the older
     const kv = db.prepare('SELECT CAST(key AS TEXT) AS key, CAST(value AS TEXT) AS value FROM mvcc_kv ORDER BY key').all();
     expect(kv).toEqual([
       { key: 'k', value: 'new' },
@@ -235,5 +236,20 @@ describe('receiving snapshots', () => {
     ]);
     expect(store.latest()?.meta).toEqual(newer.meta);
     expect(readdirSync(store.dir)).toEqual(['snap-30-2.db']); // the ignored one is gone too
+  });
+
+  test("an install (on a worker's connection) leaves the log after the snapshot, in the database and in memory", async () => {
+    const s = snapshotOf(root, 'a', 30, 2, { k: 'v' });
+    const tmp = store.tempPath('recv');
+    copyFileSync(s.path, tmp);
+    store.keepReceived(tmp, s.meta, s.bytes, s.sha256);
+    const installing = store.install(s.meta);
+    await expect(store.install(s.meta)).rejects.toThrow(/during another install/);
+    await installing;
+    expect([log.firstIndex(), log.lastIndex(), log.term(30), log.hardState().commit]).toEqual([31, 30, 2, 30]);
+    expect(db.prepare('SELECT idx, term FROM log_base').get()).toEqual({ idx: 30, term: 2 });
+    expect(db.prepare('SELECT commit_idx FROM hard_state').pluck().get()).toBe(30);
+    expect(db.prepare('SELECT idx, term, file FROM snapshot_state').get()).toEqual({ idx: 30, term: 2, file: 'snap-30-2.db' });
+    expect(log.snapshotMeta()).toEqual(s.meta);
   });
 });

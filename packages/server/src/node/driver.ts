@@ -65,7 +65,10 @@ export class RaftDriver {
   private stopped = false;
   private accepting = true;
   private fatal = false;
-  /** A Ready whose fsync is in flight; ready() is not called again before it is advanced. */
+  /**
+   * A Ready whose fsync, or snapshot install, is in flight; ready() is not called again before it is
+   * advanced, so nothing else is written meanwhile.
+   */
   private syncing: Ready | null = null;
   private driving = false;
   /** Wakes the core at its next deadline (RaftNode.nextDeadline), which may be a while away: no fixed tick. */
@@ -245,14 +248,38 @@ export class RaftDriver {
   }
 
   private handleReady(rd: Ready): void {
-    if (rd.snapshot) {
-      // Step 0: replace the state machine and the whole log, durably, before anything else of the Ready.
-      try {
-        this.d.storage.installSnapshot(rd.snapshot);
-      } catch (e) {
-        throw new StorageFailure(`could not install snapshot ${rd.snapshot.index}: ${(e as Error).message}`, { cause: e });
-      }
+    const snap = rd.snapshot;
+    if (!snap) {
+      this.persist(rd);
+      return;
     }
+    // Step 0: replace the state machine and the whole log, durably, before anything else of the Ready.
+    // It runs off the event loop (heartbeats and clients are served meanwhile); the Ready is held as
+    // during an fsync, and the rest of it is handled once the install is done.
+    this.syncing = rd;
+    this.d.storage.installSnapshot(snap).then(
+      () => this.resume(rd, null),
+      (e: unknown) =>
+        this.resume(rd, new StorageFailure(`could not install snapshot ${snap.index}: ${(e as Error).message}`, { cause: e })),
+    );
+  }
+
+  /** The held Ready's snapshot install is done (or failed: fatal): handle the rest of it, then what arrived meanwhile. */
+  private resume(rd: Ready, err: StorageFailure | null): void {
+    this.syncing = null;
+    if (this.stopped) return;
+    try {
+      if (err) throw err;
+      this.persist(rd);
+    } catch (e) {
+      this.die(e as Error);
+      return;
+    }
+    this.drive();
+  }
+
+  /** Steps 1-3 of a Ready (its snapshot, if any, is installed). */
+  private persist(rd: Ready): void {
     const prevRole = this.role;
     const prevTerm = this.term;
     if (rd.softState) {

@@ -127,6 +127,21 @@ export function openDefragConnection(dbPath: string): Db {
   return db;
 }
 
+/**
+ * The snapshot install worker's own connection (install-worker.ts): commits at synchronous=FULL, so the
+ * install is durable before anything of the Ready that follows it; never checkpoints (the Checkpointer
+ * does); waits up to a few seconds for a checkpoint or defragmentation holding the write lock.
+ */
+export function openInstallConnection(dbPath: string): Db {
+  const db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('synchronous = FULL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('foreign_keys = OFF');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
 /** A connection that only reads the node's database (Hash, HashKV on a worker): never writes, never checkpoints. */
 export function openReadConnection(dbPath: string): Db {
   const db = new Database(dbPath, { fileMustExist: true });

@@ -26,6 +26,24 @@ export interface LogCacheLimits {
 
 const DEFAULT_CACHE: LogCacheLimits = { maxEntries: 65536, maxBytes: 64 << 20 };
 
+const BASE_SQL =
+  'INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term';
+
+/**
+ * The database side of a reset (a snapshot replaced the state machine): every entry goes and the log
+ * starts after (index, term); a commit index below `index` is raised to it. Runs inside the caller's
+ * transaction, on any connection: the snapshot install worker (snapshot-install.ts) does it on its own,
+ * then the node's SqliteLogStorage catches up with restartAt.
+ */
+export function resetLogRows(db: Db, index: number, term: number): void {
+  db.prepare('DELETE FROM log').run();
+  db.prepare(BASE_SQL).run(index, term);
+  db.prepare(
+    "INSERT INTO hard_state (id, term, vote, commit_idx) VALUES (0, 0, '', ?) " +
+      'ON CONFLICT (id) DO UPDATE SET commit_idx = MAX(commit_idx, excluded.commit_idx)',
+  ).run(index);
+}
+
 const entryTypeCode = (t: EntryType): number => (t === 'conf-change' ? 1 : 0);
 const entryTypeOf = (c: number): EntryType => (c === 1 ? 'conf-change' : 'normal');
 
@@ -61,17 +79,19 @@ export class SqliteLogStorage implements Storage {
       'INSERT INTO hard_state (id, term, vote, commit_idx) VALUES (0, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_idx = excluded.commit_idx',
     );
-    this.baseStmt = db.prepare(
-      'INSERT INTO log_base (id, idx, term) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term',
-    );
+    this.baseStmt = db.prepare(BASE_SQL);
     this.load();
   }
 
-  private load(): void {
+  private loadHardState(): void {
     const hs = this.db.prepare('SELECT term, vote, commit_idx FROM hard_state WHERE id = 0').get() as
       | { term: number; vote: string; commit_idx: number }
       | undefined;
     if (hs) this.hard = { term: hs.term, vote: hs.vote, commit: hs.commit_idx };
+  }
+
+  private load(): void {
+    this.loadHardState();
     const base = this.db.prepare('SELECT idx, term FROM log_base WHERE id = 0').get() as { idx: number; term: number } | undefined;
     if (base) this.base = { index: base.idx, term: base.term };
     const bounds = this.db.prepare('SELECT MIN(idx) AS lo, MAX(idx) AS hi FROM log').get() as { lo: number | null; hi: number | null };
@@ -262,10 +282,21 @@ export class SqliteLogStorage implements Storage {
     }
   }
 
-  /** A snapshot from the leader replaced the state machine: the whole log goes, it starts after (index, term). */
+  /**
+   * A snapshot replaced the state machine: the whole log goes, it starts after (index, term), and the
+   * commit index is at least `index`. Runs inside the caller's transaction.
+   */
   reset(index: number, term: number): void {
-    this.db.prepare('DELETE FROM log').run();
-    this.baseStmt.run(index, term);
+    resetLogRows(this.db, index, term);
+    this.restartAt(index, term);
+  }
+
+  /**
+   * The in-memory side of reset, once resetLogRows has run (on this connection, or committed on
+   * another: the snapshot install worker); re-reads the hard state it may have raised.
+   */
+  restartAt(index: number, term: number): void {
+    this.loadHardState();
     this.base = { index, term };
     this.first = index + 1;
     this.last = index;

@@ -22,8 +22,11 @@ export interface ReadyStorage {
   hardState(): HardState;
   /** The state machine's applied index. */
   appliedIndex(): number;
-  /** Ready.snapshot: replace the state machine and the whole log with a snapshot received from the leader, durably. */
-  installSnapshot(meta: SnapshotMeta): void;
+  /**
+   * Ready.snapshot: replace the state machine and the whole log with a snapshot received from the
+   * leader, durably, off the event loop; resolves once done. Nothing else may be written meanwhile.
+   */
+  installSnapshot(meta: SnapshotMeta): Promise<void>;
   /** Steps 1 and 3 of the Ready, atomically; not durable until `sync` calls back. */
   write(rd: Ready): ReadyWritten;
   /** Makes everything written so far durable, off the event loop, then calls back. */
@@ -41,7 +44,7 @@ export interface ReadyStoreDeps {
    * Replaces the state machine and the log with a received snapshot (snapshot-store.ts) and reloads
    * whatever caches them (state machine, membership). Unset: no snapshot store is configured.
    */
-  readonly installSnapshot?: (meta: SnapshotMeta) => void;
+  readonly installSnapshot?: (meta: SnapshotMeta) => Promise<void>;
   /**
    * Told the rows the Ready's applied writes inserted, in revision order, once its transaction has
    * committed (the watch hub); never for a transaction that rolled back. Unset: nobody watches.
@@ -69,9 +72,9 @@ export class ReadyStore implements ReadyStorage {
     return this.d.sm.appliedIndex();
   }
 
-  installSnapshot(meta: SnapshotMeta): void {
-    if (!this.d.installSnapshot) throw new Error('asked to install a snapshot, but no snapshot store is configured');
-    this.d.installSnapshot(meta);
+  installSnapshot(meta: SnapshotMeta): Promise<void> {
+    if (!this.d.installSnapshot) return Promise.reject(new Error('asked to install a snapshot, but no snapshot store is configured'));
+    return this.d.installSnapshot(meta);
   }
 
   /**

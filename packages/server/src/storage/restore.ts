@@ -13,7 +13,8 @@ import { recordClusterId } from './cluster-identity.js';
 import { openDatabase } from './db.js';
 import { SqliteLogStorage } from './log-storage.js';
 import { SNAPSHOT_META_TABLE, STATE_TABLES } from './schema.js';
-import { buildSnapshot, copyTableSql, readSnapshotMeta } from './snapshot-build.js';
+import { buildSnapshot, readSnapshotMeta } from './snapshot-build.js';
+import { replaceStateTables } from './snapshot-install.js';
 import { fsyncDir } from './snapshot-store.js';
 
 export interface RestoreOptions {
@@ -60,11 +61,8 @@ export function restoreDataDir(o: RestoreOptions): RestoreResult {
     try {
       db.prepare('ATTACH DATABASE ? AS snap').run(filePath);
       db.transaction(() => {
-        // A state table the file lacks (written before the table existed) keeps its new, seeded state.
-        for (const t of STATE_TABLES.filter((x) => tables.includes(x.name))) {
-          db.exec(`DELETE FROM main.${t.name}`);
-          db.prepare(copyTableSql(t, 'snap', 'main')).run();
-        }
+        // A state table the file lacks (written before the table existed) gets its new, seeded state.
+        replaceStateTables(db, 'snap', new Set(tables));
         db.exec('DELETE FROM main.members');
         const insert = db.prepare('INSERT INTO main.members (id, address, voter) VALUES (?, ?, 1)');
         for (const [id, address] of o.peers) insert.run(id, address);

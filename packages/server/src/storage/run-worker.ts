@@ -1,5 +1,6 @@
 // One job on a worker thread, off the node's event loop: the worker script posts one message,
-// { ok: true, result } or { ok: false, error }, and exits. Used for snapshot builds and defragmentation.
+// { ok: true, result } or { ok: false, error }, and exits. Used for snapshot builds and installs,
+// defragmentation and hashes.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 // Every table of the node's database, the schema version and the migrations, in one place. A table
 // marked `state` is part of the replicated state machine: a snapshot carries it (snapshot-build.ts
-// copies it out, snapshot-store.ts installs it), so a new state table is in the snapshot by
+// copies it out, snapshot-install.ts installs it), so a new state table is in the snapshot by
 // construction. The others belong to this node alone (its log, hard state, snapshot bookkeeping).
 // Version 2 (v0.2.0) replaced version 1's `kv` table with the MVCC store (mvcc_kv, mvcc_meta); a version-1
 // data dir is refused (see REFUSED_VERSIONS). Version 3 (v0.3.0) adds tables only (cluster_version and

@@ -5,7 +5,7 @@
 // meanwhile, and the read transaction sees one consistent state, so the state tables and the applied
 // index always match. The file's SQLite user_version is the schema version it was written with (0: by
 // v0.2.0, schema 2, which did not set it): an older file may lack state tables added since (installed
-// as empty, snapshot-store.ts), a newer one is refused.
+// as empty, snapshot-install.ts), a newer one is refused.
 import Database from 'better-sqlite3';
 import type { SnapshotMeta } from '@raftkv/consensus';
 import { createHash } from 'node:crypto';

@@ -12,11 +12,11 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { basename, join } from 'node:path';
 import { runWorker } from './run-worker.js';
 import type { Statement } from 'better-sqlite3';
-import { withFullSync, type Db } from './db.js';
+import type { Db } from './db.js';
 import type { SqliteLogStorage } from './log-storage.js';
 import type { Logger } from '../observability/logger.js';
-import { STATE_TABLES } from './schema.js';
-import { copyTableSql, sameMeta, tableNames, type BuiltSnapshot } from './snapshot-build.js';
+import { sameMeta, type BuiltSnapshot } from './snapshot-build.js';
+import { recordSnapshotState, type InstallJob } from './snapshot-install.js';
 
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied past the latest snapshot. */
@@ -65,6 +65,11 @@ export class SnapshotStore {
    */
   private readonly received = new Map<string, SnapshotFile>();
   private building: Promise<void> | null = null;
+  /**
+   * An install in progress on a worker's connection (install): the store's own writes (recording a
+   * snapshot it built, compacting the log) must not run meanwhile, and what it built is superseded.
+   */
+  private installing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private tmpSeq = 0;
@@ -115,6 +120,7 @@ export class SnapshotStore {
   /** Takes a snapshot if enough entries or bytes were applied since the last one (or its file is missing). */
   maybeSnapshot(): Promise<void> | null {
     if (this.closed || this.building !== null) return this.building;
+    if (this.installing !== null) return null;
     const since = this.o.appliedIndex() - (this.current?.meta.index ?? 0);
     const bytes = this.bytesSinceSnapshot();
     const trigger = this.rebuild ? 'rebuild' : since >= this.o.policy.entries ? 'entries' : bytes >= this.o.policy.bytes ? 'bytes' : null;
@@ -138,7 +144,9 @@ export class SnapshotStore {
       this.o.logger.error('snapshot failed', { error: (e as Error).message });
       return;
     }
-    if (built === null || this.closed) {
+    // An install started meanwhile: it replaces what was built (the core installs only snapshots past
+    // the commit index, which the build cannot have passed), and its worker holds the write lock.
+    if (built === null || this.closed || this.installing !== null) {
       rmSync(tmp, { force: true });
       return;
     }
@@ -162,7 +170,11 @@ export class SnapshotStore {
   }
 
   private runWorker(outPath: string): Promise<BuiltSnapshot | null> {
-    return runWorker<BuiltSnapshot | null>('snapshot-worker.js', { dbPath: join(this.o.dataDir, 'raftkv.db'), outPath });
+    return runWorker<BuiltSnapshot | null>('snapshot-worker.js', { dbPath: this.dbPath(), outPath });
+  }
+
+  private dbPath(): string {
+    return join(this.o.dataDir, 'raftkv.db');
   }
 
   /**
@@ -217,26 +229,24 @@ export class SnapshotStore {
   }
 
   /**
-   * Makes `tmp` the current snapshot: renamed into place, then recorded (with `inTx`, e.g. the log
-   * compaction or the installation) in one transaction. The previous file goes once unused.
+   * Makes `tmp` the current snapshot: renamed into place, then recorded together with `inTx` (the log
+   * compaction) in one transaction. The previous file goes once unused.
    */
   private adopt(tmp: string, meta: SnapshotMeta, bytes: number, sha256: string, inTx: (meta: SnapshotMeta) => void): SnapshotFile {
     const path = this.snapPath(meta);
-    const name = basename(path);
     if (tmp !== path) {
       renameSync(tmp, path);
       fsyncDir(this.dir);
     }
     this.o.db.transaction(() => {
-      this.o.db
-        .prepare(
-          `INSERT INTO snapshot_state (id, idx, term, voters, learners, file, bytes, sha256) VALUES (0, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, voters = excluded.voters,
-           learners = excluded.learners, file = excluded.file, bytes = excluded.bytes, sha256 = excluded.sha256`,
-        )
-        .run(meta.index, meta.term, JSON.stringify(meta.conf.voters), JSON.stringify(meta.conf.learners), name, bytes, sha256);
+      recordSnapshotState(this.o.db, { meta, file: basename(path), bytes, sha256 });
       inTx(meta);
     })();
+    return this.recorded(path, meta, bytes, sha256);
+  }
+
+  /** The snapshot_state row now names `path`: it is the current snapshot; the previous file goes once unused. */
+  private recorded(path: string, meta: SnapshotMeta, bytes: number, sha256: string): SnapshotFile {
     const prev = this.current;
     this.current = { meta, path, bytes, sha256 };
     this.o.log.setSnapshotMeta(meta);
@@ -297,9 +307,22 @@ export class SnapshotStore {
 
   /**
    * Ready.snapshot: replace the state machine (every state table of schema.ts, the applied index) and the whole
-   * log with the received snapshot, in one durable transaction, and make it this node's snapshot.
+   * log with the received snapshot, in one durable transaction, and make it this node's snapshot. The
+   * copy runs on a worker thread with its own connection (install-worker.ts), committed with SQLite's
+   * own fsync whatever the Ready's is; meanwhile the caller must not write to the database (the driver
+   * holds its Readies) and this store does not. Then the log's in-memory state catches up.
    */
-  install(meta: SnapshotMeta): void {
+  install(meta: SnapshotMeta): Promise<void> {
+    if (this.installing !== null)
+      return Promise.reject(new Error(`asked to install snapshot ${meta.index}@${meta.term} during another install`));
+    const p = this.installNow(meta).finally(() => {
+      this.installing = null;
+    });
+    this.installing = p;
+    return p;
+  }
+
+  private async installNow(meta: SnapshotMeta): Promise<void> {
     const r = this.received.get(receivedKey(meta));
     if (r === undefined || !sameMeta(r.meta, meta)) {
       throw new Error(
@@ -310,33 +333,18 @@ export class SnapshotStore {
     for (const other of this.received.values()) if (other !== r) rmSync(other.path, { force: true });
     this.received.clear();
     const t0 = Date.now();
-    const db = this.o.db;
     const path = this.snapPath(meta);
     if (path === this.current?.path) this.retire(path); // (never expected: the core installs only newer snapshots)
     renameSync(r.path, path);
     fsyncDir(this.dir); // the name the snapshot_state row will hold
-    // Replaced in one transaction committed with SQLite's own fsync, whatever the Ready's is.
-    const file = withFullSync(db, () => {
-      db.prepare('ATTACH DATABASE ? AS snap').run(path);
-      try {
-        // A snapshot of an older schema (a v0.2.0 leader's) lacks the state tables added since: they
-        // start as a new node's do (empty, or their seed row). readSnapshotMeta refused newer ones.
-        const has = tableNames(db, 'snap');
-        return this.adopt(path, meta, r.bytes, r.sha256, () => {
-          for (const t of STATE_TABLES) {
-            db.exec(`DELETE FROM main.${t.name}`);
-            if (has.has(t.name)) db.exec(copyTableSql(t, 'snap', 'main'));
-            else if (t.seed !== undefined) db.exec(t.seed);
-          }
-          db.prepare('UPDATE main.meta SET applied_index = ?, applied_term = ? WHERE id = 0').run(meta.index, meta.term);
-          this.o.log.reset(meta.index, meta.term);
-          const hs = this.o.log.hardState();
-          if (hs.commit < meta.index) this.o.log.setHardState({ ...hs, commit: meta.index });
-        });
-      } finally {
-        db.exec('DETACH DATABASE snap');
-      }
-    });
+    const job: InstallJob = {
+      dbPath: this.dbPath(),
+      snapPath: path,
+      record: { meta, file: basename(path), bytes: r.bytes, sha256: r.sha256 },
+    };
+    await runWorker<null>('install-worker.js', job);
+    const file = this.recorded(path, meta, r.bytes, r.sha256);
+    this.o.log.restartAt(meta.index, meta.term);
     this.o.logger.info('installed a snapshot from the leader', {
       index: meta.index,
       term: meta.term,
@@ -353,6 +361,11 @@ export class SnapshotStore {
   /** Resolves when a snapshot being built has finished (tests, shutdown). */
   async idle(): Promise<void> {
     await this.building;
+  }
+
+  /** Resolves when an install in progress has finished (shutdown); its failure is the driver's to report. */
+  async installDone(): Promise<void> {
+    await this.installing?.catch(() => undefined);
   }
 }
 
