@@ -15,7 +15,7 @@ import { AdminService, KVService, etcdserverpb } from '@raftkv/proto';
 /** One scripted answer: a response, an error (with trailers), or never answering. */
 export type Outcome =
   | { readonly ok: unknown }
-  | { readonly code: status; readonly details?: string; readonly retry?: boolean; readonly leader?: string }
+  | { readonly code: status; readonly details?: string; readonly retry?: boolean; readonly leader?: string; readonly afterMs?: number }
   | { readonly hang: true };
 
 export interface Fake {
@@ -69,7 +69,9 @@ export async function startFake(id: string, fallback: (method: string, req: unkn
       const metadata = new Metadata();
       if (o.retry === true) metadata.set('raftkv-retry', '1');
       if (o.leader !== undefined) metadata.set('raftkv-leader', o.leader);
-      cb({ code: o.code, details: o.details ?? 'scripted failure', metadata });
+      const answer = (): void => cb({ code: o.code, details: o.details ?? 'scripted failure', metadata });
+      if (o.afterMs === undefined) answer();
+      else setTimeout(answer, o.afterMs);
     };
   const impl = (names: string[]): UntypedServiceImplementation => Object.fromEntries(names.map((n) => [n, handler(n)]));
   const server = new Server();

@@ -177,6 +177,16 @@ describe('reads, leader hints, deadlines', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(count(a, 'read')).toBeGreaterThan(1);
   });
+
+  test('an answer that came near the deadline is final: no attempt starts that could only time out', async () => {
+    const [a, b] = await cluster();
+    a.script.set('read', [{ code: status.UNAVAILABLE, details: 'no leader before the deadline', afterMs: 800 }]);
+    b.script.set('read', [{ hang: true }]);
+    const e = await fail(client([a, b], { timeoutMs: 1000 }).read('k'));
+    expect(e.code).toBe(status.UNAVAILABLE);
+    expect(e.details).toContain('no leader');
+    expect([count(a, 'read'), count(b, 'read')]).toEqual([1, 0]);
+  });
 });
 
 describe('etcd KV face', () => {
