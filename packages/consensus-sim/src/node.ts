@@ -177,6 +177,7 @@ export class SimNode {
    */
   drain(env: NodeEnv): boolean {
     if (this.disk?.async) {
+      this.sendWhilePersisting(env);
       this.startPersist(env);
       return this.up;
     }
@@ -283,6 +284,20 @@ export class SimNode {
     }
     env.onEarlySend();
     return true;
+  }
+
+  /**
+   * Relaxation 1, while a write is under way: what the core lets leave before the persist (a leader's
+   * appends and heartbeats, a follower's heartbeat responses) leaves now, as the server's driver does.
+   */
+  private sendWhilePersisting(env: NodeEnv): void {
+    if (!this.earlySend || this.inFlight === null || this.raft === null) return;
+    const msgs = this.raft.takeMessagesBeforePersist();
+    for (const msg of msgs) {
+      env.checker.onSend(this, msg, true);
+      env.send(msg, this);
+    }
+    if (msgs.length > 0) env.onEarlySend();
   }
 
   /** Steps 0 and 1: install the snapshot, truncate-and-append, store the hard state — one transaction. */

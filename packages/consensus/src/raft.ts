@@ -11,7 +11,7 @@ import { campaign, type CampaignKind } from './elections.js';
 import { maybeCommit } from './leader.js';
 import { applyConf, proposeConfChange } from './membership.js';
 import { readIndex } from './read-index.js';
-import { flushLeaderMessages, reportSnapshot } from './replication.js';
+import { broadcastHeartbeat, flushLeaderMessages, reportSnapshot } from './replication.js';
 import { RaftState } from './state.js';
 import { leaderConnectionLost } from './follower.js';
 import { advanceClock, nextTickDeadline, stepRaft, tickRaft } from './step.js';
@@ -38,6 +38,8 @@ export class RaftNode {
   private prevHard: HardState;
   /** Highest committed index handed out in a Ready (applied once that Ready is advanced). */
   private handedOut: number;
+  /** The Ready in flight (between ready() and advance()) holds messages that wait for its persist. */
+  private holdsMessages = false;
 
   constructor(
     options: RaftOptions,
@@ -211,12 +213,39 @@ export class RaftNode {
     r.msgs = [];
     r.readStates = [];
     r.events = [];
+    this.holdsMessages = !rd.messagesBeforePersist && rd.messages.length > 0;
     return rd;
+  }
+
+  /**
+   * Between ready() and advance(): the messages that promise nothing about this node's disk, to send
+   * while the Ready's fsync runs, so a slow disk does not silence a leader for longer than an election
+   * timeout. A leader's heartbeats (ReadIndex rounds too) and the appends it already made qualify (its
+   * own log counts toward commit only after advance, §10.2.1) unless the Ready in flight holds messages they would overtake; a follower's
+   * heartbeat responses qualify (they only say it is reachable). Nothing qualifies while this node's
+   * term or vote is not yet durable, and nothing is taken unless every pending message qualifies.
+   */
+  takeMessagesBeforePersist(): readonly Message[] {
+    const r = this.r;
+    if (r.term !== this.prevHard.term || r.vote !== this.prevHard.vote) return [];
+    let qualifies: (m: Message) => boolean;
+    if (r.role === 'leader') {
+      if (this.holdsMessages) return [];
+      // A ReadIndex round's heartbeats; appends batched for the next Ready stay there (one that must
+      // become a snapshot message is made then, from the snapshot stored at that time).
+      if (r.readOnly.unsent !== undefined) broadcastHeartbeat(r);
+      qualifies = (m) => m.type === 'append' || m.type === 'heartbeat';
+    } else qualifies = (m) => m.type === 'heartbeat-response';
+    if (r.msgs.length === 0 || !r.msgs.every(qualifies)) return [];
+    const out = r.msgs;
+    r.msgs = [];
+    return out;
   }
 
   /** The driver has persisted, sent and applied `rd`. */
   advance(rd: Ready): void {
     const r = this.r;
+    this.holdsMessages = false;
     if (rd.softState) this.prevSoft = rd.softState;
     if (rd.hardState) this.prevHard = rd.hardState;
     if (rd.snapshot) r.log.snapshotInstalled(rd.snapshot);

@@ -136,6 +136,29 @@ describe('RaftDriver persistence', () => {
     expect(fatal).toEqual([]);
   });
 
+  test('during a slow fsync, heartbeats are answered at once while the acknowledgement waits for it', async () => {
+    const heartbeat: Message = { ...append(0, [], 0), type: 'heartbeat', logTerm: 0 };
+    driver.step(append(0, [put(1)], 0));
+    await turn();
+    driver.step(heartbeat); // the term is not durable yet (this Ready raises it): the answer waits
+    await turn();
+    expect(sent).toEqual([]);
+    syncs[0]!(null);
+    expect(sent.map((m) => m.type)).toEqual(['append-response', 'heartbeat-response']);
+
+    driver.step(append(1, [put(2)], 1));
+    await turn();
+    expect(syncs).toHaveLength(2);
+    for (let i = 0; i < 3; i++) {
+      driver.step(heartbeat);
+      await turn();
+    }
+    expect(sent.map((m) => m.type).slice(2)).toEqual(['heartbeat-response', 'heartbeat-response', 'heartbeat-response']);
+    syncs[1]!(null);
+    expect(sent.map((m) => [m.type, m.index]).slice(5)).toEqual([['append-response', 2]]);
+    expect(fatal).toEqual([]);
+  });
+
   test('a failed fsync stops the node without acknowledging', async () => {
     driver.step(append(0, [put(1)], 0));
     await turn();

@@ -226,6 +226,11 @@ export class RaftDriver {
       const refusalFor = (e: unknown): Error => this.refusalFor(e);
       this.waiting.flushProposals((data) => this.d.node.propose(data), refusalFor);
       this.waiting.flushReads((id) => this.d.node.readIndex(id), this.term, refusalFor);
+      // While a Ready's fsync (or snapshot install) runs, heartbeats and a leader's appends still leave.
+      if (this.syncing !== null) {
+        const early = this.d.node.takeMessagesBeforePersist();
+        if (early.length > 0) this.d.send(early);
+      }
       for (let n = 0; this.syncing === null && this.d.node.hasReady(); n++) {
         if (n === 64) {
           this.schedule(); // let I/O in
