@@ -11,7 +11,7 @@ import { campaign, type CampaignKind } from './elections.js';
 import { maybeCommit } from './leader.js';
 import { applyConf, proposeConfChange } from './membership.js';
 import { readIndex } from './read-index.js';
-import { broadcastHeartbeat, flushLeaderMessages, reportSnapshot } from './replication.js';
+import { broadcastHeartbeat, flushAppendsEarly, flushLeaderMessages, reportSnapshot } from './replication.js';
 import { RaftState } from './state.js';
 import { leaderConnectionLost } from './follower.js';
 import { advanceClock, nextTickDeadline, stepRaft, tickRaft } from './step.js';
@@ -220,8 +220,8 @@ export class RaftNode {
   /**
    * Between ready() and advance(): the messages that promise nothing about this node's disk, to send
    * while the Ready's fsync runs, so a slow disk does not silence a leader for longer than an election
-   * timeout. A leader's heartbeats (ReadIndex rounds too) and the appends it already made qualify (its
-   * own log counts toward commit only after advance, §10.2.1) unless the Ready in flight holds messages they would overtake; a follower's
+   * timeout. A leader's heartbeats (ReadIndex rounds too) and appends qualify (its own log counts
+   * toward commit only after advance, §10.2.1) unless the Ready in flight holds messages they would overtake; a follower's
    * heartbeat responses qualify (they only say it is reachable). Nothing qualifies while this node's
    * term or vote is not yet durable, and nothing is taken unless every pending message qualifies.
    */
@@ -231,8 +231,8 @@ export class RaftNode {
     let qualifies: (m: Message) => boolean;
     if (r.role === 'leader') {
       if (this.holdsMessages) return [];
-      // A ReadIndex round's heartbeats; appends batched for the next Ready stay there (one that must
-      // become a snapshot message is made then, from the snapshot stored at that time).
+      // Appends to replicating followers, so they write in parallel with us; a ReadIndex round's heartbeats.
+      flushAppendsEarly(r);
       if (r.readOnly.unsent !== undefined) broadcastHeartbeat(r);
       qualifies = (m) => m.type === 'append' || m.type === 'heartbeat';
     } else qualifies = (m) => m.type === 'heartbeat-response';

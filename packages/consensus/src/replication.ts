@@ -27,6 +27,20 @@ export function flushLeaderMessages(r: RaftState): void {
   if (r.readOnly.unsent !== undefined) broadcastHeartbeat(r);
 }
 
+/**
+ * While the leader's own write is under way: the appends flushLeaderMessages would make, but only
+ * when every follower is replicating from entries still in the log — no probe, and no snapshot message,
+ * which must be made from the snapshot stored when it leaves. Otherwise they wait for the next Ready.
+ */
+export function flushAppendsEarly(r: RaftState): void {
+  if (r.role !== 'leader' || !r.appendsPending || r.probeNeeded.size > 0) return;
+  const first = r.log.firstIndex();
+  for (const pr of r.prs.values()) {
+    if (pr.state !== 'replicate' || pr.next < first || r.log.term(pr.next - 1) === undefined) return;
+  }
+  flushLeaderMessages(r);
+}
+
 function sendAppend(r: RaftState, to: NodeId, pr: Progress, sendIfEmpty: boolean): boolean {
   if (pr.isPaused()) return false;
   const prevIndex = pr.next - 1;

@@ -71,6 +71,33 @@ describe('takeMessagesBeforePersist', () => {
     expect(answers).toEqual(Array(8).fill('heartbeat-response'));
   });
 
+  test("a proposal made during the leader's write goes to replicating followers at once, so they write in parallel", () => {
+    const { c, leader, followers } = elect();
+    const l = c.get(leader).node;
+    while (l.hasReady()) l.advance(l.ready());
+    l.propose([enc('x')]);
+    const rd = l.ready();
+    l.propose([enc('y')]);
+    const early = l.takeMessagesBeforePersist();
+    const appends = early.filter((m) => m.type === 'append');
+    expect(appends.map((m) => m.to).sort()).toEqual([...followers].sort());
+    for (const m of appends) expect(m.entries.map((e) => e.index)).toContain(rd.entries[0]!.index + 1);
+    l.advance(rd);
+    expect(l.ready().entries.map((e) => e.index)).toEqual([rd.entries[0]!.index + 1]); // written in the next Ready
+  });
+
+  test('appends wait for the next Ready while a follower is to be probed (a probe, or a snapshot, is made then)', () => {
+    const { c, leader, followers } = elect();
+    const l = c.get(leader).node;
+    while (l.hasReady()) l.advance(l.ready());
+    l.propose([enc('x')]);
+    l.ready();
+    // A follower's heartbeat answer while it lacks the new entry asks for a probe.
+    l.step(message(followers[0]!, { type: 'heartbeat-response', to: leader, term: l.status().term }));
+    l.propose([enc('y')]);
+    expect(l.takeMessagesBeforePersist().filter((m) => m.type === 'append')).toEqual([]);
+  });
+
   test('a ReadIndex round leaves at once', () => {
     const { c, leader } = elect();
     const l = c.get(leader).node;
