@@ -19,7 +19,6 @@ type DrawnConfig = Pick<
   | 'maxInflightMessages'
   | 'maxMessageBytes'
   | 'maxCommittedBytesPerReady'
-  | 'commitNotifyDelayMs'
 >;
 
 export interface SimShape extends DrawnConfig {
@@ -156,7 +155,6 @@ export function drawShape(rng: Rng, nodes?: number): SimShape {
     crashClosesConnections: rng.chance(0.5),
     falseDisconnectsPerTimeout: sometimes(rng, 0.3, () => rng.pick([0.2, 1, 3]), 0),
     disconnectSeed: rng.u32(),
-    commitNotifyDelayMs: rng.pick([0, 1, 5, 20]),
   };
 }
 
@@ -179,7 +177,6 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
       maxInflightMessages: shape.maxInflightMessages,
       maxMessageBytes: shape.maxMessageBytes,
       maxCommittedBytesPerReady: shape.maxCommittedBytesPerReady,
-      commitNotifyDelayMs: shape.commitNotifyDelayMs,
     },
     network: { delayMinMs: shape.delayMinMs, delayMaxMs: shape.delayMaxMs, dropRate: shape.dropRate, dupRate: shape.dupRate },
     tickIntervalMs: (_id, r) => r.int(1, shape.tickIntervalMaxMs),

@@ -11,12 +11,6 @@ export interface RaftConfig {
   readonly electionTimeoutMaxMs: number;
   /** Leader heartbeat interval; must be well under electionTimeoutMinMs. */
   readonly heartbeatIntervalMs: number;
-  /**
-   * How long a leader may hold back telling followers of a commit when it has nothing else to send them
-   * (0: at once). The next append or heartbeat carries it anyway; under a steady write load the next
-   * write's append does, which saves an empty append and its answer per follower per write.
-   */
-  readonly commitNotifyDelayMs: number;
   /** PreVote (thesis §9.6): a candidate first checks it could win before bumping its term. */
   readonly preVote: boolean;
   /** CheckQuorum (thesis §6.2): a leader that has not heard from a majority for an election timeout steps down. */
@@ -42,7 +36,6 @@ export const DEFAULT_CONFIG = {
   electionTimeoutMinMs: 150,
   electionTimeoutMaxMs: 300,
   heartbeatIntervalMs: 50,
-  commitNotifyDelayMs: 5,
   preVote: true,
   checkQuorum: true,
   maxInflightMessages: 256,
@@ -76,9 +69,6 @@ export function resolveConfig(opts: RaftOptions): RaftConfig {
   if (c.heartbeatIntervalMs * 2 > c.electionTimeoutMinMs) {
     const got = `got ${c.heartbeatIntervalMs}`;
     throw new ConfigError('heartbeatIntervalMs', `must be at most half of electionTimeoutMinMs (${c.electionTimeoutMinMs}), ${got}`);
-  }
-  if (!Number.isInteger(c.commitNotifyDelayMs) || c.commitNotifyDelayMs < 0) {
-    throw new ConfigError('commitNotifyDelayMs', `must be a non-negative integer, got ${c.commitNotifyDelayMs}`);
   }
   if (!Number.isInteger(c.applied) || c.applied < 0) throw new ConfigError('applied', `must be a non-negative integer, got ${c.applied}`);
   if (!Number.isFinite(c.nowMs)) throw new ConfigError('nowMs', `must be a finite number, got ${c.nowMs}`);

@@ -82,7 +82,6 @@ export function tickLeader(r: RaftState): void {
     abortTransfer(r, 'the target did not take over within an election timeout');
     if (!r.voters.includes(r.id)) handOff(r); // try again, perhaps with another voter
   }
-  if (r.now >= r.commitNotifyDeadline) r.appendsPending = true; // flushLeaderMessages sends the held commit
   if (r.now >= r.heartbeatDeadline) {
     r.heartbeatDeadline = r.now + r.config.heartbeatIntervalMs;
     broadcastHeartbeat(r);

@@ -53,8 +53,6 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
-  /** The highest commit index sent to this follower (in an append, or a heartbeat within its match). */
-  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(

@@ -12,24 +12,14 @@ import type { NodeId } from './types.js';
 export function flushLeaderMessages(r: RaftState): void {
   if (r.role !== 'leader') return;
   if (r.appendsPending || r.probeNeeded.size > 0) {
-    // Followers learn the commit index from the next append (§5.3). One that gets no entries now is
-    // sent an empty one once commitNotifyDelayMs has passed, unless entries carry it there first.
-    const notifyNow = r.config.commitNotifyDelayMs === 0 || r.now >= r.commitNotifyDeadline;
-    let held = false;
     for (const [to, pr] of r.prs) {
       const probe = r.probeNeeded.has(to);
-      const untold = pr.sentCommit < r.log.committed;
-      if (!r.appendsPending && !probe) {
-        held ||= untold;
-        continue;
-      }
+      if (!r.appendsPending && !probe) continue;
       let sent = false;
       while (sendAppend(r, to, pr, false)) sent = true;
-      if (sent) continue;
-      if (probe || (untold && notifyNow)) sendAppend(r, to, pr, true);
-      else if (untold) held = true;
+      // Followers learn the commit index from the next append (§5.3); send an empty one if needed.
+      if (!sent && (r.commitAdvanced || probe)) sendAppend(r, to, pr, true);
     }
-    r.commitNotifyDeadline = held ? Math.min(r.commitNotifyDeadline, r.now + r.config.commitNotifyDelayMs) : Infinity;
     r.appendsPending = false;
     r.commitAdvanced = false;
     r.probeNeeded.clear();
@@ -65,7 +55,6 @@ function sendAppend(r: RaftState, to: NodeId, pr: Progress, sendIfEmpty: boolean
   const entries = r.log.entries(pr.next, r.log.lastIndex() + 1, r.config.maxMessageBytes);
   if (entries.length === 0 && !sendIfEmpty) return false;
   r.send({ type: 'append', to, term: r.term, index: prevIndex, logTerm: prevTerm, entries, commit: r.log.committed });
-  pr.sentCommit = r.log.committed;
   const last = entries.at(-1);
   if (last) pr.sentTo(last.index);
   else if (pr.state === 'probe') pr.probeSent = true;
@@ -77,9 +66,7 @@ export function broadcastHeartbeat(r: RaftState): void {
   const context = r.readOnly.latestCtx();
   r.readOnly.unsent = undefined;
   for (const [to, pr] of r.prs) {
-    const commit = Math.min(pr.match, r.log.committed);
-    r.send({ type: 'heartbeat', to, term: r.term, commit, context });
-    if (commit > pr.sentCommit) pr.sentCommit = commit;
+    r.send({ type: 'heartbeat', to, term: r.term, commit: Math.min(pr.match, r.log.committed), context });
   }
 }
 

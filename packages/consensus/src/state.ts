@@ -62,8 +62,6 @@ export class RaftState {
   /** electionDeadline was cut short because our leader's connection closed (follower.ts). */
   earlyElection = false;
   heartbeatDeadline = 0;
-  /** Leader: when followers that were told nothing else must hear of the commit index (Infinity: none waits). */
-  commitNotifyDeadline = Infinity;
   checkQuorumDeadline = 0;
   /** Last time we heard from a live leader (or, on a leader, confirmed a quorum): the lease. */
   lastLeaderContact = -Infinity;
@@ -221,7 +219,6 @@ export class RaftState {
     this.readsAwaitingCommit = [];
     this.appendsPending = false;
     this.commitAdvanced = false;
-    this.commitNotifyDeadline = Infinity;
     this.probeNeeded.clear();
     this.transferee = NONE;
     this.pendingConfIndex = 0;

@@ -62,7 +62,7 @@ export function nextTickDeadline(r: RaftState): number {
   let due = r.heartbeatDeadline;
   if (r.config.checkQuorum) due = Math.min(due, r.checkQuorumDeadline);
   if (r.transferee !== NONE) due = Math.min(due, r.transferDeadline);
-  return Math.min(due, r.commitNotifyDeadline);
+  return due;
 }
 
 /** Applies the term rules; returns false when the message is consumed (or ignored) here. */
