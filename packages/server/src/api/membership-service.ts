@@ -5,7 +5,7 @@
 //   remove: refused when the remaining voters that answer could not form a quorum (as etcd's strict
 //           reconfiguration check); a leader that removes itself hands leadership over (the core).
 // Both are idempotent: asking again resumes an interrupted add or confirms a done one.
-import { isRaftError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
+import { InvalidRequestError, isRaftError, ProposalDroppedError, type ConfChange, type RaftNode } from '@raftkv/consensus';
 import type { AdminServer, Member, MemberAttributes, PublishMemberAttributesResponse } from '@raftkv/proto';
 import type { RaftDriver } from '../node/driver.js';
 import { DeadlineExceededError, FailedPreconditionError, fromRaftError, InvalidArgumentError, UnavailableError } from '../errors.js';
@@ -68,7 +68,17 @@ export class MembershipAdmin {
           throw new FailedPreconditionError(`${id} is already a member, at ${m.address}; remove it first to change its address`);
         if (m.voter || learnerOnly) return { members: this.members(), index };
         await this.caughtUp(id, deadlineMs);
-        index = await this.change({ type: 'add-voter', nodeId: id }, '', deadlineMs);
+        try {
+          index = await this.change({ type: 'add-voter', nodeId: id }, '', deadlineMs);
+        } catch (e) {
+          // An earlier attempt's add-voter (its leader lost leadership before answering) was applied
+          // meanwhile, and the core refuses a second one: look again, the member is a voter now.
+          if (!(e instanceof InvalidArgumentError && e.cause instanceof InvalidRequestError)) throw e;
+          if (!this.d.node.status().conf.voters.includes(id)) throw e;
+          if (Date.now() >= deadlineMs)
+            throw new DeadlineExceededError(`${id} became a voter, but this leader had not applied it before the deadline`);
+          await this.d.driver.waitForProgress(Math.min(deadlineMs, Date.now() + POLL_MS));
+        }
       }
     });
   }
