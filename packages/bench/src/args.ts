@@ -100,7 +100,7 @@ export const USAGE = `usage: scripts/bench [options]
   --from-json FILE            print the tables (and --svg) of a saved --json report; runs nothing
   --profile                   run raftkv nodes with node --cpu-prof; print the leader's top functions
   --no-progress               no progress bar on stderr
-  --keep                      keep the temporary data directories and logs
+  --keep                      keep the temporary data directories and logs (raftkv nodes then log at info)
   --server FILE               raftkv server entry point (default packages/server/dist/main.js)
   --server-args='...'        extra flags for every raftkv node, e.g. --server-args='--heartbeat-ms 100'
   --etcd FILE                 etcd binary (default: etcd on PATH, installed with apt-get if missing)

@@ -117,6 +117,8 @@ export async function runBench(opts: BenchOptions, io: BenchIo): Promise<BenchRe
             serverMain: opts.serverMain,
             cpuProfileDir: profileDir,
             extraArgs: opts.serverArgs,
+            // Kept logs are for finding out what happened (an election in a run): state transitions are at info.
+            logLevel: opts.keep ? 'info' : 'warn',
           }),
         );
       }
