@@ -4,6 +4,7 @@ export * from './gen/raftkv/v1/kv.js';
 export * from './gen/raftkv/v1/admin.js';
 export * from './gen/raftkv/v1/raft.js';
 export * from './gen/raftkv/v1/cluster.js';
+export { encodeReusing } from './encode.js';
 // The log entry envelope: internal to the nodes (not a client API).
 export { Command } from './gen/raftkv/v1/command.js';
 export { ClusterVersionSetRequest, ClusterVersionSetResponse } from './gen/raftkv/v1/command.js';

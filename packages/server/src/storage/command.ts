@@ -1,6 +1,13 @@
 // The replicated commands (raftkv.v1.Command, the data of a normal log entry) and what applying one
 // answers: a raftkv.v1 Propose or one of etcd's writes, all on the one MVCC store.
-import { Command, type ClusterVersionSetResponse, type etcdserverpb, type ProposeRequest, type ProposeResponse } from '@raftkv/proto';
+import {
+  Command,
+  encodeReusing,
+  type ClusterVersionSetResponse,
+  type etcdserverpb,
+  type ProposeRequest,
+  type ProposeResponse,
+} from '@raftkv/proto';
 
 /** The state machine's answer to an applied command, by the command's kind. */
 export type CommandResponse =
@@ -36,7 +43,7 @@ export function responseOf<K extends CommandKind>(r: CommandResponse, k: K): Res
 
 /** The log entry data of a command; `authUser`: who proposed it, checked at apply when auth is enabled. */
 export function encodeCommand(request: NonNullable<Command['request']>, authUser = ''): Uint8Array {
-  return Command.encode({ request, authUser }).finish();
+  return encodeReusing(Command.encode, { request, authUser });
 }
 
 export const proposeCommand = (propose: ProposeRequest, authUser = ''): Uint8Array =>
