@@ -30,10 +30,24 @@ export function versionText(program: string): string {
   ].join('\n');
 }
 
+/** Parsed versions: the admission check compares on every proposal, over a handful of distinct strings. */
+const parsed = new Map<string, readonly number[]>();
+const PARSED_MAX = 64;
+
+function parts(v: string): readonly number[] {
+  let p = parsed.get(v);
+  if (p === undefined) {
+    if (parsed.size >= PARSED_MAX) parsed.clear(); // bounded whatever strings come along
+    p = v.split('.').map(Number);
+    parsed.set(v, p);
+  }
+  return p;
+}
+
 /** a < b, = 0, > 0 for dotted numeric versions ("0.3.0"); a missing part counts as 0. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
+  const pa = parts(a);
+  const pb = parts(b);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;

@@ -270,7 +270,7 @@ export class PeerTransport {
           if (sender === '') sender = from;
           // Only a sender whose messages passed the checks (membership, the peer guard) is believed.
           const v = batch.senderVersion === '' ? UNVERSIONED_PEER_RELEASE : batch.senderVersion;
-          if (isRelease(v)) this.releases.set(from, v);
+          if (this.releases.get(from) !== v && isRelease(v)) this.releases.set(from, v);
         }
       });
       call.on('end', () => {
